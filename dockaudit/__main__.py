@@ -1,0 +1,3 @@
+from dockaudit.cli import main
+
+main()

@@ -1,0 +1,210 @@
+"""Command line: ``dockaudit PATH…`` (= ``dockaudit check PATH…``), ``parse``, ``rules``, ``rule``.
+
+Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it;
+2 usage, I/O or parse errors.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from dockaudit import __version__
+from dockaudit.files import InputError, expand_paths, read_dockerfile
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+SEVERITY_CHOICES = ("error", "warning", "info", "style", "never")
+
+
+class _DefaultToCheck(click.Group):
+    """Any first argument that is not a sub-command is a path for ``check``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"dockaudit: {message}", err=True)
+
+
+def _split_list(values: tuple[str, ...]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _build_args(values: tuple[str, ...]) -> dict[str, str]:
+    args = {}
+    for value in values:
+        name, eq, arg = value.partition("=")
+        if not eq or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint="--build-arg")
+        args[name] = arg
+    return args
+
+
+@click.group(cls=_DefaultToCheck, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="dockaudit", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Audit Dockerfiles (and, soon, images) for security, reproducibility, size and ML pitfalls.
+
+    `dockaudit PATH...` is short for `dockaudit check PATH...`.
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE.")
+@click.option("--select", multiple=True, help="Rule ids, prefixes (DA4), names or aliases to run instead of the defaults.")
+@click.option("--extend-select", multiple=True, help="Rules to add to the selection (turns on off-by-default rules).")
+@click.option("--ignore", multiple=True, help="Rule ids, prefixes, names or aliases to skip.")
+@click.option("--fail-on", type=click.Choice(SEVERITY_CHOICES), default="warning", show_default=True,
+              help="Lowest severity that makes the exit code 1.")  # fmt: skip
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on (errors still exit 2).")
+@click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
+@click.option("--quiet", "-q", is_flag=True, help="Only the finding lines: no code frames, no summary.")
+@click.option("--statistics", is_flag=True, help="Count findings per rule.")
+@click.option("--target", help="The build stage to judge as the image (like docker build --target).")
+@click.option("--context", "context_dir", type=click.Path(file_okay=False), help="Build context directory.")
+@click.option("--build-arg", "build_args", multiple=True, help="NAME=VALUE, as docker build --build-arg.")
+def check(
+    paths: tuple[str, ...],
+    output_format: str,
+    output: str | None,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fail_on: str,
+    exit_zero: bool,
+    no_color: bool,
+    quiet: bool,
+    statistics: bool,
+    target: str | None,
+    context_dir: str | None,
+    build_args: tuple[str, ...],
+) -> None:
+    """Lint Dockerfiles. A directory means every Dockerfile under it; - reads stdin."""
+    from dockaudit.context import Options
+    from dockaudit.engine import lint_source, load_rules, select_rules
+    from dockaudit.model import Severity
+
+    options = Options(
+        target=target,
+        build_args=_build_args(build_args),
+        context_dir=Path(context_dir) if context_dir else None,
+    )
+    rules = select_rules(load_rules(), _split_list(select), _split_list(ignore), _split_list(extend_select))
+    files, errors = expand_paths(list(paths))
+    results = []
+    for path in files:
+        try:
+            data = read_dockerfile(path)
+        except InputError as exc:
+            errors.append(exc)
+            continue
+        file_options = options
+        if options.context_dir is None and path != "-":
+            file_options = Options(**{**options.__dict__, "context_dir": Path(path).resolve().parent})
+        results.append(lint_source(data, None if path == "-" else path, rules, file_options))
+    for error in errors:
+        _fail(str(error))
+    for result in results:
+        if result.dockerfile is None and result.error:
+            _fail(f"{result.path}: {result.error}")
+
+    findings = [f for r in results for f in r.findings]
+    _write_report(results, findings, output_format, output, no_color, quiet, statistics)
+
+    if errors or any(r.error for r in results):
+        sys.exit(EXIT_ERROR)
+    if fail_on != "never" and not exit_zero:
+        threshold = Severity.parse(fail_on)
+        if any(f.severity >= threshold for f in findings):
+            sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_CLEAN)
+
+
+def _write_report(results, findings, output_format, output, no_color, quiet, statistics) -> None:
+    if output_format == "json":
+        from dockaudit.report.json import render as render_json
+
+        text = render_json(results, findings)
+    else:
+        from dockaudit.report.text import print_colored, render
+
+        if output is None and not no_color and sys.stdout.isatty():
+            print_colored(results, findings, quiet, statistics)
+            return
+        text = render(results, findings, quiet, statistics)
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"{output}: cannot write report: {exc.strerror or exc}")
+            sys.exit(EXIT_ERROR)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command("parse")
+@click.argument("path")
+@click.option("--format", "output_format", type=click.Choice(["json", "dump"]), default="json", show_default=True)
+@click.option("--build-arg", "build_args", multiple=True, help="NAME=VALUE, as docker build --build-arg.")
+def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) -> None:
+    """Print the instruction tree (json), or BuildKit's own AST dump text (dump)."""
+    from dockaudit.syntax.parser import DockerfileSyntaxError, parse
+
+    try:
+        data = read_dockerfile(path)
+        tree = parse(data, None if path == "-" else path)
+    except InputError as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_ERROR)
+    except DockerfileSyntaxError as exc:
+        _fail(f"{path}:{exc.line}: {exc.message}")
+        sys.exit(EXIT_ERROR)
+    if output_format == "dump":
+        from dockaudit.syntax.dump import dump
+
+        click.echo(dump(tree), nl=False)
+    else:
+        import json
+
+        from dockaudit.syntax.tree_json import tree_to_dict
+
+        click.echo(json.dumps(tree_to_dict(tree, _build_args(build_args)), indent=2, ensure_ascii=False))
+
+
+@cli.command("rules")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True)  # fmt: skip
+def rules_command(output_format: str) -> None:
+    """List the rule catalogue."""
+    from dockaudit.catalogue import render_catalogue
+
+    click.echo(render_catalogue(output_format), nl=False)
+
+
+@cli.command("rule")
+@click.argument("rule_id")
+def rule_command(rule_id: str) -> None:
+    """Show one rule's full documentation (by id, name or hadolint/BuildKit alias)."""
+    from dockaudit.catalogue import render_rule_docs
+    from dockaudit.engine import rule_by_id
+
+    found = rule_by_id(rule_id)
+    if found is None:
+        _fail(f"unknown rule {rule_id!r} (see `dockaudit rules`)")
+        sys.exit(EXIT_ERROR)
+    click.echo(render_rule_docs(found), nl=False)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        sys.exit(130)

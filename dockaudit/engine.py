@@ -1,0 +1,212 @@
+"""Rule discovery, selection and execution.
+
+Findings flow one way: tree → rules → findings.  A rule that raises does not
+stop the others: it becomes a DA000 internal-error finding naming the rule.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import import_module, metadata
+
+from dockaudit.context import LintContext, Options
+from dockaudit.model import Finding, Severity, Violation
+from dockaudit.plugin import Rule
+from dockaudit.syntax.nodes import Dockerfile
+from dockaudit.syntax.parser import DockerfileSyntaxError, parse
+from dockaudit.syntax.source import Source, Span
+
+ENTRY_POINT_GROUP = "dockaudit.rules"
+BUILTIN_PACK = "dockaudit_rules"
+INTERNAL_ERROR = ("DA000", "internal-error")
+PARSE_ERROR = ("DA001", "parse-error")
+
+
+class RulePackError(RuntimeError):
+    pass
+
+
+def rules_of_pack(pack: object, pack_name: str) -> list[Rule]:
+    rules = getattr(pack, "RULES", None)
+    if rules is None:
+        raise RulePackError(f"rule pack {pack_name!r} has no RULES")
+    rules = list(rules)
+    for r in rules:
+        if not isinstance(r, Rule):
+            raise RulePackError(f"rule pack {pack_name!r}: {r!r} is not a dockaudit Rule")
+    return rules
+
+
+@lru_cache(maxsize=1)
+def load_rules() -> tuple[Rule, ...]:
+    """The built-in pack, then every pack announced under the ``dockaudit.rules`` entry points."""
+    packs: list[tuple[str, object]] = [(BUILTIN_PACK, import_module(BUILTIN_PACK))]
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry.value.split(":")[0] == BUILTIN_PACK:
+            continue  # the built-in pack announces itself too
+        packs.append((entry.name, entry.load()))
+    seen: dict[str, str] = {}
+    rules: list[Rule] = []
+    for pack_name, pack in packs:
+        for r in rules_of_pack(pack, pack_name):
+            if r.id in seen:
+                raise RulePackError(f"rule {r.id} of pack {pack_name!r} is already defined by {seen[r.id]!r}")
+            seen[r.id] = pack_name
+            rules.append(r)
+    return tuple(rules)
+
+
+def rule_by_id(rule_id: str) -> Rule | None:
+    wanted = rule_id.upper()
+    for r in load_rules():
+        if r.id == wanted or r.name == rule_id.lower() or wanted in (a.upper() for a in r.aliases):
+            return r
+    return None
+
+
+def _matches(r: Rule, selectors: Iterable[str]) -> bool:
+    for selector in selectors:
+        s = selector.strip().upper()
+        if s == "ALL" or r.id.startswith(s) or s in (a.upper() for a in r.aliases) or s.lower() == r.name:
+            return True
+    return False
+
+
+def select_rules(
+    rules: Sequence[Rule],
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    extend_select: Sequence[str] = (),
+) -> list[Rule]:
+    """``select`` replaces the default set; ``extend_select`` adds to it; ``ignore`` removes.
+
+    Selectors are ids (DA401), prefixes (DA4), names (apt-lists-not-removed),
+    aliases (DL3009) or ALL.  Off-by-default rules run only when selected by a
+    selector more specific than a family prefix, or by extend-select.
+    """
+    chosen = []
+    for r in rules:
+        if select:
+            on = _matches(r, select) and (r.enabled or _named_exactly(r, select))
+        else:
+            on = r.enabled
+        if extend_select and _matches(r, extend_select):
+            on = True
+        if ignore and _matches(r, ignore):
+            on = False
+        if on:
+            chosen.append(r)
+    return chosen
+
+
+def _named_exactly(r: Rule, selectors: Iterable[str]) -> bool:
+    for selector in selectors:
+        s = selector.strip().upper()
+        if s == r.id or s.lower() == r.name or s in (a.upper() for a in r.aliases):
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+def _place(source: Source, span: Span | None) -> _Placed:
+    if span is None:
+        return _Placed(1, 1, 1, 1)
+    start = source.position(span.start)
+    end = source.position(max(span.end, span.start))
+    return _Placed(start.line, start.column, end.line, end.column)
+
+
+def to_finding(r: Rule, violation: Violation, source: Source, path: str) -> Finding:
+    placed = _place(source, violation.span)
+    return Finding(
+        rule=r.id,
+        name=r.name,
+        severity=violation.severity if violation.severity is not None else r.severity,
+        message=violation.message,
+        path=path,
+        line=placed.line,
+        column=placed.column,
+        end_line=placed.end_line,
+        end_column=placed.end_column,
+        stage=violation.stage,
+        fix=violation.fix,
+        span=violation.span,
+        source_line=source.line_text(placed.line) if placed.line <= source.line_count else "",
+    )
+
+
+def run_rules(ctx: LintContext, rules: Sequence[Rule]) -> list[Finding]:
+    source = ctx.dockerfile.source
+    path = ctx.path or "-"
+    findings: list[Finding] = []
+    for r in rules:
+        try:
+            for violation in r.check(ctx):
+                findings.append(to_finding(r, violation, source, path))
+        except Exception as exc:  # a broken rule must not hide the others' findings
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            findings.append(
+                Finding(
+                    rule=INTERNAL_ERROR[0],
+                    name=INTERNAL_ERROR[1],
+                    severity=Severity.ERROR,
+                    message=f"rule {r.id} ({r.name}) crashed: {type(exc).__name__}: {exc} "
+                    f"[{where.filename.rsplit('/', 1)[-1]}:{where.lineno}]",
+                    path=path,
+                    line=1,
+                    column=1,
+                    end_line=1,
+                    end_column=1,
+                )
+            )
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def parse_error_finding(error: DockerfileSyntaxError, source: Source, path: str) -> Finding:
+    line = min(error.line, max(source.line_count, 1))
+    text = source.line_text(line) if source.text else ""
+    return Finding(
+        rule=PARSE_ERROR[0],
+        name=PARSE_ERROR[1],
+        severity=Severity.ERROR,
+        message=error.message,
+        path=path,
+        line=line,
+        column=1,
+        end_line=max(min(error.end_line, source.line_count), line),
+        end_column=len(text) + 1,
+        source_line=text,
+    )
+
+
+@dataclass(slots=True)
+class FileResult:
+    path: str
+    findings: list[Finding]
+    dockerfile: Dockerfile | None  # None when the file did not parse
+    error: str | None = None  # I/O or parse error summary (exit code 2)
+
+
+def lint_source(
+    data: str | bytes, path: str | None, rules: Sequence[Rule], options: Options | None = None
+) -> FileResult:
+    shown = path or "-"
+    try:
+        dockerfile = parse(data, path)
+    except DockerfileSyntaxError as exc:
+        source = Source.from_bytes(data, path) if isinstance(data, bytes) else Source(data, path)
+        finding = parse_error_finding(exc, source, shown)
+        return FileResult(shown, [finding], None, f"line {finding.line}: {exc.message}")
+    ctx = LintContext(dockerfile, options)
+    return FileResult(shown, run_rules(ctx, rules), dockerfile)

@@ -1,0 +1,77 @@
+"""What rules produce and reports consume: findings, severities, fixes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from dockaudit.syntax.source import Span
+
+
+class Severity(IntEnum):
+    STYLE = 0
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @classmethod
+    def parse(cls, name: str) -> Severity:
+        try:
+            return cls[name.strip().upper()]
+        except KeyError:
+            choices = ", ".join(s.label for s in cls)
+            raise ValueError(f"unknown severity {name!r} (choose from {choices})") from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace the source text in ``span`` with ``replacement`` (an insertion when the span is empty)."""
+
+    span: Span
+    replacement: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    description: str
+    edits: tuple[Edit, ...]
+    safe: bool = True  # unsafe fixes change behaviour and need --unsafe-fixes
+
+    @property
+    def applicability(self) -> str:
+        return "safe" if self.safe else "unsafe"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """What a rule's check yields: where, what, and optionally how to fix it."""
+
+    span: Span | None
+    message: str
+    fix: Fix | None = None
+    severity: Severity | None = None  # overrides the rule's default for this one finding
+    stage: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    name: str
+    severity: Severity
+    message: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    stage: int | None = None
+    fix: Fix | None = None
+    span: Span | None = field(default=None, compare=False)
+    source_line: str = field(default="", compare=False)  # the line's text, for code frames
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.column, self.rule)

@@ -1,0 +1,32 @@
+"""Report writers: one module per format, each a ``render(results, ...) -> str`` function."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from dockaudit.engine import FileResult
+from dockaudit.model import Finding, Severity
+
+FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class Summary:
+    files: int
+    findings: int
+    by_severity: dict[str, int]
+    by_rule: list[tuple[str, str, int]]  # (id, name, count), most frequent first
+    errors: int  # files that could not be read or parsed
+
+
+def summarize(results: list[FileResult], findings: list[Finding]) -> Summary:
+    severities = Counter(f.severity for f in findings)
+    rules = Counter((f.rule, f.name) for f in findings)
+    return Summary(
+        files=len(results),
+        findings=len(findings),
+        by_severity={s.label: severities.get(s, 0) for s in sorted(Severity, reverse=True)},
+        by_rule=[(rule, name, n) for (rule, name), n in sorted(rules.items(), key=lambda kv: (-kv[1], kv[0]))],
+        errors=sum(1 for r in results if r.error),
+    )

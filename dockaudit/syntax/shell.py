@@ -1,0 +1,431 @@
+"""The shell view of a RUN: simple commands with their argv words and spans.
+
+This is not a full POSIX shell parser.  It splits a script on ``&&``, ``||``,
+``;``, ``|``, ``&``, newlines, subshells and braces; removes quotes; drops
+assignments and redirections; and looks through wrappers (``env``, ``sudo``,
+``xargs``, ``time``, ``nice``, ``sh -c '…'``) to the program really run.
+Whatever it cannot follow becomes an opaque word — it never raises.
+Package-manager rules read ``Command.name`` and ``Command.args``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from dockaudit.syntax.nodes import Instruction
+from dockaudit.syntax.source import Span
+
+SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh"})
+_OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "\n", "(", ")")
+_REDIRECT_PREFIX = ("<<<", "<<-", "<<", ">>", ">&", "<&", "&>>", "&>", "<>", ">|", ">", "<")
+_WRAPPERS_NO_ARGS = frozenset({"time", "nohup", "exec", "command", "builtin", "stdbuf", "chronic"})
+_MAX_DEPTH = 8  # sh -c inside sh -c …: stop following after a few levels
+
+
+@dataclass(frozen=True, slots=True)
+class ShellWord:
+    value: str  # quotes removed
+    raw: str  # as written
+    span: Span | None  # source span, None when it cannot be placed exactly
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    words: tuple[ShellWord, ...]  # argv from the program name on (wrappers and assignments removed)
+    wrappers: tuple[str, ...] = ()  # "sudo", "env", "xargs" … that were looked through
+    assignments: tuple[str, ...] = ()  # leading NAME=value words
+    operator: str = ""  # the operator that ends this command: "&&", "|", ";" …
+    piped: bool = False  # part of a pipeline (``a | b``)
+    span: Span | None = None
+
+    @property
+    def name(self) -> str:
+        """The program's base name: ``/usr/bin/apt-get`` → ``apt-get``."""
+        if not self.words:
+            return ""
+        return self.words[0].value.rsplit("/", 1)[-1]
+
+    @property
+    def args(self) -> tuple[ShellWord, ...]:
+        return self.words[1:]
+
+    @property
+    def argv(self) -> list[str]:
+        return [w.value for w in self.words]
+
+    def has_flag(self, *flags: str) -> bool:
+        """True when any of ``flags`` is present: ``-y``, ``--yes``, or ``-y`` inside ``-qy``."""
+        for word in self.args:
+            value = word.value
+            for flag in flags:
+                if value == flag or (flag.startswith("--") and value.startswith(flag + "=")):
+                    return True
+                if len(flag) == 2 and flag[0] == "-" and flag[1] != "-":
+                    if value.startswith("-") and not value.startswith("--") and flag[1] in value[1:]:
+                        return True
+        return False
+
+
+@dataclass(slots=True)
+class _Token:
+    kind: str  # "word" or "op"
+    value: str
+    raw: str
+    start: int
+    end: int
+    quoted: bool = False
+    exact: bool = True  # the unquoted value maps 1:1 onto the raw text
+
+
+@dataclass(slots=True)
+class Script:
+    """A piece of shell text plus how to map its offsets to the source."""
+
+    text: str
+    to_source: Callable[[int, int], Span | None]
+    depth: int = 0
+    commands: list[Command] = field(default_factory=list)
+
+
+def _tokens(text: str) -> Iterator[_Token]:
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in " \t\r":
+            i += 1
+            continue
+        if ch == "\\" and i + 1 < n and text[i + 1] == "\n":
+            i += 2
+            continue
+        if ch == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        op = next((o for o in _OPERATORS if text.startswith(o, i)), None)
+        if op is not None:
+            yield _Token("op", op, op, i, i + len(op))
+            i += len(op)
+            continue
+        start = i
+        value: list[str] = []
+        quoted = False
+        exact = True
+        while i < n:
+            ch = text[i]
+            if ch in " \t\r\n;&|()":
+                break
+            if ch == "\\":
+                if i + 1 < n:
+                    if text[i + 1] != "\n":
+                        value.append(text[i + 1])
+                    exact = False
+                    i += 2
+                else:
+                    i += 1
+                continue
+            if ch == "'":
+                end = text.find("'", i + 1)
+                end = n if end == -1 else end
+                value.append(text[i + 1 : end])
+                quoted, exact = True, False
+                i = end + 1
+                continue
+            if ch == '"':
+                i += 1
+                while i < n and text[i] != '"':
+                    if text[i] == "\\" and i + 1 < n and text[i + 1] in '"\\$`\n':
+                        if text[i + 1] != "\n":
+                            value.append(text[i + 1])
+                        i += 2
+                        continue
+                    if text.startswith("$(", i):
+                        end = _matching_paren(text, i + 1)
+                        value.append(text[i:end])
+                        i = end
+                        continue
+                    value.append(text[i])
+                    i += 1
+                i += 1
+                quoted, exact = True, False
+                continue
+            if text.startswith("$(", i) or text.startswith("$((", i):
+                end = _matching_paren(text, i + 1)
+                value.append(text[i:end])
+                i = end
+                continue
+            if ch == "`":
+                end = text.find("`", i + 1)
+                end = n if end == -1 else end + 1
+                value.append(text[i:end])
+                i = end
+                continue
+            if text.startswith("${", i):
+                end = _matching_brace(text, i + 1)
+                value.append(text[i:end])
+                i = end
+                continue
+            value.append(ch)
+            i += 1
+        if i == start:  # a lone character no rule above consumed: never loop forever
+            i += 1
+            continue
+        yield _Token("word", "".join(value), text[start:i], start, i, quoted, exact)
+
+
+def _matching_paren(text: str, open_at: int) -> int:
+    """Offset just past the ``)`` that closes the ``(`` at ``open_at``."""
+    depth = 0
+    i = open_at
+    n = len(text)
+    quote = ""
+    while i < n:
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"':
+                i += 1
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "\\":
+            i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return n
+
+
+def _matching_brace(text: str, open_at: int) -> int:
+    depth = 0
+    for i in range(open_at, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return len(text)
+
+
+def _is_assignment(word: _Token) -> bool:
+    name, eq, _ = word.raw.partition("=")
+    return bool(eq) and bool(name) and (name[0].isalpha() or name[0] == "_") and name.replace("_", "a").isalnum()
+
+
+def _strip_redirections(words: list[_Token]) -> list[_Token]:
+    out: list[_Token] = []
+    skip_next = False
+    for word in words:
+        if skip_next:
+            skip_next = False
+            continue
+        raw = word.raw.lstrip("0123456789") if not word.quoted else word.raw
+        prefix = next((p for p in _REDIRECT_PREFIX if raw.startswith(p)), None) if not word.quoted else None
+        if prefix is not None:
+            if raw == prefix:
+                skip_next = True  # "> file": the target is the next word
+            continue
+        out.append(word)
+    return out
+
+
+def split_commands(script: Script) -> list[Command]:
+    """All simple commands of ``script``, in order, following ``sh -c`` and ``$(…)``."""
+    commands: list[Command] = []
+    current: list[_Token] = []
+    pipeline: list[int] = []
+
+    def flush(operator: str) -> None:
+        if current:
+            pipeline.append(len(commands))
+            commands.extend(_commands_from_words(script, list(current), operator))
+            current.clear()
+        if operator != "|" and operator != "|&":
+            if len(pipeline) > 1:
+                for index in pipeline:
+                    if index < len(commands):
+                        commands[index] = _with_piped(commands[index])
+            pipeline.clear()
+
+    for token in _tokens(script.text):
+        if token.kind == "op":
+            flush(token.value if token.value not in "()" else ";")
+        else:
+            current.append(token)
+            if "$(" in token.raw and script.depth < _MAX_DEPTH:
+                commands.extend(_substitutions(script, token))
+    flush("")
+    return commands
+
+
+def _with_piped(command: Command) -> Command:
+    return Command(command.words, command.wrappers, command.assignments, command.operator, True, command.span)
+
+
+def _substitutions(script: Script, token: _Token) -> list[Command]:
+    found: list[Command] = []
+    i = token.raw.find("$(")
+    while i != -1:
+        end = _matching_paren(token.raw, i + 1)
+        inner_start = token.start + i + 2
+        inner_text = token.raw[i + 2 : max(end - 1, i + 2)]
+        inner = Script(inner_text, _shifted(script.to_source, inner_start), script.depth + 1)
+        found.extend(split_commands(inner))
+        i = token.raw.find("$(", end)
+    return found
+
+
+def _shifted(to_source: Callable[[int, int], Span | None], offset: int) -> Callable[[int, int], Span | None]:
+    return lambda s, e: to_source(offset + s, offset + e)
+
+
+def _commands_from_words(script: Script, tokens: list[_Token], operator: str) -> list[Command]:
+    tokens = _strip_redirections(tokens)
+    assignments: list[str] = []
+    while tokens and _is_assignment(tokens[0]):
+        assignments.append(tokens.pop(0).value)
+    wrappers: list[str] = []
+    tokens = _unwrap(tokens, wrappers, assignments)
+    if not tokens:
+        return []
+    words = tuple(ShellWord(t.value, t.raw, script.to_source(t.start, t.end)) for t in tokens)
+    span = script.to_source(tokens[0].start, tokens[-1].end)
+    command = Command(words, tuple(wrappers), tuple(assignments), operator, False, span)
+    inner = _inline_script(script, command, tokens)
+    return [command, *inner]
+
+
+def _unwrap(tokens: list[_Token], wrappers: list[str], assignments: list[str]) -> list[_Token]:
+    """Drop ``sudo -u x``, ``env A=b``, ``xargs -n1``, ``time`` … in front of the real program."""
+    while tokens:
+        name = tokens[0].value.rsplit("/", 1)[-1]
+        if name in _WRAPPERS_NO_ARGS:
+            wrappers.append(name)
+            tokens = tokens[1:]
+            while tokens and tokens[0].value.startswith("-"):
+                tokens = tokens[1:]
+        elif name == "env":
+            wrappers.append(name)
+            tokens = tokens[1:]
+            while tokens and (tokens[0].value.startswith("-") or _is_assignment(tokens[0])):
+                if _is_assignment(tokens[0]):
+                    assignments.append(tokens[0].value)
+                tokens = tokens[1:]
+        elif name in ("sudo", "doas", "nice", "ionice", "timeout", "xargs", "su-exec", "gosu", "chroot"):
+            wrappers.append(name)
+            tokens = tokens[1:]
+            takes_value = {
+                "sudo": {"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"},
+                "doas": {"-u", "-C"},
+                "nice": {"-n"},
+                "ionice": {"-c", "-n", "-p"},
+                "timeout": {"-s", "-k", "--signal", "--kill-after"},
+                "xargs": {"-a", "-d", "-E", "-e", "-I", "-i", "-L", "-l", "-n", "-P", "-s", "--arg-file", "--delimiter",
+                          "--max-args", "--max-procs", "--max-lines", "--replace"},
+            }.get(name, set())  # fmt: skip
+            while tokens and tokens[0].value.startswith("-"):
+                flag = tokens[0].value
+                tokens = tokens[1:]
+                if flag in takes_value and tokens:
+                    tokens = tokens[1:]
+            if name == "timeout" and tokens:
+                tokens = tokens[1:]  # the duration
+            if name in ("su-exec", "gosu", "chroot") and tokens:
+                tokens = tokens[1:]  # the user or the new root
+            while tokens and _is_assignment(tokens[0]):
+                assignments.append(tokens[0].value)
+                tokens = tokens[1:]
+        else:
+            return tokens
+    return tokens
+
+
+def _inline_script(script: Script, command: Command, tokens: list[_Token]) -> list[Command]:
+    """``sh -c 'apt-get …'``: the commands inside the string."""
+    if command.name not in SHELLS or script.depth >= _MAX_DEPTH:
+        return []
+    for index, token in enumerate(tokens[1:], start=1):
+        value = token.value
+        if value.startswith("-") and not value.startswith("--") and "c" in value[1:]:
+            if index + 1 >= len(tokens):
+                return []
+            body = tokens[index + 1]
+            # Place the body exactly when it is a plain quoted string; otherwise on the word.
+            inner_offset = body.start + (1 if body.raw[:1] in ("'", '"') else 0)
+            mapper = _shifted(script.to_source, inner_offset) if _plain_quoted(body) else _whole(script, body)
+            return split_commands(Script(body.value, mapper, script.depth + 1))
+        if not value.startswith("-"):
+            return []
+    return []
+
+
+def _plain_quoted(token: _Token) -> bool:
+    raw = token.raw
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+        return raw[1:-1] == token.value
+    return token.raw == token.value
+
+
+def _whole(script: Script, token: _Token) -> Callable[[int, int], Span | None]:
+    return lambda _s, _e: script.to_source(token.start, token.end)
+
+
+def _heredoc_is_script(instruction: Instruction, line_commands: list[Command]) -> bool:
+    """A heredoc body is shell when RUN has no command of its own or hands stdin to a shell."""
+    if not line_commands:
+        return True
+    first = line_commands[0]
+    return first.name in SHELLS and not any(w.value == "-c" for w in first.args)
+
+
+def run_commands(instruction: Instruction) -> list[Command]:
+    """The simple commands a RUN (or ONBUILD RUN) executes."""
+    target = instruction.trigger or instruction
+    if target.name != "RUN":
+        return []
+    if target.json:
+        return _exec_form_commands(target)
+    start = target.args_range[0]
+    line = Script(target.args_text, lambda s, e: target.source_span(start + s, start + e))
+    commands = [c for c in split_commands(line) if not _is_heredoc_word(c)]
+    commands = [_without_heredoc_words(c) for c in commands]
+    commands = [c for c in commands if c.words]
+    for heredoc in target.heredocs:
+        if heredoc.fd == 0 and _heredoc_is_script(target, commands):
+            base = heredoc.body_span.start
+            body = Script(heredoc.content, lambda s, e, b=base: Span(b + s, b + e))
+            commands.extend(split_commands(body))
+    return commands
+
+
+def _is_heredoc_word(command: Command) -> bool:
+    return len(command.words) == 1 and command.words[0].raw.lstrip("0123456789").startswith("<<")
+
+
+def _without_heredoc_words(command: Command) -> Command:
+    words = tuple(w for w in command.words if not w.raw.lstrip("0123456789").startswith("<<"))
+    if len(words) == len(command.words):
+        return command
+    return Command(words, command.wrappers, command.assignments, command.operator, command.piped, command.span)
+
+
+def _exec_form_commands(instruction: Instruction) -> list[Command]:
+    args = instruction.args
+    if not args:
+        return []
+    words = tuple(ShellWord(a.value, a.value, a.span) for a in args)
+    command = Command(words)
+    if command.name in SHELLS:
+        for index, word in enumerate(words[1:], start=1):
+            if word.value.startswith("-") and "c" in word.value[1:] and index + 1 < len(words):
+                body = words[index + 1]
+                span = body.span
+                exact = span is not None and len(span) == len(body.value) + 2
+                mapper = (lambda s, e, b=span.start + 1: Span(b + s, b + e)) if exact else (lambda s, e, sp=span: sp)
+                return [command, *split_commands(Script(body.value, mapper, 1))]
+    return [command]

@@ -1,0 +1,9 @@
+"""dockaudit's built-in rule pack, loaded through the same interface as third-party packs.
+
+One module per family; ``RULES`` lists them all in id order.
+"""
+
+from dockaudit.plugin import rules_in
+from dockaudit_rules import syntax
+
+RULES = sorted(rules_in(syntax), key=lambda r: r.id)

@@ -1,0 +1,1334 @@
+"""DA0xx — syntax and structure: what BuildKit rejects or silently reinterprets."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+from dockaudit.context import LintContext
+from dockaudit.model import Edit, Fix, Severity, Violation
+from dockaudit.plugin import rule
+from dockaudit.syntax.expand import ExpansionError, LexOptions, process
+from dockaudit.syntax.nodes import KNOWN_INSTRUCTIONS, Comment, Instruction
+from dockaudit.syntax.source import Span
+from dockaudit.syntax.stages import PLATFORM_ARGS, PROXY_ARGS, env_pairs
+
+FAMILY = "syntax"
+
+# Flags each instruction accepts (BuildKit's instructions/parse.go).
+ALLOWED_FLAGS = {
+    "FROM": {"platform"},
+    "RUN": {"mount", "network", "security", "device"},
+    "COPY": {"from", "chown", "chmod", "link", "parents", "exclude"},
+    "ADD": {"chown", "chmod", "link", "checksum", "keep-git-dir", "exclude", "unpack"},
+    "HEALTHCHECK": {"interval", "timeout", "start-period", "start-interval", "retries"},
+}
+_MIN_ARGS = {"ADD": 2, "COPY": 2, "FROM": 1, "RUN": 1, "WORKDIR": 1, "USER": 1, "EXPOSE": 1, "VOLUME": 1,
+             "ENV": 1, "LABEL": 1, "ARG": 1, "STOPSIGNAL": 1, "MAINTAINER": 1, "SHELL": 1, "HEALTHCHECK": 1,
+             "ONBUILD": 1}  # fmt: skip
+
+
+def _all_instructions(ctx: LintContext) -> Iterator[Instruction]:
+    """Every instruction, ONBUILD triggers included."""
+    for instruction in ctx.dockerfile.instructions:
+        yield instruction
+        if instruction.trigger is not None:
+            yield instruction.trigger
+
+
+def _argument_count(instruction: Instruction) -> int:
+    if instruction.name == "ONBUILD":
+        return 1 if instruction.trigger else 0
+    return len(instruction.args) + (len(instruction.heredocs) if instruction.name in ("COPY", "ADD") else 0)
+
+
+def _arity_problem(instruction: Instruction) -> str | None:
+    name = instruction.name
+    count = _argument_count(instruction)
+    needed = _MIN_ARGS.get(name, 0)
+    if count < needed:
+        if name in ("ADD", "COPY"):
+            return f"{name} requires at least two arguments, but only {count} provided"
+        return f"{name} requires at least one argument"
+    if name == "FROM" and count not in (1, 3):
+        return "FROM requires either one or three arguments"
+    if name == "FROM" and count == 3 and instruction.args[1].value.lower() != "as":
+        return "FROM with three arguments must read FROM image AS name"
+    if name in ("MAINTAINER", "STOPSIGNAL", "WORKDIR", "USER") and count > 1:
+        return f"{name} requires exactly one argument"
+    if name == "SHELL" and not instruction.json:
+        return "SHELL requires the arguments to be in JSON form"
+    if name == "HEALTHCHECK" and instruction.args:
+        kind = instruction.args[0].value.upper()
+        if kind not in ("CMD", "NONE"):
+            return f"Unknown type {kind!r} in HEALTHCHECK (try CMD)"
+        if kind == "NONE" and len(instruction.args) > 1:
+            return "HEALTHCHECK NONE takes no arguments"
+    return None
+
+
+@rule(
+    "DA001",
+    "parse-error",
+    family=FAMILY,
+    severity="error",
+    summary="Text BuildKit would reject: unknown instruction, bad flag, wrong arguments",
+)
+def find_parse_errors(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Reports text that BuildKit refuses to build: an unknown instruction, a flag the
+    instruction does not take, the wrong number of arguments. Files that BuildKit
+    cannot parse at all (unterminated heredoc, bad JSON array, invalid directive)
+    are reported under the same id by the parser, with the line.
+
+    ## Why is this bad?
+    `docker build` stops at the first of these, often after minutes of earlier
+    steps; a typo such as `RUNN` or `COPY --chwon` is cheap to catch before.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    COPY --chwon=app:app . /app
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    COPY --chown=app:app . /app
+    ```
+    """
+    for instruction in _all_instructions(ctx):
+        if not instruction.is_known:
+            if instruction.keyword:
+                yield Violation(instruction.keyword_span, f"unknown instruction: {instruction.keyword}")
+            continue
+        allowed = ALLOWED_FLAGS.get(instruction.name, set())
+        for flag in instruction.flags:
+            if flag.name not in allowed:
+                where = f"{instruction.name} takes no flags" if not allowed else f"{instruction.name} takes --" + ", --".join(sorted(allowed))
+                yield Violation(flag.span, f"unknown flag: --{flag.name} ({where})")
+        problem = _arity_problem(instruction)
+        if problem:
+            yield Violation(instruction.span if instruction.start_line == instruction.end_line else instruction.keyword_span, problem)
+
+
+@rule(
+    "DA002",
+    "instruction-before-from",
+    family=FAMILY,
+    severity="error",
+    summary="Only ARG (and comments) may come before the first FROM",
+    aliases=("DL3061",),
+)
+def find_instructions_before_from(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags any instruction other than `ARG` that appears before the first `FROM`.
+
+    ## Why is this bad?
+    BuildKit rejects the file: there is no image yet to run or copy into.
+
+    ## Example
+    ```dockerfile
+    RUN echo hello
+    FROM alpine:3.20
+    ```
+
+    ## Use instead
+    ```dockerfile
+    ARG ALPINE=3.20
+    FROM alpine:${ALPINE}
+    RUN echo hello
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        if instruction.name == "FROM":
+            return
+        if instruction.name != "ARG":
+            yield Violation(instruction.keyword_span, f"{instruction.name} before the first FROM: only ARG may come first")
+
+
+@rule(
+    "DA003",
+    "empty-continuation",
+    family=FAMILY,
+    severity="style",
+    summary="Empty line inside a line continuation",
+    aliases=("NoEmptyContinuation",),
+    fix="safe",
+)
+def find_empty_continuation_lines(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags blank lines inside a multi-line instruction joined with `\\`.
+
+    ## Why is this bad?
+    BuildKit warns that empty continuation lines will become errors; they also
+    make it look as if the instruction ended.
+
+    ## Example
+    ```dockerfile
+    FROM alpine:3.20
+    RUN apk add --no-cache curl \\
+
+        git
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM alpine:3.20
+    RUN apk add --no-cache curl \\
+        git
+    ```
+    """
+    source = ctx.dockerfile.source
+    for instruction in ctx.dockerfile.instructions:
+        for line in instruction.empty_continuation_lines:
+            start = source.line_start(line)
+            end = source.line_start(line + 1) if line < source.line_count else len(source.text)
+            fix = Fix("remove the empty line", (Edit(Span(start, end), ""),))
+            yield Violation(Span(start, start + len(source.line_text(line))), "empty line inside a continuation", fix)
+
+
+def _case_of(word: str) -> str:
+    if word.isupper():
+        return "upper"
+    if word.islower():
+        return "lower"
+    return "mixed"
+
+
+@rule(
+    "DA004",
+    "inconsistent-casing",
+    family=FAMILY,
+    severity="style",
+    summary="Instruction keywords mix upper and lower case; FROM … AS casing differs",
+    aliases=("ConsistentInstructionCasing", "FromAsCasing"),
+    fix="safe",
+)
+def find_inconsistent_casing(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags instruction keywords whose case differs from the file's majority (all
+    upper or all lower case), and `FROM … AS` where the two keywords differ in case.
+
+    ## Why is this bad?
+    Mixed casing reads as carelessness and hides instructions when scanning a file;
+    BuildKit's checks report it too.
+
+    ## Example
+    ```dockerfile
+    FROM alpine:3.20 as build
+    run echo hi
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM alpine:3.20 AS build
+    RUN echo hi
+    ```
+    """
+    instructions = [i for i in _all_instructions(ctx) if i.keyword]
+    cases = [_case_of(i.keyword) for i in instructions]
+    lower, upper = cases.count("lower"), cases.count("upper")
+    majority = "lower" if lower > upper else "upper"
+    for instruction, case in zip(instructions, cases):
+        if case != majority:
+            wanted = instruction.keyword.lower() if majority == "lower" else instruction.keyword.upper()
+            fix = Fix(f"write {wanted}", (Edit(instruction.keyword_span, wanted),))
+            yield Violation(
+                instruction.keyword_span,
+                f"'{instruction.keyword}' should match the case of the other instructions ({majority} case)",
+                fix,
+            )
+        if instruction.name == "FROM" and len(instruction.args) == 3 and instruction.args[1].value.lower() == "as":
+            as_word = instruction.args[1]
+            from_case = _case_of(instruction.keyword)
+            if from_case in ("upper", "lower") and _case_of(as_word.value) != from_case:
+                wanted = "AS" if from_case == "upper" else "as"
+                yield Violation(
+                    as_word.span,
+                    f"'{as_word.value}' and '{instruction.keyword}' keywords' casing do not match",
+                    Fix(f"write {wanted}", (Edit(as_word.span, wanted),)),
+                )
+
+
+_RESERVED_STAGE_NAMES = frozenset({"scratch", "context"})
+
+
+@rule(
+    "DA005",
+    "stage-name",
+    family=FAMILY,
+    severity="error",
+    summary="Duplicate, reserved or non-lowercase stage names",
+    aliases=("DL3024", "DL3063", "DuplicateStageName", "ReservedStageName", "StageNameCasing"),
+)
+def find_bad_stage_names(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a `FROM … AS name` whose name is used by an earlier stage, is reserved
+    (`scratch`, `context`), or is not lower case.
+
+    ## Why is this bad?
+    BuildKit refuses duplicate names; `scratch` and `context` mean something else
+    in `FROM` and `COPY --from`; stage names are matched case-insensitively, so a
+    mixed-case name invites mismatches.
+
+    ## Example
+    ```dockerfile
+    FROM golang:1.23 AS build
+    FROM alpine:3.20 AS build
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM golang:1.23 AS build
+    FROM alpine:3.20 AS runtime
+    ```
+    """
+    seen: set[str] = set()
+    for stage in ctx.stages:
+        if stage.name_raw is None:
+            continue
+        span = stage.from_instruction.args[2].span
+        name = stage.name
+        if name in seen:
+            yield Violation(span, f"duplicate stage name '{stage.name_raw}': stage names must be unique")
+        elif name in _RESERVED_STAGE_NAMES:
+            yield Violation(span, f"'{stage.name_raw}' is reserved and cannot name a stage")
+        elif stage.name_raw != stage.name_raw.lower():
+            yield Violation(span, f"stage name '{stage.name_raw}' should be lower case", severity=Severity.WARNING)
+        seen.add(name)
+
+
+_IMAGE_LIKE = re.compile(r"[:/@.]")
+
+
+@rule(
+    "DA006",
+    "copy-from-unknown-stage",
+    family=FAMILY,
+    severity="error",
+    summary="COPY --from names no earlier stage (or its own stage)",
+    aliases=("DL3022", "DL3023"),
+)
+def find_copy_from_unknown_stage(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `COPY --from=x` where `x` is neither an earlier stage's name or index nor
+    something that looks like an image reference, and `COPY --from` that names the
+    stage it is in.
+
+    ## Why is this bad?
+    An unknown name is pulled as an image from Docker Hub — usually a typo that
+    fails late or, worse, pulls someone else's image. A stage cannot copy from itself.
+
+    ## Example
+    ```dockerfile
+    FROM golang:1.23 AS build
+    RUN go build -o /app .
+    FROM alpine:3.20
+    COPY --from=biuld /app /app
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM golang:1.23 AS build
+    RUN go build -o /app .
+    FROM alpine:3.20
+    COPY --from=build /app /app
+    ```
+    """
+    for stage in ctx.stages:
+        earlier = {s.name for s in ctx.stages[: stage.index] if s.name}
+        for instruction in stage.instructions:
+            target = instruction.trigger or instruction
+            if target.name != "COPY":
+                continue
+            flag = target.flag("from")
+            if flag is None or not flag.value:
+                continue
+            value = flag.value
+            if "$" in value:
+                continue  # resolved at build time; cannot judge
+            lowered = value.lower()
+            if stage.name and lowered == stage.name:
+                yield Violation(flag.span, f"COPY --from={value} refers to its own stage")
+            elif value.isdigit():
+                if int(value) >= stage.index:
+                    yield Violation(flag.span, f"COPY --from={value}: stage index must be an earlier stage (< {stage.index})")
+            elif lowered not in earlier and not _IMAGE_LIKE.search(value):
+                later = {s.name for s in ctx.stages[stage.index + 1 :] if s.name}
+                hint = " (it is defined later: stages can only copy from earlier ones)" if lowered in later else ""
+                yield Violation(flag.span, f"COPY --from={value} names no earlier stage{hint}")
+
+
+_SINGLETONS = ("CMD", "ENTRYPOINT", "HEALTHCHECK")
+
+
+@rule(
+    "DA007",
+    "duplicate-singleton",
+    family=FAMILY,
+    severity="warning",
+    summary="More than one CMD, ENTRYPOINT or HEALTHCHECK in a stage: only the last counts",
+    aliases=("DL4003", "DL4004", "DL3012", "MultipleInstructionsDisallowed"),
+)
+def find_duplicate_singletons(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags every `CMD`, `ENTRYPOINT` or `HEALTHCHECK` in a stage that a later one of
+    the same kind overrides.
+
+    ## Why is this bad?
+    Only the last one takes effect; the earlier ones are dead code that misleads
+    the reader about how the container starts.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    CMD ["python", "train.py"]
+    CMD ["python", "serve.py"]
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    CMD ["python", "serve.py"]
+    ```
+    """
+    for stage in ctx.stages:
+        for name in _SINGLETONS:
+            found = stage.instructions_named(name)
+            for instruction in found[:-1]:
+                yield Violation(
+                    instruction.keyword_span,
+                    f"multiple {name} instructions in one stage: only the last (line {found[-1].start_line}) takes effect",
+                    stage=stage.index,
+                )
+
+
+_PLAIN_WORD = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
+
+
+def _exec_form_fix(instruction: Instruction) -> Fix | None:
+    text = instruction.args_text
+    words = text.split()
+    if not words or not all(_PLAIN_WORD.match(w) for w in words):
+        return None  # quotes, variables, operators: converting could change the meaning
+    if len(instruction.args) != 1 or instruction.start_line != instruction.end_line:
+        return None
+    replacement = json.dumps(words)
+    return Fix("use the exec (JSON) form", (Edit(instruction.args[0].span, replacement),))
+
+
+@rule(
+    "DA008",
+    "json-args",
+    family=FAMILY,
+    severity="warning",
+    summary="CMD/ENTRYPOINT in shell form, or a JSON array that silently fell back to shell form",
+    aliases=("DL3025", "JSONArgsRecommended"),
+    fix="safe",
+)
+def find_shell_form_entrypoints(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `CMD` and `ENTRYPOINT` written in shell form, and ones that look like a
+    JSON array but are not valid JSON (single quotes, a missing bracket), which
+    BuildKit silently runs as a shell string instead.
+
+    ## Why is this bad?
+    In shell form the process runs under `/bin/sh -c`, which does not forward
+    SIGTERM: `docker stop` waits out its timeout and then kills the model server
+    mid-request.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    CMD python serve.py --port 8000
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    CMD ["python", "serve.py", "--port", "8000"]
+    ```
+    """
+    shell_changed = False
+    for instruction in ctx.dockerfile.instructions:
+        if instruction.name == "FROM":
+            shell_changed = False
+        if instruction.name == "SHELL":
+            shell_changed = True
+        if instruction.name not in ("CMD", "ENTRYPOINT") or instruction.json or not instruction.args:
+            continue
+        text = instruction.args_text.strip()
+        span = instruction.source_span(*instruction.args_range)
+        if text.startswith("["):
+            yield Violation(span, f"{instruction.name} looks like a JSON array but is not valid JSON: it runs as a shell command")
+        elif not shell_changed:
+            yield Violation(
+                span,
+                f"use the JSON form for {instruction.name} so signals reach the process (shell form runs under /bin/sh -c)",
+                _exec_form_fix(instruction),
+            )
+
+
+_WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\|/)")
+
+
+def _is_absolute(path: str) -> bool:
+    path = path.strip("\"'")
+    return bool(_WINDOWS_ABSOLUTE.match(path)) or path.startswith("$") or path.startswith("${")
+
+
+@rule(
+    "DA009",
+    "relative-workdir",
+    family=FAMILY,
+    severity="warning",
+    summary="Relative WORKDIR, or COPY/ADD to a relative path with no WORKDIR set",
+    aliases=("DL3000", "DL3045", "WorkdirRelativePath"),
+)
+def find_relative_paths(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a relative `WORKDIR` and a `COPY`/`ADD` to a relative destination in a
+    stage that has not set a `WORKDIR` yet.
+
+    ## Why is this bad?
+    A relative path resolves against whatever working directory the base image
+    left — which changes when the base image does.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    WORKDIR app
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    WORKDIR /app
+    ```
+    """
+    workdir_set: dict[int, bool] = {}
+    for stage in ctx.stages:
+        has_workdir = workdir_set.get(stage.parent.index, False) if stage.parent else False
+        for instruction in stage.instructions:
+            target = instruction.trigger or instruction
+            if target.name == "WORKDIR" and target.args:
+                if not _is_absolute(target.args[0].value):
+                    yield Violation(target.args[0].span, f"use an absolute WORKDIR path, not '{target.args[0].value}'")
+                has_workdir = True
+            elif target.name in ("COPY", "ADD") and not has_workdir and instruction.trigger is None:
+                if _argument_count(target) < 2 or not target.args:
+                    continue
+                dest = target.args[-1]
+                if not _is_absolute(dest.value):
+                    yield Violation(
+                        dest.span,
+                        f"{target.name} to relative destination '{dest.value}' with no WORKDIR set: "
+                        "set WORKDIR or use an absolute path",
+                    )
+        workdir_set[stage.index] = has_workdir
+
+
+def _variables_used(text: str, escape: str) -> tuple[set[str], bool]:
+    """Names referenced in ``text``; False when the text does not expand cleanly."""
+    try:
+        result = process(text, {}, LexOptions(escape=escape))
+    except ExpansionError:
+        return set(), False
+    return result.unmatched, True
+
+
+_KNOWN_IMAGE_ENV = frozenset({"PATH", "HOME", "HOSTNAME", "TERM", "LANG", "LC_ALL", "PWD", "USER", "SHELL"})
+
+
+@rule(
+    "DA010",
+    "undefined-variable",
+    family=FAMILY,
+    severity="warning",
+    summary="A variable used where no ARG/ENV defines it (BuildKit scoping)",
+    aliases=("DL3044", "UndefinedVar", "UndefinedArgInFrom", "InvalidDefaultArgInFrom"),
+)
+def find_undefined_variables(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags variables that BuildKit will expand to an empty string: a `$VAR` in a
+    `FROM` line that no `ARG` before the first `FROM` declares (or declares without
+    a default), an `ENV` that refers to a key set in the same `ENV` instruction,
+    and — in stages built on `scratch` or on stages of this file — a variable no
+    `ARG`/`ENV` defines. (A base image may define variables this file cannot see,
+    so those are not judged.)
+
+    ## Why is this bad?
+    An empty expansion silently changes the base image (`FROM python:$PY` becomes
+    `python:`) or a path. Inside one `ENV`, later pairs see the values from before
+    that `ENV`, not the ones it sets.
+
+    ## Example
+    ```dockerfile
+    FROM python:${PYTHON_VERSION}-slim
+    ```
+
+    ## Use instead
+    ```dockerfile
+    ARG PYTHON_VERSION=3.12
+    FROM python:${PYTHON_VERSION}-slim
+    ```
+    """
+    escape = ctx.escape
+    meta = ctx.stages[0].meta if ctx.stages else {}
+    for stage in ctx.stages:
+        instruction = stage.from_instruction
+        for name in sorted(stage.unresolved):
+            if name in PLATFORM_ARGS:
+                continue
+            span = instruction.args[0].span if instruction.args else instruction.span
+            if name in meta and meta[name].value is None:
+                yield Violation(span, f"ARG {name} has no default: FROM expands it to an empty string unless --build-arg sets it", severity=Severity.INFO)
+            else:
+                yield Violation(span, f"FROM uses ${name}, but no ARG before the first FROM declares it")
+    for instruction in _all_instructions(ctx):
+        if instruction.name != "ENV":
+            continue
+        set_here: set[str] = set()
+        for key, value, _sep in env_pairs(instruction):
+            used, _ok = _variables_used(value, escape)
+            for name in sorted(used & set_here):
+                yield Violation(instruction.keyword_span, f"ENV {key} uses ${name}, which this same ENV sets: it sees the old value")
+            set_here.add(key)
+    for stage in ctx.stages:
+        root = stage
+        while root.parent is not None and root.parent is not root:
+            root = root.parent
+        if not root.is_scratch:
+            continue
+        for instruction, env in stage.scopes():
+            if instruction.name not in ("COPY", "ADD", "WORKDIR", "USER", "VOLUME", "EXPOSE", "LABEL", "STOPSIGNAL"):
+                continue
+            for arg in instruction.args:
+                used, _ok = _variables_used(arg.value, escape)
+                for name in sorted(used - set(env) - PROXY_ARGS - _KNOWN_IMAGE_ENV):
+                    yield Violation(arg.span, f"${name} is not defined by any ARG or ENV in this stage")
+
+
+@rule(
+    "DA011",
+    "legacy-key-value",
+    family=FAMILY,
+    severity="style",
+    summary="`ENV key value` / `LABEL key value` legacy syntax",
+    aliases=("LegacyKeyValueFormat",),
+    fix="safe",
+)
+def find_legacy_key_values(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `ENV` and `LABEL` written as `KEY value` instead of `KEY=value`.
+
+    ## Why is this bad?
+    In the legacy form everything after the key is one value, spaces included, so
+    `ENV A 1 B 2` sets `A` to `1 B 2`. BuildKit deprecates the form.
+
+    ## Example
+    ```dockerfile
+    FROM alpine:3.20
+    ENV MODEL_DIR /models
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM alpine:3.20
+    ENV MODEL_DIR=/models
+    ```
+    """
+    for instruction in _all_instructions(ctx):
+        if instruction.name not in ("ENV", "LABEL") or len(instruction.args) != 3 or instruction.args[2].value != "":
+            continue
+        key, value = instruction.args[0], instruction.args[1]
+        fix = None
+        if instruction.start_line == instruction.end_line:
+            raw = value.value
+            if re.fullmatch(r"[^\s\"'\\$`]+", raw):
+                new_value = raw
+            elif not re.search(r"[\"\\$`]", raw):
+                new_value = '"' + raw + '"'
+            else:
+                new_value = None
+            if new_value is not None:
+                fix = Fix(f"write {key.value}={new_value}", (Edit(Span(key.span.start, value.span.end), f"{key.value}={new_value}"),))
+        yield Violation(instruction.span if instruction.start_line == instruction.end_line else instruction.keyword_span,
+                        f"use {instruction.name} {key.value}=<value> instead of the legacy '{instruction.name} key value' form", fix)
+
+
+@rule(
+    "DA012",
+    "maintainer-deprecated",
+    family=FAMILY,
+    severity="style",
+    summary="MAINTAINER is deprecated",
+    aliases=("DL4000", "MaintainerDeprecated"),
+    fix="safe",
+)
+def find_maintainer(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags the `MAINTAINER` instruction.
+
+    ## Why is this bad?
+    It is deprecated; the OCI label `org.opencontainers.image.authors` carries the
+    same information where registries and scanners look for it.
+
+    ## Example
+    ```dockerfile
+    FROM alpine:3.20
+    MAINTAINER Jane Doe <jane@example.com>
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM alpine:3.20
+    LABEL org.opencontainers.image.authors="Jane Doe <jane@example.com>"
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        if instruction.name != "MAINTAINER":
+            continue
+        fix = None
+        value = instruction.args[0].value if instruction.args else ""
+        if instruction.start_line == instruction.end_line and value and not re.search(r"[\"\\$`]", value):
+            label = f'LABEL org.opencontainers.image.authors="{value}"'
+            fix = Fix("use LABEL org.opencontainers.image.authors", (Edit(instruction.span, label),))
+        yield Violation(instruction.keyword_span, "MAINTAINER is deprecated: use LABEL org.opencontainers.image.authors", fix)
+
+
+_PORT = re.compile(r"^(\d+)(?:-(\d+))?(?:/([A-Za-z]+))?$")
+
+
+@rule(
+    "DA013",
+    "invalid-expose",
+    family=FAMILY,
+    severity="error",
+    summary="EXPOSE with a bad port, a bad or upper-case protocol, or a host mapping",
+    aliases=("DL3011", "ExposeInvalidFormat", "ExposeProtoCasing"),
+    fix="safe",
+)
+def find_invalid_expose(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Checks every `EXPOSE` port: in 0–65535, protocol `tcp`, `udp` or `sctp` in
+    lower case, and no `host:container` mapping (that belongs to `docker run -p`).
+
+    ## Why is this bad?
+    BuildKit rejects bad ports at build time, and silently drops the host part of
+    a mapping, so the image does not do what the line says.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    EXPOSE 80:8000 8000/TCP
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    EXPOSE 8000/tcp
+    ```
+    """
+    for instruction in _all_instructions(ctx):
+        if instruction.name != "EXPOSE":
+            continue
+        for arg in instruction.args:
+            value = arg.value
+            if "$" in value:
+                continue
+            if ":" in value:
+                yield Violation(arg.span, f"EXPOSE {value}: IP addresses and host-port mappings do not belong in EXPOSE")
+                continue
+            match = _PORT.match(value)
+            if not match:
+                yield Violation(arg.span, f"EXPOSE {value}: not a port, port range or port/protocol")
+                continue
+            low, high, proto = match.groups()
+            if int(low) > 65535 or (high and int(high) > 65535):
+                yield Violation(arg.span, f"EXPOSE {value}: ports go from 0 to 65535")
+            elif high and int(high) < int(low):
+                yield Violation(arg.span, f"EXPOSE {value}: the range ends before it starts")
+            if proto:
+                if proto.lower() not in ("tcp", "udp", "sctp"):
+                    yield Violation(arg.span, f"EXPOSE {value}: protocol must be tcp, udp or sctp")
+                elif proto != proto.lower():
+                    proto_start = arg.span.end - len(proto)
+                    fix = Fix(f"write /{proto.lower()}", (Edit(Span(proto_start, arg.span.end), proto.lower()),))
+                    yield Violation(arg.span, f"EXPOSE {value}: write the protocol in lower case", fix, severity=Severity.STYLE)
+
+
+@rule(
+    "DA014",
+    "copy-multi-source-dest",
+    family=FAMILY,
+    severity="error",
+    summary="COPY/ADD of several sources to a destination without a trailing /",
+    aliases=("DL3021",),
+    fix="safe",
+)
+def find_multi_source_without_slash(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `COPY`/`ADD` with more than one source whose destination does not end in `/`.
+
+    ## Why is this bad?
+    With several sources the destination must be a directory; BuildKit fails the
+    build when it does not end with `/`.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    COPY requirements.txt setup.py /app
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    COPY requirements.txt setup.py /app/
+    ```
+    """
+    for instruction in _all_instructions(ctx):
+        if instruction.name not in ("COPY", "ADD") or not instruction.args:
+            continue
+        sources = len(instruction.args) - 1 + len(instruction.heredocs)
+        dest = instruction.args[-1]
+        value = dest.value.strip("\"'")
+        if sources < 2 or value.endswith("/") or value.endswith("\\") or "$" in value:
+            continue
+        fix = None
+        if not instruction.json and dest.value == value:
+            fix = Fix(f"write {value}/", (Edit(Span(dest.span.end, dest.span.end), "/"),))
+        yield Violation(dest.span, f"{instruction.name} with {sources} sources needs a directory destination ending in '/'", fix)
+
+
+@rule(
+    "DA015",
+    "onbuild-forbidden",
+    family=FAMILY,
+    severity="error",
+    summary="ONBUILD ONBUILD, ONBUILD FROM and ONBUILD MAINTAINER are not allowed",
+    aliases=("DL3043",),
+)
+def find_forbidden_onbuild(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `ONBUILD` wrapping `ONBUILD`, `FROM` or `MAINTAINER`.
+
+    ## Why is this bad?
+    BuildKit rejects these triggers when a child image builds `FROM` this one —
+    the error surfaces in someone else's build.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    ONBUILD FROM alpine:3.20
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    ONBUILD COPY . /app
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        trigger = instruction.trigger
+        if trigger is not None and trigger.name in ("ONBUILD", "FROM", "MAINTAINER"):
+            yield Violation(trigger.keyword_span, f"{trigger.name} isn't allowed as an ONBUILD trigger")
+
+
+@rule(
+    "DA016",
+    "platform-flag",
+    family=FAMILY,
+    severity="info",
+    summary="FROM --platform with a constant value, or the redundant $TARGETPLATFORM",
+    aliases=("DL3029", "DL3065", "FromPlatformFlagConstDisallowed", "RedundantTargetPlatform"),
+)
+def find_platform_flags(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `FROM --platform=linux/amd64` (a constant) and `FROM --platform=$TARGETPLATFORM`
+    (what BuildKit does anyway).
+
+    ## Why is this bad?
+    A constant platform forces emulation on other machines (an arm64 laptop builds
+    amd64 under QEMU, many times slower) and ignores `--platform` on the command
+    line. `$BUILDPLATFORM` is the usual reason to use the flag, for cross-compiling.
+
+    ## Example
+    ```dockerfile
+    FROM --platform=linux/amd64 python:3.12-slim
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    ```
+    """
+    for stage in ctx.stages:
+        flag = stage.from_instruction.flag("platform")
+        if flag is None or flag.value is None:
+            continue
+        value = flag.value
+        if value in ("$TARGETPLATFORM", "${TARGETPLATFORM}"):
+            yield Violation(flag.span, "--platform=$TARGETPLATFORM is redundant: it is the default")
+        elif "$" not in value:
+            if stage.name and stage.name in value.lower().replace("/", "-"):
+                continue  # a stage named for its platform (build-amd64) is deliberate
+            yield Violation(flag.span, f"--platform={value} is a constant: the image builds for {value} everywhere")
+
+
+_LABEL_KEY = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
+_RESERVED_LABEL_PREFIXES = ("com.docker.", "io.docker.", "org.dockerproject.")
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$")
+_SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+_GIT_HASH = re.compile(r"^(?:[0-9a-f]{7,40})$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s]+$")
+_SPDX_ID = re.compile(r"^[A-Za-z0-9.+-]+$")
+LABEL_TYPES = ("text", "url", "hash", "rfc3339", "semver", "email", "spdx")
+
+
+def _label_value_problem(kind: str, value: str) -> str | None:
+    checks = {
+        "url": (_URL, "a URL"),
+        "hash": (_GIT_HASH, "a git commit hash"),
+        "rfc3339": (_RFC3339, "an RFC 3339 timestamp"),
+        "semver": (_SEMVER, "a semantic version"),
+        "email": (_EMAIL, "an email address"),
+    }
+    if kind == "spdx":
+        words = [w for w in re.split(r"\s+|[()]", value) if w and w.upper() not in ("AND", "OR", "WITH")]
+        return None if words and all(_SPDX_ID.match(w) for w in words) else "an SPDX license expression"
+    if kind in checks:
+        pattern, what = checks[kind]
+        return None if pattern.match(value) else what
+    return None
+
+
+@rule(
+    "DA017",
+    "label-schema",
+    family=FAMILY,
+    severity="info",
+    summary="Labels checked against the configured label schema (missing, empty, invalid)",
+    aliases=("DL3048", "DL3049", "DL3050", "DL3051", "DL3052", "DL3053", "DL3054", "DL3055", "DL3056", "DL3058"),
+)
+def find_label_schema_problems(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    With a `label-schema` configured (label name → `text`, `url`, `hash`,
+    `rfc3339`, `semver`, `email` or `spdx`), reports labels the final image lacks,
+    labels that are empty, values of the wrong kind, and label keys that are not
+    valid reverse-DNS names or use the reserved `com.docker.` / `io.docker.` /
+    `org.dockerproject.` prefixes. Without a schema only the key checks run.
+
+    ## Why is this bad?
+    Registries, scanners and SBOM tools read these labels; a team that agreed on a
+    schema wants the build to keep it.
+
+    ## Example
+    ```dockerfile
+    FROM alpine:3.20
+    LABEL com.docker.version="1"
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM alpine:3.20
+    LABEL org.opencontainers.image.version="1.0.0"
+    ```
+    """
+    schema = ctx.options.label_schema
+    for instruction in _all_instructions(ctx):
+        if instruction.name != "LABEL":
+            continue
+        for key, value, _sep in env_pairs(instruction):
+            key_span = instruction.args[[a.value for a in instruction.args].index(key)].span
+            bare = key.strip("\"'")
+            if bare.startswith(_RESERVED_LABEL_PREFIXES):
+                yield Violation(key_span, f"label key '{bare}' uses a prefix reserved for Docker")
+            elif not _LABEL_KEY.match(bare) or ".." in bare or "--" in bare:
+                yield Violation(key_span, f"label key '{bare}' is not a lower-case reverse-DNS name")
+            if bare in schema:
+                plain = value.strip("\"'")
+                if not plain:
+                    yield Violation(key_span, f"label '{bare}' is empty")
+                    continue
+                what = _label_value_problem(schema[bare], plain)
+                if what and "$" not in plain:
+                    yield Violation(key_span, f"label '{bare}' should be {what}, got '{plain}'")
+    stage = ctx.target_stage
+    if schema and stage is not None:
+        present = set()
+        chain = []
+        walk = stage
+        while walk is not None and walk not in chain:
+            chain.append(walk)
+            walk = walk.parent
+        for s in chain:
+            for instruction in s.instructions_named("LABEL"):
+                present.update(k.strip("\"'") for k, _v, _s in env_pairs(instruction))
+        for name in sorted(set(schema) - present):
+            yield Violation(stage.from_instruction.keyword_span, f"label '{name}' required by the label schema is missing")
+
+
+def _shell_has_pipefail(words: list[str]) -> bool:
+    return any(w == "pipefail" for w in words) or any(w.startswith("-") and "o" in w and "pipefail" in words for w in words)
+
+
+_NON_POSIX_SHELLS = ("pwsh", "powershell", "cmd", "cmd.exe")
+
+
+@rule(
+    "DA018",
+    "pipefail",
+    family=FAMILY,
+    severity="warning",
+    summary="RUN with a pipe but no `set -o pipefail`: a failing left side is hidden",
+    aliases=("DL4006",),
+    fix="safe",
+)
+def find_pipes_without_pipefail(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a `RUN` that pipes one command into another when neither `SHELL` nor the
+    script turns on `pipefail`.
+
+    ## Why is this bad?
+    A pipeline's status is its last command's: `RUN wget -O- $URL | tar xz` succeeds
+    when the download fails, and the image ships without the files.
+
+    ## Example
+    ```dockerfile
+    FROM debian:12-slim
+    RUN wget -qO- https://example.com/model.tar.gz | tar xz -C /models
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM debian:12-slim
+    SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+    RUN wget -qO- https://example.com/model.tar.gz | tar xz -C /models
+    ```
+    """
+    for stage in ctx.stages:
+        shell_ok = False
+        non_posix = False
+        inserted = False
+        for instruction in stage.instructions:
+            if instruction.name == "SHELL":
+                words = instruction.values
+                shell_ok = _shell_has_pipefail(words)
+                non_posix = bool(words) and words[0].rsplit("/", 1)[-1].lower().rsplit("\\", 1)[-1] in _NON_POSIX_SHELLS
+                continue
+            if instruction.name != "RUN" or instruction.json or shell_ok or non_posix:
+                continue
+            commands = ctx.commands(instruction)
+            pipefail_set = False
+            for command in commands:
+                if command.name == "set" and any("pipefail" in w.value or (w.value.startswith("-") and "o" in w.value and any(x.value == "pipefail" for x in command.args)) for w in command.args):
+                    pipefail_set = True
+                if command.piped and command.operator == "|" and not pipefail_set:
+                    fix = None
+                    if not inserted:
+                        shell = '["/bin/ash", "-eo", "pipefail", "-c"]' if "alpine" in stage.image.lower() else '["/bin/bash", "-o", "pipefail", "-c"]'
+                        indent = ""
+                        fix = Fix(f"add SHELL {shell} before this RUN", (Edit(Span(instruction.line_span.start, instruction.line_span.start), f"{indent}SHELL {shell}\n"),))
+                    yield Violation(command.span or instruction.keyword_span, "pipe without pipefail: set SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"] or start the script with set -o pipefail", fix)
+                    inserted = True
+                    break
+
+
+@rule(
+    "DA019",
+    "shell-override",
+    family=FAMILY,
+    severity="warning",
+    summary="Replacing /bin/sh with a symlink instead of using SHELL",
+    aliases=("DL4005",),
+)
+def find_shell_symlinks(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `RUN ln -s … /bin/sh` (and `ln -sf`), which swaps the system shell.
+
+    ## Why is this bad?
+    Every script in the image that expects a POSIX `sh` now runs under another
+    shell; `SHELL` changes only what the Dockerfile's own `RUN`s use.
+
+    ## Example
+    ```dockerfile
+    FROM debian:12-slim
+    RUN ln -sf /bin/bash /bin/sh
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM debian:12-slim
+    SHELL ["/bin/bash", "-c"]
+    ```
+    """
+    for instruction, command in ctx.all_commands():
+        if command.name == "ln" and command.args and command.args[-1].value == "/bin/sh":
+            if any(w.value.startswith("-") and "s" in w.value for w in command.args[:-1]):
+                yield Violation(command.span, "use SHELL to change the default shell instead of replacing /bin/sh")
+
+
+@rule(
+    "DA020",
+    "copy-whole-stage",
+    family=FAMILY,
+    severity="warning",
+    summary="COPY --from=stage / / copies a whole filesystem, caches included",
+    aliases=("DL3067",),
+)
+def find_whole_stage_copies(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `COPY --from=<stage> / <dest>`: copying the root of another stage.
+
+    ## Why is this bad?
+    It brings the builder's compilers, package caches and pip wheels into the
+    final image and defeats the point of a multi-stage build.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12 AS build
+    RUN pip install --prefix=/install torch==2.5.1
+    FROM python:3.12-slim
+    COPY --from=build / /
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12 AS build
+    RUN pip install --prefix=/install torch==2.5.1
+    FROM python:3.12-slim
+    COPY --from=build /install /usr/local
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        if instruction.name != "COPY" or instruction.flag("from") is None or len(instruction.args) < 2:
+            continue
+        for source in instruction.args[:-1]:
+            if source.value.strip("\"'") in ("/", "/.", "/*"):
+                yield Violation(source.span, "copying '/' of another stage brings its whole filesystem: copy only what the image needs")
+
+
+_NUMERIC_USER = re.compile(r"^\d+(?::\d+)?$")
+
+
+@rule(
+    "DA021",
+    "non-numeric-user",
+    family=FAMILY,
+    severity="info",
+    summary="The final USER is a name, not a numeric UID",
+    aliases=("DL3066",),
+)
+def find_non_numeric_user(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a final-stage `USER` given as a name (`USER app`) rather than a numeric
+    UID (`USER 10001`). Values from build args (`USER $UID`) are left alone.
+
+    ## Why is this bad?
+    Kubernetes `runAsNonRoot` can only verify a numeric UID; with a name the pod is
+    refused ("image has non-numeric user").
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN useradd --uid 10001 app
+    USER app
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN useradd --uid 10001 app
+    USER 10001
+    ```
+    """
+    stage = ctx.target_stage
+    if stage is None:
+        return
+    users = stage.instructions_named("USER")
+    if not users or not users[-1].args:
+        return
+    arg = users[-1].args[0]
+    if "$" in arg.value or _NUMERIC_USER.match(arg.value) or arg.value.split(":")[0] in ("root", "0"):
+        return
+    yield Violation(arg.span, f"USER {arg.value} is a name: use a numeric UID so runAsNonRoot can verify it")
+
+
+_PRAGMA = re.compile(r"^(?:hadolint\s+(?:global\s+)?ignore\s*=|dockaudit:\s*ignore)", re.IGNORECASE)
+
+
+@rule(
+    "DA022",
+    "ignore-pragma-used",
+    family=FAMILY,
+    severity="info",
+    summary="An inline ignore comment is used (for teams that forbid them)",
+    aliases=("DL1001",),
+    enabled=False,
+)
+def find_ignore_pragmas(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `# dockaudit: ignore=…` and `# hadolint ignore=…` comments. Off by
+    default; turn it on where every exception must go through the configuration.
+
+    ## Why is this bad?
+    Inline ignores are easy to add and never revisited; some teams require
+    exceptions to be recorded centrally instead.
+
+    ## Example
+    ```dockerfile
+    FROM alpine:3.20
+    # hadolint ignore=DL3018
+    RUN apk add --no-cache curl
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM alpine:3.20
+    RUN apk add --no-cache curl=8.9.1-r2
+    ```
+    """
+    comments: list[Comment] = list(ctx.dockerfile.comments)
+    for instruction in ctx.dockerfile.instructions:
+        comments.extend(instruction.comments)
+    for comment in comments:
+        if _PRAGMA.match(comment.text):
+            span = Span(comment.span.start, comment.span.start + len(ctx.dockerfile.source.line_text(comment.line)))
+            yield Violation(span, "inline ignore comment: record the exception in the configuration instead")
+
+
+_ARCHIVE = re.compile(r"\.(?:tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst)$", re.IGNORECASE)
+
+
+@rule(
+    "DA023",
+    "copy-then-extract",
+    family=FAMILY,
+    severity="info",
+    summary="COPY of a local archive that a later RUN extracts with tar (ADD extracts it)",
+    aliases=("DL3010",),
+)
+def find_copied_archives_extracted(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a `COPY` of a local `.tar*` archive that a later `RUN tar -x` in the same
+    stage unpacks.
+
+    ## Why is this bad?
+    The archive's bytes stay in the COPY layer forever, next to the extracted
+    files. `ADD archive.tar.gz /dest/` extracts in one layer without keeping the archive.
+
+    ## Example
+    ```dockerfile
+    FROM alpine:3.20
+    COPY model.tar.gz /tmp/
+    RUN tar -xzf /tmp/model.tar.gz -C /opt && rm /tmp/model.tar.gz
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM alpine:3.20
+    ADD model.tar.gz /opt/
+    ```
+    """
+    for stage in ctx.stages:
+        copied: list[tuple[str, Span]] = []
+        for instruction in stage.instructions:
+            if instruction.name == "COPY" and instruction.flag("from") is None and len(instruction.args) >= 2:
+                for source in instruction.args[:-1]:
+                    if _ARCHIVE.search(source.value):
+                        copied.append((source.value.rsplit("/", 1)[-1], source.span))
+            elif instruction.name == "RUN" and copied:
+                for command in ctx.commands(instruction):
+                    if command.name != "tar":
+                        continue
+                    flags = [w.value for w in command.args if w.value.startswith("-") or w.value.isalpha()]
+                    if not any("x" in f or f == "--extract" for f in flags):
+                        continue
+                    targets = {w.value.rsplit("/", 1)[-1] for w in command.args}
+                    for name, span in copied:
+                        if name in targets:
+                            yield Violation(span, f"'{name}' is copied then extracted with tar: ADD extracts it without keeping the archive")
+                            copied = [(n, s) for n, s in copied if n != name]
+
+
+_SERVER_WORDS = re.compile(r"\b(?:uvicorn|gunicorn|flask|fastapi|nginx|httpd|serve|server|streamlit|gradio|vllm|tritonserver|torchserve|node)\b")
+
+
+@rule(
+    "DA024",
+    "healthcheck-missing",
+    family=FAMILY,
+    severity="info",
+    summary="A service image (EXPOSE or a server command) with no HEALTHCHECK",
+    aliases=("DL3057",),
+    enabled=False,
+)
+def find_missing_healthcheck(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a final stage that exposes a port or starts a server (uvicorn, gunicorn,
+    vLLM, Triton …) but declares no `HEALTHCHECK` (`HEALTHCHECK NONE` counts as a
+    decision). Off by default: orchestrators often probe health themselves.
+
+    ## Why is this bad?
+    Without a health check, `docker ps` and Compose's `service_healthy` cannot tell
+    a model server that is still loading weights — or wedged — from a ready one.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    EXPOSE 8000
+    CMD ["uvicorn", "app:app", "--host", "0.0.0.0"]
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    EXPOSE 8000
+    HEALTHCHECK CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8000/health')"]
+    CMD ["uvicorn", "app:app", "--host", "0.0.0.0"]
+    ```
+    """
+    stage = ctx.target_stage
+    if stage is None:
+        return
+    chain = []
+    walk = stage
+    while walk is not None and walk not in chain:
+        chain.append(walk)
+        walk = walk.parent
+    instructions = [i for s in chain for i in s.instructions]
+    if any(i.name == "HEALTHCHECK" for i in instructions):
+        return
+    exposes = any(i.name == "EXPOSE" for i in instructions)
+    starts = [i for i in instructions if i.name in ("CMD", "ENTRYPOINT")]
+    serves = any(_SERVER_WORDS.search(" ".join(i.values)) for i in starts)
+    if exposes or serves:
+        yield Violation(stage.from_instruction.keyword_span, "service image without HEALTHCHECK")
