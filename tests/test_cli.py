@@ -1,0 +1,215 @@
+"""The command line: exit codes, formats, sub-commands, and bad input without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from dockaudit import __version__
+from dockaudit.cli import cli
+from tests.conftest import CORPUS, REPO
+
+BAD = "FROM python:3.12\nMAINTAINER me\nCMD python app.py\n"
+CLEAN = 'FROM python:3.12-slim\nCMD ["python", "app.py"]\n'
+
+
+def run(*args: str, stdin: str | bytes | None = None):
+    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+
+@pytest.fixture()
+def bad(tmp_path):
+    path = tmp_path / "Dockerfile"
+    path.write_text(BAD)
+    return path
+
+
+def test_findings_exit_1_and_text_report(bad):
+    result = run(str(bad))
+    assert result.exit_code == 1
+    assert f"{bad}:3:5  DA008  warning  use the JSON form" in result.output
+    assert "    3 | CMD python app.py" in result.output
+    assert "      |     ^^^^^^^^^^^^^" in result.output
+    assert "= fix: use the exec (JSON) form" in result.output
+    assert "Found 2 findings in 1 file: 1 warning, 1 style. 2 fixable with --fix." in result.output
+
+
+def test_check_subcommand_is_the_default(bad):
+    assert run("check", str(bad)).output == run(str(bad)).output
+
+
+def test_clean_file_exits_0(tmp_path):
+    path = tmp_path / "Dockerfile"
+    path.write_text(CLEAN)
+    result = run(str(path))
+    assert result.exit_code == 0 and "All clear" in result.output
+
+
+def test_fail_on_and_exit_zero(bad):
+    assert run(str(bad), "--fail-on", "error").exit_code == 0
+    assert run(str(bad), "--fail-on", "style").exit_code == 1
+    assert run(str(bad), "--exit-zero").exit_code == 0
+    assert run(str(bad), "--fail-on", "never").exit_code == 0
+
+
+def test_select_and_ignore(bad):
+    assert "DA012" not in run(str(bad), "--ignore", "DA012").output
+    only = run(str(bad), "--select", "DL4000", "-q").output.strip().splitlines()
+    assert len(only) == 1 and "DA012" in only[0]
+
+
+def test_json_report_schema(bad, tmp_path):
+    out = tmp_path / "report.json"
+    result = run(str(bad), "--format", "json", "--output", str(out))
+    assert result.exit_code == 1 and result.output == ""
+    report = json.loads(out.read_text())
+    assert report["version"] == 1
+    assert report["files"] == [{"path": str(bad), "error": None, "findings": 2}]
+    finding = report["findings"][0]
+    assert set(finding) == {
+        "rule", "name", "severity", "message", "path", "line", "column", "end_line", "end_column", "stage", "fix"
+    }  # fmt: skip
+    assert finding["rule"] == "DA012" and finding["fix"]["applicability"] == "safe"
+    assert report["summary"]["by_rule"] == {"DA008": 1, "DA012": 1}
+
+
+def test_statistics_and_quiet(bad):
+    stats = run(str(bad), "--statistics").output
+    assert "     1  DA008  json-args" in stats
+    quiet = run(str(bad), "--quiet").output.splitlines()
+    assert len(quiet) == 2 and all("  DA0" in line for line in quiet)
+
+
+def test_stdin(tmp_path):
+    result = run("-", stdin=BAD)
+    assert result.exit_code == 1 and "-:2:1  DA012" in result.output
+
+
+def test_directory_scan_finds_dockerfiles_and_skips_git(tmp_path):
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "Dockerfile").write_text(BAD)
+    (tmp_path / "gpu.Dockerfile").write_text(BAD)
+    (tmp_path / "Containerfile").write_text(CLEAN)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "Dockerfile").write_text("RUNN x\n")
+    result = run(str(tmp_path), "--format", "json")
+    paths = [f["path"] for f in json.loads(result.output)["files"]]
+    assert sorted(p.rsplit("/", 1)[-1] for p in paths) == ["Containerfile", "Dockerfile", "gpu.Dockerfile"]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "no such file or directory"),
+        (b"", "file with no instructions"),
+        (b"\x7fELF\x00\x00\x01binary", "binary file"),
+        (b"# only a comment\n", "file with no instructions"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, content, reason):
+    path = tmp_path / "Dockerfile"
+    if content is not None:
+        path.write_bytes(content)
+    result = subprocess.run([sys.executable, "-m", "dockaudit", str(path)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    line = [l for l in result.stderr.splitlines() if reason in l]
+    assert line and line[0].startswith(f"dockaudit: {path}")
+
+
+def test_directory_without_dockerfiles(tmp_path):
+    result = run(str(tmp_path))
+    assert result.exit_code == 2
+    assert f"dockaudit: {tmp_path}: no Dockerfiles found" in result.output
+
+
+def test_invalid_utf8_is_linted_not_rejected(tmp_path):
+    path = tmp_path / "Dockerfile"
+    path.write_bytes(b"FROM alpine:3.20\nLABEL org.opencontainers.image.title=\xff\xfe\n")
+    assert run(str(path)).exit_code == 0
+
+
+def test_megabyte_line_is_a_parse_error(tmp_path):
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM alpine\nRUN echo " + "x" * (1 << 20) + "\n")
+    result = run(str(path))
+    assert result.exit_code == 2
+    assert "line 2: dockerfile line greater than max allowed size of 65535" in result.output
+
+
+def test_twenty_megabyte_file_is_refused(tmp_path):
+    path = tmp_path / "Dockerfile"
+    path.write_bytes(b"FROM alpine\n" + b"RUN true\n" * (20 * 1024 * 1024 // 9))
+    result = run(str(path))
+    assert result.exit_code == 2 and "file too large" in result.output
+
+
+def test_parse_dump_matches_buildkit_text(tmp_path):
+    path = tmp_path / "Dockerfile"
+    path.write_text('FROM alpine AS b\nCOPY --from=b ["a", "b"]\nONBUILD RUN x\n')
+    result = run("parse", str(path), "--format", "dump")
+    assert result.output == '(from "alpine" "AS" "b")\n(copy ["--from=b"] "a" "b")\n(onbuild (run "x"))\n'
+
+
+def test_parse_json_has_spans_and_stages(tmp_path):
+    path = tmp_path / "Dockerfile"
+    path.write_text("ARG V=3.12\nFROM python:${V}-slim AS app\nRUN pip install x\n")
+    tree = json.loads(run("parse", str(path)).output)
+    assert tree["stages"][0]["image"] == "python:3.12-slim" and tree["stages"][0]["name"] == "app"
+    run_node = [n for n in tree["nodes"] if n["type"] == "instruction"][2]
+    assert run_node["keyword_span"] == {
+        "line": 3, "column": 1, "end_line": 3, "end_column": 4, "start_offset": 40, "end_offset": 43
+    }  # fmt: skip
+
+
+def test_parse_reports_errors_with_line(tmp_path):
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM a\nCMD [\"x\", 1]\n")
+    result = run("parse", str(path))
+    assert result.exit_code == 2
+    assert f"dockaudit: {path}:2: when using JSON array syntax" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "markdown"])
+def test_rules_catalogue(fmt):
+    output = run("rules", "--format", fmt).output
+    assert "DA001" in output and "DA024" in output
+    if fmt == "json":
+        entry = next(r for r in json.loads(output) if r["id"] == "DA008")
+        assert entry["aliases"] == ["DL3025", "JSONArgsRecommended"] and entry["fix"] == "safe"
+
+
+def test_rule_docs_by_id_name_or_alias():
+    for key in ("DA008", "json-args", "DL3025"):
+        output = run("rule", key).output
+        assert output.startswith("# DA008 json-args")
+        assert "## What it does" in output and "## Use instead" in output
+    assert run("rule", "NOPE999").exit_code == 2
+
+
+def test_version_and_module_entry():
+    assert run("--version").output.strip() == f"dockaudit {__version__}"
+    result = subprocess.run([sys.executable, "-m", "dockaudit", "--version"], capture_output=True, text=True)
+    assert result.stdout.strip() == f"dockaudit {__version__}"
+
+
+def test_usage_error_exits_2():
+    assert run("--format", "yaml", "x").exit_code == 2
+
+
+def test_shipped_example_has_findings():
+    result = run(str(REPO / "examples" / "Dockerfile"))
+    assert result.exit_code == 1 and "DA008" in result.output
+
+
+def test_real_corpus_in_one_run():
+    real = CORPUS / "real"
+    if not real.exists():
+        pytest.skip("corpus not available")
+    files = sorted(str(p) for p in real.iterdir() if p.name != "README.md")[:100]
+    result = run(*files, "--format", "json", "--exit-zero")
+    assert json.loads(result.output)["summary"]["files"] == len(files)

@@ -1,0 +1,110 @@
+"""Every rule: metadata, docs that prove themselves, and fixtures that fire and stay quiet."""
+
+from __future__ import annotations
+
+import pytest
+
+import dockaudit
+from dockaudit.engine import load_rules
+from dockaudit.plugin import RULE_ID, RULE_NAME
+from tests.conftest import FIXTURES
+
+RULES = load_rules()
+
+
+def _ids(rule) -> str:
+    return rule.id
+
+
+def test_rule_ids_and_names_are_unique():
+    assert len({r.id for r in RULES}) == len(RULES)
+    assert len({r.name for r in RULES}) == len(RULES)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=_ids)
+def test_metadata(rule):
+    assert RULE_ID.match(rule.id) and RULE_NAME.match(rule.name)
+    assert rule.summary and rule.docs.what and rule.docs.why
+    assert rule.fix in ("none", "safe", "unsafe")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=_ids)
+def test_docs_example_fires_and_use_instead_does_not(rule):
+    example = [f.rule for f in dockaudit.lint(rule.docs.example, select=[rule.id])]
+    use_instead = [f.rule for f in dockaudit.lint(rule.docs.use_instead, select=[rule.id])]
+    assert rule.id in example
+    assert rule.id not in use_instead
+
+
+@pytest.mark.parametrize("rule", RULES, ids=_ids)
+def test_fixtures(rule):
+    folder = FIXTURES / "rules" / rule.id
+    bad = sorted(folder.glob("bad*"))
+    good = sorted(folder.glob("good*"))
+    assert bad and good, f"{rule.id} needs fixtures/rules/{rule.id}/bad* and good*"
+    for path in bad:
+        assert rule.id in [f.rule for f in dockaudit.lint(str(path), select=[rule.id])], path
+    for path in good:
+        fired = [(f.line, f.message) for f in dockaudit.lint(str(path), select=[rule.id]) if f.rule == rule.id]
+        assert fired == [], path
+
+
+def _lint(text: str, rule_id: str):
+    return [f for f in dockaudit.lint(text, select=[rule_id]) if f.rule == rule_id]
+
+
+def test_da001_messages_name_the_problem():
+    findings = _lint("FROM alpine\nRUNN x\nCOPY --link=false a\nFROM a b\nSHELL sh -c\n", "DA001")
+    messages = [f.message for f in findings]
+    assert messages[0] == "unknown instruction: RUNN"
+    assert any("COPY requires at least two arguments" in m for m in messages)
+    assert any("FROM requires either one or three arguments" in m for m in messages)
+    assert any("SHELL requires the arguments to be in JSON form" in m for m in messages)
+
+
+def test_da004_majority_is_lower_case():
+    findings = _lint("from alpine\nrun a\nRUN b\n", "DA004")
+    assert [(f.line, f.message) for f in findings] == [
+        (3, "'RUN' should match the case of the other instructions (lower case)")
+    ]
+
+
+def test_da006_allows_external_images_and_earlier_indexes():
+    text = "FROM a AS one\nFROM b\nCOPY --from=one /x /x\nCOPY --from=0 /y /y\nCOPY --from=ghcr.io/x/y:1 /z /z\n"
+    assert _lint(text, "DA006") == []
+    assert len(_lint("FROM a AS one\nCOPY --from=one /x /x\n", "DA006")) == 1
+
+
+def test_da007_reports_all_but_the_last():
+    findings = _lint("FROM a\nCMD [\"1\"]\nCMD [\"2\"]\nCMD [\"3\"]\n", "DA007")
+    assert [f.line for f in findings] == [2, 3]
+
+
+def test_da008_fix_only_for_plain_words():
+    plain, = _lint("FROM a\nCMD python app.py\n", "DA008")
+    assert plain.fix is not None and plain.fix.edits[0].replacement == '["python", "app.py"]'
+    shelly, = _lint("FROM a\nCMD python app.py && echo $HOME\n", "DA008")
+    assert shelly.fix is None
+
+
+def test_da010_sees_args_declared_before_from_and_env_in_same_instruction():
+    assert _lint("ARG V=1\nFROM alpine:$V\n", "DA010") == []
+    assert len(_lint("FROM alpine:$V\n", "DA010")) == 1
+    assert len(_lint("FROM a\nENV A=1 B=$A\n", "DA010")) == 1
+    assert _lint("FROM a\nENV A=1\nENV B=$A\n", "DA010") == []
+    assert len(_lint("FROM scratch\nCOPY x $DEST\n", "DA010")) == 1
+    assert _lint("FROM scratch\nARG DEST=/x\nCOPY x $DEST\n", "DA010") == []
+
+
+def test_da018_respects_shell_and_set_pipefail():
+    assert len(_lint("FROM a\nRUN a | b\n", "DA018")) == 1
+    assert _lint("FROM a\nRUN set -euo pipefail; a | b\n", "DA018") == []
+    assert _lint('FROM a\nSHELL ["/bin/bash", "-o", "pipefail", "-c"]\nRUN a | b\n', "DA018") == []
+    assert _lint('FROM a\nSHELL ["pwsh", "-c"]\nRUN a | b\n', "DA018") == []
+    assert _lint("FROM a\nRUN a || b\n", "DA018") == []
+
+
+def test_off_by_default_rules_need_selection():
+    text = "FROM a\n# hadolint ignore=DL3008\nRUN x\n"
+    assert "DA022" not in [f.rule for f in dockaudit.lint(text)]
+    assert "DA022" in [f.rule for f in dockaudit.lint(text, select=["DA022"])]
