@@ -179,13 +179,13 @@ def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) ->
 
 
 @cli.command("rules")
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "markdown"]), default="table",
-              show_default=True)  # fmt: skip
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "markdown", "reference"]),
+              default="table", show_default=True)  # fmt: skip
 def rules_command(output_format: str) -> None:
-    """List the rule catalogue."""
-    from dockaudit.catalogue import render_catalogue
+    """List the rule catalogue (reference: the catalogue plus every rule's docs, as in docs/rules.md)."""
+    from dockaudit.catalogue import render_catalogue, render_reference
 
-    click.echo(render_catalogue(output_format), nl=False)
+    click.echo(render_reference() if output_format == "reference" else render_catalogue(output_format), nl=False)
 
 
 @cli.command("rule")
