@@ -58,7 +58,9 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE.")
-@click.option("--select", multiple=True, help="Rule ids, prefixes (DA4), names or aliases to run instead of the defaults.")
+@click.option(
+    "--select", multiple=True, help="Rule ids, prefixes (DA4), names or aliases to run instead of the defaults."
+)
 @click.option("--extend-select", multiple=True, help="Rules to add to the selection (turns on off-by-default rules).")
 @click.option("--ignore", multiple=True, help="Rule ids, prefixes, names or aliases to skip.")
 @click.option("--fail-on", type=click.Choice(SEVERITY_CHOICES), default="warning", show_default=True,

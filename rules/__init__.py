@@ -3,7 +3,8 @@
 One module per family; ``RULES`` lists them all in id order.
 """
 
-from dockaudit.plugin import rules_in
 from dockaudit_rules import syntax
+
+from dockaudit.plugin import rules_in
 
 RULES = sorted(rules_in(syntax), key=lambda r: r.id)

@@ -10,7 +10,7 @@ from dockaudit.context import LintContext
 from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.expand import ExpansionError, LexOptions, process
-from dockaudit.syntax.nodes import KNOWN_INSTRUCTIONS, Comment, Instruction
+from dockaudit.syntax.nodes import Comment, Instruction
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import PLATFORM_ARGS, PROXY_ARGS, env_pairs
 
@@ -107,11 +107,18 @@ def find_parse_errors(ctx: LintContext) -> Iterator[Violation]:
         allowed = ALLOWED_FLAGS.get(instruction.name, set())
         for flag in instruction.flags:
             if flag.name not in allowed:
-                where = f"{instruction.name} takes no flags" if not allowed else f"{instruction.name} takes --" + ", --".join(sorted(allowed))
+                where = (
+                    f"{instruction.name} takes no flags"
+                    if not allowed
+                    else f"{instruction.name} takes --" + ", --".join(sorted(allowed))
+                )
                 yield Violation(flag.span, f"unknown flag: --{flag.name} ({where})")
         problem = _arity_problem(instruction)
         if problem:
-            yield Violation(instruction.span if instruction.start_line == instruction.end_line else instruction.keyword_span, problem)
+            yield Violation(
+                instruction.span if instruction.start_line == instruction.end_line else instruction.keyword_span,
+                problem,
+            )
 
 
 @rule(
@@ -147,7 +154,9 @@ def find_instructions_before_from(ctx: LintContext) -> Iterator[Violation]:
         if instruction.name == "FROM":
             return
         if instruction.name != "ARG":
-            yield Violation(instruction.keyword_span, f"{instruction.name} before the first FROM: only ARG may come first")
+            yield Violation(
+                instruction.keyword_span, f"{instruction.name} before the first FROM: only ARG may come first"
+            )
 
 
 @rule(
@@ -360,7 +369,9 @@ def find_copy_from_unknown_stage(ctx: LintContext) -> Iterator[Violation]:
                 yield Violation(flag.span, f"COPY --from={value} refers to its own stage")
             elif value.isdigit():
                 if int(value) >= stage.index:
-                    yield Violation(flag.span, f"COPY --from={value}: stage index must be an earlier stage (< {stage.index})")
+                    yield Violation(
+                        flag.span, f"COPY --from={value}: stage index must be an earlier stage (< {stage.index})"
+                    )
             elif lowered not in earlier and not _IMAGE_LIKE.search(value):
                 later = {s.name for s in ctx.stages[stage.index + 1 :] if s.name}
                 hint = " (it is defined later: stages can only copy from earlier ones)" if lowered in later else ""
@@ -470,7 +481,9 @@ def find_shell_form_entrypoints(ctx: LintContext) -> Iterator[Violation]:
         text = instruction.args_text.strip()
         span = instruction.source_span(*instruction.args_range)
         if text.startswith("["):
-            yield Violation(span, f"{instruction.name} looks like a JSON array but is not valid JSON: it runs as a shell command")
+            yield Violation(
+                span, f"{instruction.name} looks like a JSON array but is not valid JSON: it runs as a shell command"
+            )
         elif not shell_changed:
             yield Violation(
                 span,
@@ -594,7 +607,11 @@ def find_undefined_variables(ctx: LintContext) -> Iterator[Violation]:
                 continue
             span = instruction.args[0].span if instruction.args else instruction.span
             if name in meta and meta[name].value is None:
-                yield Violation(span, f"ARG {name} has no default: FROM expands it to an empty string unless --build-arg sets it", severity=Severity.INFO)
+                yield Violation(
+                    span,
+                    f"ARG {name} has no default: FROM expands it to an empty string unless --build-arg sets it",
+                    severity=Severity.INFO,
+                )
             else:
                 yield Violation(span, f"FROM uses ${name}, but no ARG before the first FROM declares it")
     for instruction in _all_instructions(ctx):
@@ -604,7 +621,9 @@ def find_undefined_variables(ctx: LintContext) -> Iterator[Violation]:
         for key, value, _sep in env_pairs(instruction):
             used, _ok = _variables_used(value, escape)
             for name in sorted(used & set_here):
-                yield Violation(instruction.keyword_span, f"ENV {key} uses ${name}, which this same ENV sets: it sees the old value")
+                yield Violation(
+                    instruction.keyword_span, f"ENV {key} uses ${name}, which this same ENV sets: it sees the old value"
+                )
             set_here.add(key)
     for stage in ctx.stages:
         root = stage
@@ -665,9 +684,15 @@ def find_legacy_key_values(ctx: LintContext) -> Iterator[Violation]:
             else:
                 new_value = None
             if new_value is not None:
-                fix = Fix(f"write {key.value}={new_value}", (Edit(Span(key.span.start, value.span.end), f"{key.value}={new_value}"),))
-        yield Violation(instruction.span if instruction.start_line == instruction.end_line else instruction.keyword_span,
-                        f"use {instruction.name} {key.value}=<value> instead of the legacy '{instruction.name} key value' form", fix)
+                fix = Fix(
+                    f"write {key.value}={new_value}",
+                    (Edit(Span(key.span.start, value.span.end), f"{key.value}={new_value}"),),
+                )
+        yield Violation(
+            instruction.span if instruction.start_line == instruction.end_line else instruction.keyword_span,
+            f"use {instruction.name} {key.value}=<value> instead of the legacy '{instruction.name} key value' form",
+            fix,
+        )
 
 
 @rule(
@@ -708,7 +733,9 @@ def find_maintainer(ctx: LintContext) -> Iterator[Violation]:
         if instruction.start_line == instruction.end_line and value and not re.search(r"[\"\\$`]", value):
             label = f'LABEL org.opencontainers.image.authors="{value}"'
             fix = Fix("use LABEL org.opencontainers.image.authors", (Edit(instruction.span, label),))
-        yield Violation(instruction.keyword_span, "MAINTAINER is deprecated: use LABEL org.opencontainers.image.authors", fix)
+        yield Violation(
+            instruction.keyword_span, "MAINTAINER is deprecated: use LABEL org.opencontainers.image.authors", fix
+        )
 
 
 _PORT = re.compile(r"^(\d+)(?:-(\d+))?(?:/([A-Za-z]+))?$")
@@ -753,7 +780,9 @@ def find_invalid_expose(ctx: LintContext) -> Iterator[Violation]:
             if "$" in value:
                 continue
             if ":" in value:
-                yield Violation(arg.span, f"EXPOSE {value}: IP addresses and host-port mappings do not belong in EXPOSE")
+                yield Violation(
+                    arg.span, f"EXPOSE {value}: IP addresses and host-port mappings do not belong in EXPOSE"
+                )
                 continue
             match = _PORT.match(value)
             if not match:
@@ -770,7 +799,9 @@ def find_invalid_expose(ctx: LintContext) -> Iterator[Violation]:
                 elif proto != proto.lower():
                     proto_start = arg.span.end - len(proto)
                     fix = Fix(f"write /{proto.lower()}", (Edit(Span(proto_start, arg.span.end), proto.lower()),))
-                    yield Violation(arg.span, f"EXPOSE {value}: write the protocol in lower case", fix, severity=Severity.STYLE)
+                    yield Violation(
+                        arg.span, f"EXPOSE {value}: write the protocol in lower case", fix, severity=Severity.STYLE
+                    )
 
 
 @rule(
@@ -814,7 +845,9 @@ def find_multi_source_without_slash(ctx: LintContext) -> Iterator[Violation]:
         fix = None
         if not instruction.json and dest.value == value:
             fix = Fix(f"write {value}/", (Edit(Span(dest.span.end, dest.span.end), "/"),))
-        yield Violation(dest.span, f"{instruction.name} with {sources} sources needs a directory destination ending in '/'", fix)
+        yield Violation(
+            dest.span, f"{instruction.name} with {sources} sources needs a directory destination ending in '/'", fix
+        )
 
 
 @rule(
@@ -986,11 +1019,15 @@ def find_label_schema_problems(ctx: LintContext) -> Iterator[Violation]:
             for instruction in s.instructions_named("LABEL"):
                 present.update(k.strip("\"'") for k, _v, _s in env_pairs(instruction))
         for name in sorted(set(schema) - present):
-            yield Violation(stage.from_instruction.keyword_span, f"label '{name}' required by the label schema is missing")
+            yield Violation(
+                stage.from_instruction.keyword_span, f"label '{name}' required by the label schema is missing"
+            )
 
 
 def _shell_has_pipefail(words: list[str]) -> bool:
-    return any(w == "pipefail" for w in words) or any(w.startswith("-") and "o" in w and "pipefail" in words for w in words)
+    return any(w == "pipefail" for w in words) or any(
+        w.startswith("-") and "o" in w and "pipefail" in words for w in words
+    )
 
 
 _NON_POSIX_SHELLS = ("pwsh", "powershell", "cmd", "cmd.exe")
@@ -1043,15 +1080,35 @@ def find_pipes_without_pipefail(ctx: LintContext) -> Iterator[Violation]:
             commands = ctx.commands(instruction)
             pipefail_set = False
             for command in commands:
-                if command.name == "set" and any("pipefail" in w.value or (w.value.startswith("-") and "o" in w.value and any(x.value == "pipefail" for x in command.args)) for w in command.args):
+                if command.name == "set" and any(
+                    "pipefail" in w.value
+                    or (w.value.startswith("-") and "o" in w.value and any(x.value == "pipefail" for x in command.args))
+                    for w in command.args
+                ):
                     pipefail_set = True
                 if command.piped and command.operator == "|" and not pipefail_set:
                     fix = None
                     if not inserted:
-                        shell = '["/bin/ash", "-eo", "pipefail", "-c"]' if "alpine" in stage.image.lower() else '["/bin/bash", "-o", "pipefail", "-c"]'
+                        shell = (
+                            '["/bin/ash", "-eo", "pipefail", "-c"]'
+                            if "alpine" in stage.image.lower()
+                            else '["/bin/bash", "-o", "pipefail", "-c"]'
+                        )
                         indent = ""
-                        fix = Fix(f"add SHELL {shell} before this RUN", (Edit(Span(instruction.line_span.start, instruction.line_span.start), f"{indent}SHELL {shell}\n"),))
-                    yield Violation(command.span or instruction.keyword_span, "pipe without pipefail: set SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"] or start the script with set -o pipefail", fix)
+                        fix = Fix(
+                            f"add SHELL {shell} before this RUN",
+                            (
+                                Edit(
+                                    Span(instruction.line_span.start, instruction.line_span.start),
+                                    f"{indent}SHELL {shell}\n",
+                                ),
+                            ),
+                        )
+                    yield Violation(
+                        command.span or instruction.keyword_span,
+                        'pipe without pipefail: set SHELL ["/bin/bash", "-o", "pipefail", "-c"] or start the script with set -o pipefail',
+                        fix,
+                    )
                     inserted = True
                     break
 
@@ -1085,7 +1142,7 @@ def find_shell_symlinks(ctx: LintContext) -> Iterator[Violation]:
     SHELL ["/bin/bash", "-c"]
     ```
     """
-    for instruction, command in ctx.all_commands():
+    for _instruction, command in ctx.all_commands():
         if command.name == "ln" and command.args and command.args[-1].value == "/bin/sh":
             if any(w.value.startswith("-") and "s" in w.value for w in command.args[:-1]):
                 yield Violation(command.span, "use SHELL to change the default shell instead of replacing /bin/sh")
@@ -1129,7 +1186,10 @@ def find_whole_stage_copies(ctx: LintContext) -> Iterator[Violation]:
             continue
         for source in instruction.args[:-1]:
             if source.value.strip("\"'") in ("/", "/.", "/*"):
-                yield Violation(source.span, "copying '/' of another stage brings its whole filesystem: copy only what the image needs")
+                yield Violation(
+                    source.span,
+                    "copying '/' of another stage brings its whole filesystem: copy only what the image needs",
+                )
 
 
 _NUMERIC_USER = re.compile(r"^\d+(?::\d+)?$")
@@ -1274,11 +1334,16 @@ def find_copied_archives_extracted(ctx: LintContext) -> Iterator[Violation]:
                     targets = {w.value.rsplit("/", 1)[-1] for w in command.args}
                     for name, span in copied:
                         if name in targets:
-                            yield Violation(span, f"'{name}' is copied then extracted with tar: ADD extracts it without keeping the archive")
+                            yield Violation(
+                                span,
+                                f"'{name}' is copied then extracted with tar: ADD extracts it without keeping the archive",
+                            )
                             copied = [(n, s) for n, s in copied if n != name]
 
 
-_SERVER_WORDS = re.compile(r"\b(?:uvicorn|gunicorn|flask|fastapi|nginx|httpd|serve|server|streamlit|gradio|vllm|tritonserver|torchserve|node)\b")
+_SERVER_WORDS = re.compile(
+    r"\b(?:uvicorn|gunicorn|flask|fastapi|nginx|httpd|serve|server|streamlit|gradio|vllm|tritonserver|torchserve|node)\b"
+)
 
 
 @rule(

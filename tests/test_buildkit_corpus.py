@@ -10,8 +10,8 @@ import pytest
 import dockaudit
 from dockaudit.syntax import DockerfileSyntaxError, parse
 from dockaudit.syntax.dump import dump
-from dockaudit.syntax.lineparse import parse_json_array, parse_words, LineParseError
 from dockaudit.syntax.heredoc import HeredocError, heredocs_in_line, parse_heredoc_word
+from dockaudit.syntax.lineparse import LineParseError, parse_json_array, parse_words
 from tests.conftest import CORPUS
 
 ROOT = CORPUS / "buildkit-parser"

@@ -168,7 +168,7 @@ def test_parse_json_has_spans_and_stages(tmp_path):
 
 def test_parse_reports_errors_with_line(tmp_path):
     path = tmp_path / "Dockerfile"
-    path.write_text("FROM a\nCMD [\"x\", 1]\n")
+    path.write_text('FROM a\nCMD ["x", 1]\n')
     result = run("parse", str(path))
     assert result.exit_code == 2
     assert f"dockaudit: {path}:2: when using JSON array syntax" in result.output
@@ -213,3 +213,14 @@ def test_real_corpus_in_one_run():
     files = sorted(str(p) for p in real.iterdir() if p.name != "README.md")[:100]
     result = run(*files, "--format", "json", "--exit-zero")
     assert json.loads(result.output)["summary"]["files"] == len(files)
+
+
+def test_colored_report_on_a_terminal_has_the_same_text(bad, capsys):
+    from dockaudit.engine import lint_source, load_rules
+    from dockaudit.report.text import print_colored, render
+
+    results = [lint_source(bad.read_bytes(), str(bad), load_rules())]
+    findings = results[0].findings
+    print_colored(results, findings)
+    shown = capsys.readouterr().out
+    assert shown == render(results, findings)  # rich adds no colour codes when not on a terminal

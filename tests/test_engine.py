@@ -12,7 +12,7 @@ from dockaudit.model import Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax import parse
 
-DOCS = '''
+DOCS = """
     ## What it does
     x
     ## Why is this bad?
@@ -25,7 +25,7 @@ DOCS = '''
     ```dockerfile
     FROM b
     ```
-'''
+"""
 
 
 def _crashing(ctx: LintContext):

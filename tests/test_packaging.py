@@ -27,7 +27,9 @@ def test_wheel_carries_the_rule_pack(tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], check=True, capture_output=True)
+    subprocess.run(
+        [python, "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], check=True, capture_output=True
+    )
     # The dependencies (click, rich, …) come from this interpreter's site-packages; dockaudit itself
     # only from the wheel: the editable install is not importable from there.
     deps = sysconfig.get_paths()["purelib"]

@@ -76,14 +76,14 @@ def test_da006_allows_external_images_and_earlier_indexes():
 
 
 def test_da007_reports_all_but_the_last():
-    findings = _lint("FROM a\nCMD [\"1\"]\nCMD [\"2\"]\nCMD [\"3\"]\n", "DA007")
+    findings = _lint('FROM a\nCMD ["1"]\nCMD ["2"]\nCMD ["3"]\n', "DA007")
     assert [f.line for f in findings] == [2, 3]
 
 
 def test_da008_fix_only_for_plain_words():
-    plain, = _lint("FROM a\nCMD python app.py\n", "DA008")
+    (plain,) = _lint("FROM a\nCMD python app.py\n", "DA008")
     assert plain.fix is not None and plain.fix.edits[0].replacement == '["python", "app.py"]'
-    shelly, = _lint("FROM a\nCMD python app.py && echo $HOME\n", "DA008")
+    (shelly,) = _lint("FROM a\nCMD python app.py && echo $HOME\n", "DA008")
     assert shelly.fix is None
 
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dockaudit.syntax import parse
-from dockaudit.syntax.shell import Command, Script, split_commands, run_commands
+from dockaudit.syntax.shell import Command, Script, run_commands, split_commands
 from dockaudit.syntax.source import Span
 
 

@@ -21,7 +21,7 @@ def test_flag_and_argument_spans_cross_continuations():
 
 
 def test_positions_with_crlf_bom_tabs_and_unicode():
-    data = "\ufeffFROM alpine\r\n\tLABEL name=\"café\" other=ü\r\n".encode()
+    data = '\ufeffFROM alpine\r\n\tLABEL name="café" other=ü\r\n'.encode()
     tree = parse(data)
     assert tree.to_bytes() == data
     label = tree.instructions[1]

@@ -29,9 +29,7 @@ def finding_to_dict(f: Finding) -> dict:
         else {
             "description": f.fix.description,
             "applicability": f.fix.applicability,
-            "edits": [
-                {"start": e.span.start, "end": e.span.end, "replacement": e.replacement} for e in f.fix.edits
-            ],
+            "edits": [{"start": e.span.start, "end": e.span.end, "replacement": e.replacement} for e in f.fix.edits],
         },
     }
 

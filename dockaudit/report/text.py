@@ -60,7 +60,9 @@ def _lines(results: list[FileResult], findings: list[Finding], quiet: bool, stat
         yield [("", "")]
         for rule, name, count in summary.by_rule:
             yield [(f"{count:>6}  ", "bold"), (rule, "magenta"), (f"  {name}", "")]
-    parts = [f"{n} {label}{'s' if n != 1 and label != 'style' else ''}" for label, n in summary.by_severity.items() if n]
+    parts = [
+        f"{n} {label}{'s' if n != 1 and label != 'style' else ''}" for label, n in summary.by_severity.items() if n
+    ]
     files = f"{summary.files} file{'s' if summary.files != 1 else ''}"
     if findings:
         fixable = sum(1 for f in findings if f.fix is not None and f.fix.safe)

@@ -186,7 +186,9 @@ def parse_json_array(rest: str, base: int) -> list[Word] | None:
         return None
     if not all(isinstance(v, str) for v in values):
         raise LineParseError("when using JSON array syntax, arrays must be comprised of strings only")
-    return [Word(v, base + stripped_at + s, base + stripped_at + e) for v, (s, e) in zip(values, _json_string_spans(text))]
+    return [
+        Word(v, base + stripped_at + s, base + stripped_at + e) for v, (s, e) in zip(values, _json_string_spans(text))
+    ]
 
 
 def _reject_constant(name: str) -> None:

@@ -132,7 +132,10 @@ class Instruction:
 
     def source_span(self, start: int, end: int) -> Span:
         """Map ``[start, end)`` offsets in ``original`` to source offsets."""
-        return Span(self._map(start, at_end=False), self._map(end, at_end=True) if end > start else self._map(start, at_end=False))
+        return Span(
+            self._map(start, at_end=False),
+            self._map(end, at_end=True) if end > start else self._map(start, at_end=False),
+        )
 
     def _map(self, logical: int, at_end: bool) -> int:
         segments = self._segments
@@ -178,7 +181,10 @@ class Dockerfile:
     def to_source(self) -> str:
         """Rebuild the text from the tree; equal to the input for every file that parses."""
         text = self.source.text
-        return "".join(text[n.line_span.start : n.line_span.end] if isinstance(n, Instruction) else text[n.span.start : n.span.end] for n in self.nodes)
+        return "".join(
+            text[n.line_span.start : n.line_span.end] if isinstance(n, Instruction) else text[n.span.start : n.span.end]
+            for n in self.nodes
+        )
 
     def to_bytes(self) -> bytes:
         return Source(self.to_source()).to_bytes()

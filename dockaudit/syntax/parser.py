@@ -325,9 +325,7 @@ def split_instruction(line: str, escape: str, base: int = 0):
             tail -= 1
         rest = args_raw[lead:tail]
         rest_start = after_keyword + args_at + lead
-        flags = [
-            (f.name, f.value, f.text, after_keyword + f.start, after_keyword + f.end) for f in flags
-        ]
+        flags = [(f.name, f.value, f.text, after_keyword + f.start, after_keyword + f.end) for f in flags]
     lower = keyword.lower()
     trigger = None
     if lower == "onbuild":

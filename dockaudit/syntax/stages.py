@@ -204,7 +204,6 @@ def _apply(instruction: Instruction, env: dict[str, Variable], stage: Stage) -> 
             env[key] = Variable(key, _expand_or_raw(raw_value, before, stage.escape), "env", instruction)
 
 
-
 def env_pairs(instruction: Instruction) -> list[tuple[str, str, str]]:
     """The ``(key, raw value, separator)`` triples of an ENV or LABEL."""
     args = instruction.values
