@@ -927,7 +927,7 @@ def find_platform_flags(ctx: LintContext) -> Iterator[Violation]:
             yield Violation(flag.span, f"--platform={value} is a constant: the image builds for {value} everywhere")
 
 
-_LABEL_KEY = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
+_LABEL_KEY = re.compile(r"^[a-z](?:[a-z0-9.-]*[a-z0-9])?$")  # starts with a letter, ends alphanumeric
 _RESERVED_LABEL_PREFIXES = ("com.docker.", "io.docker.", "org.dockerproject.")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$")
 _SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
@@ -1030,7 +1030,7 @@ def _shell_has_pipefail(words: list[str]) -> bool:
     )
 
 
-_NON_POSIX_SHELLS = ("pwsh", "powershell", "cmd", "cmd.exe")
+_NON_POSIX_SHELLS = ("pwsh", "pwsh.exe", "powershell", "powershell.exe", "cmd", "cmd.exe")
 
 
 @rule(
@@ -1321,9 +1321,12 @@ def find_copied_archives_extracted(ctx: LintContext) -> Iterator[Violation]:
         copied: list[tuple[str, Span]] = []
         for instruction in stage.instructions:
             if instruction.name == "COPY" and instruction.flag("from") is None and len(instruction.args) >= 2:
+                dest = _basename(instruction.args[-1].value)
+                renamed = len(instruction.args) == 2 and not instruction.args[-1].value.rstrip("\"'").endswith(("/", "\\"))
                 for source in instruction.args[:-1]:
-                    if _ARCHIVE.search(source.value):
-                        copied.append((source.value.rsplit("/", 1)[-1], source.span))
+                    if _ARCHIVE.search(source.value.strip("\"'")):
+                        # "COPY app.tar /opt/x.tar" is extracted under its new name
+                        copied.append((dest if renamed and _ARCHIVE.search(dest) else _basename(source.value), source.span))
             elif instruction.name == "RUN" and copied:
                 for command in ctx.commands(instruction):
                     if command.name != "tar":
@@ -1331,7 +1334,7 @@ def find_copied_archives_extracted(ctx: LintContext) -> Iterator[Violation]:
                     flags = [w.value for w in command.args if w.value.startswith("-") or w.value.isalpha()]
                     if not any("x" in f or f == "--extract" for f in flags):
                         continue
-                    targets = {w.value.rsplit("/", 1)[-1] for w in command.args}
+                    targets = {_basename(w.value) for w in command.args}
                     for name, span in copied:
                         if name in targets:
                             yield Violation(
@@ -1339,6 +1342,11 @@ def find_copied_archives_extracted(ctx: LintContext) -> Iterator[Violation]:
                                 f"'{name}' is copied then extracted with tar: ADD extracts it without keeping the archive",
                             )
                             copied = [(n, s) for n, s in copied if n != name]
+
+
+def _basename(path: str) -> str:
+    """The file name of a Unix or Windows path, quotes removed."""
+    return re.split(r"[/\\]", path.strip("\"'"))[-1]
 
 
 _SERVER_WORDS = re.compile(

@@ -108,3 +108,18 @@ def test_off_by_default_rules_need_selection():
     text = "FROM a\n# hadolint ignore=DL3008\nRUN x\n"
     assert "DA022" not in [f.rule for f in dockaudit.lint(text)]
     assert "DA022" in [f.rule for f in dockaudit.lint(text, select=["DA022"])]
+
+
+def test_da023_follows_renamed_and_windows_archives():
+    assert len(_lint("FROM a\nCOPY foo/bar/app.tar /foo.tar\nRUN tar -xf /foo.tar\n", "DA023")) == 1
+    assert len(_lint('FROM a\nCOPY build\\foo\\bar.tar.gz C:\\Foo\\\nRUN tar -xf "C:\\Foo\\bar.tar.gz"\n', "DA023")) == 1
+    assert _lint("FROM a\nCOPY x.tar /opt/\nRUN tar -cf /opt/y.tar /x\n", "DA023") == []
+
+
+def test_da017_label_keys_start_with_a_letter():
+    assert len(_lint("FROM a\nLABEL 1invalid=foo\n", "DA017")) == 1
+    assert _lint("FROM a\nLABEL org.example.v1=foo\n", "DA017") == []
+
+
+def test_da018_powershell_exe_is_not_posix():
+    assert _lint('FROM a\nSHELL ["powershell.exe"]\nRUN Get-Item x | Select-Object y\n', "DA018") == []
