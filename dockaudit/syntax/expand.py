@@ -253,13 +253,17 @@ class _Lexer:
             return self._replace(name)
         raise ExpansionError(f"unsupported modifier ({modifier}) in substitution")
 
-    def _modifier(self, name: str, ch: str, modifier: str, null_is_unset: bool) -> str:
+    def read_until(self, stop: str, raw_escapes: bool, missing: str) -> str:
+        """The text up to ``stop``; running out of input is BuildKit's ``missing`` error."""
         try:
-            word, _ = self.process_stop_on("}", ch in "#%" and ch != "")
+            return self.process_stop_on(stop, raw_escapes)[0]
         except ExpansionError:
             if self.peek() == _EOF:
-                raise ExpansionError("syntax error: missing '}'") from None
+                raise ExpansionError(missing) from None
             raise
+
+    def _modifier(self, name: str, ch: str, modifier: str, null_is_unset: bool) -> str:
+        word = self.read_until("}", ch in "#%" and ch != "", "syntax error: missing '}'")
         value, found = self.get_env(name)
         if self.opts.skip_unset and not found:
             return "${" + name + modifier + word + "}"
@@ -286,18 +290,8 @@ class _Lexer:
         replace_all = self.peek() == "/"
         if replace_all:
             self.next()
-        try:
-            pattern, _ = self.process_stop_on("/", True)
-        except ExpansionError:
-            if self.peek() == _EOF:
-                raise ExpansionError("syntax error: missing '/' in ${}") from None
-            raise
-        try:
-            replacement, _ = self.process_stop_on("}", True)
-        except ExpansionError:
-            if self.peek() == _EOF:
-                raise ExpansionError("syntax error: missing '}'") from None
-            raise
+        pattern = self.read_until("/", True, "syntax error: missing '/' in ${}")
+        replacement = self.read_until("}", True, "syntax error: missing '}'")
         value, found = self.get_env(name)
         if self.opts.skip_unset and not found:
             return "${" + name + "/" + pattern + "/" + replacement + "}"
