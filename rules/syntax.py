@@ -1094,13 +1094,12 @@ def find_pipes_without_pipefail(ctx: LintContext) -> Iterator[Violation]:
                             if "alpine" in stage.image.lower()
                             else '["/bin/bash", "-o", "pipefail", "-c"]'
                         )
-                        indent = ""
                         fix = Fix(
                             f"add SHELL {shell} before this RUN",
                             (
                                 Edit(
                                     Span(instruction.line_span.start, instruction.line_span.start),
-                                    f"{indent}SHELL {shell}\n",
+                                    f"SHELL {shell}\n",
                                 ),
                             ),
                         )
