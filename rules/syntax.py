@@ -1321,11 +1321,15 @@ def find_copied_archives_extracted(ctx: LintContext) -> Iterator[Violation]:
         for instruction in stage.instructions:
             if instruction.name == "COPY" and instruction.flag("from") is None and len(instruction.args) >= 2:
                 dest = _basename(instruction.args[-1].value)
-                renamed = len(instruction.args) == 2 and not instruction.args[-1].value.rstrip("\"'").endswith(("/", "\\"))
+                renamed = len(instruction.args) == 2 and not instruction.args[-1].value.rstrip("\"'").endswith(
+                    ("/", "\\")
+                )
                 for source in instruction.args[:-1]:
                     if _ARCHIVE.search(source.value.strip("\"'")):
                         # "COPY app.tar /opt/x.tar" is extracted under its new name
-                        copied.append((dest if renamed and _ARCHIVE.search(dest) else _basename(source.value), source.span))
+                        copied.append(
+                            (dest if renamed and _ARCHIVE.search(dest) else _basename(source.value), source.span)
+                        )
             elif instruction.name == "RUN" and copied:
                 for command in ctx.commands(instruction):
                     if command.name != "tar":

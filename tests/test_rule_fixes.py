@@ -50,4 +50,6 @@ def test_fix_round_trip(rule):
 def test_fix_keeps_every_other_byte():
     text = "# keep me\r\nFROM alpine:3.20\r\nMAINTAINER Jane\r\nRUN echo hi   \r\n"
     fixed = _apply_fixes(text, "DA012")
-    assert fixed == '# keep me\r\nFROM alpine:3.20\r\nLABEL org.opencontainers.image.authors="Jane"\r\nRUN echo hi   \r\n'
+    assert (
+        fixed == '# keep me\r\nFROM alpine:3.20\r\nLABEL org.opencontainers.image.authors="Jane"\r\nRUN echo hi   \r\n'
+    )

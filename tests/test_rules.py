@@ -112,7 +112,14 @@ def test_off_by_default_rules_need_selection():
 
 def test_da023_follows_renamed_and_windows_archives():
     assert len(_lint("FROM a\nCOPY foo/bar/app.tar /foo.tar\nRUN tar -xf /foo.tar\n", "DA023")) == 1
-    assert len(_lint('FROM a\nCOPY build\\foo\\bar.tar.gz C:\\Foo\\bar.tar.gz\nRUN tar -xf "C:\\Foo\\bar.tar.gz"\n', "DA023")) == 1
+    assert (
+        len(
+            _lint(
+                'FROM a\nCOPY build\\foo\\bar.tar.gz C:\\Foo\\bar.tar.gz\nRUN tar -xf "C:\\Foo\\bar.tar.gz"\n', "DA023"
+            )
+        )
+        == 1
+    )
     assert _lint("FROM a\nCOPY x.tar /opt/\nRUN tar -cf /opt/y.tar /x\n", "DA023") == []
 
 

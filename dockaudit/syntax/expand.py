@@ -360,11 +360,3 @@ def process(text: str, env: Mapping[str, str] | None = None, options: LexOptions
     except RecursionError:
         raise ExpansionError("substitution nested too deeply") from None
     return Expansion(result, words, lexer.matched, lexer.unmatched)
-
-
-def expand_word(text: str, env: Mapping[str, str], escape: str = "\\") -> str:
-    return process(text, env, LexOptions(escape=escape)).result
-
-
-def expand_words(text: str, env: Mapping[str, str], escape: str = "\\") -> list[str]:
-    return process(text, env, LexOptions(escape=escape)).words

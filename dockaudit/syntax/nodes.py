@@ -16,10 +16,6 @@ from functools import cached_property
 
 from dockaudit.syntax.source import Source, Span
 
-# Instructions whose arguments BuildKit expands with ARG/ENV values.
-EXPANDING_INSTRUCTIONS = frozenset(
-    {"ADD", "COPY", "ENV", "EXPOSE", "FROM", "LABEL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR", "ARG"}
-)
 KNOWN_INSTRUCTIONS = frozenset(
     {
         "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
@@ -118,9 +114,6 @@ class Instruction:
                 found = flag
         return found
 
-    def flags_named(self, name: str) -> list[Flag]:
-        return [f for f in self.flags if f.name == name]
-
     @property
     def values(self) -> list[str]:
         return [a.value for a in self.args]
@@ -147,6 +140,23 @@ class Instruction:
             index = max(bisect_right(segments, (logical, 1 << 62)) - 1, 0)
         logical_start, source_start = segments[index]
         return source_start + (logical - logical_start)
+
+
+def logical_to_source(segments: tuple[tuple[int, int], ...], start: int, end: int) -> Span:
+    """Map offsets in a joined logical line to the source.
+
+    ``segments`` holds ``(logical offset, source offset)`` for each physical line's
+    piece; an end offset on a piece boundary belongs to the piece before it.
+    """
+
+    def place(logical: int, at_end: bool) -> int:
+        key = logical - 1 if at_end else logical
+        index = max(bisect_right(segments, (key, 1 << 62)) - 1, 0)
+        logical_start, source_start = segments[index]
+        return source_start + (logical - logical_start)
+
+    first = place(start, at_end=False)
+    return Span(first, place(end, at_end=True) if end > start else first)
 
 
 Node = Directive | Comment | Blank | Instruction

@@ -23,7 +23,17 @@ from dockaudit.syntax.lineparse import (
     parse_words,
     split_whitespace,
 )
-from dockaudit.syntax.nodes import Arg, Blank, Comment, Directive, Dockerfile, Flag, Heredoc, Instruction
+from dockaudit.syntax.nodes import (
+    Arg,
+    Blank,
+    Comment,
+    Directive,
+    Dockerfile,
+    Flag,
+    Heredoc,
+    Instruction,
+    logical_to_source,
+)
 from dockaudit.syntax.source import Source, Span
 
 MAX_LINE_BYTES = 65535  # bufio.MaxScanTokenSize - 1: BuildKit rejects longer lines
@@ -340,12 +350,11 @@ def split_instruction(line: str, escape: str, base: int = 0):
 def _make_instruction(
     logical, segments, keyword, keyword_range, flags, words, is_json, trigger, args_range, **placement
 ) -> Instruction:
-    probe = Instruction(
-        keyword="", keyword_span=Span(0, 0), span=placement["span"], line_span=placement["line_span"],
-        start_line=0, end_line=0, original=logical, flags=(), args=(), json=False,
-        _segments=tuple(segments),
-    )  # fmt: skip
-    to_source = probe.source_span
+    pieces = tuple(segments)
+
+    def to_source(start: int, end: int) -> Span:
+        return logical_to_source(pieces, start, end)
+
     trigger_node = None
     if trigger is not None:
         t_keyword, t_range, t_flags, t_words, t_json, t_trigger, t_args = trigger

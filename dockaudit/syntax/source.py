@@ -71,9 +71,6 @@ class Source:
         end = self._line_starts[line] if line < len(self._line_starts) else len(self.text)
         return self.text[start:end].rstrip("\r\n")
 
-    def line_of(self, offset: int) -> int:
-        return bisect_right(self._line_starts, offset)
-
     def position(self, offset: int) -> Position:
         line = bisect_right(self._line_starts, offset)
         start = self._line_starts[line - 1]

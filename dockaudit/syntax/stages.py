@@ -66,9 +66,6 @@ class Stage:
         """Each instruction of the stage with the variables visible before it runs."""
         return _stage_scopes(self)
 
-    def final_env(self) -> dict[str, Variable]:
-        return _final_env(self)
-
 
 def _meta_args(dockerfile: Dockerfile, build_args: dict[str, str]) -> tuple[dict[str, Variable], list[Instruction]]:
     meta: dict[str, Variable] = {}
@@ -149,10 +146,6 @@ def build_stages(dockerfile: Dockerfile, build_args: dict[str, str] | None = Non
         if current.name:
             by_name.setdefault(current.name, current)
     return stages
-
-
-def meta_args(dockerfile: Dockerfile, build_args: dict[str, str] | None = None) -> dict[str, Variable]:
-    return _meta_args(dockerfile, build_args or {})[0]
 
 
 def _final_env(stage: Stage) -> dict[str, Variable]:
