@@ -64,7 +64,8 @@ class LintContext:
     def _stage_by_instruction(self) -> dict[int, Stage]:
         found = {}
         for stage in self.stages:
-            found[id(stage.from_instruction)] = stage
+            if stage.from_instruction is not None:
+                found[id(stage.from_instruction)] = stage
             for instruction in stage.instructions:
                 found[id(instruction)] = stage
         return found

@@ -140,6 +140,7 @@ def to_finding(r: Rule, violation: Violation, source: Source, path: str) -> Find
         end_column=placed.end_column,
         stage=violation.stage,
         fix=violation.fix,
+        alias=violation.alias,
         span=violation.span,
         source_line=source.line_text(placed.line) if placed.line <= source.line_count else "",
     )

@@ -55,6 +55,7 @@ class Violation:
     fix: Fix | None = None
     severity: Severity | None = None  # overrides the rule's default for this one finding
     stage: int | None = None
+    alias: str | None = None  # the one peer id (DL3033, …) this finding matches, when a rule covers several
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ class Finding:
     end_column: int
     stage: int | None = None
     fix: Fix | None = None
+    alias: str | None = None
     span: Span | None = field(default=None, compare=False)
     source_line: str = field(default="", compare=False)  # the line's text, for code frames
 

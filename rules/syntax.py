@@ -915,7 +915,7 @@ def find_platform_flags(ctx: LintContext) -> Iterator[Violation]:
     ```
     """
     for stage in ctx.stages:
-        flag = stage.from_instruction.flag("platform")
+        flag = stage.from_instruction.flag("platform") if stage.from_instruction else None
         if flag is None or flag.value is None:
             continue
         value = flag.value
@@ -1010,18 +1010,11 @@ def find_label_schema_problems(ctx: LintContext) -> Iterator[Violation]:
     stage = ctx.target_stage
     if schema and stage is not None:
         present = set()
-        chain = []
-        walk = stage
-        while walk is not None and walk not in chain:
-            chain.append(walk)
-            walk = walk.parent
-        for s in chain:
+        for s in stage.ancestry():
             for instruction in s.instructions_named("LABEL"):
                 present.update(k.strip("\"'") for k, _v, _s in env_pairs(instruction))
         for name in sorted(set(schema) - present):
-            yield Violation(
-                stage.from_instruction.keyword_span, f"label '{name}' required by the label schema is missing"
-            )
+            yield Violation(stage.anchor, f"label '{name}' required by the label schema is missing")
 
 
 def _shell_has_pipefail(words: list[str]) -> bool:
@@ -1395,16 +1388,11 @@ def find_missing_healthcheck(ctx: LintContext) -> Iterator[Violation]:
     stage = ctx.target_stage
     if stage is None:
         return
-    chain = []
-    walk = stage
-    while walk is not None and walk not in chain:
-        chain.append(walk)
-        walk = walk.parent
-    instructions = [i for s in chain for i in s.instructions]
+    instructions = [i for s in stage.ancestry() for i in s.instructions]
     if any(i.name == "HEALTHCHECK" for i in instructions):
         return
     exposes = any(i.name == "EXPOSE" for i in instructions)
     starts = [i for i in instructions if i.name in ("CMD", "ENTRYPOINT")]
     serves = any(_SERVER_WORDS.search(" ".join(i.values)) for i in starts)
     if exposes or serves:
-        yield Violation(stage.from_instruction.keyword_span, "service image without HEALTHCHECK")
+        yield Violation(stage.anchor, "service image without HEALTHCHECK")

@@ -71,7 +71,7 @@ def test_json_report_schema(bad, tmp_path):
     assert report["files"] == [{"path": str(bad), "error": None, "findings": 2}]
     finding = report["findings"][0]
     assert set(finding) == {
-        "rule", "name", "severity", "message", "path", "line", "column", "end_line", "end_column", "stage", "fix"
+        "rule", "name", "severity", "message", "path", "line", "column", "end_line", "end_column", "stage", "alias", "fix"
     }  # fmt: skip
     assert finding["rule"] == "DA012" and finding["fix"]["applicability"] == "safe"
     assert report["summary"]["by_rule"] == {"DA008": 1, "DA012": 1}

@@ -24,6 +24,7 @@ def finding_to_dict(f: Finding) -> dict:
         "end_line": f.end_line,
         "end_column": f.end_column,
         "stage": f.stage,
+        "alias": f.alias,
         "fix": None
         if f.fix is None
         else {

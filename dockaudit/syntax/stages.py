@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from dockaudit.syntax.expand import ExpansionError, LexOptions, process
 from dockaudit.syntax.nodes import Dockerfile, Instruction
+from dockaudit.syntax.source import Span
 
 PLATFORM_ARGS = {
     "BUILDPLATFORM": "linux/amd64",
@@ -43,7 +44,7 @@ class Variable:
 @dataclass(eq=False)
 class Stage:
     index: int
-    from_instruction: Instruction
+    from_instruction: Instruction | None  # None only for the implicit stage of a FROM-less snippet
     image: str  # the FROM image after meta-arg expansion
     image_raw: str  # as written
     name: str | None  # the alias, lower-cased as BuildKit matches it
@@ -58,6 +59,26 @@ class Stage:
     @property
     def is_scratch(self) -> bool:
         return self.image.lower() == "scratch"
+
+    @property
+    def is_implicit(self) -> bool:
+        return self.from_instruction is None
+
+    @property
+    def anchor(self) -> Span:
+        """Where stage-level findings point: the FROM keyword (or the snippet's first instruction)."""
+        if self.from_instruction is not None:
+            return self.from_instruction.keyword_span
+        return self.instructions[0].keyword_span
+
+    def ancestry(self) -> list[Stage]:
+        """This stage and the earlier stages it is built FROM, nearest first."""
+        chain: list[Stage] = []
+        walk: Stage | None = self
+        while walk is not None and walk not in chain:
+            chain.append(walk)
+            walk = walk.parent
+        return chain
 
     def instructions_named(self, *names: str) -> list[Instruction]:
         return [i for i in self.instructions if i.name in names]
@@ -107,7 +128,11 @@ def _expand_or_raw(text: str, env: dict[str, str], escape: str) -> str:
 
 
 def build_stages(dockerfile: Dockerfile, build_args: dict[str, str] | None = None) -> list[Stage]:
+    """The stages of the file.  A snippet with no FROM at all (BuildKit rejects it, DA002 says so)
+    becomes one implicit stage, so that rules judge its instructions as users expect."""
     build_args = build_args or {}
+    if dockerfile.instructions and not any(i.name == "FROM" for i in dockerfile.instructions):
+        return [Stage(0, None, "", "", None, None, None, list(dockerfile.instructions), escape=dockerfile.escape)]
     meta, _ = _meta_args(dockerfile, build_args)
     from_env = dict(PLATFORM_ARGS)
     from_env.update({k: v.value for k, v in meta.items() if v.value is not None})

@@ -67,7 +67,7 @@ def tree_to_dict(tree: Dockerfile, build_args: dict[str, str] | None = None) -> 
             "image_as_written": s.image_raw,
             "platform": s.platform,
             "parent_stage": s.parent.index if s.parent else None,
-            "line": s.from_instruction.start_line,
+            "line": s.from_instruction.start_line if s.from_instruction else None,
             "instructions": len(s.instructions),
         }
         for s in build_stages(tree, build_args)
