@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from dockaudit.installs import Invocation, invocations
 from dockaudit.syntax.nodes import Dockerfile, Instruction
 from dockaudit.syntax.shell import Command, run_commands
 from dockaudit.syntax.source import Span
@@ -32,6 +33,7 @@ class LintContext:
         self.dockerfile = dockerfile
         self.options = options or Options()
         self._commands: dict[int, list[Command]] = {}
+        self._invocations: dict[int, list[Invocation]] = {}
 
     @property
     def path(self) -> str | None:
@@ -57,6 +59,40 @@ class LintContext:
                     return stage
         return self.stages[-1]
 
+    @cached_property
+    def image_stages(self) -> list[Stage]:
+        """The stages whose layers end up in the image: the target stage and those it is built FROM."""
+        return self.target_stage.ancestry() if self.target_stage else []
+
+    @cached_property
+    def build_context(self) -> Path | None:
+        """The build context directory: ``--context``, else the Dockerfile's directory when it is on disk."""
+        if self.options.context_dir is not None:
+            return self.options.context_dir
+        if self.path and self.path != "-":
+            folder = Path(self.path).parent
+            if folder.is_dir():
+                return folder
+        return None
+
+    def context_file(self, container_path: str) -> Path | None:
+        """The build-context file a path inside the image most likely came from.
+
+        ``pip install -r /app/requirements/prod.txt`` after ``COPY . /app``: try
+        ``app/requirements/prod.txt``, ``requirements/prod.txt``, ``prod.txt`` in the context.
+        """
+        root = self.build_context
+        if root is None or not container_path or "$" in container_path:
+            return None
+        parts = [p for p in container_path.replace("\\", "/").split("/") if p not in ("", ".")]
+        for start in range(len(parts)):
+            if ".." in parts[start:]:
+                continue
+            candidate = root.joinpath(*parts[start:])
+            if candidate.is_file():
+                return candidate
+        return None
+
     def stage_of(self, instruction: Instruction) -> Stage | None:
         return self._stage_by_instruction.get(id(instruction))
 
@@ -77,6 +113,15 @@ class LintContext:
         if found is None:
             found = run_commands(instruction)
             self._commands[key] = found
+        return found
+
+    def invocations(self, instruction: Instruction) -> list[Invocation]:
+        """The package-manager calls of a RUN, computed once."""
+        key = id(instruction)
+        found = self._invocations.get(key)
+        if found is None:
+            found = invocations(self.commands(instruction))
+            self._invocations[key] = found
         return found
 
     def all_commands(self) -> list[tuple[Instruction, Command]]:

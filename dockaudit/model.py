@@ -55,7 +55,9 @@ class Violation:
     fix: Fix | None = None
     severity: Severity | None = None  # overrides the rule's default for this one finding
     stage: int | None = None
-    alias: str | None = None  # the one peer id (DL3033, …) this finding matches, when a rule covers several
+    # The one peer id (DL3033 …) this finding matches when the rule covers several; "" when no peer
+    # reports this case (DA101's missing USER, which hadolint's DL3002 does not check).
+    alias: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

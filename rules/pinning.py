@@ -1,0 +1,662 @@
+"""DA2xx — pinning and reproducibility: base images and packages that move under you."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from dockaudit.context import LintContext
+from dockaudit.imageref import parse_image_ref
+from dockaudit.installs import Invocation, installs
+from dockaudit.model import Violation
+from dockaudit.plugin import rule
+from dockaudit.requirements import constrained_names, parse_requirement, read_requirements_file
+from dockaudit.syntax.shell import ShellWord
+
+FAMILY = "pinning"
+
+
+def _is_stage_reference(ctx: LintContext, index: int, image: str) -> bool:
+    return any(s.name == image.lower() for s in ctx.stages[:index])
+
+
+def _base_images(ctx: LintContext):
+    """Each FROM that names a real image (not scratch, not an earlier stage, resolvable)."""
+    for stage in ctx.stages:
+        instruction = stage.from_instruction
+        if instruction is None or not instruction.args or stage.is_scratch:
+            continue
+        if stage.unresolved or _is_stage_reference(ctx, stage.index, stage.image):
+            continue
+        ref = parse_image_ref(stage.image)
+        if ref is not None:
+            yield stage, instruction.args[0].span, ref
+
+
+@rule(
+    "DA201",
+    "base-image-untagged",
+    family=FAMILY,
+    severity="warning",
+    summary="FROM without a tag or digest: the build takes whatever `latest` is today",
+    aliases=("DL3006",),
+)
+def find_untagged_base_images(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a `FROM` whose image has neither a tag nor a digest. `scratch`, earlier
+    stages and images built from an ARG with no default are left alone; an ARG
+    default is followed, as BuildKit does.
+
+    ## Why is this bad?
+    With no tag, docker pulls `:latest`, which moves: the same Dockerfile builds a
+    different image next month, with a different Python, CUDA or libc, and nothing
+    in the repository shows why.
+
+    ## Example
+    ```dockerfile
+    FROM python
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    ```
+    """
+    for stage, span, ref in _base_images(ctx):
+        if ref.tag is None and ref.digest is None:
+            yield Violation(
+                span,
+                f"tag the base image: '{stage.image}' has no tag, so it means ':latest' (e.g. {ref.short_name}:<version>)",
+            )
+
+
+@rule(
+    "DA202",
+    "base-image-latest",
+    family=FAMILY,
+    severity="warning",
+    summary="FROM …:latest: the base changes without the Dockerfile changing",
+    aliases=("DL3007",),
+)
+def find_latest_base_images(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a `FROM` that names the `latest` tag without a digest.
+
+    ## Why is this bad?
+    `latest` is whatever was pushed last. Builds stop being reproducible and a
+    base-image major upgrade (a new Python, a new CUDA) arrives unannounced.
+
+    ## Example
+    ```dockerfile
+    FROM ubuntu:latest
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM ubuntu:24.04
+    ```
+    """
+    for _stage, span, ref in _base_images(ctx):
+        if ref.tag == "latest" and ref.digest is None:
+            yield Violation(span, f"pin '{ref.repository}' to a version tag instead of ':latest'")
+
+
+@rule(
+    "DA203",
+    "base-image-not-digest",
+    family=FAMILY,
+    severity="info",
+    summary="FROM with a tag but no digest (tags can be re-pushed)",
+    enabled=False,
+)
+def find_base_images_without_digest(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Notes a `FROM` that pins a tag but no `@sha256:` digest. Off by default; turn it
+    on where builds must be bit-for-bit reproducible.
+
+    ## Why is this bad?
+    Tags are mutable: `python:3.12-slim` is re-pushed for every security update. A
+    digest names exactly one image; keep the tag next to it for readers.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim@sha256:2b0079146a74e23bf4ae8f6a28e1b484c6292f6fb904cbb51825b4a19812fcd8
+    ```
+    """
+    for _stage, span, ref in _base_images(ctx):
+        if ref.tag is not None and ref.digest is None:
+            yield Violation(span, f"add the digest of '{ref}' (keep the tag for readers: {ref}@sha256:…)")
+
+
+def _plain(word: ShellWord) -> bool:
+    """A literal word: variables, globs and substitutions are settled only at build time."""
+    return "$" not in word.value and "`" not in word.value and not word.value.startswith("<")
+
+
+def _install_packages(ctx: LintContext, *tools: str) -> Iterator[tuple[Invocation, ShellWord]]:
+    for instruction in ctx.dockerfile.instructions:
+        for invocation in ctx.invocations(instruction):
+            if invocation.tool in tools and installs(invocation):
+                for word in invocation.packages:
+                    if _plain(word):
+                        yield invocation, word
+
+
+@rule(
+    "DA204",
+    "apt-unpinned",
+    family=FAMILY,
+    severity="warning",
+    summary="apt-get install without pkg=version",
+    aliases=("DL3008",),
+)
+def find_unpinned_apt_packages(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags packages given to `apt-get install` (or `apt`, `aptitude`) without a
+    `=version`. Local `.deb` files are fine.
+
+    ## Why is this bad?
+    The package index changes daily; an unpinned install gets a different version on
+    every cache miss, and a broken upstream release breaks your build with no diff.
+
+    ## Example
+    ```dockerfile
+    FROM debian:12-slim
+    RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM debian:12-slim
+    RUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1-10+deb12u8 && rm -rf /var/lib/apt/lists/*
+    ```
+    """
+    for _invocation, word in _install_packages(ctx, "apt-get", "apt", "aptitude"):
+        value = word.value
+        if "=" in value or value.endswith(".deb") or "/" in value:
+            continue
+        yield Violation(word.span, f"pin '{value}' with {value}=<version>")
+
+
+_PIP_BOOTSTRAP = frozenset({"pip", "setuptools", "wheel"})
+
+
+@rule(
+    "DA205",
+    "pip-unpinned",
+    family=FAMILY,
+    severity="warning",
+    summary="pip/uv/pipx install of a package without a version; unpinned lines in -r files",
+    aliases=("DL3013",),
+)
+def find_unpinned_pip_packages(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `pip install` (also `pip3`, `python -m pip`, `uv pip`, `pipx`) of a package
+    named without a version, and VCS links (`git+https://…`) without an `@ref`. A
+    version specifier (`==`, `===`, `~=`, a `>=,<` range), a constraint file (`-c`),
+    local paths, archives and `.` count as pinned; `pip`, `setuptools` and `wheel`
+    themselves are not reported. For `-r requirements.txt` the file is read from the
+    build context (`--context`, else the Dockerfile's folder), nested `-r` included,
+    and each unpinned line is named; `--hash` lines are pinned.
+
+    ## Why is this bad?
+    An unpinned package resolves to the newest release at build time. For ML stacks
+    that is how a working image starts pulling a torch built for another CUDA.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir fastapi
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir fastapi==0.115.0
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        for invocation in ctx.invocations(instruction):
+            if invocation.tool not in ("pip", "uv", "pipx") or not installs(invocation):
+                continue
+            if invocation.values("-c", "--constraint"):
+                continue  # a constraint file pins what it names
+            for word in invocation.packages:
+                if not _plain(word):
+                    continue
+                requirement = parse_requirement(word.value)
+                if requirement.is_vcs:
+                    if requirement.vcs_ref is None:
+                        yield Violation(word.span, f"pin the VCS link '{word.value}' to a tag or commit with @<ref>")
+                    continue
+                if requirement.local or requirement.name is None or requirement.constrained:
+                    continue
+                if requirement.name in _PIP_BOOTSTRAP:
+                    continue
+                yield Violation(word.span, f"pin '{word.value}' with {word.value}==<version>")
+            yield from _unpinned_requirement_files(ctx, invocation)
+
+
+def _unpinned_requirement_files(ctx: LintContext, invocation: Invocation) -> Iterator[Violation]:
+    for option in invocation.options:
+        if option.name not in ("-r", "--requirement") or not option.value:
+            continue
+        found = ctx.context_file(option.value)
+        if found is None:
+            continue
+        contents = read_requirements_file(found)
+        pinned_by_constraints = constrained_names(contents.constraints)
+        loose = [
+            r
+            for r in contents.requirements
+            if not r.local
+            and r.name is not None
+            and not r.constrained
+            and r.name not in pinned_by_constraints
+            and r.name not in _PIP_BOOTSTRAP
+        ]
+        loose_vcs = [r for r in contents.requirements if r.is_vcs and r.vcs_ref is None]
+        for requirement in loose + loose_vcs:
+            where = requirement.file.name if requirement.file else option.value
+            yield Violation(
+                option.word.span,
+                f"{where}:{requirement.line}: pin '{requirement.text}' "
+                + ("to a tag or commit with @<ref>" if requirement.is_vcs else "with ==<version>"),
+            )
+
+
+@rule(
+    "DA206",
+    "apk-unpinned",
+    family=FAMILY,
+    severity="warning",
+    summary="apk add without pkg=version",
+    aliases=("DL3018",),
+)
+def find_unpinned_apk_packages(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags packages given to `apk add` without a version constraint (`=`, `~`, `<`,
+    `>`). Local `.apk` files are fine.
+
+    ## Why is this bad?
+    Alpine's repositories move within a release branch; pinning makes a rebuild
+    reproduce the image you tested.
+
+    ## Example
+    ```dockerfile
+    FROM alpine:3.20
+    RUN apk add --no-cache curl
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM alpine:3.20
+    RUN apk add --no-cache curl=8.9.1-r1
+    ```
+    """
+    for _invocation, word in _install_packages(ctx, "apk"):
+        value = word.value
+        if any(c in value for c in "=~<>") or value.endswith(".apk") or "/" in value:
+            continue
+        yield Violation(word.span, f"pin '{value}' with {value}=<version>")
+
+
+_NPM_LOCAL = re.compile(r"^(?:\.{0,2}/|~/|file:)|\.(?:tgz|tar|tar\.gz)$")
+_NPM_GIT = re.compile(r"^(?:git\+\w+|git|github|gitlab|bitbucket):|^[\w.-]+/[\w.-]+$")
+
+
+@rule(
+    "DA207",
+    "npm-unpinned",
+    family=FAMILY,
+    severity="warning",
+    summary="npm/yarn/pnpm add or install of a package without a version",
+    aliases=("DL3016",),
+)
+def find_unpinned_js_packages(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `npm install <pkg>`, `yarn add <pkg>`, `pnpm add <pkg>` (global ones too)
+    where the package has no `@version`, and git URLs without a `#ref`. A bare
+    `npm install` / `npm ci` installs from the lockfile and is fine.
+
+    ## Why is this bad?
+    A floating version pulls whatever was published last, including a compromised
+    release; the lockfile does not cover packages added on the command line.
+
+    ## Example
+    ```dockerfile
+    FROM node:22-slim
+    RUN npm install -g pm2
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM node:22-slim
+    RUN npm install -g pm2@5.4.2
+    ```
+    """
+    for invocation, word in _install_packages(ctx, "npm", "yarn", "pnpm"):
+        value = word.value
+        alias = "DL3016" if invocation.tool == "npm" else ""
+        if _NPM_LOCAL.search(value):
+            continue
+        if _NPM_GIT.search(value) or "://" in value:
+            if "#" not in value:
+                yield Violation(word.span, f"pin the git dependency '{value}' with #<tag or commit>", alias=alias)
+            continue
+        if "@" not in value[1:]:
+            yield Violation(word.span, f"pin '{value}' with {value}@<version>", alias=alias)
+
+
+@rule(
+    "DA208",
+    "gem-unpinned",
+    family=FAMILY,
+    severity="warning",
+    summary="gem install without :version or -v",
+    aliases=("DL3028",),
+)
+def find_unpinned_gems(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `gem install` of a gem without `name:version` or `-v/--version`.
+
+    ## Why is this bad?
+    Gems resolve to the newest release at build time, so rebuilding the same
+    Dockerfile can install a different, possibly incompatible, version.
+
+    ## Example
+    ```dockerfile
+    FROM ruby:3.3-slim
+    RUN gem install bundler
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM ruby:3.3-slim
+    RUN gem install bundler:2.5.18
+    ```
+    """
+    for invocation, word in _install_packages(ctx, "gem"):
+        if invocation.values("-v", "--version") or ":" in word.value or word.value in ("true", "false"):
+            continue
+        if word.value.endswith(".gem") or "/" in word.value:
+            continue
+        yield Violation(word.span, f"pin '{word.value}' with {word.value}:<version>")
+
+
+@rule(
+    "DA209",
+    "conda-unpinned",
+    family=FAMILY,
+    severity="warning",
+    summary="conda/mamba/micromamba install of packages without =version",
+)
+def find_unpinned_conda_packages(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags packages given to `conda install`, `conda create`, `mamba` or `micromamba`
+    without a version (`=`, `==`, `>=` …). `--file` and `env create -f` installs are
+    left to the file.
+
+    ## Why is this bad?
+    Conda's solver picks the newest compatible build of everything unpinned; the
+    same command solves differently from one week to the next.
+
+    ## Example
+    ```dockerfile
+    FROM condaforge/miniforge3:24.7.1-0
+    RUN conda install -y numpy && conda clean -afy
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM condaforge/miniforge3:24.7.1-0
+    RUN conda install -y numpy=2.1.1 && conda clean -afy
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        for invocation in ctx.invocations(instruction):
+            if invocation.tool != "conda" or invocation.action not in ("install", "create"):
+                continue
+            for word in invocation.packages:
+                value = word.value
+                if not _plain(word) or any(c in value for c in "=<>") or "/" in value.split("::")[-1]:
+                    continue
+                if value.endswith((".tar.bz2", ".conda")):
+                    continue
+                yield Violation(word.span, f"pin '{value}' with {value}=<version>")
+
+
+_RPM_VERSIONED = re.compile(r"-(?:\d+:)?\d[\w.+~^-]*$")
+
+
+@rule(
+    "DA210",
+    "rpm-unpinned",
+    family=FAMILY,
+    severity="warning",
+    summary="yum/dnf/microdnf/zypper install without versions",
+    aliases=("DL3033", "DL3041", "DL3037"),
+)
+def find_unpinned_rpm_packages(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags packages given to `yum install`, `dnf install`/`microdnf install` without a
+    `-version` suffix, `module install` streams without `:stream`, and `zypper
+    install` packages without `=version` (or `>=`, `<` …). Local `.rpm` files and
+    `group install` are fine. A version from an ARG or ENV in scope counts as pinned.
+
+    ## Why is this bad?
+    The repositories move; an unpinned install makes the image depend on the day it
+    was built.
+
+    ## Example
+    ```dockerfile
+    FROM rockylinux:9
+    RUN dnf install -y httpd && dnf clean all
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM rockylinux:9
+    RUN dnf install -y httpd-2.4.57 && dnf clean all
+    ```
+    """
+    aliases = {"yum": "DL3033", "dnf": "DL3041", "zypper": "DL3037"}
+    for stage in ctx.stages:
+        for instruction, scope in stage.scopes():
+            for invocation in ctx.invocations(instruction):
+                if invocation.tool not in aliases or not installs(invocation) or invocation.action.startswith("group"):
+                    continue
+                for word in invocation.packages:
+                    value = _resolve_known(word.value, scope)
+                    if value is None or value.endswith(".rpm") or "/" in value:
+                        continue
+                    if invocation.tool == "zypper":
+                        pinned = any(c in value for c in "=<>")
+                    elif invocation.action.startswith("module"):
+                        pinned = ":" in value
+                    else:
+                        pinned = bool(_RPM_VERSIONED.search(value))
+                    if not pinned:
+                        hint = f"{value}:<stream>" if invocation.action.startswith("module") else (
+                            f"{value}=<version>" if invocation.tool == "zypper" else f"{value}-<version>"
+                        )  # fmt: skip
+                        yield Violation(word.span, f"pin '{value}' with {hint}", alias=aliases[invocation.tool])
+
+
+def _resolve_known(value: str, scope) -> str | None:
+    """Substitute ``$NAME``/``${NAME}`` from the scope; None when a variable is unknown (the base
+    image may set it: stay silent rather than guess)."""
+    if "$" not in value:
+        return value
+    unknown = False
+
+    def substitute(match: re.Match) -> str:
+        nonlocal unknown
+        variable = scope.get(match.group(1) or match.group(2))
+        if variable is None or variable.value is None:
+            unknown = True
+            return ""
+        return variable.value
+
+    resolved = re.sub(r"\$\{(\w+)[^}]*\}|\$(\w+)", substitute, value)
+    return None if unknown else resolved
+
+
+@rule(
+    "DA211",
+    "go-unpinned",
+    family=FAMILY,
+    severity="warning",
+    summary="go install/get/run of a module at @latest or without @version",
+    aliases=("DL3062",),
+)
+def find_unpinned_go_modules(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `go install`, `go get` and `go run` of a remote module path without
+    `@version` or with `@latest`. Local packages (`.`, `./cmd/x`, absolute paths)
+    are fine.
+
+    ## Why is this bad?
+    `@latest` resolves at build time; the tool you tested is not the tool you ship.
+
+    ## Example
+    ```dockerfile
+    FROM golang:1.23
+    RUN go install golang.org/x/tools/gopls@latest
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM golang:1.23
+    RUN go install golang.org/x/tools/gopls@v0.16.2
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        for invocation in ctx.invocations(instruction):
+            if invocation.tool != "go" or invocation.action not in ("install", "get", "run"):
+                continue
+            words = invocation.packages[:1] if invocation.action == "run" else invocation.packages
+            for word in words:
+                value = word.value
+                if not _plain(word) or value.startswith((".", "/")) or value.endswith(".go"):
+                    continue
+                module, _at, version = value.partition("@")
+                if not version or version == "latest":
+                    yield Violation(word.span, f"pin '{module}' with {module}@<version>")
+
+
+@rule(
+    "DA212",
+    "vcs-unpinned",
+    family=FAMILY,
+    severity="info",
+    summary="git clone (or cargo install --git) without a fixed ref",
+)
+def find_unpinned_git_sources(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Notes `git clone` without `--branch/-b <tag>` and with no `git checkout` later in
+    the same RUN, and `cargo install --git` without `--rev`/`--tag`. (pip and npm git
+    links are checked by DA205 and DA207.)
+
+    ## Why is this bad?
+    The default branch moves; the image contains whatever was pushed before the
+    build, and the layer cache hides that it changed.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN git clone https://github.com/Dao-AILab/flash-attention.git /src
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN git clone --branch v2.6.3 --depth 1 https://github.com/Dao-AILab/flash-attention.git /src
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        commands = ctx.commands(instruction)
+        for index, command in enumerate(commands):
+            argv = command.argv
+            if command.name == "git" and "clone" in argv[1:3]:
+                if command.has_flag("-b", "--branch", "--revision"):
+                    continue
+                later = commands[index + 1 :]
+                if any(c.name == "git" and ({"checkout", "reset", "switch"} & set(c.argv[1:4])) for c in later):
+                    continue
+                yield Violation(
+                    command.span, "clone a fixed tag or commit: git clone --branch <tag> (or git checkout <sha>)"
+                )
+            elif command.name == "cargo" and "install" in argv[1:2] and command.has_flag("--git"):
+                if not command.has_flag("--rev", "--tag"):
+                    yield Violation(command.span, "pin the cargo git source with --tag or --rev")
+
+
+_UPGRADES = {
+    "apt-get": ("upgrade",), "apt": ("upgrade",), "aptitude": ("upgrade", "safe-upgrade", "full-upgrade"),
+    "yum": ("update", "upgrade"), "dnf": ("update", "upgrade"), "zypper": ("update", "upgrade"), "apk": ("upgrade",),
+}  # fmt: skip
+_UPGRADE_ALIASES = {"apt-get": "DL3005", "apt": "DL3005", "yum": "DL3031", "dnf": "DL3039", "zypper": "DL3035"}
+
+
+@rule(
+    "DA213",
+    "distro-upgrade",
+    family=FAMILY,
+    severity="info",
+    summary="apt-get upgrade, yum/dnf update, zypper up/dup, apk upgrade of the whole distribution",
+    aliases=("DL3005", "DL3031", "DL3035", "DL3039"),
+)
+def find_distribution_upgrades(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Notes a whole-distribution upgrade in a RUN: `apt-get upgrade`/`dist-upgrade`,
+    `yum update`, `dnf upgrade`, `zypper update`/`dup`, `apk upgrade` with no
+    package named.
+
+    ## Why is this bad?
+    The result depends on the build date and can drift far from the base image that
+    was tested; rebuilding on a newer base tag gets the fixes reproducibly.
+
+    ## Example
+    ```dockerfile
+    FROM debian:12-slim
+    RUN apt-get update && apt-get -y upgrade && rm -rf /var/lib/apt/lists/*
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM debian:12-slim
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        for invocation in ctx.invocations(instruction):
+            verbs = _UPGRADES.get(invocation.tool, ())
+            verb = invocation.verb.value if invocation.verb else ""
+            if invocation.action in ("upgrade", "update") and (verb in verbs or invocation.action == "upgrade"):
+                if invocation.tool in ("apt-get", "apt", "aptitude") and invocation.action == "update":
+                    continue  # refreshing the index is not an upgrade
+                if invocation.tool not in _UPGRADES or invocation.packages:
+                    continue
+                yield Violation(
+                    invocation.command.span,
+                    f"'{invocation.program} {verb}' upgrades the distribution at build time: use a newer base image",
+                    alias=_UPGRADE_ALIASES.get(invocation.tool, ""),
+                )
