@@ -69,9 +69,9 @@ _CONDA_VALUES = {"-n", "--name", "-p", "--prefix", "-c", "--channel", "--file", 
 _APK_VALUES = {"-t", "--virtual", "-X", "--repository", "--root", "-p", "--arch", "--cache-dir", "--keys-dir",
                "--repositories-file"}  # fmt: skip
 _RPM_VALUES = {"-c", "--config", "--installroot", "--releasever", "--enablerepo", "--disablerepo", "--repo",
-               "--setopt", "-x", "--exclude", "--nodocs_", "-R", "--randomwait", "-d", "--debuglevel", "-e",
+               "--setopt", "-x", "--exclude", "-R", "--randomwait", "-d", "--debuglevel", "-e",
                "--errorlevel", "--forcearch", "--repofrompath", "--repoid", "--destdir", "--downloaddir",
-               "-r", "--repo", "--type", "-t", "--from-repo", "--root", "--releasever"}  # fmt: skip
+               "-r", "--type", "-t", "--from-repo", "--root"}  # fmt: skip
 _NPM_VALUES = {"--registry", "--loglevel", "--prefix", "--cache", "--tag", "--userconfig", "--cwd", "--modules-folder",
                "--network-timeout", "--mutex", "--cache-folder", "--workspace", "-w", "--filter", "-C", "--dir",
                "--omit", "--include", "--install-strategy"}  # fmt: skip
