@@ -47,11 +47,6 @@ class Invocation:
     def values(self, *names: str) -> list[str]:
         return [o.value for o in self.options if o.name in names and o.value is not None]
 
-    def count(self, name: str) -> int:
-        """How often a short flag is given: ``-qq`` and ``-q -q`` count 2."""
-        letter = name[1]
-        return sum(o.name[1:].count(letter) for o in self.options if o.name[:1] == "-" and o.name[1:2] != "-")
-
 
 # Options that take a separate value, per tool family.  Everything else is a flag.
 _APT_VALUES = {"-o", "-c", "-t", "--target-release", "--default-release", "--option", "--config-file", "-a",
