@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from dockaudit.dockerignore import IgnorePattern, is_ignored, read_dockerignore
 from dockaudit.installs import Invocation, invocations
 from dockaudit.syntax.nodes import Dockerfile, Instruction
 from dockaudit.syntax.shell import Command, run_commands
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage, build_stages
+
+CONTEXT_FILE_LIMIT = 50_000  # stop listing a huge build context; rules then judge what they saw
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,35 @@ class LintContext:
             if folder.is_dir():
                 return folder
         return None
+
+    @cached_property
+    def dockerignore(self) -> list[IgnorePattern] | None:
+        """The build context's ignore patterns; None when there is no context or no ignore file."""
+        if self.build_context is None:
+            return None
+        dockerfile = Path(self.path) if self.path and self.path != "-" else None
+        return read_dockerignore(self.build_context, dockerfile)
+
+    @cached_property
+    def context_files(self) -> list[str]:
+        """Files the build context sends (``.dockerignore`` applied), relative with ``/``; capped."""
+        root = self.build_context
+        if root is None:
+            return []
+        patterns = self.dockerignore or []
+        can_reinclude = any(p.exclusion for p in patterns)
+        found: list[str] = []
+        for folder, dirs, files in os.walk(root):  # symlinked directories are not followed
+            relative = os.path.relpath(folder, root)
+            prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+            if not can_reinclude:
+                dirs[:] = [d for d in dirs if not is_ignored(prefix + d, patterns)]
+            for name in files:
+                if not is_ignored(prefix + name, patterns):
+                    found.append(prefix + name)
+                    if len(found) >= CONTEXT_FILE_LIMIT:
+                        return found
+        return found
 
     def context_file(self, container_path: str) -> Path | None:
         """The build-context file a path inside the image most likely came from.

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module, metadata
 
 from dockaudit.context import LintContext, Options
 from dockaudit.model import Finding, Severity, Violation
 from dockaudit.plugin import Rule
+from dockaudit.suppressions import Suppression, apply_suppressions, find_suppressions
 from dockaudit.syntax.nodes import Dockerfile
 from dockaudit.syntax.parser import DockerfileSyntaxError, parse
 from dockaudit.syntax.source import Source, Span
@@ -197,6 +198,7 @@ class FileResult:
     findings: list[Finding]
     dockerfile: Dockerfile | None  # None when the file did not parse
     error: str | None = None  # I/O or parse error summary (exit code 2)
+    suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)  # silenced by inline comments
 
 
 def lint_source(
@@ -210,4 +212,5 @@ def lint_source(
         finding = parse_error_finding(exc, source, shown)
         return FileResult(shown, [finding], None, f"line {finding.line}: {exc.message}")
     ctx = LintContext(dockerfile, options)
-    return FileResult(shown, run_rules(ctx, rules), dockerfile)
+    findings, suppressed = apply_suppressions(run_rules(ctx, rules), find_suppressions(dockerfile), rules)
+    return FileResult(shown, findings, dockerfile, suppressed=suppressed)

@@ -3,8 +3,8 @@
 One module per family; ``RULES`` lists them all in id order.
 """
 
-from dockaudit_rules import cleanup, pinning, syntax
+from dockaudit_rules import cleanup, pinning, security, syntax
 
 from dockaudit.plugin import rules_in
 
-RULES = sorted((r for family in (syntax, pinning, cleanup) for r in rules_in(family)), key=lambda r: r.id)
+RULES = sorted((r for family in (syntax, security, pinning, cleanup) for r in rules_in(family)), key=lambda r: r.id)

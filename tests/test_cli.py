@@ -13,8 +13,8 @@ from dockaudit import __version__
 from dockaudit.cli import cli
 from tests.conftest import CORPUS, REPO
 
-BAD = "FROM python:3.12\nMAINTAINER me\nCMD python app.py\n"
-CLEAN = 'FROM python:3.12-slim\nCMD ["python", "app.py"]\n'
+BAD = "FROM python:3.12\nMAINTAINER me\nUSER 10001\nCMD python app.py\n"
+CLEAN = 'FROM python:3.12-slim\nUSER 10001\nCMD ["python", "app.py"]\n'
 
 
 def run(*args: str, stdin: str | bytes | None = None):
@@ -31,8 +31,8 @@ def bad(tmp_path):
 def test_findings_exit_1_and_text_report(bad):
     result = run(str(bad))
     assert result.exit_code == 1
-    assert f"{bad}:3:5  DA008  warning  use the JSON form" in result.output
-    assert "    3 | CMD python app.py" in result.output
+    assert f"{bad}:4:5  DA008  warning  use the JSON form" in result.output
+    assert "    4 | CMD python app.py" in result.output
     assert "      |     ^^^^^^^^^^^^^" in result.output
     assert "= fix: use the exec (JSON) form" in result.output
     assert "Found 2 findings in 1 file: 1 warning, 1 style. 2 fixable with --fix." in result.output
@@ -129,7 +129,7 @@ def test_directory_without_dockerfiles(tmp_path):
 
 def test_invalid_utf8_is_linted_not_rejected(tmp_path):
     path = tmp_path / "Dockerfile"
-    path.write_bytes(b"FROM alpine:3.20\nLABEL org.opencontainers.image.title=\xff\xfe\n")
+    path.write_bytes(b"FROM alpine:3.20\nLABEL org.opencontainers.image.title=\xff\xfe\nUSER 1\n")
     assert run(str(path)).exit_code == 0
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import pytest
 
 import dockaudit
+from dockaudit.context import Options
 from dockaudit.engine import load_rules
 from dockaudit.plugin import RULE_ID, RULE_NAME
 from tests.conftest import FIXTURES
 
 RULES = load_rules()
+# Rules that act only when configured (DA111's trusted registries) are shown and tested with this
+# configuration; their docs say so in a comment on the example.
+EXAMPLE_OPTIONS = Options(trusted_registries=("registry.example.com",))
 
 
 def _ids(rule) -> str:
@@ -30,8 +34,8 @@ def test_metadata(rule):
 
 @pytest.mark.parametrize("rule", RULES, ids=_ids)
 def test_docs_example_fires_and_use_instead_does_not(rule):
-    example = [f.rule for f in dockaudit.lint(rule.docs.example, select=[rule.id])]
-    use_instead = [f.rule for f in dockaudit.lint(rule.docs.use_instead, select=[rule.id])]
+    example = [f.rule for f in dockaudit.lint(rule.docs.example, EXAMPLE_OPTIONS, select=[rule.id])]
+    use_instead = [f.rule for f in dockaudit.lint(rule.docs.use_instead, EXAMPLE_OPTIONS, select=[rule.id])]
     assert rule.id in example
     assert rule.id not in use_instead
 
@@ -43,9 +47,10 @@ def test_fixtures(rule):
     good = sorted(folder.glob("good*"))
     assert bad and good, f"{rule.id} needs fixtures/rules/{rule.id}/bad* and good*"
     for path in bad:
-        assert rule.id in [f.rule for f in dockaudit.lint(str(path), select=[rule.id])], path
+        assert rule.id in [f.rule for f in dockaudit.lint(str(path), EXAMPLE_OPTIONS, select=[rule.id])], path
     for path in good:
-        fired = [(f.line, f.message) for f in dockaudit.lint(str(path), select=[rule.id]) if f.rule == rule.id]
+        findings = dockaudit.lint(str(path), EXAMPLE_OPTIONS, select=[rule.id])
+        fired = [(f.line, f.message) for f in findings if f.rule == rule.id]
         assert fired == [], path
 
 

@@ -403,6 +403,17 @@ def run_commands(instruction: Instruction) -> list[Command]:
     return commands
 
 
+def start_commands(instruction: Instruction) -> list[Command]:
+    """The commands a CMD or ENTRYPOINT starts (shell or exec form)."""
+    target = instruction.trigger or instruction
+    if target.name not in ("CMD", "ENTRYPOINT"):
+        return []
+    if target.json:
+        return _exec_form_commands(target)
+    start = target.args_range[0]
+    return split_commands(Script(target.args_text, lambda s, e: target.source_span(start + s, start + e)))
+
+
 def _is_heredoc_word(command: Command) -> bool:
     return len(command.words) == 1 and command.words[0].raw.lstrip("0123456789").startswith("<<")
 
@@ -419,7 +430,7 @@ def _exec_form_commands(instruction: Instruction) -> list[Command]:
     if not args:
         return []
     words = tuple(ShellWord(a.value, a.value, a.span) for a in args)
-    command = Command(words)
+    command = Command(words, span=Span(args[0].span.start, args[-1].span.end))
     if command.name in SHELLS:
         for index, word in enumerate(words[1:], start=1):
             if word.value.startswith("-") and "c" in word.value[1:] and index + 1 < len(words):
