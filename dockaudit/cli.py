@@ -71,6 +71,9 @@ def cli() -> None:
 @click.option("--statistics", is_flag=True, help="Count findings per rule.")
 @click.option("--target", help="The build stage to judge as the image (like docker build --target).")
 @click.option("--context", "context_dir", type=click.Path(file_okay=False), help="Build context directory.")
+@click.option(
+    "--no-context", is_flag=True, help="Read no build context (.dockerignore, requirements files): judge the file alone."
+)
 @click.option("--build-arg", "build_args", multiple=True, help="NAME=VALUE, as docker build --build-arg.")
 def check(
     paths: tuple[str, ...],
@@ -86,6 +89,7 @@ def check(
     statistics: bool,
     target: str | None,
     context_dir: str | None,
+    no_context: bool,
     build_args: tuple[str, ...],
 ) -> None:
     """Lint Dockerfiles. A directory means every Dockerfile under it; - reads stdin."""
@@ -97,6 +101,7 @@ def check(
         target=target,
         build_args=_build_args(build_args),
         context_dir=Path(context_dir) if context_dir else None,
+        use_context=not no_context,
     )
     rules = select_rules(load_rules(), _split_list(select), _split_list(ignore), _split_list(extend_select))
     files, errors = expand_paths(list(paths))
@@ -108,7 +113,7 @@ def check(
             errors.append(exc)
             continue
         file_options = options
-        if options.context_dir is None and path != "-":
+        if options.context_dir is None and options.use_context and path != "-":
             file_options = Options(**{**options.__dict__, "context_dir": Path(path).resolve().parent})
         results.append(lint_source(data, None if path == "-" else path, rules, file_options))
     for error in errors:

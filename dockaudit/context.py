@@ -24,6 +24,7 @@ class Options:
     target: str | None = None  # the stage ``docker build --target`` names
     build_args: dict[str, str] = field(default_factory=dict)
     context_dir: Path | None = None
+    use_context: bool = True  # False: never read the build context, even next to the Dockerfile
     trusted_registries: tuple[str, ...] = ()
     allowed_base_images: tuple[str, ...] = ()
     label_schema: dict[str, str] = field(default_factory=dict)
@@ -71,6 +72,8 @@ class LintContext:
     @cached_property
     def build_context(self) -> Path | None:
         """The build context directory: ``--context``, else the Dockerfile's directory when it is on disk."""
+        if not self.options.use_context:
+            return None
         if self.options.context_dir is not None:
             return self.options.context_dir
         if self.path and self.path != "-":

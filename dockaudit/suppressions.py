@@ -45,6 +45,8 @@ def _code_matches(code: str, finding: Finding, rule: Rule | None) -> bool:
     upper = code.upper()
     if upper == finding.rule or (finding.rule.startswith(upper) and upper[:2] == finding.rule[:2]):
         return True
+    if finding.alias and finding.alias.upper() == upper:
+        return True  # "SC2086" for a ShellCheck finding, "DL3033" for the yum part of DA210
     if rule is None:
         return False
     if code.lower() == rule.name:

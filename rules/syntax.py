@@ -934,8 +934,20 @@ _SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z
 _GIT_HASH = re.compile(r"^(?:[0-9a-f]{7,40})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s]+$")
-_SPDX_ID = re.compile(r"^[A-Za-z0-9.+-]+$")
+_LABEL_ALIASES = {"url": "DL3052", "rfc3339": "DL3053", "spdx": "DL3054", "hash": "DL3055", "semver": "DL3056",
+                  "email": "DL3058", "text": "DL3051"}  # fmt: skip
 LABEL_TYPES = ("text", "url", "hash", "rfc3339", "semver", "email", "spdx")
+
+
+def _is_spdx_expression(value: str) -> bool:
+    """Checked against the SPDX license list that ships with ``packaging`` (24.2+)."""
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
+    try:
+        canonicalize_license_expression(value)
+    except InvalidLicenseExpression:
+        return False
+    return True
 
 
 def _label_value_problem(kind: str, value: str) -> str | None:
@@ -947,8 +959,7 @@ def _label_value_problem(kind: str, value: str) -> str | None:
         "email": (_EMAIL, "an email address"),
     }
     if kind == "spdx":
-        words = [w for w in re.split(r"\s+|[()]", value) if w and w.upper() not in ("AND", "OR", "WITH")]
-        return None if words and all(_SPDX_ID.match(w) for w in words) else "an SPDX license expression"
+        return None if _is_spdx_expression(value) else "an SPDX license expression"
     if kind in checks:
         pattern, what = checks[kind]
         return None if pattern.match(value) else what
@@ -996,17 +1007,19 @@ def find_label_schema_problems(ctx: LintContext) -> Iterator[Violation]:
             key_span = instruction.args[[a.value for a in instruction.args].index(key)].span
             bare = key.strip("\"'")
             if bare.startswith(_RESERVED_LABEL_PREFIXES):
-                yield Violation(key_span, f"label key '{bare}' uses a prefix reserved for Docker")
+                yield Violation(key_span, f"label key '{bare}' uses a prefix reserved for Docker", alias="DL3048")
             elif not _LABEL_KEY.match(bare) or ".." in bare or "--" in bare:
-                yield Violation(key_span, f"label key '{bare}' is not a lower-case reverse-DNS name")
+                yield Violation(key_span, f"label key '{bare}' is not a lower-case reverse-DNS name", alias="DL3048")
             if bare in schema:
                 plain = value.strip("\"'")
                 if not plain:
-                    yield Violation(key_span, f"label '{bare}' is empty")
+                    yield Violation(key_span, f"label '{bare}' is empty", alias="DL3051")
                     continue
                 what = _label_value_problem(schema[bare], plain)
                 if what and "$" not in plain:
-                    yield Violation(key_span, f"label '{bare}' should be {what}, got '{plain}'")
+                    yield Violation(
+                        key_span, f"label '{bare}' should be {what}, got '{plain}'", alias=_LABEL_ALIASES[schema[bare]]
+                    )
     stage = ctx.target_stage
     if schema and stage is not None:
         present = set()
@@ -1014,7 +1027,7 @@ def find_label_schema_problems(ctx: LintContext) -> Iterator[Violation]:
             for instruction in s.instructions_named("LABEL"):
                 present.update(k.strip("\"'") for k, _v, _s in env_pairs(instruction))
         for name in sorted(set(schema) - present):
-            yield Violation(stage.anchor, f"label '{name}' required by the label schema is missing")
+            yield Violation(stage.anchor, f"label '{name}' required by the label schema is missing", alias="DL3049")
 
 
 def _shell_has_pipefail(words: list[str]) -> bool:

@@ -13,7 +13,11 @@ from tests.conftest import FIXTURES
 RULES = load_rules()
 # Rules that act only when configured (DA111's trusted registries) are shown and tested with this
 # configuration; their docs say so in a comment on the example.
-EXAMPLE_OPTIONS = Options(trusted_registries=("registry.example.com",))
+# Fixtures use their own folder as the build context; docs examples an empty one.
+FIXTURE_OPTIONS = Options(trusted_registries=("registry.example.com",))
+EXAMPLE_OPTIONS = Options(
+    trusted_registries=("registry.example.com",), context_dir=FIXTURES / "example-context"
+)
 
 
 def _ids(rule) -> str:
@@ -43,13 +47,14 @@ def test_docs_example_fires_and_use_instead_does_not(rule):
 @pytest.mark.parametrize("rule", RULES, ids=_ids)
 def test_fixtures(rule):
     folder = FIXTURES / "rules" / rule.id
-    bad = sorted(folder.glob("bad*"))
-    good = sorted(folder.glob("good*"))
+    # A fixture is a Dockerfile, or a folder holding a Dockerfile and its build context.
+    bad = [p / "Dockerfile" if p.is_dir() else p for p in sorted(folder.glob("bad*"))]
+    good = [p / "Dockerfile" if p.is_dir() else p for p in sorted(folder.glob("good*"))]
     assert bad and good, f"{rule.id} needs fixtures/rules/{rule.id}/bad* and good*"
     for path in bad:
-        assert rule.id in [f.rule for f in dockaudit.lint(str(path), EXAMPLE_OPTIONS, select=[rule.id])], path
+        assert rule.id in [f.rule for f in dockaudit.lint(str(path), FIXTURE_OPTIONS, select=[rule.id])], path
     for path in good:
-        findings = dockaudit.lint(str(path), EXAMPLE_OPTIONS, select=[rule.id])
+        findings = dockaudit.lint(str(path), FIXTURE_OPTIONS, select=[rule.id])
         fired = [(f.line, f.message) for f in findings if f.rule == rule.id]
         assert fired == [], path
 

@@ -1,0 +1,580 @@
+"""DA3xx — layer order and build cache: what makes every rebuild slow or every image fat."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dockaudit.context import LintContext
+from dockaudit.installs import Invocation, installs
+from dockaudit.model import Violation
+from dockaudit.plugin import rule
+from dockaudit.syntax.mounts import run_mounts
+from dockaudit.syntax.nodes import Instruction
+from dockaudit.syntax.shell import Command
+from dockaudit.syntax.stages import Stage
+
+FAMILY = "layers"
+_BROAD_SOURCES = frozenset({".", "./", "*", "./*", "/", "./."})
+
+
+def _is_broad_copy(instruction: Instruction) -> bool:
+    """``COPY . .``/``ADD . /app``: the whole build context (not ``--from`` another stage)."""
+    target = instruction.trigger or instruction
+    if target.name not in ("COPY", "ADD") or target.flag("from") is not None or len(target.args) < 2:
+        return False
+    return any(a.value.strip("'\"") in _BROAD_SOURCES for a in target.args[:-1])
+
+
+@dataclass(frozen=True, slots=True)
+class _ManifestInstall:
+    command: Command
+    manifest: str  # what to copy first
+
+
+def _manifest_install(invocation: Invocation) -> _ManifestInstall | None:
+    """Installs that read a dependency manifest, so they only need that file, not the code."""
+    tool, action = invocation.tool, invocation.action
+    if tool in ("pip", "uv"):
+        files = invocation.values("-r", "--requirement")
+        if installs(invocation) and files:
+            return _ManifestInstall(invocation.command, files[0])
+        if tool == "uv" and action == "sync":
+            return _ManifestInstall(invocation.command, "pyproject.toml and uv.lock")
+    if tool == "conda" and action in ("create", "update") and invocation.values("-f", "--file"):
+        return _ManifestInstall(invocation.command, invocation.values("-f", "--file")[0])
+    if tool in ("npm", "yarn", "pnpm") and action in ("install", "ci", "") and not invocation.packages:
+        if action == "" and invocation.verb is not None:
+            return None
+        lock = {"npm": "package-lock.json", "yarn": "yarn.lock", "pnpm": "pnpm-lock.yaml"}[tool]
+        return _ManifestInstall(invocation.command, f"package.json and {lock}")
+    return None
+
+
+def _other_manifest_install(command: Command) -> _ManifestInstall | None:
+    argv = command.argv
+    name = command.name
+    if name == "poetry" and argv[1:2] == ["install"]:
+        return _ManifestInstall(command, "pyproject.toml and poetry.lock")
+    if name == "uv" and argv[1:2] == ["sync"]:
+        return _ManifestInstall(command, "pyproject.toml and uv.lock")
+    if name == "pipenv" and argv[1:2] in (["install"], ["sync"]):
+        return _ManifestInstall(command, "Pipfile and Pipfile.lock")
+    if name == "go" and argv[1:3] == ["mod", "download"]:
+        return _ManifestInstall(command, "go.mod and go.sum")
+    if name == "cargo" and argv[1:2] == ["fetch"]:
+        return _ManifestInstall(command, "Cargo.toml and Cargo.lock")
+    if name == "bundle" and argv[1:2] == ["install"]:
+        return _ManifestInstall(command, "Gemfile and Gemfile.lock")
+    if name == "composer" and argv[1:2] == ["install"]:
+        return _ManifestInstall(command, "composer.json and composer.lock")
+    return None
+
+
+def _short(command: Command) -> str:
+    """``pip install -r requirements.txt`` without the flags in between."""
+    words = [w for w in command.argv if not w.startswith("-") or w in ("-r", "--requirement", "-f", "--file")]
+    return " ".join(words[:4])
+
+
+def _stage_manifest_installs(ctx: LintContext, instruction: Instruction) -> Iterator[_ManifestInstall]:
+    for invocation in ctx.invocations(instruction):
+        found = _manifest_install(invocation)
+        if found is not None:
+            yield found
+    for command in ctx.commands(instruction):
+        found = _other_manifest_install(command)
+        if found is not None:
+            yield found
+
+
+@rule(
+    "DA301",
+    "copy-before-install",
+    family=FAMILY,
+    severity="warning",
+    summary="COPY . before the dependency install: every code change re-installs dependencies",
+)
+def find_copy_before_install(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a `COPY . .` (the whole build context) that comes before, in the same
+    stage, an install driven by a manifest: `pip install -r requirements.txt`,
+    `uv sync`, `poetry install`, `pipenv install`, `conda env create -f
+    environment.yml`, `npm ci`/`yarn install`/`pnpm install`, `go mod download`,
+    `bundle install`, `composer install`.
+
+    ## Why is this bad?
+    A layer is rebuilt when anything before it changes. With the code copied first,
+    editing one line of `app.py` re-runs the install — for an ML image that is
+    minutes of downloading torch on every build. Copy the manifest, install, then
+    copy the code.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    WORKDIR /app
+    COPY . .
+    RUN pip install --no-cache-dir -r requirements.txt
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    WORKDIR /app
+    COPY requirements.txt .
+    RUN pip install --no-cache-dir -r requirements.txt
+    COPY . .
+    ```
+    """
+    for stage in ctx.stages:
+        broad: Instruction | None = None
+        for instruction in stage.instructions:
+            if broad is None and _is_broad_copy(instruction):
+                broad = instruction
+                continue
+            if broad is None:
+                continue
+            for found in _stage_manifest_installs(ctx, instruction):
+                source = broad.trigger or broad
+                yield Violation(
+                    source.args[0].span,
+                    f"the whole context is copied before '{_short(found.command)}' on line "
+                    f"{instruction.start_line}: copy {found.manifest} first, install, then COPY . "
+                    "(every code change re-installs the dependencies)",
+                )
+                break
+            else:
+                continue
+            break
+
+
+@rule(
+    "DA302",
+    "apt-update-alone",
+    family=FAMILY,
+    severity="warning",
+    summary="apt-get update in a RUN without the install that uses it (stale cached index)",
+)
+def find_lone_apt_update(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a RUN that runs `apt-get update` (or `apt update`) but installs or upgrades
+    nothing in the same RUN.
+
+    ## Why is this bad?
+    The update layer is cached. When a later `RUN apt-get install` changes, it reuses
+    the old index from the cache and fails with 404s, or installs outdated packages.
+    Update and install must be one RUN.
+
+    ## Example
+    ```dockerfile
+    FROM debian:12-slim
+    RUN apt-get update
+    RUN apt-get install -y --no-install-recommends curl=7.88.1-10+deb12u8 && rm -rf /var/lib/apt/lists/*
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM debian:12-slim
+    RUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1-10+deb12u8 \\
+        && rm -rf /var/lib/apt/lists/*
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        invocations = [i for i in ctx.invocations(instruction) if i.tool in ("apt-get", "apt", "aptitude")]
+        updates = [i for i in invocations if i.action == "update"]
+        if not updates:
+            continue
+        if any(installs(i) or i.action in ("upgrade", "build-dep", "source", "dist-upgrade") for i in invocations):
+            continue
+        if any(
+            c.name in ("apt-cache", "apt-get", "xargs") or c.name.endswith(".sh") for c in ctx.commands(instruction)[1:]
+        ):
+            continue  # a script or xargs may install from the fresh index
+        yield Violation(
+            updates[0].command.span, "update and install in the same RUN, or the index goes stale in the cache"
+        )
+
+
+def _is_chained(commands: list[Command]) -> bool:
+    return any(c.operator in ("&&", "||", ";", "&", "\n") for c in commands[:-1])
+
+
+def _run_options(instruction: Instruction) -> tuple[str, ...]:
+    return tuple(sorted(f.text for f in instruction.flags))
+
+
+@rule(
+    "DA303",
+    "consecutive-run",
+    family=FAMILY,
+    severity="info",
+    summary="consecutive single-command RUNs that could be one layer",
+    aliases=("DL3059",),
+)
+def find_consecutive_runs(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Notes a RUN that directly follows another RUN (comments between are fine) when
+    both run a single command with the same `--mount`/`--network`/`--security`
+    options. RUNs that already chain commands, heredoc RUNs and RUNs with different
+    mounts are deliberate and left alone.
+
+    ## Why is this bad?
+    Each RUN is a layer: more layers make pulls slower, and files deleted in a later
+    RUN still cost their bytes in the earlier one.
+
+    ## Example
+    ```dockerfile
+    FROM debian:12-slim
+    RUN mkdir -p /app
+    RUN useradd -l -u 10001 app
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM debian:12-slim
+    RUN mkdir -p /app && useradd -l -u 10001 app
+    ```
+    """
+    for stage in ctx.stages:
+        previous: Instruction | None = None
+        for instruction in stage.instructions:
+            simple = instruction.name == "RUN" and not instruction.heredocs and not instruction.json
+            commands = ctx.commands(instruction) if simple else []
+            simple = simple and bool(commands) and not _is_chained(commands)
+            if simple and previous is not None and _run_options(previous) == _run_options(instruction):
+                yield Violation(
+                    instruction.keyword_span, f"merge with the RUN on line {previous.start_line}: one layer"
+                )
+            previous = instruction if simple else None
+
+
+@rule(
+    "DA304",
+    "no-dockerignore",
+    family=FAMILY,
+    severity="warning",
+    summary="COPY . with no .dockerignore in the build context",
+)
+def find_missing_dockerignore(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags the first `COPY .`/`ADD .` of the whole build context when the context
+    (given with `--context`, else the Dockerfile's folder) has no `.dockerignore`
+    (nor a `<Dockerfile>.dockerignore` next to the Dockerfile). Silent when the
+    context is unknown, e.g. a Dockerfile read from stdin.
+
+    ## Why is this bad?
+    Without it, `.git`, virtualenvs, datasets, checkpoints and `.env` files are sent
+    to the builder on every build and copied into the image.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    COPY . /app
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    COPY src/ /app/src/
+    ```
+    """
+    if ctx.build_context is None or ctx.dockerignore is not None:
+        return
+    for instruction in ctx.dockerfile.instructions:
+        if _is_broad_copy(instruction):
+            source = (instruction.trigger or instruction).args[0]
+            yield Violation(source.span, "the build context has no .dockerignore: .git, data and secrets go in too")
+            return
+
+
+_WEIGHTS = re.compile(
+    r"\.(?:pt|pth|bin|safetensors|onnx|ckpt|h5|hdf5|gguf|ggml|pb|tflite|keras|joblib|pkl|npz|msgpack)$"
+)
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+@rule(
+    "DA305",
+    "cd-in-run",
+    family=FAMILY,
+    severity="info",
+    summary="RUN cd dir && … instead of WORKDIR",
+    aliases=("DL3003",),
+)
+def find_cd_instead_of_workdir(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Notes a RUN that starts with `cd`: the directory the rest of the RUN works in.
+    A `cd` in the middle of a build-and-clean-up chain (`git clone … && cd src &&
+    make && cd / && rm -rf src`) is left alone.
+
+    ## Why is this bad?
+    `WORKDIR` states the directory once, creates it if needed, and carries to the
+    following instructions and to the container's start; a `cd` lasts one RUN and
+    is easy to forget in the next.
+
+    ## Example
+    ```dockerfile
+    FROM node:22-slim
+    COPY . /app
+    RUN cd /app && npm ci
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM node:22-slim
+    WORKDIR /app
+    COPY . .
+    RUN npm ci
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        commands = ctx.commands(instruction)
+        if commands and commands[0].name == "cd":
+            yield Violation(commands[0].span, "use WORKDIR instead of cd at the start of a RUN", alias="DL3003")
+
+
+@rule(
+    "DA306",
+    "weights-in-image",
+    family=FAMILY,
+    severity="info",
+    summary="model weights or datasets copied into the image (*.safetensors, *.pt, *.gguf, …)",
+)
+def find_weights_copied_into_image(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Notes COPY/ADD of model weights and serialized models (`*.safetensors`, `*.pt`,
+    `*.pth`, `*.bin`, `*.onnx`, `*.ckpt`, `*.h5`, `*.gguf` …) and of folders named
+    `models/`, `checkpoints/`, `weights/`, `data/`, `datasets/`; with the build context
+    known, `COPY .` is checked for such files that `.dockerignore` lets through, with
+    their total size. Downloads at build time are DA520's concern.
+
+    ## Why is this bad?
+    Weights change on a different schedule than code: baked into a layer they make
+    every push and pull gigabytes larger and tie a model update to an image rebuild.
+    Mount them as a volume, or fetch them at start into a cache.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    COPY model.safetensors /models/
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    ENV HF_HOME=/models
+    VOLUME /models
+    ```
+    """
+    reported_context = False
+    for instruction in ctx.dockerfile.instructions:
+        target = instruction.trigger or instruction
+        if target.name not in ("COPY", "ADD") or target.flag("from") is not None or len(target.args) < 2:
+            continue
+        for source in target.args[:-1]:
+            value = source.value.strip("'\"")
+            folder = value.rstrip("/").rsplit("/", 1)[-1].lower()
+            if _WEIGHTS.search(value.lower()) or folder in ("models", "checkpoints", "weights", "datasets", "data"):
+                yield Violation(source.span, f"'{value}' puts model weights or data into a layer: mount them instead")
+            elif value in _BROAD_SOURCES and not reported_context and ctx.build_context is not None:
+                heavy = [f for f in ctx.context_files if _WEIGHTS.search(f.lower())]
+                if heavy:
+                    reported_context = True
+                    size = sum(_size(ctx, f) for f in heavy)
+                    shown = ", ".join(heavy[:3]) + (f" and {len(heavy) - 3} more" if len(heavy) > 3 else "")
+                    yield Violation(
+                        source.span,
+                        f"COPY . sends {len(heavy)} weight file(s) ({_human(size)}) into the image: {shown}; "
+                        "add them to .dockerignore and mount them",
+                    )
+
+
+def _size(ctx: LintContext, relative: str) -> int:
+    try:
+        return (ctx.build_context / relative).stat().st_size if ctx.build_context else 0
+    except OSError:
+        return 0
+
+
+_HEAVY_TOOLS = frozenset({"pip", "uv", "apt-get", "apt", "conda", "npm", "yarn", "pnpm", "apk", "dnf", "yum"})
+
+
+def _uses_buildkit_features(ctx: LintContext) -> bool:
+    if "syntax" in ctx.dockerfile.directives:
+        return True
+    return any(
+        i.heredocs or any(f.name == "mount" for f in (i.trigger or i).flags) for i in ctx.dockerfile.instructions
+    )
+
+
+@rule(
+    "DA307",
+    "cache-mount-available",
+    family=FAMILY,
+    severity="info",
+    summary="repeated heavy installs without RUN --mount=type=cache where BuildKit syntax is in use",
+)
+def find_installs_without_cache_mounts(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    In a Dockerfile that already uses BuildKit features (a `# syntax=` line, `RUN
+    --mount`, heredocs) and installs packages in two or more RUNs, notes each install
+    RUN (pip, uv, apt, conda, npm/yarn/pnpm, apk, dnf) that has no cache mount.
+
+    ## Why is this bad?
+    A cache mount keeps downloaded packages between builds without putting them in
+    the image: rebuilding after a requirement change downloads only what changed,
+    not all of torch again.
+
+    ## Example
+    ```dockerfile
+    # syntax=docker/dockerfile:1
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir torch==2.4.1
+    RUN pip install --no-cache-dir transformers==4.45.2
+    ```
+
+    ## Use instead
+    ```dockerfile
+    # syntax=docker/dockerfile:1
+    FROM python:3.12-slim
+    RUN --mount=type=cache,target=/root/.cache/pip pip install torch==2.4.1
+    RUN --mount=type=cache,target=/root/.cache/pip pip install transformers==4.45.2
+    ```
+    """
+    if not _uses_buildkit_features(ctx):
+        return
+    heavy = [
+        (instruction, invocation)
+        for instruction in ctx.dockerfile.instructions
+        for invocation in ctx.invocations(instruction)[:1]
+        if invocation.tool in _HEAVY_TOOLS and installs(invocation) and invocation.packages or
+        invocation.tool in _HEAVY_TOOLS and invocation.values("-r", "--requirement")
+    ]  # fmt: skip
+    if len(heavy) < 2:
+        return
+    for instruction, invocation in heavy:
+        if any(m.type == "cache" for m in run_mounts(instruction)):
+            continue
+        yield Violation(
+            invocation.command.span,
+            f"use RUN --mount=type=cache for {invocation.program}: rebuilds reuse downloads without growing the image",
+        )
+
+
+# Where package managers keep what a later RUN might try to delete.
+_CACHE_DIRS = {
+    "apt-get": ("/var/lib/apt/lists", "/var/cache/apt"), "apt": ("/var/lib/apt/lists", "/var/cache/apt"),
+    "pip": ("/root/.cache/pip", "/root/.cache"), "uv": ("/root/.cache/uv", "/root/.cache"),
+    "conda": ("/opt/conda/pkgs",), "apk": ("/var/cache/apk",), "yum": ("/var/cache/yum",),
+    "dnf": ("/var/cache/dnf", "/var/cache/yum", "/var/cache/libdnf5"), "npm": ("/root/.npm",),
+    "yarn": ("/usr/local/share/.cache/yarn",),
+}  # fmt: skip
+
+
+_BULKY = re.compile(r"\.(?:tar|tgz|gz|bz2|xz|zst|zip|whl|deb|rpm|run|jar|iso)$")
+
+
+def _created_paths(ctx: LintContext, instruction: Instruction) -> set[str]:
+    """Absolute paths an instruction writes: COPY/ADD destinations, downloads, clones, package caches."""
+    target = instruction.trigger or instruction
+    created: set[str] = set()
+    if target.name in ("COPY", "ADD") and len(target.args) >= 2:
+        destination = target.args[-1].value.strip("'\"").rstrip("/")
+        if destination.startswith("/"):
+            # Only bulky files are worth a finding: a copied requirements.txt removed later costs nothing.
+            sources = [a.value.strip("'\"").rstrip("/") for a in target.args[:-1]]
+            bulky = [s for s in sources if _BULKY.search(s.lower()) or _WEIGHTS.search(s.lower())]
+            created.update(f"{destination}/{s.rsplit('/', 1)[-1]}" for s in bulky)
+            if len(bulky) == 1 and len(sources) == 1 and "." in destination.rsplit("/", 1)[-1]:
+                created.add(destination)
+    for command in ctx.commands(instruction):
+        argv = command.argv
+        if command.name in ("wget", "curl"):
+            for flag in ("-O", "-o", "--output", "--output-document"):
+                if flag in argv[:-1]:
+                    created.add(argv[argv.index(flag) + 1])
+        elif command.name == "git" and "clone" in argv[1:3]:
+            positional = [a for a in argv[argv.index("clone") + 1 :] if not a.startswith("-")]
+            if len(positional) >= 2:
+                created.add(positional[-1].rstrip("/"))
+    for invocation in ctx.invocations(instruction):
+        if installs(invocation) or invocation.action == "update":
+            created.update(_CACHE_DIRS.get(invocation.tool, ()))
+    return {p for p in created if p.startswith("/") and p.count("/") >= 2 and "$" not in p}
+
+
+@rule(
+    "DA308",
+    "cleanup-in-later-layer",
+    family=FAMILY,
+    severity="warning",
+    summary="files removed in a later RUN than the one that created them (the bytes stay)",
+)
+def find_cleanup_in_later_layers(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags an `rm` in a RUN that deletes what an earlier instruction of the same image
+    created: package caches (`/var/lib/apt/lists`, `~/.cache/pip`, conda `pkgs`),
+    files added by COPY/ADD, downloads (`curl -o`, `wget -O`) and git clones.
+
+    ## Why is this bad?
+    Layers are additive. The delete hides the files in the final filesystem but
+    their bytes stay in the earlier layer and are pulled by every user; the cleanup
+    must happen in the RUN that created them.
+
+    ## Example
+    ```dockerfile
+    FROM debian:12-slim
+    RUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1-10+deb12u8
+    RUN rm -rf /var/lib/apt/lists/*
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM debian:12-slim
+    RUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1-10+deb12u8 \\
+        && rm -rf /var/lib/apt/lists/*
+    ```
+    """
+    for stage in ctx.stages:
+        yield from _later_cleanups(ctx, stage)
+
+
+def _later_cleanups(ctx: LintContext, stage: Stage) -> Iterator[Violation]:
+    created: dict[str, int] = {}
+    for instruction in stage.instructions:
+        commands = ctx.commands(instruction)
+        for command in commands:
+            if command.name != "rm":
+                continue
+            for word in command.args:
+                path = word.value.rstrip("*").rstrip("/")
+                if word.value.startswith("-") or not path:
+                    continue
+                line = next((ln for p, ln in created.items() if p == path or p.startswith(path + "/")), None)
+                if line is None:
+                    line = next((ln for p, ln in created.items() if path.startswith(p + "/")), None)
+                if line is not None:
+                    yield Violation(
+                        word.span,
+                        f"{word.value} was created on line {line}: deleting it in a later RUN does not shrink "
+                        "the image; delete it in the same RUN",
+                    )
+        for path in _created_paths(ctx, instruction):
+            created.setdefault(path, instruction.start_line)
