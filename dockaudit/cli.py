@@ -72,7 +72,9 @@ def cli() -> None:
 @click.option("--target", help="The build stage to judge as the image (like docker build --target).")
 @click.option("--context", "context_dir", type=click.Path(file_okay=False), help="Build context directory.")
 @click.option(
-    "--no-context", is_flag=True, help="Read no build context (.dockerignore, requirements files): judge the file alone."
+    "--no-context",
+    is_flag=True,
+    help="Read no build context (.dockerignore, requirements files): judge the file alone.",
 )
 @click.option("--build-arg", "build_args", multiple=True, help="NAME=VALUE, as docker build --build-arg.")
 def check(

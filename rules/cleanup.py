@@ -522,6 +522,8 @@ def find_build_tools_in_final_image(ctx: LintContext) -> Iterator[Violation]:
         return
     for instruction in _image_runs(ctx):
         commands = ctx.commands(instruction)
+        if _purges_what_it_installed(commands):
+            continue
         removed = {
             w.value.split("=")[0]
             for c in commands
@@ -539,10 +541,19 @@ def find_build_tools_in_final_image(ctx: LintContext) -> Iterator[Violation]:
                     continue
             for word in invocation.packages:
                 name = re.split(r"[=~<>]", word.value, maxsplit=1)[0]
-                if _BUILD_TOOLS.match(word.value) and name not in removed and not name.startswith("lib"):
-                    yield Violation(word.span, f"'{name}' is a build tool: compile in a builder stage, copy the result")
-                elif _BUILD_TOOLS.match(word.value) and name.startswith("lib") and name not in removed:
-                    yield Violation(word.span, f"'{name}' is a header package: compile in a builder stage")
+                if not _BUILD_TOOLS.match(word.value) or name in removed:
+                    continue
+                kind = "a header package" if name.endswith(("-dev", "-devel")) else "a build tool"
+                yield Violation(word.span, f"'{name}' is {kind}: compile in a builder stage, copy the result")
+
+
+def _purges_what_it_installed(commands: list[Command]) -> bool:
+    """``apt-mark auto '.*'`` … ``apt-get purge --auto-remove``: the official images' build-and-drop idiom."""
+    marked = any(c.name == "apt-mark" and "auto" in c.argv[1:2] for c in commands)
+    purged = any(
+        c.name in ("apt-get", "apt") and ("--auto-remove" in c.argv or "autoremove" in c.argv) for c in commands
+    )
+    return marked and purged
 
 
 _DEV_TOOLS = frozenset(

@@ -480,7 +480,7 @@ def find_installs_without_cache_mounts(ctx: LintContext) -> Iterator[Violation]:
 # Where package managers keep what a later RUN might try to delete.
 _CACHE_DIRS = {
     "apt-get": ("/var/lib/apt/lists", "/var/cache/apt"), "apt": ("/var/lib/apt/lists", "/var/cache/apt"),
-    "pip": ("/root/.cache/pip", "/root/.cache"), "uv": ("/root/.cache/uv", "/root/.cache"),
+    "pip": ("/root/.cache/pip",), "uv": ("/root/.cache/uv",),
     "conda": ("/opt/conda/pkgs",), "apk": ("/var/cache/apk",), "yum": ("/var/cache/yum",),
     "dnf": ("/var/cache/dnf", "/var/cache/yum", "/var/cache/libdnf5"), "npm": ("/root/.npm",),
     "yarn": ("/usr/local/share/.cache/yarn",),
@@ -514,9 +514,35 @@ def _created_paths(ctx: LintContext, instruction: Instruction) -> set[str]:
             if len(positional) >= 2:
                 created.add(positional[-1].rstrip("/"))
     for invocation in ctx.invocations(instruction):
-        if installs(invocation) or invocation.action == "update":
+        if (installs(invocation) or invocation.action == "update") and _writes_cache(ctx, instruction, invocation):
             created.update(_CACHE_DIRS.get(invocation.tool, ()))
     return {p for p in created if p.startswith("/") and p.count("/") >= 2 and "$" not in p}
+
+
+def _writes_cache(ctx: LintContext, instruction: Instruction, invocation: Invocation) -> bool:
+    """False when the install keeps its cache out of the layer (flag, cache mount, environment)."""
+    if any(m.type in ("cache", "tmpfs") for m in run_mounts(instruction)):
+        return False
+    if invocation.tool in ("pip", "uv", "apk") and invocation.has("--no-cache-dir", "--no-cache"):
+        return False
+    if any(_cleans_cache(invocation.tool, c) for c in ctx.commands(instruction)):
+        return False
+    variable = {"pip": "PIP_NO_CACHE_DIR", "uv": "UV_NO_CACHE"}.get(invocation.tool)
+    return variable is None or variable not in ctx.dockerfile.to_source()
+
+
+def _cleans_cache(tool: str, command: Command) -> bool:
+    """``uv cache clean``, ``pip cache purge``, ``conda clean -a``, ``dnf clean all`` … for ``tool``."""
+    argv = command.argv
+    if tool == "pip":
+        return command.name.startswith("pip") and argv[1:3] == ["cache", "purge"]
+    if tool in ("uv", "yarn", "npm", "apk"):
+        return command.name == tool and argv[1:2] == ["cache"] and bool({"clean", "prune", "purge"} & set(argv[2:3]))
+    if tool == "conda":
+        return command.name in ("conda", "mamba", "micromamba") and argv[1:2] == ["clean"]
+    if tool in ("yum", "dnf"):
+        return command.name in ("yum", "dnf", "microdnf") and argv[1:2] == ["clean"]
+    return False
 
 
 @rule(
@@ -557,24 +583,32 @@ def find_cleanup_in_later_layers(ctx: LintContext) -> Iterator[Violation]:
 
 
 def _later_cleanups(ctx: LintContext, stage: Stage) -> Iterator[Violation]:
-    created: dict[str, int] = {}
+    left: dict[str, int] = {}  # paths earlier instructions left in their layers → line
     for instruction in stage.instructions:
-        commands = ctx.commands(instruction)
-        for command in commands:
+        made_here = _created_paths(ctx, instruction)
+        removed_here: set[str] = set()
+        for command in ctx.commands(instruction):
             if command.name != "rm":
                 continue
             for word in command.args:
                 path = word.value.rstrip("*").rstrip("/")
                 if word.value.startswith("-") or not path:
                     continue
-                line = next((ln for p, ln in created.items() if p == path or p.startswith(path + "/")), None)
-                if line is None:
-                    line = next((ln for p, ln in created.items() if path.startswith(p + "/")), None)
+                removed_here.add(path)
+                if any(_overlaps(path, p) for p in made_here):
+                    continue  # created and removed in this same RUN: nothing stays behind
+                line = next((ln for p, ln in left.items() if _overlaps(path, p)), None)
                 if line is not None:
                     yield Violation(
                         word.span,
                         f"{word.value} was created on line {line}: deleting it in a later RUN does not shrink "
                         "the image; delete it in the same RUN",
                     )
-        for path in _created_paths(ctx, instruction):
-            created.setdefault(path, instruction.start_line)
+        for path in made_here:
+            if not any(_overlaps(r, path) for r in removed_here):
+                left.setdefault(path, instruction.start_line)
+
+
+def _overlaps(removed: str, created: str) -> bool:
+    """Removing ``removed`` deletes some of ``created`` (the same path, a parent, or a child)."""
+    return removed == created or created.startswith(removed + "/") or removed.startswith(created + "/")

@@ -155,7 +155,7 @@ def find_secrets_in_env_and_args(ctx: LintContext) -> Iterator[Violation]:
         if target.name == "ARG":
             for arg in target.args:
                 name, eq, value = arg.value.partition("=")
-                if looks_like_secret_name(name):
+                if looks_like_secret_name(name) and (not eq or _literal_secret_value(value)):
                     yield Violation(
                         arg.span,
                         f"ARG {name} looks like a secret: build args stay in the image history; "

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
+from dockaudit.context import Options
 from dockaudit.engine import lint_source, load_rules, select_rules
 from dockaudit.syntax import DockerfileSyntaxError, parse
 from tests.conftest import CORPUS
@@ -44,3 +50,38 @@ def test_no_rule_crashes_on_real_files():
         result = lint_source(path.read_bytes(), str(path), rules)
         crashed += [f.message for f in result.findings if f.rule == "DA000"]
     assert crashed == []
+
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "real_corpus_counts.json"
+
+
+def _corpus_counts() -> dict[str, int]:
+    # Every rule except DA703 (one shellcheck process per RUN); no build context: the corpus folder is
+    # not any file's real context.
+    rules = select_rules(load_rules(), select=["ALL"], ignore=["DA703"])
+    options = Options(use_context=False)
+    counts: Counter[str] = Counter()
+    for path in _files():
+        if path.name in ("README.md", "manifest.tsv"):
+            continue
+        for finding in lint_source(path.read_bytes(), str(path), rules, options).findings:
+            counts[finding.rule] += 1
+    return dict(sorted(counts.items()))
+
+
+def test_finding_counts_per_rule_match_the_reviewed_snapshot():
+    """A change in what rules report on real files shows up here, in review.
+
+    After checking that a change is intended, regenerate with
+    ``DOCKAUDIT_UPDATE_SNAPSHOT=1 python -m pytest tests/test_real_corpus.py``.
+    """
+    if not REAL.exists():
+        pytest.skip("../shared/corpus/real is not available")
+    counts = _corpus_counts()
+    if os.environ.get("DOCKAUDIT_UPDATE_SNAPSHOT"):
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(json.dumps(counts, indent=1) + "\n", encoding="utf-8")
+    expected = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    changed = {r: (expected.get(r, 0), counts.get(r, 0)) for r in set(expected) | set(counts)}
+    changed = {r: v for r, v in sorted(changed.items()) if v[0] != v[1]}
+    assert changed == {}, f"finding counts changed (snapshot, now): {changed}"

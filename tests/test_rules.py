@@ -15,9 +15,7 @@ RULES = load_rules()
 # configuration; their docs say so in a comment on the example.
 # Fixtures use their own folder as the build context; docs examples an empty one.
 FIXTURE_OPTIONS = Options(trusted_registries=("registry.example.com",))
-EXAMPLE_OPTIONS = Options(
-    trusted_registries=("registry.example.com",), context_dir=FIXTURES / "example-context"
-)
+EXAMPLE_OPTIONS = Options(trusted_registries=("registry.example.com",), context_dir=FIXTURES / "example-context")
 
 
 def _ids(rule) -> str:
