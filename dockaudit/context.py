@@ -28,6 +28,7 @@ class Options:
     trusted_registries: tuple[str, ...] = ()
     allowed_base_images: tuple[str, ...] = ()
     label_schema: dict[str, str] = field(default_factory=dict)
+    strict_labels: bool = False  # labels outside label_schema are findings too (hadolint's strict-labels)
     min_driver: str | None = None
 
 

@@ -3,7 +3,8 @@
 * ``# dockaudit: ignore=DA401,DA403 -- reason`` on the comment line(s) right before an
   instruction; ``# dockaudit: ignore`` (no list) silences every rule there.
 * ``# dockaudit: ignore-file`` / ``# dockaudit: ignore-file=DA101`` anywhere.
-* ``# hadolint ignore=DL3008`` (next instruction) and ``# hadolint global ignore=…``.
+* ``# hadolint ignore=DL3008`` (next instruction), ``# hadolint global ignore=…`` and
+  ``# hadolint stage ignore=…`` (up to the end of the stage that follows the comment).
 * ``# check=skip=JSONArgsRecommended`` (BuildKit's directive; ``skip=all``).
 
 A code matches a finding by rule id, id prefix, rule name, or an alias the rule
@@ -21,7 +22,7 @@ from dockaudit.plugin import Rule
 from dockaudit.syntax.nodes import Blank, Comment, Directive, Dockerfile, Instruction
 
 _DOCKAUDIT = re.compile(r"^dockaudit:\s*(ignore-file|ignore)\s*(?:=\s*([^#]*?))?\s*(?:--\s*(.*))?$", re.IGNORECASE)
-_HADOLINT = re.compile(r"^hadolint\s+(global\s+)?ignore\s*=\s*([^#\s]+(?:\s*,\s*[^#\s]+)*)", re.IGNORECASE)
+_HADOLINT = re.compile(r"^hadolint\s+(global\s+|stage\s+)?ignore\s*=\s*([^#\s,]+(?:\s*,\s*[^#\s,]+)*)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,11 @@ def find_suppressions(dockerfile: Dockerfile) -> list[Suppression]:
             if dockaudit and dockaudit.group(1).lower() == "ignore-file":
                 codes = _codes(dockaudit.group(2))
                 found.append(Suppression(node.line, codes, 1, last_line, "dockaudit", dockaudit.group(3) or ""))
-            elif hadolint and hadolint.group(1):
+            elif hadolint and hadolint.group(1) and hadolint.group(1).strip().lower() == "global":
                 found.append(Suppression(node.line, _codes(hadolint.group(2)), 1, last_line, "hadolint"))
+            elif hadolint and hadolint.group(1):
+                end = _stage_end(dockerfile, node.line)
+                found.append(Suppression(node.line, _codes(hadolint.group(2)), node.line, end, "hadolint"))
             elif dockaudit:
                 pending.append((node, dockaudit, "dockaudit"))
             elif hadolint:
@@ -97,6 +101,15 @@ def find_suppressions(dockerfile: Dockerfile) -> list[Suppression]:
         elif isinstance(node, Blank):
             pending = []  # a blank line detaches the comment from the instruction below
     return found
+
+
+def _stage_end(dockerfile: Dockerfile, after_line: int) -> int:
+    """The last line of the stage that starts at the first FROM after ``after_line``."""
+    froms = [i.start_line for i in dockerfile.instructions if i.name == "FROM"]
+    later = [line for line in froms if line > after_line]
+    if len(later) >= 2:
+        return later[1] - 1
+    return dockerfile.source.line_count or after_line
 
 
 def apply_suppressions(

@@ -613,7 +613,14 @@ _UPGRADES = {
     "apt-get": ("upgrade",), "apt": ("upgrade",), "aptitude": ("upgrade", "safe-upgrade", "full-upgrade"),
     "yum": ("update", "upgrade"), "dnf": ("update", "upgrade"), "zypper": ("update", "upgrade"), "apk": ("upgrade",),
 }  # fmt: skip
-_UPGRADE_ALIASES = {"apt-get": "DL3005", "apt": "DL3005", "yum": "DL3031", "dnf": "DL3039", "zypper": "DL3035"}
+_UPGRADE_ALIASES = {
+    "apt-get": "DL3005",
+    "apt": "DL3005",
+    "apk": "DL3017",
+    "yum": "DL3031",
+    "dnf": "DL3039",
+    "zypper": "DL3035",
+}
 
 
 @rule(
@@ -622,7 +629,7 @@ _UPGRADE_ALIASES = {"apt-get": "DL3005", "apt": "DL3005", "yum": "DL3031", "dnf"
     family=FAMILY,
     severity="info",
     summary="apt-get upgrade, yum/dnf update, zypper up/dup, apk upgrade of the whole distribution",
-    aliases=("DL3005", "DL3031", "DL3035", "DL3039"),
+    aliases=("DL3005", "DL3017", "DL3031", "DL3035", "DL3039"),
 )
 def find_distribution_upgrades(ctx: LintContext) -> Iterator[Violation]:
     """

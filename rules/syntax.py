@@ -920,11 +920,13 @@ def find_platform_flags(ctx: LintContext) -> Iterator[Violation]:
             continue
         value = flag.value
         if value in ("$TARGETPLATFORM", "${TARGETPLATFORM}"):
-            yield Violation(flag.span, "--platform=$TARGETPLATFORM is redundant: it is the default")
+            yield Violation(flag.span, "--platform=$TARGETPLATFORM is redundant: it is the default", alias="DL3065")
         elif "$" not in value:
             if stage.name and stage.name in value.lower().replace("/", "-"):
                 continue  # a stage named for its platform (build-amd64) is deliberate
-            yield Violation(flag.span, f"--platform={value} is a constant: the image builds for {value} everywhere")
+            yield Violation(
+                flag.span, f"--platform={value} is a constant: the image builds for {value} everywhere", alias="DL3029"
+            )
 
 
 _LABEL_KEY = re.compile(r"^[a-z](?:[a-z0-9.-]*[a-z0-9])?$")  # starts with a letter, ends alphanumeric
@@ -979,6 +981,7 @@ def find_label_schema_problems(ctx: LintContext) -> Iterator[Violation]:
     ## What it does
     With a `label-schema` configured (label name → `text`, `url`, `hash`,
     `rfc3339`, `semver`, `email` or `spdx`), reports labels the final image lacks,
+    labels outside the schema when `strict-labels` is on,
     labels that are empty, values of the wrong kind, and label keys that are not
     valid reverse-DNS names or use the reserved `com.docker.` / `io.docker.` /
     `org.dockerproject.` prefixes. Without a schema only the key checks run.
@@ -1010,6 +1013,8 @@ def find_label_schema_problems(ctx: LintContext) -> Iterator[Violation]:
                 yield Violation(key_span, f"label key '{bare}' uses a prefix reserved for Docker", alias="DL3048")
             elif not _LABEL_KEY.match(bare) or ".." in bare or "--" in bare:
                 yield Violation(key_span, f"label key '{bare}' is not a lower-case reverse-DNS name", alias="DL3048")
+            if schema and ctx.options.strict_labels and bare not in schema:
+                yield Violation(key_span, f"label '{bare}' is not in the label schema (strict labels)", alias="DL3050")
             if bare in schema:
                 plain = value.strip("\"'")
                 if not plain:
