@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dockaudit.context import LintContext
+from dockaudit.copies import WHOLE_CONTEXT, context_sources
 from dockaudit.installs import Invocation, installs
 from dockaudit.model import Violation
 from dockaudit.plugin import rule
@@ -16,7 +17,6 @@ from dockaudit.syntax.shell import Command
 from dockaudit.syntax.stages import Stage
 
 FAMILY = "layers"
-_BROAD_SOURCES = frozenset({".", "./", "*", "./*", "/", "./."})
 
 
 def _is_broad_copy(instruction: Instruction) -> bool:
@@ -24,7 +24,7 @@ def _is_broad_copy(instruction: Instruction) -> bool:
     target = instruction.trigger or instruction
     if target.name not in ("COPY", "ADD") or target.flag("from") is not None or len(target.args) < 2:
         return False
-    return any(a.value.strip("'\"") in _BROAD_SOURCES for a in target.args[:-1])
+    return any(a.value.strip("'\"") in WHOLE_CONTEXT for a in target.args[:-1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,26 +382,23 @@ def find_weights_copied_into_image(ctx: LintContext) -> Iterator[Violation]:
     ```
     """
     reported_context = False
-    for instruction in ctx.dockerfile.instructions:
-        target = instruction.trigger or instruction
-        if target.name not in ("COPY", "ADD") or target.flag("from") is not None or len(target.args) < 2:
-            continue
-        for source in target.args[:-1]:
-            value = source.value.strip("'\"")
-            folder = value.rstrip("/").rsplit("/", 1)[-1].lower()
-            if _WEIGHTS.search(value.lower()) or folder in ("models", "checkpoints", "weights", "datasets", "data"):
-                yield Violation(source.span, f"'{value}' puts model weights or data into a layer: mount them instead")
-            elif value in _BROAD_SOURCES and not reported_context and ctx.build_context is not None:
-                heavy = [f for f in ctx.context_files if _WEIGHTS.search(f.lower())]
-                if heavy:
-                    reported_context = True
-                    size = sum(_size(ctx, f) for f in heavy)
-                    shown = ", ".join(heavy[:3]) + (f" and {len(heavy) - 3} more" if len(heavy) > 3 else "")
-                    yield Violation(
-                        source.span,
-                        f"COPY . sends {len(heavy)} weight file(s) ({_human(size)}) into the image: {shown}; "
-                        "add them to .dockerignore and mount them",
-                    )
+    for source in context_sources(ctx.dockerfile):
+        folder = source.path.rstrip("/").rsplit("/", 1)[-1].lower()
+        if _WEIGHTS.search(source.path.lower()) or folder in ("models", "checkpoints", "weights", "datasets", "data"):
+            yield Violation(
+                source.arg.span, f"'{source.path}' puts model weights or data into a layer: mount them instead"
+            )
+        elif source.whole_context and not reported_context and ctx.build_context is not None:
+            heavy = [f for f in ctx.context_files if _WEIGHTS.search(f.lower())]
+            if heavy:
+                reported_context = True
+                size = sum(_size(ctx, f) for f in heavy)
+                shown = ", ".join(heavy[:3]) + (f" and {len(heavy) - 3} more" if len(heavy) > 3 else "")
+                yield Violation(
+                    source.arg.span,
+                    f"COPY . sends {len(heavy)} weight file(s) ({_human(size)}) into the image: {shown}; "
+                    "add them to .dockerignore and mount them",
+                )
 
 
 def _size(ctx: LintContext, relative: str) -> int:

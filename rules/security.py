@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
+from dockaudit.copies import context_sources
 from dockaudit.dockerignore import is_ignored
 from dockaudit.imageref import parse_image_ref, registry_matches
 from dockaudit.model import Severity, Violation
@@ -183,7 +184,6 @@ _SECRET_FILES = re.compile(
     r"|[^/]*\.(?:pem|key|p12|pfx|jks|keystore)|\.netrc|\.pypirc|\.npmrc|\.git-credentials|credentials(?:\.\w+)?"
     r"|kubeconfig|\.aws(?:/.*)?|\.kube/config|\.docker/config\.json|\.ssh(?:/.*)?|service[-_]account[\w-]*\.json)$"
 )
-_BROAD_SOURCES = frozenset({".", "./", "*", "./*", "/"})
 
 
 @rule(
@@ -220,27 +220,20 @@ def find_secret_files_copied(ctx: LintContext) -> Iterator[Violation]:
     """
     patterns = ctx.dockerignore or []
     reported_context = False
-    for instruction in ctx.dockerfile.instructions:
-        target = instruction.trigger or instruction
-        if target.name not in ("COPY", "ADD") or target.flag("from") is not None or len(target.args) < 2:
-            continue
-        for source in target.args[:-1]:
-            value = source.value.strip("'\"")
-            if "://" in value:
-                continue
-            if _SECRET_FILES.search(value.rstrip("/")):
-                if ctx.build_context is not None and is_ignored(value, patterns):
-                    continue  # .dockerignore keeps it out of the context: the COPY would fail, not leak
-                yield Violation(source.span, f"'{value}' looks like a credential file: it ships in the layer")
-            elif value in _BROAD_SOURCES and not reported_context:
-                leaked = [f for f in ctx.context_files if _SECRET_FILES.search(f)]
-                if leaked:
-                    reported_context = True
-                    shown = ", ".join(leaked[:5]) + (f" and {len(leaked) - 5} more" if len(leaked) > 5 else "")
-                    yield Violation(
-                        source.span,
-                        f"the build context sends credential files that .dockerignore does not exclude: {shown}",
-                    )
+    for source in context_sources(ctx.dockerfile):
+        if _SECRET_FILES.search(source.path.rstrip("/")):
+            if ctx.build_context is not None and is_ignored(source.path, patterns):
+                continue  # .dockerignore keeps it out of the context: the COPY would fail, not leak
+            yield Violation(source.arg.span, f"'{source.path}' looks like a credential file: it ships in the layer")
+        elif source.whole_context and not reported_context:
+            leaked = [f for f in ctx.context_files if _SECRET_FILES.search(f)]
+            if leaked:
+                reported_context = True
+                shown = ", ".join(leaked[:5]) + (f" and {len(leaked) - 5} more" if len(leaked) > 5 else "")
+                yield Violation(
+                    source.arg.span,
+                    f"the build context sends credential files that .dockerignore does not exclude: {shown}",
+                )
 
 
 @rule(
