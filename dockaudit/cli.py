@@ -182,9 +182,43 @@ def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) ->
     else:
         import json
 
+        from dockaudit.context import LintContext, Options
+        from dockaudit.knowledge import KnowledgeError
+        from dockaudit.mlfacts import ml_facts
         from dockaudit.syntax.tree_json import tree_to_dict
 
-        click.echo(json.dumps(tree_to_dict(tree, _build_args(build_args)), indent=2, ensure_ascii=False))
+        arguments = _build_args(build_args)
+        document = tree_to_dict(tree, arguments)
+        context_dir = Path(path).resolve().parent if path != "-" else None
+        ctx = LintContext(tree, Options(build_args=arguments, context_dir=context_dir, use_context=path != "-"))
+        try:
+            document["facts"] = [stage.to_json() for stage in ml_facts(ctx).stages]
+        except KnowledgeError as exc:
+            _fail(str(exc))
+            sys.exit(EXIT_ERROR)
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@cli.command("knowledge")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def knowledge_command(output_format: str) -> None:
+    """What the ML knowledge tables cover: versions, CUDA driver floors, end-of-life dates, their date."""
+    from dockaudit.knowledge import KnowledgeError, load_knowledge, summarize_knowledge
+
+    try:
+        summary = summarize_knowledge(load_knowledge())
+    except KnowledgeError as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_ERROR)
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(f"Knowledge tables as of {summary['as_of']} (rules/data/ml-compat.toml, base-images.toml)")
+    for key, value in summary.items():
+        if key != "as_of":
+            click.echo(f"  {key:<22} {', '.join(value) if isinstance(value, list) else value}")
 
 
 @cli.command("rules")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from dockaudit.dockerignore import IgnorePattern, is_ignored, read_dockerignore
 from dockaudit.installs import Invocation, invocations
@@ -14,6 +16,7 @@ from dockaudit.syntax.shell import Command, run_commands
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage, build_stages
 
+T = TypeVar("T")
 CONTEXT_FILE_LIMIT = 50_000  # stop listing a huge build context; rules then judge what they saw
 
 
@@ -40,6 +43,7 @@ class LintContext:
         self.options = options or Options()
         self._commands: dict[int, list[Command]] = {}
         self._invocations: dict[int, list[Invocation]] = {}
+        self._derived: dict[str, object] = {}
 
     @property
     def path(self) -> str | None:
@@ -160,6 +164,12 @@ class LintContext:
             found = invocations(self.commands(instruction))
             self._invocations[key] = found
         return found
+
+    def derived(self, key: str, build: Callable[[], T]) -> T:
+        """A view a rule pack derives from this file (ML facts …), built once and shared by its rules."""
+        if key not in self._derived:
+            self._derived[key] = build()
+        return self._derived[key]  # type: ignore[return-value]
 
     def all_commands(self) -> list[tuple[Instruction, Command]]:
         return [(i, c) for i in self.dockerfile.instructions for c in self.commands(i)]

@@ -1249,7 +1249,7 @@ def find_non_numeric_user(ctx: LintContext) -> Iterator[Violation]:
     yield Violation(arg.span, f"USER {arg.value} is a name: use a numeric UID so runAsNonRoot can verify it")
 
 
-_PRAGMA = re.compile(r"^(?:hadolint\s+(?:global\s+)?ignore\s*=|dockaudit:\s*ignore)", re.IGNORECASE)
+_PRAGMA = re.compile(r"^(?:hadolint\s+(?:global\s+|stage\s+)?ignore\s*=|dockaudit:\s*ignore)", re.IGNORECASE)
 
 
 @rule(

@@ -1,0 +1,276 @@
+"""The ML knowledge tables (``rules/data/ml-compat.toml``, ``base-images.toml``), loaded and checked.
+
+Every fact keeps its ``source``; a malformed table is a ``KnowledgeError`` naming the
+file and the key, never a wrong answer.  Loaded once per process, and only when an
+ML rule or ``dockaudit knowledge`` asks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+ML_COMPAT = "ml-compat.toml"
+BASE_IMAGES = "base-images.toml"
+_VERSION = re.compile(r"^\d+\.\d+(?:\.\d+)?$")
+
+
+class KnowledgeError(ValueError):
+    """A knowledge table is missing, unreadable or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class TorchRelease:
+    minor: str  # "2.4"
+    latest_patch: str
+    python: tuple[str, ...]  # CPython minors with a manylinux x86_64 wheel
+    pypi_default_cuda: str  # "12.1"
+    cuda_variants: tuple[str, ...]  # ("cu118", "cu121", "cu124")
+    cudnn_major: int
+    torchvision: dict[str, str]  # torch patch → torchvision
+    torchaudio: dict[str, str]
+    source: str
+    verified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TensorflowRelease:
+    minor: str
+    python: tuple[str, ...]
+    cuda: str  # "12.2" (tested)
+    cudnn_major: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class OnnxRuntimeRange:
+    first: tuple[int, int]  # (1, 19)
+    last: tuple[int, int] | None  # None: open-ended ("1.27+")
+    cuda_major: int
+    cudnn_major: int
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    as_of: str
+    sources: dict[str, str]
+    torch: dict[str, TorchRelease]
+    tensorflow: dict[str, TensorflowRelease]
+    cuda_min_driver: dict[str, str]  # "12.4.1" → "550.54.15"
+    cuda_major_min_driver: dict[int, str]  # 12 → "525" (minor-version compatibility floor)
+    onnxruntime: tuple[OnnxRuntimeRange, ...]
+    jax: dict
+    xformers_torch: dict[str, str]  # xformers version → torch requirement
+    os_python: dict[str, str]  # "ubuntu:22.04" → "3.10"
+    externally_managed: tuple[str, ...]
+    eol: dict[str, dict[str, dt.date]]  # "python" → {"3.8": date}
+    images: dict[str, dict]  # base-images.toml [image.*]
+    raw: dict[str, dict] = field(repr=False, default_factory=dict)
+
+    def torch_release(self, version: str) -> TorchRelease | None:
+        """The table row for a torch version (``2.4.1``, ``2.4.1+cu121``, ``2.4``)."""
+        minor = ".".join(version.split("+")[0].split(".")[:2])
+        return self.torch.get(minor)
+
+    def tensorflow_release(self, version: str) -> TensorflowRelease | None:
+        minor = ".".join(version.split(".")[:2])
+        return self.tensorflow.get(minor)
+
+    def onnxruntime_range(self, version: str) -> OnnxRuntimeRange | None:
+        parts = _int_parts(version)
+        if parts is None:
+            return None
+        key = parts[:2]
+        for entry in self.onnxruntime:
+            if key >= entry.first and (entry.last is None or key <= entry.last):
+                return entry
+        return None
+
+
+def _int_parts(version: str) -> tuple[int, ...] | None:
+    numbers = re.findall(r"\d+", version.split("+")[0])
+    return tuple(int(n) for n in numbers[:3]) if len(numbers) >= 2 else None
+
+
+def _data_file(name: str) -> Path:
+    return Path(str(resources.files("dockaudit_rules") / "data" / name))
+
+
+def _read(name: str) -> dict:
+    path = _data_file(name)
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise KnowledgeError(f"{name}: cannot read the knowledge table ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise KnowledgeError(f"{name}: not valid TOML: {exc}") from None
+
+
+def _need(data: dict, key: str, kind: type | tuple[type, ...], where: str) -> object:
+    if key not in data:
+        raise KnowledgeError(f"{where}: missing key '{key}'")
+    value = data[key]
+    if not isinstance(value, kind):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise KnowledgeError(f"{where}: '{key}' should be a {expected}, got {type(value).__name__}")
+    return value
+
+
+def _versions(values: list, where: str, key: str) -> tuple[str, ...]:
+    for value in values:
+        if not isinstance(value, str) or not _VERSION.match(value):
+            raise KnowledgeError(f"{where}: '{key}' holds {value!r}, not a version like '3.12'")
+    return tuple(values)
+
+
+def _date(value: str, where: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise KnowledgeError(f"{where}: {value!r} is not a date like 2026-10-31") from None
+
+
+_FAMILIES = frozenset({"torch", "tensorflow", "cuda", "image", "eol", "payload"})  # tables of sub-tables
+
+
+def _sourced(tables: dict, file: str) -> None:
+    """Every fact table names where it came from."""
+    for name, table in tables.items():
+        if name in ("meta", "sources") or not isinstance(table, dict):
+            continue
+        rows = table.items() if name in _FAMILIES else [(None, table)]
+        for sub, row in rows:
+            if isinstance(row, dict) and "source" not in row:
+                key = f'{name}."{sub}"' if sub else name
+                raise KnowledgeError(f"{file}: [{key}] has no 'source'")
+
+
+def parse_knowledge(compat: dict, bases: dict) -> Knowledge:
+    """Validate the two tables and build typed views; raises ``KnowledgeError`` on the first problem."""
+    meta = _need(compat, "meta", dict, ML_COMPAT)
+    as_of = str(_need(meta, "as_of", str, f"{ML_COMPAT}: [meta]"))
+    _sourced(compat, ML_COMPAT)
+    torch: dict[str, TorchRelease] = {}
+    for minor, row in _need(compat, "torch", dict, ML_COMPAT).items():
+        where = f'{ML_COMPAT}: [torch."{minor}"]'
+        torch[minor] = TorchRelease(
+            minor=minor,
+            latest_patch=str(_need(row, "latest_patch", str, where)),
+            python=_versions(_need(row, "python", list, where), where, "python"),
+            pypi_default_cuda=str(_need(row, "pypi_default_cuda", str, where)),
+            cuda_variants=tuple(_need(row, "cuda_variants", list, where)),
+            cudnn_major=int(_need(row, "cudnn_major", int, where)),
+            torchvision=dict(_need(row, "torchvision", dict, where)),
+            torchaudio=dict(_need(row, "torchaudio", dict, where)),
+            source=str(_need(row, "source", str, where)),
+            verified=bool(row.get("verified", False)),
+        )
+    tensorflow: dict[str, TensorflowRelease] = {}
+    for minor, row in _need(compat, "tensorflow", dict, ML_COMPAT).items():
+        where = f'{ML_COMPAT}: [tensorflow."{minor}"]'
+        cuda = str(_need(row, "cuda", str, where))
+        match = re.match(r"\d+\.\d+", cuda)
+        if not match:
+            raise KnowledgeError(f"{where}: 'cuda' should start with a version like 12.2, got {cuda!r}")
+        tensorflow[minor] = TensorflowRelease(
+            minor=minor,
+            python=_versions(_need(row, "python", list, where), where, "python"),
+            cuda=match.group(0),
+            cudnn_major=int(_need(row, "cudnn_major", int, where)),
+            source=str(_need(row, "source", str, where)),
+        )
+    drivers: dict[str, str] = {}
+    for minor, row in _need(compat, "cuda", dict, ML_COMPAT).items():
+        where = f'{ML_COMPAT}: [cuda."{minor}"]'
+        for patch, driver in _need(row, "min_driver_linux", dict, where).items():
+            drivers[patch] = str(driver)
+    floors = {}
+    for key, row in _need(compat, "cuda_minor_version_compat", dict, ML_COMPAT).items():
+        if isinstance(row, dict) and key.endswith(".x"):
+            floors[int(key.split(".")[0])] = str(
+                _need(row, "min_driver", str, f"{ML_COMPAT}: [cuda_minor_version_compat] {key}")
+            )
+    ort = []
+    ort_table = _need(
+        _need(compat, "onnxruntime_gpu", dict, ML_COMPAT), "versions", dict, f"{ML_COMPAT}: [onnxruntime_gpu]"
+    )
+    for span, row in ort_table.items():
+        if not isinstance(row, dict) or not re.match(r"^\d+\.\d+", span):
+            continue
+        where = f'{ML_COMPAT}: [onnxruntime_gpu.versions] "{span}"'
+        cuda_text = str(row.get("pypi_cuda") or row.get("cuda") or "")
+        if not re.match(r"\d+", cuda_text):
+            raise KnowledgeError(f"{where}: needs 'cuda' or 'pypi_cuda'")
+        first_text, _, last_text = span.rstrip("+").partition("-")
+        first = _int_parts(first_text)
+        last = _int_parts(last_text) if last_text else (None if span.endswith("+") else first)
+        ort.append(OnnxRuntimeRange(first[:2], last[:2] if last else None, int(cuda_text.split(".")[0]),
+                                    int(_need(row, "cudnn_major", int, where))))  # fmt: skip
+    extension = compat.get("torch_extension_build", {})
+    _sourced(bases, BASE_IMAGES)
+    os_python = {k: v for k, v in _need(bases, "os_python", dict, BASE_IMAGES).items() if ":" in k or "/" in k}
+    pep668 = tuple(
+        _need(_need(bases, "os_pep668", dict, BASE_IMAGES), "externally_managed", list, f"{BASE_IMAGES}: [os_pep668]")
+    )
+    eol: dict[str, dict[str, dt.date]] = {}
+    for name, row in bases.get("eol", {}).items():
+        where = f"{BASE_IMAGES}: [eol.{name}]"
+        _need(row, "source", str, where)
+        if "dates" in row:
+            eol[name] = {k: _date(v, f"{where} dates.{k}") for k, v in _need(row, "dates", dict, where).items()}
+    return Knowledge(
+        as_of=as_of,
+        sources=dict(compat.get("sources", {})) | dict(bases.get("sources", {})),
+        torch=torch,
+        tensorflow=tensorflow,
+        cuda_min_driver=drivers,
+        cuda_major_min_driver=floors,
+        onnxruntime=tuple(ort),
+        jax=dict(compat.get("jax", {})),
+        xformers_torch=dict(extension.get("xformers_torch_pins", {})),
+        os_python=os_python,
+        externally_managed=pep668,
+        eol=eol,
+        images=dict(bases.get("image", {})),
+        raw={ML_COMPAT: compat, BASE_IMAGES: bases},
+    )
+
+
+@lru_cache(maxsize=1)
+def load_knowledge() -> Knowledge:
+    return parse_knowledge(_read(ML_COMPAT), _read(BASE_IMAGES))
+
+
+def _span(versions: list[str]) -> str:
+    ordered = sorted(versions, key=lambda v: tuple(int(p) for p in re.findall(r"\d+", v)))
+    return f"{ordered[0]} … {ordered[-1]} ({len(ordered)})" if ordered else "none"
+
+
+def summarize_knowledge(knowledge: Knowledge) -> dict:
+    """What the tables cover, for ``dockaudit knowledge``."""
+    cuda_minors = sorted({".".join(v.split(".")[:2]) for v in knowledge.cuda_min_driver})
+    return {
+        "as_of": knowledge.as_of,
+        "torch": _span(list(knowledge.torch)),
+        "torch CUDA variants": sorted(
+            {v for r in knowledge.torch.values() for v in r.cuda_variants}, key=lambda v: int(v[2:])
+        ),  # fmt: skip
+        "tensorflow": _span(list(knowledge.tensorflow)),
+        "jax": str(knowledge.jax.get("latest", "unknown")).split(" ")[0],
+        "onnxruntime-gpu": _span([".".join(map(str, r.first)) for r in knowledge.onnxruntime]),
+        "CUDA driver floors": _span(cuda_minors),
+        "OS default Pythons": sorted(knowledge.os_python),
+        "end-of-life tables": [f"{name} ({len(dates)})" for name, dates in sorted(knowledge.eol.items())],
+        "base images": len(knowledge.images),
+    }

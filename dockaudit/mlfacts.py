@@ -1,0 +1,442 @@
+"""What an ML Dockerfile settles, per stage: the base's CUDA/cuDNN/flavour/OS/Python, the framework
+installs (version, CUDA variant, index), and whether anything is compiled.
+
+Facts the file does not settle stay ``None``: a rule that needs one stays silent.  Base facts come
+from the image tag (nvidia/cuda, pytorch/pytorch, tensorflow/tensorflow, python, OS images), or
+from the earlier stage the stage is built FROM, with ARG defaults already resolved by the stage view.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from dockaudit.context import LintContext
+from dockaudit.imageref import ImageRef, parse_image_ref
+from dockaudit.installs import Invocation, installs
+from dockaudit.requirements import normalise_name, parse_requirement, read_requirements_file
+from dockaudit.syntax.nodes import Instruction
+from dockaudit.syntax.shell import Command
+from dockaudit.syntax.source import Span
+from dockaudit.syntax.stages import Stage, env_pairs
+
+_CUDA_TAG = re.compile(r"^(\d+\.\d+(?:\.\d+)?)-(?:(cudnn\d*)-)?(base|runtime|devel)(?:-(.+))?$")
+_PYTORCH_TAG = re.compile(r"^(\d+\.\d+(?:\.\d+)?)-cuda(\d+\.\d+)-cudnn(\d+)-(runtime|devel)$")
+_TF_TAG = re.compile(r"^(\d+\.\d+(?:\.\d+)?|latest|nightly)(-gpu)?(-jupyter)?$")
+_PYTHON_TAG = re.compile(r"^(\d+\.\d+)(?:\.\d+)?(?:[a-z]+\d*)?(?:-(.*))?$")
+_CU_TAG = re.compile(r"(?:^|/|\+)(cu\d{2,3}|cpu|rocm[\d.]+)(?:/|$)")
+_CONDA_IMAGES = ("continuumio/miniconda3", "continuumio/anaconda3", "condaforge/miniforge3", "condaforge/mambaforge",
+                 "mambaorg/micromamba", "conda/miniconda3")  # fmt: skip
+FRAMEWORKS = frozenset(
+    {"torch", "torchvision", "torchaudio", "tensorflow", "tensorflow-gpu", "tensorflow-cpu", "jax", "jaxlib",
+     "jax-cuda12-plugin", "jax-cuda13-plugin", "jax-cuda12-pjrt", "jax-cuda13-pjrt", "onnxruntime", "onnxruntime-gpu",
+     "flash-attn", "xformers", "apex", "vllm", "tensorrt", "paddlepaddle-gpu", "cupy", "cupy-cuda11x", "cupy-cuda12x",
+     "cupy-cuda13x", "pytorch", "pytorch-cuda", "cudatoolkit", "cuda-toolkit", "bitsandbytes", "deepspeed",
+     "transformers", "sentence-transformers"}
+)  # fmt: skip
+# Packages whose pip install compiles CUDA code against the installed torch.
+CUDA_SOURCE_PACKAGES = frozenset({"flash-attn", "apex", "detectron2", "pytorch3d", "mmcv-full", "causal-conv1d",
+                                  "mamba-ssm", "natten", "torch-scatter", "torch-sparse", "gptqmodel", "auto-gptq"})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class BaseFacts:
+    image: ImageRef | None
+    kind: str  # nvidia-cuda, pytorch, nvcr-pytorch, tensorflow, python, ubuntu, debian, alpine, conda, stage, other
+    cuda: str | None = None  # "12.4.1"
+    cudnn_major: int | None = None
+    flavour: str | None = None  # base, runtime, devel
+    os: str | None = None  # "ubuntu22.04", "debian12", "alpine3.20"
+    python: str | None = None  # "3.12" when the image ships it
+    framework: str | None = None  # "torch 2.5.1" for framework images
+    gpu: bool = False  # the image carries CUDA user-space libraries
+
+    @property
+    def cuda_major(self) -> int | None:
+        return int(self.cuda.split(".")[0]) if self.cuda else None
+
+    @property
+    def has_nvcc(self) -> bool | None:
+        if self.kind in ("nvidia-cuda", "pytorch"):
+            return self.flavour == "devel"
+        if self.kind == "nvcr-pytorch":
+            return True
+        return None if self.kind in ("stage", "other") else False
+
+
+@dataclass(frozen=True, slots=True)
+class FrameworkInstall:
+    package: str  # normalised: torch, onnxruntime-gpu, jax …
+    version: str | None  # exact version when pinned (``2.1.0+cu121``), else None
+    specifier: str  # as written after the name: "==2.1.0+cu121", ">=2,<2.2", ""
+    extras: tuple[str, ...]
+    variant: str | None  # "cu121", "cpu", … from the local version or the index URL
+    index_url: str | None
+    extra_index_urls: tuple[str, ...]
+    find_links: tuple[str, ...]
+    tool: str  # pip, uv, conda
+    instruction: Instruction
+    span: Span | None
+    line: int
+    no_build_isolation: bool = False
+    from_file: str | None = None  # the requirements file it was read from
+    vcs: bool = False  # installed from a git URL (built from source)
+
+    @property
+    def variant_cuda(self) -> str | None:
+        """``cu121`` → ``12.1``; None for cpu/rocm/unknown."""
+        if self.variant and re.fullmatch(r"cu\d{3}", self.variant):
+            return f"{self.variant[2:4]}.{self.variant[4]}"
+        if self.variant and re.fullmatch(r"cu\d{2}", self.variant):
+            return f"{self.variant[2:4]}.0"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CompileSignal:
+    what: str  # "nvcc", "setup.py build", "pip install flash-attn" …
+    instruction: Instruction
+    span: Span | None
+
+
+@dataclass
+class StageFacts:
+    stage: Stage
+    base: BaseFacts
+    python: str | None = None
+    python_from: str | None = None  # how the Python version was settled
+    installs: list[FrameworkInstall] = field(default_factory=list)
+    compiles: list[CompileSignal] = field(default_factory=list)
+    env: dict[str, tuple[str, Instruction]] = field(default_factory=dict)  # ENV set in this stage (and parents)
+    apt_packages: list[tuple[str, Instruction, Span | None]] = field(default_factory=list)
+    system_pip: list[tuple[Invocation, Instruction]] = field(default_factory=list)  # pip outside a venv/conda
+
+    def installed(self, *packages: str) -> list[FrameworkInstall]:
+        return [i for i in self.installs if i.package in packages]
+
+    def to_json(self) -> dict:
+        base = self.base
+        return {
+            "stage": self.stage.index,
+            "base": {
+                "image": str(base.image) if base.image else None,
+                "registry": base.image.registry if base.image else None,
+                "name": base.image.short_name if base.image else None,
+                "tag": base.image.tag if base.image else None,
+                "digest": base.image.digest if base.image else None,
+                "kind": base.kind,
+                "cuda": base.cuda,
+                "cudnn_major": base.cudnn_major,
+                "flavour": base.flavour,
+                "os": base.os,
+                "framework": base.framework,
+            },
+            "python": self.python,
+            "python_from": self.python_from,
+            "frameworks": [
+                {
+                    "package": i.package,
+                    "version": i.version,
+                    "specifier": i.specifier,
+                    "variant": i.variant,
+                    "index_url": i.index_url,
+                    "extra_index_urls": list(i.extra_index_urls),
+                    "tool": i.tool,
+                    "line": i.line,
+                    "from_file": i.from_file,
+                }
+                for i in self.installs
+            ],  # fmt: skip
+            "compiles": [{"what": c.what, "line": c.instruction.start_line} for c in self.compiles],
+        }
+
+
+def read_base(stage: Stage, parent: StageFacts | None) -> BaseFacts:
+    """What the FROM image says about CUDA, Python and OS."""
+    if parent is not None:
+        return parent.base  # FROM an earlier stage: its base is this stage's base
+    if stage.is_implicit or stage.unresolved:
+        return BaseFacts(None, "other")
+    ref = parse_image_ref(stage.image)
+    if ref is None:
+        return BaseFacts(None, "other")
+    name, tag = ref.short_name.lower(), (ref.tag or "").lower()
+    if name.endswith("nvidia/cuda") and (ref.registry in ("docker.io", "nvcr.io")):
+        match = _CUDA_TAG.match(tag)
+        if match:
+            cuda, cudnn, flavour, os_name = match.groups()
+            return BaseFacts(ref, "nvidia-cuda", cuda, _cudnn_major(cudnn, cuda), flavour, os_name, gpu=True)
+        return BaseFacts(ref, "nvidia-cuda", gpu=True)
+    if name == "pytorch/pytorch":
+        match = _PYTORCH_TAG.match(tag)
+        if match:
+            torch, cuda, cudnn, flavour = match.groups()
+            return BaseFacts(ref, "pytorch", cuda, int(cudnn), flavour, "ubuntu22.04", None, f"torch {torch}", True)
+        return BaseFacts(ref, "pytorch", framework="torch", gpu=True)
+    if ref.registry == "nvcr.io" and name in ("nvidia/pytorch", "nvidia/tensorflow", "nvidia/tritonserver"):
+        return BaseFacts(ref, "nvcr-pytorch", flavour="devel", framework=name.split("/")[1], gpu=True)
+    if name == "tensorflow/tensorflow":
+        match = _TF_TAG.match(tag or "latest")
+        version = match.group(1) if match else None
+        gpu = bool(match and match.group(2))
+        framework = f"tensorflow {version}" if version and version[0].isdigit() else "tensorflow"
+        return BaseFacts(ref, "tensorflow", framework=framework, gpu=gpu)
+    if name == "python":
+        match = _PYTHON_TAG.match(tag)
+        if match:
+            variant = match.group(2) or ""
+            os_name = "alpine" + variant[6:] if variant.startswith("alpine") else _debian_of(variant)
+            return BaseFacts(
+                ref, "alpine" if variant.startswith("alpine") else "python", os=os_name, python=match.group(1)
+            )
+        return BaseFacts(ref, "python")
+    if name in ("ubuntu", "debian", "alpine"):
+        version = _os_version(name, tag)
+        return BaseFacts(ref, name, os=f"{name}{version}" if version else None)
+    if name in _CONDA_IMAGES:
+        return BaseFacts(ref, "conda")
+    return BaseFacts(ref, "other")
+
+
+def _cudnn_major(word: str | None, cuda: str) -> int | None:
+    if not word:
+        return None
+    if word[5:].isdigit():
+        return int(word[5:])
+    return 9  # plain "cudnn" tags (CUDA 12.4 and later) carry cuDNN 9
+
+
+_DEBIAN_CODENAMES = {"buster": "10", "bullseye": "11", "bookworm": "12", "trixie": "13", "stretch": "9"}
+_UBUNTU_CODENAMES = {"bionic": "18.04", "focal": "20.04", "jammy": "22.04", "noble": "24.04", "xenial": "16.04"}
+
+
+def _debian_of(variant: str) -> str | None:
+    for codename, number in _DEBIAN_CODENAMES.items():
+        if codename in variant:
+            return f"debian{number}"
+    return None
+
+
+def _os_version(name: str, tag: str) -> str | None:
+    if name == "ubuntu":
+        for codename, number in _UBUNTU_CODENAMES.items():
+            if tag.startswith(codename):
+                return number
+        match = re.match(r"^(\d+\.\d+)", tag)
+        return match.group(1) if match else None
+    if name == "debian":
+        for codename, number in _DEBIAN_CODENAMES.items():
+            if tag.startswith(codename):
+                return number
+        match = re.match(r"^(\d+)", tag)
+        return match.group(1) if match else None
+    match = re.match(r"^(\d+\.\d+)", tag)
+    return match.group(1) if match else None
+
+
+def _index_variant(url: str | None) -> str | None:
+    if not url:
+        return None
+    match = _CU_TAG.search(url.rstrip("/") + "/")
+    return match.group(1) if match else None
+
+
+def _pip_installs(ctx: LintContext, invocation: Invocation, instruction: Instruction) -> Iterator[FrameworkInstall]:
+    index = (invocation.values("-i", "--index-url") or [None])[-1]
+    extras_urls = tuple(invocation.values("--extra-index-url"))
+    links = tuple(invocation.values("-f", "--find-links"))
+    isolation = invocation.has("--no-build-isolation")
+    words = [(w.value, w.span, None) for w in invocation.packages]
+    for option in invocation.options:
+        if option.name in ("-r", "--requirement") and option.value:
+            found = ctx.context_file(option.value)
+            if found is not None:
+                contents = read_requirements_file(found)
+                words += [(r.text, option.word.span, found.name) for r in contents.requirements]
+    for text, span, from_file in words:
+        if "$" in text:
+            continue
+        requirement = parse_requirement(text)
+        name = requirement.name
+        if name is None:
+            if requirement.is_vcs:
+                name = _vcs_package(text)
+            if name is None:
+                continue
+        extras = tuple(e.strip() for e in re.findall(r"\[([^\]]*)\]", text)[:1][0].split(",")) if "[" in text else ()
+        if name not in FRAMEWORKS and not name.startswith("nvidia-") and name not in CUDA_SOURCE_PACKAGES:
+            continue
+        version = requirement.version
+        local = version.split("+", 1)[1] if version and "+" in version else None
+        variant = local if local and re.fullmatch(r"cu\d+|cpu|rocm[\d.]+", local) else None
+        variant = (
+            variant
+            or _index_variant(index)
+            or next((_index_variant(u) for u in extras_urls + links if _index_variant(u)), None)
+        )
+        yield FrameworkInstall(
+            name, version, requirement.specifier, extras, variant, index, extras_urls, links, invocation.tool,
+            instruction, span, instruction.start_line, isolation, from_file, requirement.is_vcs,
+        )  # fmt: skip
+
+
+def _vcs_package(text: str) -> str | None:
+    lowered = text.lower()
+    for name, marker in (("apex", "nvidia/apex"), ("xformers", "xformers"), ("flash-attn", "flash-attention"),
+                         ("detectron2", "detectron2"), ("pytorch3d", "pytorch3d")):  # fmt: skip
+        if marker in lowered:
+            return name
+    return None
+
+
+def _conda_installs(invocation: Invocation, instruction: Instruction) -> Iterator[FrameworkInstall]:
+    for word in invocation.packages:
+        match = re.match(r"^([A-Za-z0-9_.-]+)(?:[=<>!]=?)?([\w.*+]*)", word.value.split("::")[-1])
+        if not match:
+            continue
+        name, version = normalise_name(match.group(1)), match.group(2)
+        if name not in FRAMEWORKS:
+            continue
+        exact = version if version and "*" not in version else None
+        yield FrameworkInstall(name, exact, word.value[len(match.group(1)) :], (), None, None, (), (), "conda",
+                               instruction, word.span, instruction.start_line)  # fmt: skip
+
+
+def _compile_signal(command: Command, instruction: Instruction) -> str | None:
+    argv = command.argv
+    name = command.name
+    if name == "nvcc":
+        return "nvcc"
+    if name.startswith("python") and "setup.py" in argv[1:3] and {"install", "build_ext", "bdist_wheel", "develop",
+                                                                     "build"} & set(argv):  # fmt: skip
+        return "python setup.py " + next(
+            a for a in argv if a in ("install", "build_ext", "bdist_wheel", "develop", "build")
+        )
+    if name == "cmake" and any(re.search(r"CUDA|GGML_CUDA|LLAMA_CUBLAS", a) for a in argv):
+        return "cmake with CUDA"
+    if name == "make" and any(
+        re.search(r"(?:GGML_CUDA|LLAMA_CUBLAS|CUDA)=1", a) for a in argv + list(command.assignments)
+    ):
+        return "make with CUDA"
+    return None
+
+
+def _python_from_conda(invocation: Invocation) -> str | None:
+    for word in invocation.packages:
+        match = re.match(r"^python(?:=|==)(\d+\.\d+)", word.value)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _apt_python(packages: list[str]) -> str | None | bool:
+    """``python3.11`` → "3.11"; ``python3``/``python3-pip`` → True (the OS default); else None."""
+    for package in packages:
+        match = re.match(r"^python(3\.\d+)(?:-[a-z]+)?(?:=.*)?$", package)
+        if match:
+            return match.group(1)
+    if any(re.match(r"^python3(?:-pip|-venv|-dev)?(?:=.*)?$", p) for p in packages):
+        return True
+    return None
+
+
+def _os_default_python(base: BaseFacts, knowledge_os_python: dict[str, str]) -> str | None:
+    if not base.os:
+        return None
+    match = re.match(r"^(ubuntu|debian)(\d+(?:\.\d+)?)$", base.os)
+    if not match:
+        return None
+    return knowledge_os_python.get(f"{match.group(1)}:{match.group(2)}")
+
+
+def ml_facts(ctx: LintContext) -> MlFacts:
+    """The facts of the Dockerfile being linted, computed once and shared by every ML rule."""
+    return ctx.derived("ml-facts", lambda: MlFacts(ctx))
+
+
+class MlFacts:
+    """Facts for every stage of one Dockerfile."""
+
+    def __init__(self, ctx: LintContext) -> None:
+        self.ctx = ctx
+
+    @cached_property
+    def stages(self) -> list[StageFacts]:
+        from dockaudit.knowledge import load_knowledge
+
+        os_python = load_knowledge().os_python
+        facts: list[StageFacts] = []
+        by_stage: dict[int, StageFacts] = {}
+        for stage in self.ctx.stages:
+            parent = by_stage.get(id(stage.parent)) if stage.parent is not None else None
+            base = read_base(stage, parent)
+            current = StageFacts(stage, base, python=parent.python if parent else base.python)
+            if parent is not None:
+                current.python_from = parent.python_from
+                current.installs = list(parent.installs)
+                current.env = dict(parent.env)
+                current.apt_packages = list(parent.apt_packages)
+                current.compiles = list(parent.compiles)
+            elif base.python:
+                current.python_from = f"base image {base.image}"
+            self._read_stage(current, os_python)
+            facts.append(current)
+            by_stage[id(stage)] = current
+        return facts
+
+    def of(self, stage: Stage) -> StageFacts | None:
+        return next((f for f in self.stages if f.stage is stage), None)
+
+    def _read_stage(self, facts: StageFacts, os_python: dict[str, str]) -> None:
+        ctx = self.ctx
+        in_venv = facts.base.kind in ("conda", "pytorch", "python", "alpine", "tensorflow", "nvcr-pytorch")
+        for instruction in facts.stage.instructions:
+            if instruction.name == "ENV":
+                for key, value, _sep in env_pairs(instruction):
+                    facts.env[key] = (value, instruction)
+                    if key == "PATH" and re.search(r"venv|/opt/conda|\.venv|/env/bin|miniconda|mamba", value):
+                        in_venv = True
+            commands = ctx.commands(instruction)
+            for command in commands:
+                signal = _compile_signal(command, instruction)
+                if signal:
+                    facts.compiles.append(CompileSignal(signal, instruction, command.span))
+                if command.name in ("virtualenv",) or (
+                    command.name.startswith("python") and "venv" in command.argv[1:3]
+                ):
+                    in_venv = True
+                if command.name == "uv" and command.argv[1:2] == ["venv"]:
+                    in_venv = True
+                if command.name == "uv" and command.argv[1:3] == ["python", "install"] and len(command.argv) > 3:
+                    facts.python, facts.python_from = command.argv[3], "uv python install"
+            for invocation in ctx.invocations(instruction):
+                if invocation.tool in ("apt-get", "apt") and installs(invocation):
+                    names = [w.value for w in invocation.packages]
+                    facts.apt_packages += [(w.value, instruction, w.span) for w in invocation.packages]
+                    found = _apt_python(names)
+                    if isinstance(found, str):
+                        facts.python, facts.python_from = found, f"apt {found}"
+                    elif found is True and facts.python is None:
+                        default = _os_default_python(facts.base, os_python)
+                        if default:
+                            facts.python, facts.python_from = default, f"apt python3 on {facts.base.os}"
+                elif invocation.tool == "conda" and invocation.action in ("install", "create"):
+                    in_venv = True
+                    version = _python_from_conda(invocation)
+                    if version:
+                        facts.python, facts.python_from = version, "conda python="
+                    facts.installs += list(_conda_installs(invocation, instruction))
+                elif invocation.tool in ("pip", "uv", "pipx") and installs(invocation):
+                    new = list(_pip_installs(ctx, invocation, instruction))
+                    facts.installs += new
+                    if (
+                        invocation.tool == "pip"
+                        and not in_venv
+                        and not invocation.has("--user", "--prefix", "--target", "-t")
+                    ):
+                        facts.system_pip.append((invocation, instruction))
+                    for item in new:
+                        if item.package in CUDA_SOURCE_PACKAGES or (item.package == "xformers" and item.vcs):
+                            facts.compiles.append(CompileSignal(f"pip install {item.package}", instruction, item.span))
