@@ -34,11 +34,22 @@ FRAMEWORKS = frozenset(
      "jax-cuda12-plugin", "jax-cuda13-plugin", "jax-cuda12-pjrt", "jax-cuda13-pjrt", "onnxruntime", "onnxruntime-gpu",
      "flash-attn", "xformers", "apex", "vllm", "tensorrt", "paddlepaddle-gpu", "cupy", "cupy-cuda11x", "cupy-cuda12x",
      "cupy-cuda13x", "pytorch", "pytorch-cuda", "cudatoolkit", "cuda-toolkit", "bitsandbytes", "deepspeed",
-     "transformers", "sentence-transformers"}
+     "transformers", "sentence-transformers"} | {"deepspeed", "flashinfer", "flashinfer-python", "tensorrt-llm",
+                                                  "deep-gemm", "sglang", "llama-cpp-python", "horovod", "mmcv",
+                                                  "flashinfer-jit-cache", "flashinfer-cubin",
+                                                  "exllamav2"}
 )  # fmt: skip
-# Packages whose pip install compiles CUDA code against the installed torch.
+# Packages whose pip install compiles CUDA code against the installed torch (they import torch to build).
 CUDA_SOURCE_PACKAGES = frozenset({"flash-attn", "apex", "detectron2", "pytorch3d", "mmcv-full", "causal-conv1d",
                                   "mamba-ssm", "natten", "torch-scatter", "torch-sparse", "gptqmodel", "auto-gptq"})  # fmt: skip
+# Packages that compile CUDA code with nvcc at run time (JIT kernels): a devel base is deliberate.
+RUNTIME_NVCC_PACKAGES = frozenset({"deepspeed", "flashinfer", "flashinfer-python", "flashinfer-jit-cache",
+                                   "flashinfer-cubin", "vllm", "tensorrt-llm", "deep-gemm", "sglang"})  # fmt: skip
+# Packages that build native CUDA code when installed from source (CMAKE_ARGS, HOROVOD_GPU_*, mim).
+NATIVE_CUDA_PACKAGES = frozenset({"llama-cpp-python", "horovod", "mmcv", "exllamav2", "bitsandbytes"})
+BUILD_TOOLS = re.compile(
+    r"^(?:build-essential|cmake|ninja-build|gcc(?:-\d+)?|g\+\+(?:-\d+)?|gcc-c\+\+|make)(?:[=-].*)?$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +110,7 @@ class CompileSignal:
     what: str  # "nvcc", "setup.py build", "pip install flash-attn" …
     instruction: Instruction
     span: Span | None
+    kind: str = "native"  # torch-extension (needs TORCH_CUDA_ARCH_LIST), nvcc, native (maybe CUDA), setup.py
 
 
 @dataclass
@@ -110,7 +122,8 @@ class StageFacts:
     installs: list[FrameworkInstall] = field(default_factory=list)
     compiles: list[CompileSignal] = field(default_factory=list)
     env: dict[str, tuple[str, Instruction]] = field(default_factory=dict)  # ENV set in this stage (and parents)
-    apt_packages: list[tuple[str, Instruction, Span | None]] = field(default_factory=list)
+    os_packages: list[tuple[str, Instruction, Span | None]] = field(default_factory=list)  # apt, dnf, apk …
+    runs_scripts: bool = False  # a RUN executes a script from the context: what it does is unknown
     system_pip: list[tuple[Invocation, Instruction]] = field(default_factory=list)  # pip outside a venv/conda
 
     def installed(self, *packages: str) -> list[FrameworkInstall]:
@@ -304,22 +317,25 @@ def _conda_installs(invocation: Invocation, instruction: Instruction) -> Iterato
                                instruction, word.span, instruction.start_line)  # fmt: skip
 
 
-def _compile_signal(command: Command, instruction: Instruction) -> str | None:
+_SETUP_COMMANDS = ("install", "build_ext", "bdist_wheel", "develop", "build")
+
+
+def _compile_signal(command: Command) -> tuple[str, str] | None:
+    """(what, kind) when ``command`` compiles native code that may target CUDA."""
     argv = command.argv
     name = command.name
     if name == "nvcc":
-        return "nvcc"
-    if name.startswith("python") and "setup.py" in argv[1:3] and {"install", "build_ext", "bdist_wheel", "develop",
-                                                                     "build"} & set(argv):  # fmt: skip
-        return "python setup.py " + next(
-            a for a in argv if a in ("install", "build_ext", "bdist_wheel", "develop", "build")
-        )
-    if name == "cmake" and any(re.search(r"CUDA|GGML_CUDA|LLAMA_CUBLAS", a) for a in argv):
-        return "cmake with CUDA"
+        return "nvcc", "nvcc"
+    if name.startswith("python") and "setup.py" in argv[1:3] and set(_SETUP_COMMANDS) & set(argv):
+        return "python setup.py " + next(a for a in argv if a in _SETUP_COMMANDS), "setup.py"
+    if name == "cmake" and any(re.search(r"CUDA|CUBLAS", a) for a in argv):
+        return "cmake with CUDA", "nvcc"
     if name == "make" and any(
         re.search(r"(?:GGML_CUDA|LLAMA_CUBLAS|CUDA)=1", a) for a in argv + list(command.assignments)
     ):
-        return "make with CUDA"
+        return "make with CUDA", "nvcc"
+    if name == "mim" and argv[1:2] == ["install"]:
+        return "mim install " + " ".join(argv[2:3]), "native"
     return None
 
 
@@ -377,7 +393,8 @@ class MlFacts:
                 current.python_from = parent.python_from
                 current.installs = list(parent.installs)
                 current.env = dict(parent.env)
-                current.apt_packages = list(parent.apt_packages)
+                current.os_packages = list(parent.os_packages)
+                current.runs_scripts = parent.runs_scripts
                 current.compiles = list(parent.compiles)
             elif base.python:
                 current.python_from = f"base image {base.image}"
@@ -400,9 +417,13 @@ class MlFacts:
                         in_venv = True
             commands = ctx.commands(instruction)
             for command in commands:
-                signal = _compile_signal(command, instruction)
+                if command.name.endswith(".sh") or (
+                    command.name in ("bash", "sh") and any(w.value.endswith(".sh") for w in command.args[:2])
+                ):
+                    facts.runs_scripts = True
+                signal = _compile_signal(command)
                 if signal:
-                    facts.compiles.append(CompileSignal(signal, instruction, command.span))
+                    facts.compiles.append(CompileSignal(signal[0], instruction, command.span, signal[1]))
                 if command.name in ("virtualenv",) or (
                     command.name.startswith("python") and "venv" in command.argv[1:3]
                 ):
@@ -412,10 +433,12 @@ class MlFacts:
                 if command.name == "uv" and command.argv[1:3] == ["python", "install"] and len(command.argv) > 3:
                     facts.python, facts.python_from = command.argv[3], "uv python install"
             for invocation in ctx.invocations(instruction):
-                if invocation.tool in ("apt-get", "apt") and installs(invocation):
+                if invocation.tool in ("apt-get", "apt", "dnf", "yum", "apk", "zypper") and (
+                    installs(invocation) or invocation.action in ("groupinstall", "group install")
+                ):
                     names = [w.value for w in invocation.packages]
-                    facts.apt_packages += [(w.value, instruction, w.span) for w in invocation.packages]
-                    found = _apt_python(names)
+                    facts.os_packages += [(w.value, instruction, w.span) for w in invocation.packages]
+                    found = _apt_python(names) if invocation.tool in ("apt-get", "apt") else None
                     if isinstance(found, str):
                         facts.python, facts.python_from = found, f"apt {found}"
                     elif found is True and facts.python is None:
@@ -438,5 +461,12 @@ class MlFacts:
                     ):
                         facts.system_pip.append((invocation, instruction))
                     for item in new:
+                        prebuilt = bool(item.find_links) and not item.vcs  # -f wheel pages (PyG, OpenMMLab)
+                        if prebuilt:
+                            continue
                         if item.package in CUDA_SOURCE_PACKAGES or (item.package == "xformers" and item.vcs):
+                            facts.compiles.append(
+                                CompileSignal(f"pip install {item.package}", instruction, item.span, "torch-extension")
+                            )
+                        elif item.package in NATIVE_CUDA_PACKAGES:
                             facts.compiles.append(CompileSignal(f"pip install {item.package}", instruction, item.span))

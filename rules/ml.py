@@ -1,0 +1,1091 @@
+"""DA5xx — CUDA and ML frameworks: the version facts no other Dockerfile linter knows.
+
+Every rule reads the per-stage facts (``dockaudit.mlfacts``) and the knowledge tables
+(``rules/data/*.toml``); when a version is not settled by the file (unpinned, ARG without a
+default), the rule stays silent.  Messages name the fact and the table it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from dockaudit.context import LintContext
+from dockaudit.knowledge import Knowledge, load_knowledge
+from dockaudit.mlfacts import (
+    BUILD_TOOLS,
+    CUDA_SOURCE_PACKAGES,
+    RUNTIME_NVCC_PACKAGES,
+    FrameworkInstall,
+    StageFacts,
+    ml_facts,
+)
+from dockaudit.model import Edit, Fix, Severity, Violation
+from dockaudit.plugin import rule
+from dockaudit.syntax.source import Span
+from dockaudit.syntax.stages import env_pairs
+
+FAMILY = "ml"
+PYTORCH_INDEX = "download.pytorch.org"
+
+
+def _image_facts(ctx: LintContext) -> StageFacts | None:
+    """Facts of the stage that becomes the image."""
+    return ml_facts(ctx).of(ctx.target_stage) if ctx.target_stage else None
+
+
+def torch_cuda(install: FrameworkInstall, knowledge: Knowledge) -> tuple[str | None, str]:
+    """The CUDA a torch install brings, and where that fact comes from ("cpu" for CPU builds)."""
+    if install.variant == "cpu":
+        return "cpu", "the cpu wheel index"
+    if install.variant_cuda:
+        return install.variant_cuda, f"the {install.variant} build"
+    if install.version and install.index_url is None and install.tool != "conda":
+        release = knowledge.torch_release(install.version)
+        if release is not None:
+            return release.pypi_default_cuda, f'PyPI default, ml-compat.toml [torch."{release.minor}"]'
+    return None, ""
+
+
+_CUDA_BUILDS = ("torch-extension", "nvcc")  # compile signals that certainly run nvcc
+
+
+def _major(version: str | None) -> int | None:
+    return int(version.split(".")[0]) if version and version[0].isdigit() else None
+
+
+@rule(
+    "DA501",
+    "torch-cuda-mismatch",
+    family=FAMILY,
+    severity="warning",
+    summary="torch built for one CUDA major on a base image with another (an error when extensions are compiled)",
+)
+def find_torch_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Compares the CUDA a torch install brings (its `+cuXXX` local version, its
+    `--index-url …/whl/cuXXX`, or the PyPI default of that torch release) with the
+    CUDA of the base image (`nvidia/cuda:12.4.1-…`, `pytorch/pytorch:…-cuda12.1-…`,
+    also through an earlier stage and ARG defaults). Different majors are a warning;
+    an error when the stage compiles CUDA extensions (nvcc, flash-attn, apex,
+    `setup.py build_ext`), because `torch.utils.cpp_extension` refuses an nvcc whose
+    major differs from `torch.version.cuda`.
+
+    ## Why is this bad?
+    torch wheels carry their own CUDA libraries, so the image holds two CUDA stacks
+    and the base's is gigabytes of dead weight; anything compiled against the base's
+    nvcc fails with "The detected CUDA version mismatches the version that was used
+    to compile PyTorch".
+
+    ## Example
+    ```dockerfile
+    FROM nvidia/cuda:11.8.0-cudnn8-devel-ubuntu22.04
+    RUN pip install --no-cache-dir torch==2.4.1
+    RUN pip install --no-cache-dir --no-build-isolation flash-attn==2.6.3
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM nvidia/cuda:12.1.1-cudnn8-devel-ubuntu22.04
+    RUN pip install --no-cache-dir torch==2.4.1
+    RUN pip install --no-cache-dir --no-build-isolation flash-attn==2.6.3
+    ```
+    """
+    knowledge = load_knowledge()
+    for facts in ml_facts(ctx).stages:
+        base_major = facts.base.cuda_major
+        if base_major is None:
+            continue
+        for install in facts.installed("torch"):
+            if install.instruction not in facts.stage.instructions:
+                continue  # reported on the stage that installs it
+            cuda, why = torch_cuda(install, knowledge)
+            major = _major(cuda)
+            if major is None or major == base_major:
+                continue
+            compiles = [
+                c for c in facts.compiles if c.instruction.start_line >= install.line and c.kind in _CUDA_BUILDS
+            ]
+            severity = Severity.ERROR if compiles else Severity.WARNING
+            consequence = (
+                f"nvcc {facts.base.cuda} cannot build extensions for it ({compiles[0].what}, line "
+                f"{compiles[0].instruction.start_line})"
+                if compiles
+                else "two CUDA stacks in one image; the base's is dead weight"
+            )
+            yield Violation(
+                install.span,
+                f"torch {install.version or ''} brings CUDA {cuda} ({why}) on a CUDA {facts.base.cuda} base: "
+                f"{consequence}; use a CUDA {major} base or --index-url https://{PYTORCH_INDEX}/whl/cu"
+                f"{facts.base.cuda.replace('.', '')[:3]}",
+                severity=severity,
+            )
+
+
+def _python_tuple(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def _jax_python_floor(version: str, knowledge: Knowledge) -> str | None:
+    """The lowest Python a jax release supports, from [jax].min_python_history."""
+    history = knowledge.jax.get("min_python_history", {})
+    floor = None
+    for since, python in sorted(history.items(), key=lambda kv: tuple(int(p) for p in kv[0].split("."))):
+        if tuple(int(p) for p in re.findall(r"\d+", version)[:3]) >= tuple(int(p) for p in since.split(".")):
+            floor = python
+    return floor
+
+
+@rule(
+    "DA502",
+    "framework-python-mismatch",
+    family=FAMILY,
+    severity="error",
+    summary="a framework version with no wheel for the image's Python",
+)
+def find_framework_python_mismatch(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a pinned torch, tensorflow or jax with no Linux wheel for the stage's
+    Python. The Python comes from the base (`python:3.12-slim`), from the OS default
+    when `python3` is installed with apt (Ubuntu 22.04 → 3.10, 24.04 → 3.12), from
+    `python3.X` packages, or from conda's `python=`. The wheel lists are read from
+    PyPI's wheel tags (not `Requires-Python`, which torch 2.5 still sets to 3.8).
+
+    ## Why is this bad?
+    pip finds no wheel and either fails, or — worse — falls back to an sdist build
+    or an older release than the one pinned elsewhere.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir torch==2.1.2
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.11-slim
+    RUN pip install --no-cache-dir torch==2.1.2
+    ```
+    """
+    knowledge = load_knowledge()
+    for facts in ml_facts(ctx).stages:
+        python = facts.python
+        if python is None or not re.fullmatch(r"\d+\.\d+", python):
+            continue
+        for install in facts.installs:
+            if install.instruction not in facts.stage.instructions or install.version is None:
+                continue
+            if install.package == "torch":
+                release = knowledge.torch_release(install.version)
+                table = f'ml-compat.toml [torch."{release.minor}"]' if release else ""
+                supported = release.python if release else None
+            elif install.package in ("tensorflow", "tensorflow-cpu"):
+                tf = knowledge.tensorflow_release(install.version)
+                table = f'ml-compat.toml [tensorflow."{tf.minor}"]' if tf else ""
+                supported = tf.python if tf else None
+            elif install.package == "jax":
+                floor = _jax_python_floor(install.version, knowledge)
+                if floor and _python_tuple(python) < _python_tuple(floor.lstrip(">=")):
+                    yield Violation(
+                        install.span,
+                        f"jax {install.version} needs Python {floor}, the image has {python} ({facts.python_from}; "
+                        "source: ml-compat.toml [jax] min_python_history)",
+                    )
+                continue
+            else:
+                continue
+            if supported and python not in supported:
+                yield Violation(
+                    install.span,
+                    f"{install.package} {install.version} has no wheel for Python {python} ({facts.python_from}); "
+                    f"it has wheels for {', '.join(supported)} (source: {table})",
+                )
+
+
+def _tf_uses_system_cuda(install: FrameworkInstall) -> bool:
+    return "and-cuda" not in install.extras and install.package in ("tensorflow", "tensorflow-gpu")
+
+
+@rule(
+    "DA503",
+    "tensorflow-cuda-mismatch",
+    family=FAMILY,
+    severity="error",
+    summary="TensorFlow using the system CUDA/cuDNN of a base built for another CUDA or cuDNN",
+)
+def find_tensorflow_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a pinned `tensorflow` installed without the `[and-cuda]` extra on a CUDA
+    base whose CUDA major or cuDNN major differs from the tested configuration of
+    that TensorFlow release (e.g. TF 2.15 = CUDA 12.2 / cuDNN 8.9), and the empty
+    `tensorflow-gpu` package.
+
+    ## Why is this bad?
+    Without `[and-cuda]`, TensorFlow dlopens the system libraries; when it cannot find
+    `libcudart.so.12` or the right `libcudnn`, it logs a warning and silently runs on
+    the CPU — a GPU image that never uses its GPU.
+
+    ## Example
+    ```dockerfile
+    FROM nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04
+    RUN pip install --no-cache-dir tensorflow==2.15.1
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.11-slim
+    RUN pip install --no-cache-dir "tensorflow[and-cuda]==2.15.1"
+    ```
+    """
+    knowledge = load_knowledge()
+    for facts in ml_facts(ctx).stages:
+        for install in facts.installed("tensorflow", "tensorflow-gpu"):
+            if install.instruction not in facts.stage.instructions:
+                continue
+            if install.package == "tensorflow-gpu":
+                yield Violation(install.span, "tensorflow-gpu is an empty stub on PyPI (2.12.0 sdist that fails): "
+                                "install tensorflow (GPU support is built in)")  # fmt: skip
+                continue
+            if not install.version or facts.base.cuda_major is None or not _tf_uses_system_cuda(install):
+                continue
+            tf = knowledge.tensorflow_release(install.version)
+            if tf is None:
+                continue
+            problems = []
+            if _major(tf.cuda) != facts.base.cuda_major:
+                problems.append(f"CUDA {tf.cuda}")
+            if facts.base.cudnn_major is not None and facts.base.cudnn_major != tf.cudnn_major:
+                problems.append(f"cuDNN {tf.cudnn_major}")
+            if problems:
+                yield Violation(
+                    install.span,
+                    f"tensorflow {install.version} needs {' and '.join(problems)}, the base has CUDA {facts.base.cuda}"
+                    + (f" / cuDNN {facts.base.cudnn_major}" if facts.base.cudnn_major else "")
+                    + f": it will fall back to the CPU; use tensorflow[and-cuda] (source: ml-compat.toml "
+                    f'[tensorflow."{tf.minor}"])',
+                )
+
+
+@rule(
+    "DA504",
+    "devel-base-unneeded",
+    family=FAMILY,
+    severity="warning",
+    summary="a CUDA devel base in the final stage that compiles nothing",
+    fix="unsafe",
+)
+def find_unneeded_devel_base(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a final stage built on an `nvidia/cuda:*-devel-*` or `pytorch/pytorch:*-devel`
+    image when nothing in the image compiles CUDA code (no nvcc, no `setup.py build`,
+    no flash-attn/apex/xformers-from-git build, no CUDA cmake), installs no build
+    toolchain (a build-environment image), and runs nothing that compiles kernels at
+    run time (DeepSpeed ops, FlashInfer, vLLM). A runtime or base image has the same
+    libraries without the compiler.
+
+    ## Why is this bad?
+    devel images add nvcc, headers and static libraries: 2–4 GB more to push, pull and
+    scan for every deploy. Pip wheels of torch/jax/TF bring their own CUDA libraries,
+    so often even the runtime image is more than needed.
+
+    ## Example
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04
+    RUN pip install --no-cache-dir torch==2.5.1
+    CMD ["python3", "serve.py"]
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04
+    RUN pip install --no-cache-dir torch==2.5.1
+    CMD ["python3", "serve.py"]
+    ```
+    """
+    facts = _image_facts(ctx)
+    if facts is None or facts.base.flavour != "devel" or facts.base.kind not in ("nvidia-cuda", "pytorch"):
+        return
+    if facts.compiles or any("TORCH_CUDA_ARCH_LIST" == k for k in facts.env):
+        return
+    if facts.installed(*RUNTIME_NVCC_PACKAGES):
+        return  # JIT kernels (DeepSpeed ops, FlashInfer, vLLM) call nvcc at run time
+    if any(BUILD_TOOLS.match(p) for p, _i, _s in facts.os_packages):
+        return  # a build environment: the compiler is the point of the image
+    if facts.runs_scripts:
+        return  # a script from the build context may compile: unknown, so no guessing
+    stage = facts.stage.ancestry()[-1]
+    if stage.from_instruction is None or not stage.from_instruction.args:
+        return
+    yield Violation(
+        stage.from_instruction.args[0].span,
+        f"'{facts.base.image}' is a devel image but nothing here compiles CUDA code: the runtime "
+        "flavour has the same libraries without 2-4 GB of compiler and headers (source: base-images.toml "
+        "[image.nvidia_cuda_devel])",
+    )
+
+
+@rule(
+    "DA505",
+    "gpu-cpu-wheel-mismatch",
+    family=FAMILY,
+    severity="warning",
+    summary="CPU torch wheels on a CUDA base, or the CUDA-bundling PyPI torch where the image is CPU-only",
+)
+def find_gpu_cpu_wheel_mismatch(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags torch from the CPU index (`…/whl/cpu`, `+cpu`) on a CUDA base image (the
+    CUDA base is unused), and — where the stage declares itself CPU-only through an
+    ARG or ENV such as `DEVICE=cpu` — the default PyPI torch, which pulls several GB
+    of CUDA wheels.
+
+    ## Why is this bad?
+    Either the GPU is never used (`torch.cuda.is_available()` is False on a 4 GB CUDA
+    base), or a CPU service ships gigabytes of CUDA libraries it never loads.
+
+    ## Example
+    ```dockerfile
+    FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
+    RUN pip install --no-cache-dir torch==2.8.0 --index-url https://download.pytorch.org/whl/cpu
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir torch==2.8.0 --index-url https://download.pytorch.org/whl/cpu
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        cpu_declared = any(
+            re.search(r"(?:DEVICE|TARGET|ACCELERATOR|PLATFORM)", key) and value.strip("'\"").lower() == "cpu"
+            for key, (value, _i) in facts.env.items()
+        ) or _declares_cpu_arg(facts)
+        for install in facts.installed("torch"):
+            if install.instruction not in facts.stage.instructions:
+                continue
+            if install.variant == "cpu" and facts.base.gpu and facts.base.cuda:
+                yield Violation(
+                    install.span,
+                    f"CPU-only torch on a CUDA {facts.base.cuda} base: the GPU is never used and the base is dead "
+                    "weight; use a cuXXX index or a python:3.x-slim base",
+                )
+            elif cpu_declared and install.variant is None and install.index_url is None and not facts.base.gpu:
+                yield Violation(
+                    install.span,
+                    "the image is CPU-only but the PyPI torch wheel pulls several GB of CUDA libraries: add "
+                    f"--index-url https://{PYTORCH_INDEX}/whl/cpu (source: base-images.toml [payload.torch])",
+                )
+
+
+def _declares_cpu_arg(facts: StageFacts) -> bool:
+    for instruction in facts.stage.instructions:
+        if instruction.name == "ARG":
+            for word in instruction.values:
+                name, _, value = word.partition("=")
+                if re.search(r"DEVICE|ACCELERATOR|TARGET", name) and value.strip("'\"").lower() == "cpu":
+                    return True
+    return False
+
+
+@rule(
+    "DA506",
+    "companion-version-mismatch",
+    family=FAMILY,
+    severity="error",
+    summary="torchvision/torchaudio/xformers not built for the installed torch",
+)
+def find_companion_version_mismatch(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Checks pinned torchvision and torchaudio against the torch pinned in the same
+    image, using PyTorch's pairing table (torch 2.4.1 ↔ torchvision 0.19.1 ↔
+    torchaudio 2.4.1), and pinned xformers against the torch its wheel requires.
+
+    ## Why is this bad?
+    A companion built for another torch makes pip replace torch — from PyPI, with its
+    default CUDA, silently undoing the `--index-url …/cu121` you chose — or fails at
+    import with undefined symbols.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.11-slim
+    RUN pip install --no-cache-dir torch==2.3.1 torchvision==0.19.0 --index-url https://download.pytorch.org/whl/cu121
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.11-slim
+    RUN pip install --no-cache-dir torch==2.3.1 torchvision==0.18.1 --index-url https://download.pytorch.org/whl/cu121
+    ```
+    """
+    knowledge = load_knowledge()
+    for facts in ml_facts(ctx).stages:
+        torches = [i for i in facts.installed("torch") if i.version]
+        if not torches:
+            continue
+        torch = torches[-1]
+        torch_version = torch.version.split("+")[0]
+        release = knowledge.torch_release(torch_version)
+        for install in facts.installed("torchvision", "torchaudio", "xformers"):
+            if install.instruction not in facts.stage.instructions or not install.version:
+                continue
+            version = install.version.split("+")[0]
+            if install.package == "xformers":
+                wanted = knowledge.xformers_torch.get(version)
+                if wanted and wanted.startswith("torch==") and wanted[7:] != torch_version:
+                    yield Violation(install.span, f"xformers {version} requires {wanted}, the image pins torch "
+                                    f"{torch_version}: pip will replace torch (source: ml-compat.toml "
+                                    "[torch_extension_build] xformers_torch_pins)")  # fmt: skip
+                continue
+            if release is None:
+                continue
+            pairs = release.torchvision if install.package == "torchvision" else release.torchaudio
+            expected = pairs.get(torch_version)
+            if expected and expected.split(" ")[0] != version:
+                yield Violation(
+                    install.span,
+                    f"{install.package} {version} is not the build for torch {torch_version} (that is {expected}): "
+                    f'pip will replace torch (source: ml-compat.toml [torch."{release.minor}"])',
+                )
+
+
+_ARCH_LIST = "TORCH_CUDA_ARCH_LIST"
+_BASES_WITHOUT_ARCH_LIST = ("nvidia-cuda", "pytorch", "python", "ubuntu", "debian", "conda")
+
+
+@rule(
+    "DA508",
+    "cuda-arch-list-missing",
+    family=FAMILY,
+    severity="warning",
+    summary="CUDA extensions compiled without TORCH_CUDA_ARCH_LIST (no GPU at build time)",
+)
+def find_missing_cuda_arch_list(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a torch CUDA extension build (flash-attn, apex, xformers or detectron2 from
+    source) when `TORCH_CUDA_ARCH_LIST` is set neither by ENV/ARG
+    nor inline. Notes a missing `MAX_JOBS` for flash-attn.
+
+    ## Why is this bad?
+    `docker build` has no GPU. With the list unset, torch's extension builder looks for
+    visible GPUs, finds none and crashes (`IndexError: list index out of range`,
+    pytorch/pytorch#137261) — or, on a builder with a GPU, compiles for that one GPU
+    only and the image fails on the others.
+
+    ## Example
+    ```dockerfile
+    FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel
+    RUN pip install --no-cache-dir --no-build-isolation flash-attn==2.7.0.post2
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel
+    ENV TORCH_CUDA_ARCH_LIST="8.0;8.6;8.9;9.0+PTX" MAX_JOBS=4
+    RUN pip install --no-cache-dir --no-build-isolation flash-attn==2.7.0.post2
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        own = [c for c in facts.compiles if c.instruction in facts.stage.instructions and c.kind == "torch-extension"]
+        if not own:
+            continue
+        if facts.base.kind not in _BASES_WITHOUT_ARCH_LIST:
+            continue  # NGC images set TORCH_CUDA_ARCH_LIST; an unknown base may too
+        declared = _ARCH_LIST in facts.env or any(
+            i.name == "ARG" and any(v.split("=")[0] == _ARCH_LIST for v in i.values) for i in facts.stage.instructions
+        )
+        for signal in own:
+            commands = ctx.commands(signal.instruction)
+            inline = any(a.startswith(_ARCH_LIST + "=") for c in commands for a in c.assignments) or any(
+                c.name == "export" and any(w.value.startswith(_ARCH_LIST + "=") for w in c.args) for c in commands
+            )
+            if declared or inline:
+                continue
+            yield Violation(
+                signal.span,
+                f"{signal.what} compiles CUDA code but TORCH_CUDA_ARCH_LIST is not set: there is no GPU at build "
+                'time to detect (set e.g. ENV TORCH_CUDA_ARCH_LIST="8.0;8.6;9.0+PTX"; source: ml-compat.toml '
+                "[torch_extension_build])",
+            )
+            break
+
+
+_NO_MUSL_WHEELS = frozenset({"torch", "tensorflow", "tensorflow-cpu", "jaxlib", "jax", "onnxruntime", "onnxruntime-gpu",
+                             "vllm", "xformers", "flash-attn"})  # fmt: skip
+
+
+@rule(
+    "DA510",
+    "alpine-ml",
+    family=FAMILY,
+    severity="error",
+    summary="torch, tensorflow, jaxlib or onnxruntime on Alpine (no musl wheels)",
+)
+def find_ml_on_alpine(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags pip installs of torch, tensorflow, jax/jaxlib, onnxruntime (and packages
+    built on them) in a stage based on Alpine or `python:*-alpine`. numpy, scipy,
+    pandas and scikit-learn are fine: they ship musllinux wheels now.
+
+    ## Why is this bad?
+    None of these has a musllinux wheel or an sdist that builds on musl; the install
+    fails, and NVIDIA's user-space libraries are glibc builds anyway.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-alpine
+    RUN pip install --no-cache-dir torch==2.5.1
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir torch==2.5.1
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        if not (facts.base.os or "").startswith("alpine") and facts.base.kind != "alpine":
+            continue
+        for install in facts.installs:
+            if install.package in _NO_MUSL_WHEELS and install.instruction in facts.stage.instructions:
+                yield Violation(
+                    install.span,
+                    f"{install.package} has no musllinux wheel: it cannot be installed on Alpine; use a glibc base "
+                    "such as python:3.x-slim (source: base-images.toml [image.python_alpine])",
+                )
+
+
+@rule(
+    "DA513",
+    "onnxruntime-cuda-major",
+    family=FAMILY,
+    severity="error",
+    summary="onnxruntime-gpu built for another CUDA major (or cuDNN major) than the base",
+)
+def find_onnxruntime_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a pinned `onnxruntime-gpu` whose PyPI build targets another CUDA major than
+    the base image (≤1.18: CUDA 11.8, 1.19–1.26: CUDA 12, ≥1.27: CUDA 13) or another
+    cuDNN major (cuDNN 8 up to 1.18, 9 after).
+
+    ## Why is this bad?
+    The CUDA execution provider fails to load ("Failed to create
+    CUDAExecutionProvider. Require cuDNN 9.* and CUDA 12.*") and ONNX Runtime silently
+    falls back to the CPU.
+
+    ## Example
+    ```dockerfile
+    FROM nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04
+    RUN pip install --no-cache-dir onnxruntime-gpu==1.20.1
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04
+    RUN pip install --no-cache-dir onnxruntime-gpu==1.20.1
+    ```
+    """
+    knowledge = load_knowledge()
+    for facts in ml_facts(ctx).stages:
+        if facts.base.cuda_major is None:
+            continue
+        for install in facts.installed("onnxruntime-gpu"):
+            if install.instruction not in facts.stage.instructions or not install.version:
+                continue
+            if {"cuda", "cudnn"} & set(install.extras):
+                continue  # the extras bring matching CUDA/cuDNN wheels
+            span = knowledge.onnxruntime_range(install.version)
+            if span is None:
+                continue
+            problems = []
+            if span.cuda_major != facts.base.cuda_major:
+                problems.append(f"CUDA {span.cuda_major}")
+            if facts.base.cudnn_major is not None and span.cudnn_major != facts.base.cudnn_major:
+                problems.append(f"cuDNN {span.cudnn_major}")
+            if problems:
+                yield Violation(
+                    install.span,
+                    f"onnxruntime-gpu {install.version} is built for {' and '.join(problems)}, the base has CUDA "
+                    f"{facts.base.cuda}: the CUDA provider will not load and inference runs on the CPU "
+                    "(source: ml-compat.toml [onnxruntime_gpu.versions])",
+                )
+
+
+@rule(
+    "DA516",
+    "cuda-ext-build-isolation",
+    family=FAMILY,
+    severity="error",
+    summary="pip install of flash-attn (or another torch-importing source package) without --no-build-isolation",
+)
+def find_isolated_cuda_extension_builds(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `pip install flash-attn` (and apex, detectron2, pytorch3d, mamba-ssm …,
+    which import torch while building) without `--no-build-isolation`, or before
+    torch is installed in the image.
+
+    ## Why is this bad?
+    flash-attn is sdist-only on PyPI and its build imports torch. In pip's isolated
+    build environment torch is missing (`ModuleNotFoundError: No module named
+    'torch'`), or pip fetches the newest torch and compiles against the wrong torch
+    and CUDA.
+
+    ## Example
+    ```dockerfile
+    FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel
+    ENV TORCH_CUDA_ARCH_LIST="8.0;9.0"
+    RUN pip install --no-cache-dir flash-attn==2.7.0.post2
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel
+    ENV TORCH_CUDA_ARCH_LIST="8.0;9.0"
+    RUN pip install --no-cache-dir --no-build-isolation flash-attn==2.7.0.post2
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        torch_lines = [i.line for i in facts.installed("torch")]
+        # Only bases known to come without torch can show that torch is missing.
+        may_have_torch = facts.base.kind not in ("nvidia-cuda", "python", "ubuntu", "debian", "conda", "alpine")
+        for install in facts.installs:
+            if install.package not in CUDA_SOURCE_PACKAGES or install.instruction not in facts.stage.instructions:
+                continue
+            if install.find_links and not install.vcs:
+                continue  # a prebuilt wheel page (PyG, OpenMMLab): nothing is built
+            if not install.no_build_isolation:
+                yield Violation(install.span, f"{install.package} imports torch while building: add "
+                                "--no-build-isolation, or the build fails or compiles against another torch "
+                                "(source: ml-compat.toml [torch_extension_build])")  # fmt: skip
+            elif (
+                not may_have_torch
+                and not any(line < install.line for line in torch_lines)
+                and not any(i.line == install.line and i.package == "torch" for i in facts.installs)
+            ):
+                yield Violation(install.span, f"{install.package} is built before torch is installed: install "
+                                "torch first")  # fmt: skip
+
+
+@rule(
+    "DA518",
+    "torch-extra-index-url",
+    family=FAMILY,
+    severity="warning",
+    summary="torch from --extra-index-url (dependency confusion; PyTorch documents --index-url since 2.0)",
+    fix="safe",
+)
+def find_torch_extra_index_url(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `pip install torch … --extra-index-url https://download.pytorch.org/whl/…`.
+    When every package of that command is a PyTorch-index package (torch,
+    torchvision, torchaudio …), the fix turns `--extra-index-url` into `--index-url`.
+
+    ## Why is this bad?
+    With an extra index pip merges both indexes and takes the highest version from
+    either, so a same-named package on PyPI can win — the December 2022 `torchtriton`
+    compromise reached users exactly this way. PyTorch's own instructions use
+    `--index-url` since 2.0.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.11-slim
+    RUN pip install --no-cache-dir torch==2.4.1 --extra-index-url https://download.pytorch.org/whl/cu121
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.11-slim
+    RUN pip install --no-cache-dir torch==2.4.1 --index-url https://download.pytorch.org/whl/cu121
+    ```
+    """
+    torch_index_packages = {"torch", "torchvision", "torchaudio", "triton", "pytorch-triton"}
+    for instruction in ctx.dockerfile.instructions:
+        for invocation in ctx.invocations(instruction):
+            if invocation.tool not in ("pip", "uv"):
+                continue
+            option = next(
+                (o for o in invocation.options if o.name == "--extra-index-url" and PYTORCH_INDEX in (o.value or "")),
+                None,
+            )
+            names = [re.split(r"[=<>!~\[;@ ]", w.value, maxsplit=1)[0].lower() for w in invocation.packages]
+            if option is None or "torch" not in names:
+                continue
+            fix = None
+            only_torch = all(n in torch_index_packages for n in names) and not invocation.values("-i", "--index-url")
+            word = option.word
+            if only_torch and word.span is not None and ctx.text(word.span).startswith("--extra-index-url"):
+                start = word.span.start
+                fix = Fix("use --index-url", (Edit(Span(start, start + len("--extra-index-url")), "--index-url"),))
+            yield Violation(
+                word.span or invocation.command.span,
+                "torch from --extra-index-url: PyPI and the PyTorch index are merged, so a same-named PyPI package "
+                "can win; use --index-url (source: ml-compat.toml [torch_index] install_flag_history)",
+                fix=fix,
+            )
+
+
+@rule(
+    "DA519",
+    "pep668-system-pip",
+    family=FAMILY,
+    severity="error",
+    summary="pip install into the system Python of Debian 12+/Ubuntu 24.04+ (externally managed)",
+)
+def find_system_pip_on_managed_python(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `pip install` into the apt-installed Python of an externally managed OS
+    (Debian 12 and 13, Ubuntu 24.04 — including `nvidia/cuda:*-ubuntu24.04`) when no
+    virtual environment is active, and `--break-system-packages` anywhere.
+
+    ## Why is this bad?
+    PEP 668: pip refuses with `error: externally-managed-environment`. Forcing it with
+    `--break-system-packages` mixes pip and apt files in `/usr` and breaks apt's own
+    Python tools on the next upgrade.
+
+    ## Example
+    ```dockerfile
+    FROM ubuntu:24.04
+    RUN apt-get update && apt-get install -y --no-install-recommends python3-pip=24.0+dfsg-1ubuntu1 && rm -rf /var/lib/apt/lists/*
+    RUN pip install --no-cache-dir fastapi==0.115.0
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM ubuntu:24.04
+    RUN apt-get update && apt-get install -y --no-install-recommends python3-venv=3.12.3-0ubuntu2 && rm -rf /var/lib/apt/lists/*
+    RUN python3 -m venv /opt/venv
+    ENV PATH=/opt/venv/bin:$PATH
+    RUN pip install --no-cache-dir fastapi==0.115.0
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        # A RUN that already deals with PEP 668 (branches on the OS release) is left to its author.
+        handled = {
+            id(i) for _inv, i in facts.system_pip if any(x.has("--break-system-packages") for x in ctx.invocations(i))
+        }
+        env_break = facts.env.get("PIP_BREAK_SYSTEM_PACKAGES", ("", None))[0].strip("'\"").lower() in (
+            "1",
+            "true",
+            "yes",
+        )
+        for invocation, instruction in facts.system_pip:
+            if instruction not in facts.stage.instructions:
+                continue
+            if env_break and not invocation.has("--break-system-packages"):
+                yield Violation(invocation.command.span, "PIP_BREAK_SYSTEM_PACKAGES mixes pip and apt packages in "
+                                "/usr: use a virtual environment (python3 -m venv /opt/venv)")  # fmt: skip
+                continue
+            if invocation.has("--break-system-packages"):
+                yield Violation(invocation.command.span, "--break-system-packages mixes pip and apt packages in /usr: "
+                                "use a virtual environment (python3 -m venv /opt/venv)")  # fmt: skip
+                continue
+            managed = re.match(r"^(?:debian(12|13)|ubuntu(2[4-9]\.\d+))$", facts.base.os or "")
+            if managed and id(instruction) not in handled and facts.python_from and facts.python_from.startswith("apt"):
+                yield Violation(
+                    invocation.command.span,
+                    f"{facts.base.os} marks its Python as externally managed (PEP 668): pip install fails; create a "
+                    "venv and put it on PATH (source: base-images.toml [os_pep668])",
+                )
+
+
+_DOWNLOADS = re.compile(
+    r"from_pretrained\(|snapshot_download\(|hf_hub_download\(|huggingface-cli\s+download|\bhf\s+download"
+    r"|ollama\s+pull|torch\.hub\.load\(|SentenceTransformer\(|pipeline\(",
+)
+_WEIGHT_URL = re.compile(r"https?://\S+\.(?:safetensors|bin|pt|pth|ckpt|gguf|onnx|h5)\b")
+
+
+@rule(
+    "DA520",
+    "model-download-at-build",
+    family=FAMILY,
+    severity="warning",
+    summary="model weights downloaded at build time into a layer",
+)
+def find_model_downloads_at_build(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags RUNs that download model weights into the image — `from_pretrained(…)`,
+    `snapshot_download`, `huggingface-cli download`, `hf download`, `ollama pull`,
+    `torch.hub.load`, wget/curl of `*.safetensors|*.bin|*.gguf…` — and `ADD` of such
+    URLs. When a token comes from ARG or ENV, the message says so (DA102 reports the
+    secret itself).
+
+    ## Why is this bad?
+    The weights (gigabytes) land in a layer under `~/.cache/huggingface`: every rebuild
+    that touches an earlier layer downloads them again, every push and pull carries
+    them, and a model update needs an image rebuild.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.11-slim
+    RUN python -c "from transformers import AutoModel; AutoModel.from_pretrained('bert-base-uncased')"
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.11-slim
+    ENV HF_HOME=/models
+    VOLUME /models
+    ```
+    """
+    token_in_env = any(
+        i.name in ("ARG", "ENV") and any(re.match(r"(?:HF_TOKEN|HUGGING_?FACE_HUB_TOKEN|HUGGINGFACE_TOKEN)\b", v) for v in i.values)
+        for i in ctx.dockerfile.instructions
+    )  # fmt: skip
+    suffix = "; the token from ARG/ENV stays in the image history" if token_in_env else ""
+    for instruction in ctx.dockerfile.instructions:
+        target = instruction.trigger or instruction
+        if target.name == "ADD":
+            for arg in target.args[:-1]:
+                if _WEIGHT_URL.search(arg.value):
+                    yield Violation(arg.span, "model weights downloaded into a layer at build time: fetch them at "
+                                    "start-up into a mounted volume" + suffix)  # fmt: skip
+        if target.name != "RUN":
+            continue
+        text = target.args_text + "".join(h.content for h in target.heredocs)
+        match = _DOWNLOADS.search(text)
+        if match is None and any(c.name in ("wget", "curl") for c in ctx.commands(instruction)):
+            match = _WEIGHT_URL.search(text)
+        if match:
+            yield Violation(target.keyword_span, f"'{match.group(0).strip('(')}' downloads model weights into a layer "
+                            "at build time: fetch them at start-up into a mounted volume (HF_HOME=/models)" + suffix)  # fmt: skip
+
+
+@rule(
+    "DA522",
+    "compile-on-runtime-image",
+    family=FAMILY,
+    severity="error",
+    summary="CUDA extension compiled on a runtime base (no nvcc): the build fails",
+)
+def find_compiles_without_nvcc(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a CUDA extension build (flash-attn, apex, `setup.py build_ext`, nvcc) in a
+    stage whose base has no CUDA compiler: `nvidia/cuda:*-runtime|base`,
+    `pytorch/pytorch:*-runtime`.
+
+    ## Why is this bad?
+    The build stops with "CUDA_HOME environment variable is not set" or "nvcc not
+    found" — after the long dependency installs before it.
+
+    ## Example
+    ```dockerfile
+    FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+    ENV TORCH_CUDA_ARCH_LIST="8.0;9.0"
+    RUN pip install --no-cache-dir --no-build-isolation flash-attn==2.7.0.post2
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel
+    ENV TORCH_CUDA_ARCH_LIST="8.0;9.0"
+    RUN pip install --no-cache-dir --no-build-isolation flash-attn==2.7.0.post2
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        if facts.base.has_nvcc is not False or facts.base.kind not in ("nvidia-cuda", "pytorch"):
+            continue
+        installs_toolkit = any(re.match(r"cuda-(?:nvcc|toolkit)", p) for p, _i, _s in facts.os_packages)
+        if installs_toolkit:
+            continue
+        for signal in facts.compiles:
+            if signal.instruction in facts.stage.instructions and signal.kind in _CUDA_BUILDS:
+                yield Violation(signal.span, f"{signal.what} needs nvcc, which the {facts.base.flavour} image "
+                                f"'{facts.base.image}' does not have: build in the devel flavour and copy the result")  # fmt: skip
+                break
+
+
+_GPU_QUERIES = re.compile(
+    r"nvidia-smi|torch\.cuda\.(?:is_available|device_count|get_device_name)\(|list_physical_devices\(\s*['\"]GPU"
+    r"|jax\.devices\(\s*['\"]gpu|cupy\.cuda\.runtime\.getDeviceCount"
+)
+
+
+@rule(
+    "DA524",
+    "gpu-query-at-build",
+    family=FAMILY,
+    severity="warning",
+    summary="nvidia-smi or torch.cuda.is_available() in RUN: no GPU exists at build time",
+)
+def find_gpu_queries_at_build(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags RUNs that ask for a GPU: `nvidia-smi`, `torch.cuda.is_available()`,
+    `tf.config.list_physical_devices('GPU')`, `jax.devices('gpu')`.
+
+    ## Why is this bad?
+    `docker build` runs without GPUs, so the answer is always "none": a check that
+    fails the build on every builder, or a branch that always takes the CPU path and
+    bakes that decision into the image.
+
+    ## Example
+    ```dockerfile
+    FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+    RUN python -c "import torch; assert torch.cuda.is_available()"
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+    RUN python -c "import torch; print(torch.version.cuda)"
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        target = instruction.trigger or instruction
+        if target.name != "RUN":
+            continue
+        text = target.args_text + "".join(h.content for h in target.heredocs)
+        match = _GPU_QUERIES.search(text)
+        if match:
+            yield Violation(target.keyword_span, f"'{match.group(0).rstrip('(')}' at build time: there is no GPU "
+                            "during docker build, so the answer is always 'none'")  # fmt: skip
+
+
+@rule(
+    "DA523",
+    "nvidia-env-override",
+    family=FAMILY,
+    severity="info",
+    summary="NVIDIA_REQUIRE_CUDA/NVIDIA_DISABLE_REQUIRE overridden, or driver capabilities set to all",
+)
+def find_nvidia_env_overrides(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Notes `ENV NVIDIA_REQUIRE_CUDA=…`, `NVIDIA_DISABLE_REQUIRE=…` and
+    `NVIDIA_DRIVER_CAPABILITIES=all` baked into an image.
+
+    ## Why is this bad?
+    The CUDA images set `NVIDIA_REQUIRE_CUDA` so the container runtime refuses a host
+    whose driver is too old. Overriding it moves that failure from start-up to the
+    first kernel launch. `all` capabilities mount graphics and video libraries a
+    compute job does not need (`compute,utility` does).
+
+    ## Example
+    ```dockerfile
+    FROM nvidia/cuda:12.9.1-runtime-ubuntu22.04
+    ENV NVIDIA_REQUIRE_CUDA="cuda>=12.0"
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        if instruction.name != "ENV":
+            continue
+        for index, (key, value, _sep) in enumerate(env_pairs(instruction)):
+            span = instruction.args[index * 3].span
+            plain = value.strip("'\"").lower()
+            if key in ("NVIDIA_REQUIRE_CUDA", "NVIDIA_DISABLE_REQUIRE"):
+                yield Violation(span, f"{key} overrides the driver check of the CUDA image: an old driver then fails at "
+                                "the first kernel launch instead of at start (source: ml-compat.toml "
+                                "[nvidia_cuda_image] env_require)")  # fmt: skip
+            elif key == "NVIDIA_DRIVER_CAPABILITIES" and plain == "all":
+                yield Violation(span, "NVIDIA_DRIVER_CAPABILITIES=all mounts graphics and video libraries too: "
+                                "compute,utility is enough for CUDA")  # fmt: skip
+
+
+_HOST_PACKAGES = re.compile(
+    r"^(?:nvidia-container-toolkit|nvidia-container-runtime|nvidia-docker2?|libnvidia-container[\w-]*"
+    r"|nvidia-driver-\d+|cuda-drivers(?:-\d+)?|nvidia-utils-\d+|nvidia-kernel[\w-]*)(?:[=-].*)?$"
+)
+
+
+@rule(
+    "DA525",
+    "container-toolkit-in-image",
+    family=FAMILY,
+    severity="warning",
+    summary="nvidia-container-toolkit, nvidia-docker or driver packages installed inside the image",
+)
+def find_host_packages_in_image(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags apt/yum/dnf installs of the NVIDIA container toolkit, nvidia-docker, or GPU
+    driver packages (`nvidia-driver-550`, `cuda-drivers`) inside an image.
+
+    ## Why is this bad?
+    They belong on the host: the container runtime mounts the host's driver into the
+    container. A driver inside the image does nothing but conflict with the host's
+    kernel module, and adds hundreds of MB.
+
+    ## Example
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04
+    RUN apt-get update && apt-get install -y --no-install-recommends nvidia-driver-550=550.120-0ubuntu1 && rm -rf /var/lib/apt/lists/*
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        for invocation in ctx.invocations(instruction):
+            if invocation.tool not in ("apt-get", "apt", "yum", "dnf", "zypper", "apk"):
+                continue
+            if not invocation.action.endswith("install"):
+                continue
+            for word in invocation.packages:
+                if _HOST_PACKAGES.match(word.value):
+                    yield Violation(word.span, f"'{word.value}' belongs on the host: the container runtime mounts the "
+                                    "host's driver into the container")  # fmt: skip
+
+
+@rule(
+    "DA526",
+    "hardcoded-visible-devices",
+    family=FAMILY,
+    severity="info",
+    summary="CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES fixed in ENV",
+)
+def find_hardcoded_visible_devices(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Notes `ENV CUDA_VISIBLE_DEVICES=…` and `ENV NVIDIA_VISIBLE_DEVICES=…` with a fixed
+    device list (`0`, `0,1`, `all`) in a Dockerfile.
+
+    ## Why is this bad?
+    Which GPUs a container gets is the runtime's decision (`--gpus`, Kubernetes device
+    plugins). A value baked into the image overrides it, so a pod given GPU 3 uses
+    GPU 0 — another tenant's.
+
+    ## Example
+    ```dockerfile
+    FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+    ENV CUDA_VISIBLE_DEVICES=0
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        if instruction.name != "ENV":
+            continue
+        for index, (key, value, _sep) in enumerate(env_pairs(instruction)):
+            plain = value.strip("'\"")
+            if (
+                key in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES")
+                and plain
+                and "$" not in plain
+                and plain not in ("void", "none", "")
+            ):
+                yield Violation(instruction.args[index * 3].span, f"{key}={plain} fixes the GPUs in the image: leave "
+                                "device selection to the runtime (--gpus, Kubernetes)")  # fmt: skip
