@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
@@ -33,6 +34,7 @@ class Options:
     label_schema: dict[str, str] = field(default_factory=dict)
     strict_labels: bool = False  # labels outside label_schema are findings too (hadolint's strict-labels)
     min_driver: str | None = None
+    as_of: date | None = None  # the day end-of-life rules judge by (default: today; tests pin it)
 
 
 class LintContext:

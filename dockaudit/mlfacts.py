@@ -80,7 +80,7 @@ class BaseFacts:
 @dataclass(frozen=True, slots=True)
 class FrameworkInstall:
     package: str  # normalised: torch, onnxruntime-gpu, jax …
-    version: str | None  # exact version when pinned (``2.1.0+cu121``), else None
+    version: str | None  # the pinned version (``2.1.0+cu121``, or ``2.1.*``), else None
     specifier: str  # as written after the name: "==2.1.0+cu121", ">=2,<2.2", ""
     extras: tuple[str, ...]
     variant: str | None  # "cu121", "cpu", … from the local version or the index URL

@@ -1089,3 +1089,544 @@ def find_hardcoded_visible_devices(ctx: LintContext) -> Iterator[Violation]:
             ):
                 yield Violation(instruction.args[index * 3].span, f"{key}={plain} fixes the GPUs in the image: leave "
                                 "device selection to the runtime (--gpus, Kubernetes)")  # fmt: skip
+
+
+@rule(
+    "DA507",
+    "cudnn-mismatch",
+    family=FAMILY,
+    severity="warning",
+    summary="onnxruntime-gpu needing another cuDNN major than the torch in the same image",
+)
+def find_cudnn_mismatch(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a pinned `onnxruntime-gpu` (without its `[cudnn]` extra) next to a pinned
+    torch whose cuDNN major differs: ONNX Runtime ≤ 1.18 was built for cuDNN 8,
+    1.19 and later for cuDNN 9; torch ≤ 2.3 ships cuDNN 8, 2.4 and later cuDNN 9.
+    (A base image's cuDNN is checked by DA503 and DA513.)
+
+    ## Why is this bad?
+    ONNX Runtime loads the cuDNN that torch's wheels put on the library path; cuDNN 8
+    and 9 are not interchangeable, so the CUDA provider fails ("Require cuDNN 9.*")
+    and inference silently runs on the CPU.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.11-slim
+    RUN pip install --no-cache-dir torch==2.3.1 onnxruntime-gpu==1.20.1
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.11-slim
+    RUN pip install --no-cache-dir torch==2.4.1 onnxruntime-gpu==1.20.1
+    ```
+    """
+    knowledge = load_knowledge()
+    for facts in ml_facts(ctx).stages:
+        torches = [i for i in facts.installed("torch") if i.version and knowledge.torch_release(i.version)]
+        if not torches:
+            continue
+        release = knowledge.torch_release(torches[-1].version or "")
+        for install in facts.installed("onnxruntime-gpu"):
+            if install.instruction not in facts.stage.instructions or not install.version or "cudnn" in install.extras:
+                continue
+            span = knowledge.onnxruntime_range(install.version)
+            if span is None or release is None or span.cudnn_major == release.cudnn_major:
+                continue
+            yield Violation(
+                install.span,
+                f"onnxruntime-gpu {install.version} needs cuDNN {span.cudnn_major}, torch {torches[-1].version} brings "
+                f"cuDNN {release.cudnn_major}: the CUDA provider will not load (source: ml-compat.toml "
+                f'[onnxruntime_gpu.versions], [torch."{release.minor}"])',
+            )
+
+
+_CONDA_FRAMEWORKS = {"pytorch": "torch", "tensorflow": "tensorflow", "pytorch-cuda": "torch", "cudatoolkit": "torch"}
+
+
+@rule(
+    "DA509",
+    "conda-pip-mix",
+    family=FAMILY,
+    severity="info",
+    summary="the same ML stack from conda and pip; PyTorch's conda channel ended with 2.6; Anaconda channel licence",
+)
+def find_conda_pip_mix(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Notes a framework installed with conda (`pytorch`, `pytorch-cuda`, `cudatoolkit`,
+    `tensorflow`) and again with pip in the same image; `conda install pytorch -c
+    pytorch` for 2.6 or later (PyTorch stopped publishing there); and the
+    `continuumio/miniconda3`/`anaconda3` bases, whose default channels need a paid
+    licence for organisations of 200 or more people.
+
+    ## Why is this bad?
+    Two package managers own the same files: pip overwrites conda's torch (or the
+    reverse), leaving two CUDA stacks and an environment neither can repair.
+
+    ## Example
+    ```dockerfile
+    FROM condaforge/miniforge3:24.7.1-0
+    RUN conda install -y pytorch=2.5.1 pytorch-cuda=12.4 -c pytorch -c nvidia && conda clean -afy
+    RUN pip install --no-cache-dir torch==2.5.1
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM condaforge/miniforge3:24.7.1-0
+    RUN pip install --no-cache-dir torch==2.5.1 --index-url https://download.pytorch.org/whl/cu124
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        conda = [i for i in facts.installs if i.tool == "conda" and i.package in _CONDA_FRAMEWORKS]
+        pip = [i for i in facts.installs if i.tool != "conda" and i.package in ("torch", "tensorflow")]
+        for install in conda:
+            if install.instruction not in facts.stage.instructions:
+                continue
+            # pip and conda in one RUN are usually alternative branches (case/if on the platform)
+            later = [
+                p for p in pip
+                if p.package == _CONDA_FRAMEWORKS[install.package]
+                and not (p.instruction is install.instruction and _branches(install.instruction))
+            ]  # fmt: skip
+            if later and install.package in ("pytorch", "tensorflow"):
+                yield Violation(install.span, f"{install.package} from conda and {later[0].package} from pip (line "
+                                f"{later[0].line}) in one environment: two copies, two CUDA stacks")  # fmt: skip
+            if install.package == "pytorch" and install.version and _version_at_least(install.version, (2, 6)):
+                yield Violation(install.span, f"PyTorch {install.version} is not on the pytorch conda channel "
+                                "(publishing stopped with 2.6): install torch with pip (source: ml-compat.toml "
+                                "[torch_index] conda_channel_note)")  # fmt: skip
+    for stage in ctx.stages:
+        if stage.from_instruction is None or not stage.from_instruction.args:
+            continue
+        if re.match(r"^(?:docker\.io/)?continuumio/(?:miniconda3|anaconda3)(?::|@|$)", stage.image):
+            yield Violation(stage.from_instruction.args[0].span, "continuumio images default to Anaconda's channels, "
+                            "which need a paid licence for organisations of 200+ people: condaforge/miniforge3 uses "
+                            "conda-forge (source: base-images.toml [image.miniconda3])")  # fmt: skip
+
+
+def _branches(instruction) -> bool:
+    return re.search(r"\b(?:case|if)\b", instruction.args_text) is not None
+
+
+def _version_at_least(version: str, floor: tuple[int, ...]) -> bool:
+    numbers = tuple(int(n) for n in re.findall(r"\d+", version)[: len(floor)])
+    return len(numbers) == len(floor) and numbers >= floor
+
+
+@rule(
+    "DA511",
+    "cuda-eol",
+    family=FAMILY,
+    severity="info",
+    summary="an nvidia/cuda base on an end-of-life CUDA, a removed tag, or a tag that never existed",
+)
+def find_eol_cuda_bases(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Notes `nvidia/cuda` bases on CUDA releases whose images are end-of-life (tags
+    before 11.7 were removed from Docker Hub), `nvidia/cuda` without a tag (there is
+    no `latest`), and CUDA 13 tags on Ubuntu 20.04, which CUDA 13 dropped.
+
+    ## Why is this bad?
+    Removed tags fail to pull on a clean builder; end-of-life CUDA images get no
+    security updates; a tag that never existed fails the build outright.
+
+    ## Example
+    ```dockerfile
+    FROM nvidia/cuda:11.3.1-runtime-ubuntu20.04
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04
+    ```
+    """
+    knowledge = load_knowledge()
+    removed_before = knowledge.raw["base-images.toml"].get("eol", {}).get("cuda_images", {}).get("removed_before")
+    for facts in ml_facts(ctx).stages:
+        stage = facts.stage
+        if facts.base.kind != "nvidia-cuda" or stage.parent is not None or stage.from_instruction is None:
+            continue
+        span = stage.from_instruction.args[0].span
+        if facts.base.image and facts.base.image.tag is None and facts.base.image.digest is None:
+            yield Violation(span, "nvidia/cuda has no 'latest' tag: name the full tag, e.g. 12.4.1-runtime-ubuntu22.04 "
+                            "(source: ml-compat.toml [nvidia_cuda_image] latest_tag)")  # fmt: skip
+            continue
+        cuda = facts.base.cuda
+        if cuda and removed_before and _version_tuple(cuda) < _version_tuple(removed_before):
+            yield Violation(span, f"CUDA {cuda} images are end-of-life (tags before {removed_before} were removed): "
+                            "move to a supported CUDA (source: base-images.toml [eol.cuda_images])")  # fmt: skip
+        elif cuda and facts.base.cuda_major == 13 and (facts.base.os or "") == "ubuntu20.04":
+            yield Violation(span, "CUDA 13 dropped Ubuntu 20.04: this tag does not exist (source: ml-compat.toml "
+                            '[cuda."13.0"] dropped_os)')  # fmt: skip
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", version)[:3])
+
+
+def _driver_floor(cuda: str, knowledge: Knowledge) -> tuple[str, str] | None:
+    """(driver, fact) a CUDA version needs: the toolkit row when known, else the major's floor."""
+    parts = cuda.split(".")
+    exact = knowledge.cuda_min_driver.get(cuda) or knowledge.cuda_min_driver.get(".".join(parts[:2] + ["0"]))
+    if exact and len(parts) >= 2:
+        return exact, f'ml-compat.toml [cuda."{parts[0]}.{parts[1]}"]'
+    floor = knowledge.cuda_major_min_driver.get(int(parts[0])) if parts[0].isdigit() else None
+    return (floor, "ml-compat.toml [cuda_minor_version_compat]") if floor else None
+
+
+def _driver_tuple(driver: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", driver))
+
+
+@rule(
+    "DA512",
+    "driver-requirement",
+    family=FAMILY,
+    severity="warning",
+    summary="the CUDA a base or wheel needs has a minimum driver newer than the configured fleet driver",
+)
+def find_driver_requirement_problems(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    With `min-driver` configured (the oldest NVIDIA driver in your fleet, e.g.
+    `535.104.05`), flags a CUDA base whose toolkit needs a newer driver, a torch whose
+    CUDA needs one (the minor-version-compatibility floor of its CUDA major), and an
+    unpinned torch from PyPI, whose newest release may cross a driver floor on the next
+    build. Silent without `min-driver`.
+
+    ## Why is this bad?
+    The image builds and passes CI, then fails on the fleet with "CUDA driver version
+    is insufficient for CUDA runtime version" — or, for torch on CUDA 13, on any host
+    older than R580.
+
+    ## Example
+    ```dockerfile
+    # with min-driver = "535.104.05"
+    FROM nvidia/cuda:12.8.1-runtime-ubuntu22.04
+    ```
+
+    ## Use instead
+    ```dockerfile
+    # with min-driver = "535.104.05"
+    FROM nvidia/cuda:12.2.2-runtime-ubuntu22.04
+    ```
+    """
+    fleet = ctx.options.min_driver
+    if not fleet or not re.match(r"^\d+(?:\.\d+)*$", fleet):
+        return
+    knowledge = load_knowledge()
+    newest = max(knowledge.torch.values(), key=lambda r: _version_tuple(r.minor))
+    for facts in ml_facts(ctx).stages:
+        stage = facts.stage
+        if facts.base.cuda and stage.parent is None and stage.from_instruction is not None:
+            need = _driver_floor(facts.base.cuda, knowledge)
+            if need and _driver_tuple(need[0]) > _driver_tuple(fleet):
+                yield Violation(stage.from_instruction.args[0].span, f"CUDA {facts.base.cuda} needs driver >= {need[0]}"
+                                f", the fleet's oldest is {fleet} (source: {need[1]})")  # fmt: skip
+        for install in facts.installed("torch"):
+            if install.instruction not in facts.stage.instructions:
+                continue
+            cuda, _why = torch_cuda(install, knowledge)
+            unpinned = install.version is None and not install.specifier and install.index_url is None
+            if unpinned:
+                cuda = newest.pypi_default_cuda
+            if not cuda or cuda == "cpu":
+                continue
+            floor = knowledge.cuda_major_min_driver.get(int(cuda.split(".")[0]))
+            if floor and _driver_tuple(floor) > _driver_tuple(fleet):
+                what = f"unpinned torch resolves to {newest.latest_patch} today (CUDA {cuda})" if unpinned else (
+                    f"torch {install.version} uses CUDA {cuda}"
+                )  # fmt: skip
+                yield Violation(install.span, f"{what}, which needs driver >= {floor}; the fleet's oldest is {fleet} "
+                                "(source: ml-compat.toml [cuda_minor_version_compat])")  # fmt: skip
+
+
+_REMOVED_JAX_EXTRAS = re.compile(r"^cuda1[12]_(?:pip|local|cudnn\d+)$|^cuda11")
+
+
+@rule(
+    "DA514",
+    "jax-cuda-plugin",
+    family=FAMILY,
+    severity="error",
+    summary="removed jax extras (cuda12_pip, cuda11_*), CUDA 11 bases with new jax, jax/jaxlib/plugin skew",
+)
+def find_jax_cuda_problems(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `jax[cuda12_pip]`, `jax[cuda11_*]` and other removed or renamed extras, a
+    pinned jax 0.4.26 or later on a CUDA 11 base (CUDA 11 support ended there), and
+    pinned `jax`, `jaxlib` and `jax-cuda12/13-plugin` versions that differ.
+
+    ## Why is this bad?
+    Removed extras install a CPU-only jax without a word; a jaxlib or plugin of
+    another version fails at import with a version-check error.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir "jax[cuda12_pip]==0.4.30"
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir "jax[cuda12]==0.4.30"
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        own = [i for i in facts.installs if i.instruction in facts.stage.instructions]
+        for install in own:
+            if install.package != "jax":
+                continue
+            removed = [e for e in install.extras if _REMOVED_JAX_EXTRAS.match(e.strip().lower())]
+            if removed:
+                yield Violation(install.span, f"jax extra '{removed[0]}' was removed (0.6.0 renamed extras, CUDA 11 "
+                                "ended with 0.4.25): use jax[cuda12] or jax[cuda13] (source: ml-compat.toml [jax])")  # fmt: skip
+            if install.version and facts.base.cuda_major == 11 and _version_at_least(install.version, (0, 4, 26)):
+                yield Violation(install.span, f"jax {install.version} has no CUDA 11 build (dropped in jaxlib 0.4.26): "
+                                "use a CUDA 12 or 13 stack (source: ml-compat.toml [jax] cuda11_last)")  # fmt: skip
+        pinned = {i.package: i for i in own if i.version and i.package.startswith(("jax", "jaxlib"))}
+        versions = {p: i.version for p, i in pinned.items() if p in ("jax", "jaxlib") or "plugin" in p or "pjrt" in p}
+        if len(set(versions.values())) > 1:
+            culprit = pinned[sorted(versions)[-1]]
+            yield Violation(culprit.span, "jax, jaxlib and the CUDA plugin must be the same version: "
+                            + ", ".join(f"{p}=={v}" for p, v in sorted(versions.items())))  # fmt: skip
+
+
+def _install_cuda_major(install: FrameworkInstall, knowledge: Knowledge) -> int | None:
+    """The CUDA major an install brings as wheels, when the file settles it."""
+    if install.package == "torch":
+        cuda, _why = torch_cuda(install, knowledge)
+        return _major(cuda) if cuda and cuda != "cpu" else None
+    if install.package == "tensorflow" and "and-cuda" in install.extras and install.version:
+        tf = knowledge.tensorflow_release(install.version)
+        return _major(tf.cuda) if tf else None
+    if install.package == "jax":
+        match = next((re.match(r"cuda(\d+)", e) for e in install.extras if e.startswith("cuda")), None)
+        return int(match.group(1)) if match else None
+    match = re.match(r"cupy-cuda(\d+)x$", install.package) or re.match(r"nvidia-[\w-]+-cu(\d+)$", install.package)
+    return int(match.group(1)) if match else None
+
+
+@rule(
+    "DA515",
+    "mixed-cuda-stacks",
+    family=FAMILY,
+    severity="warning",
+    summary="several CUDA majors in one image (torch on CUDA 13 with TF/jax on 12, cupy of another major …)",
+)
+def find_mixed_cuda_stacks(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Collects the CUDA major each install brings — torch (its variant or PyPI default),
+    `tensorflow[and-cuda]`, `jax[cudaXX]`, `cupy-cudaXXx`, `nvidia-*-cuXX` — and flags
+    an image where they differ.
+
+    ## Why is this bad?
+    Each CUDA stack is gigabytes of libraries; two of them double the image, and
+    frameworks that load each other's libraries (through `LD_LIBRARY_PATH` or a shared
+    process) pick the wrong one. Some pairs are not even installable together.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir torch==2.11.0 "tensorflow[and-cuda]==2.20.0"
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir torch==2.10.0 "tensorflow[and-cuda]==2.20.0"
+    ```
+    """
+    knowledge = load_knowledge()
+    facts = _image_facts(ctx)
+    if facts is None:
+        return
+    carriers = [(i, m) for i in facts.installs if (m := _install_cuda_major(i, knowledge)) is not None]
+    majors = {m: i for i, m in reversed(carriers)}  # each major's first install
+    if len(majors) < 2:
+        return
+    first_major = carriers[0][1]
+    culprit = next(i for i, m in carriers if m != first_major)
+    listed = "; ".join(f"CUDA {m}: {i.package} (line {i.line})" for m, i in sorted(majors.items()))
+    yield Violation(culprit.span, f"one image, several CUDA majors ({listed}): each is a full CUDA stack "
+                    "(source: ml-compat.toml [nvidia_wheel_naming])")  # fmt: skip
+
+
+_NVIDIA_CUDA_WHEEL = re.compile(r"^nvidia-(?:cuda|cudnn|cublas|cufft|curand|cusolver|cusparse|nccl|nvjitlink)")
+_SYSTEM_CUDA_PATHS = re.compile(r"/usr/local/cuda[\w.-]*/(?:lib64|lib)|/usr/lib/x86_64-linux-gnu")
+
+
+@rule(
+    "DA517",
+    "ld-library-path-shadows-wheels",
+    family=FAMILY,
+    severity="warning",
+    summary="LD_LIBRARY_PATH puts the base's CUDA libraries before the ones pip wheels bring",
+)
+def find_ld_library_path_shadowing(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags an `ENV LD_LIBRARY_PATH` that puts `/usr/local/cuda/lib64` (or the system
+    library directory) first, in a stage whose CUDA comes from pip wheels: `jax[cudaXX]`,
+    `tensorflow[and-cuda]`, `nvidia-*` wheels, or a pinned torch.
+
+    ## Why is this bad?
+    `LD_LIBRARY_PATH` outranks the wheels' RUNPATH, so a system `libcudnn.so.9` or
+    `libcublas.so.12` of another minor version is loaded instead of the one the
+    framework was built with; JAX aborts with a cuDNN version error, torch can crash
+    in a kernel. JAX's install guide says to leave `LD_LIBRARY_PATH` unset.
+
+    ## Example
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04
+    ENV LD_LIBRARY_PATH=/usr/local/cuda/lib64:$LD_LIBRARY_PATH
+    RUN pip install --no-cache-dir "jax[cuda12]==0.4.35"
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04
+    RUN pip install --no-cache-dir "jax[cuda12]==0.4.35"
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        wheels = [
+            i for i in facts.installs
+            if (i.package == "jax" and any(e.startswith("cuda") and "local" not in e for e in i.extras))
+            or (i.package == "tensorflow" and "and-cuda" in i.extras) or _NVIDIA_CUDA_WHEEL.match(i.package)
+            or (i.package == "torch" and i.version)
+        ]  # fmt: skip
+        if not wheels:
+            continue
+        for instruction in facts.stage.instructions:
+            if instruction.name != "ENV":
+                continue
+            for index, (key, value, _sep) in enumerate(env_pairs(instruction)):
+                if key != "LD_LIBRARY_PATH":
+                    continue
+                first = value.strip("'\"").split(":")[0]
+                if _SYSTEM_CUDA_PATHS.search(first):
+                    yield Violation(instruction.args[index * 3].span, f"LD_LIBRARY_PATH starts with {first}: the "
+                                    f"system CUDA libraries shadow the ones {wheels[0].package} brings as wheels "
+                                    "(source: ml-compat.toml [jax] ld_library_path)")  # fmt: skip
+
+
+_FRAMEWORK_OF_IMAGE = {"pytorch": "torch", "nvcr-pytorch": "torch", "tensorflow": "tensorflow"}
+
+
+@rule(
+    "DA521",
+    "reinstall-framework",
+    family=FAMILY,
+    severity="warning",
+    summary="a framework image whose framework is installed again at another version",
+)
+def find_framework_reinstalls(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `pip install torch` on `pytorch/pytorch` or `nvcr.io/nvidia/pytorch` images,
+    and `pip install tensorflow` on `tensorflow/tensorflow`, when the version differs
+    from the one in the tag or is not pinned (so pip may replace it).
+
+    ## Why is this bad?
+    The image's framework stays in its layer and a second copy — often with another
+    CUDA — is added on top: gigabytes of duplicate libraries, and NVIDIA's tuned build
+    replaced by a generic wheel.
+
+    ## Example
+    ```dockerfile
+    FROM pytorch/pytorch:2.1.0-cuda11.8-cudnn8-runtime
+    RUN pip install --no-cache-dir torch==2.3.0
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM pytorch/pytorch:2.3.0-cuda11.8-cudnn8-runtime
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        package = _FRAMEWORK_OF_IMAGE.get(facts.base.kind)
+        if package is None:
+            continue
+        shipped = (facts.base.framework or "").partition(" ")[2] or None
+        for install in facts.installed(package):
+            if install.instruction not in facts.stage.instructions or install.tool == "conda":
+                continue
+            installed = (install.version or "").split("+")[0] or None
+            if installed is not None and shipped is not None and installed == shipped:
+                continue
+            if installed is None and install.specifier:
+                continue  # a range the shipped version may satisfy: pip keeps it
+            what = f"{package} {installed}" if installed else f"unpinned {package}"
+            yield Violation(install.span, f"{what} on '{facts.base.image}', which already ships "
+                            f"{facts.base.framework}: a second copy (and CUDA stack) on top; pick the image tag that "
+                            "matches instead (source: ml-compat.toml [pytorch_image])")  # fmt: skip
+
+
+_CUDA_APT = re.compile(r"^(?:cuda-(?:toolkit|libraries|runtime|compiler|nvcc|cudart)[\w.-]*|cuda-\d+-\d+|libcudnn\d*[\w.-]*"
+                       r"|cudnn\d*[\w.-]*|nvidia-cuda-toolkit)(?:=.*)?$")  # fmt: skip
+
+
+@rule(
+    "DA527",
+    "redundant-cuda-install",
+    family=FAMILY,
+    severity="warning",
+    summary="CUDA toolkit or cuDNN installed again on an nvidia/cuda base that ships them",
+)
+def find_redundant_cuda_installs(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags apt installs of CUDA toolkit or cuDNN packages (`cuda-toolkit-12-4`,
+    `libcudnn9-cuda-12`, `nvidia-cuda-toolkit`) and conda installs of `cudatoolkit` on
+    an `nvidia/cuda` or `pytorch/pytorch` base, which already ship CUDA (and cuDNN in
+    their cudnn flavours) — or a second CUDA version.
+
+    ## Why is this bad?
+    It duplicates gigabytes the base already has, or installs a second CUDA version
+    next to the first, and `nvidia-cuda-toolkit` from Ubuntu is an older, unrelated
+    CUDA.
+
+    ## Example
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04
+    RUN apt-get update && apt-get install -y --no-install-recommends cuda-toolkit-12-4=12.4.1-1 && rm -rf /var/lib/apt/lists/*
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        if facts.base.kind not in ("nvidia-cuda", "pytorch"):
+            continue
+        ships = "CUDA " + (facts.base.cuda or "")
+        base_minor = "-".join((facts.base.cuda or "").split(".")[:2])
+        for package, instruction, span in facts.os_packages:
+            if instruction not in facts.stage.instructions or not _CUDA_APT.match(package):
+                continue
+            version = re.search(r"-(\d+-\d+)(?:=|$)", package)
+            if package.startswith(("libcudnn", "cudnn")):
+                if facts.base.cudnn_major is None:
+                    continue  # adding cuDNN to a flavour without it is how you get cuDNN there
+                what = f"cuDNN {facts.base.cudnn_major}"
+            elif package.startswith("nvidia-cuda-toolkit"):
+                what = f"{ships} (Ubuntu's nvidia-cuda-toolkit is an older, separate CUDA)"
+            elif version and base_minor and version.group(1) != base_minor:
+                what = f"{ships}, not {version.group(1).replace('-', '.')}: a second CUDA version"
+            elif facts.base.flavour == "devel":
+                what = f"{ships} with every toolkit package"
+            else:
+                continue  # adding libraries or the compiler to base/runtime is how those flavours grow
+            yield Violation(span, f"'{package}' on '{facts.base.image}', which already ships {what}")
+        for install in facts.installed("cudatoolkit", "cuda-toolkit"):
+            if install.instruction in facts.stage.instructions:
+                yield Violation(install.span, f"{install.package} on a base that ships {ships}: a second CUDA stack")

@@ -11,11 +11,13 @@ from dockaudit.plugin import RULE_ID, RULE_NAME
 from tests.conftest import FIXTURES
 
 RULES = load_rules()
-# Rules that act only when configured (DA111's trusted registries) are shown and tested with this
+# Rules that act only when configured (DA111 trusted registries, DA512 min-driver) are shown and tested with this
 # configuration; their docs say so in a comment on the example.
 # Fixtures use their own folder as the build context; docs examples an empty one.
-FIXTURE_OPTIONS = Options(trusted_registries=("registry.example.com",))
-EXAMPLE_OPTIONS = Options(trusted_registries=("registry.example.com",), context_dir=FIXTURES / "example-context")
+FIXTURE_OPTIONS = Options(trusted_registries=("registry.example.com",), min_driver="535.104.05")
+EXAMPLE_OPTIONS = Options(
+    trusted_registries=("registry.example.com",), min_driver="535.104.05", context_dir=FIXTURES / "example-context"
+)
 
 
 def _ids(rule) -> str:
