@@ -129,7 +129,7 @@ def test_directory_without_dockerfiles(tmp_path):
 
 def test_invalid_utf8_is_linted_not_rejected(tmp_path):
     path = tmp_path / "Dockerfile"
-    path.write_bytes(b"FROM alpine:3.20\nLABEL org.opencontainers.image.title=\xff\xfe\nUSER 1\n")
+    path.write_bytes(b"FROM scratch\nLABEL org.opencontainers.image.title=\xff\xfe\nUSER 1\n")
     assert run(str(path)).exit_code == 0
 
 

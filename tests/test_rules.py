@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 import dockaudit
@@ -14,9 +16,14 @@ RULES = load_rules()
 # Rules that act only when configured (DA111 trusted registries, DA512 min-driver) are shown and tested with this
 # configuration; their docs say so in a comment on the example.
 # Fixtures use their own folder as the build context; docs examples an empty one.
-FIXTURE_OPTIONS = Options(trusted_registries=("registry.example.com",), min_driver="535.104.05")
+# End-of-life answers are judged as of the day the fixtures were written.
+AS_OF = date(2026, 11, 23)
+FIXTURE_OPTIONS = Options(trusted_registries=("registry.example.com",), min_driver="535.104.05", as_of=AS_OF)
 EXAMPLE_OPTIONS = Options(
-    trusted_registries=("registry.example.com",), min_driver="535.104.05", context_dir=FIXTURES / "example-context"
+    trusted_registries=("registry.example.com",),
+    min_driver="535.104.05",
+    as_of=AS_OF,
+    context_dir=FIXTURES / "example-context",
 )
 
 
