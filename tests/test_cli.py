@@ -13,7 +13,7 @@ from dockaudit import __version__
 from dockaudit.cli import cli
 from tests.conftest import CORPUS, REPO
 
-BAD = "FROM python:3.12\nMAINTAINER me\nUSER 10001\nCMD python app.py\n"
+BAD = "FROM python:3.12-slim\nMAINTAINER me\nUSER 10001\nCMD python app.py\n"
 CLEAN = 'FROM python:3.12-slim\nUSER 10001\nCMD ["python", "app.py"]\n'
 
 
