@@ -14,7 +14,7 @@ def test_parse_round_trips():
 
 
 def test_lint_text_and_path(tmp_path):
-    text = "FROM alpine:3.20\nMAINTAINER me\nUSER 10001\n"
+    text = "FROM scratch\nMAINTAINER me\nUSER 10001\n"
     from_text = dockaudit.lint(text)
     path = tmp_path / "Dockerfile"
     path.write_text(text)
