@@ -985,13 +985,19 @@ def find_nvidia_env_overrides(ctx: LintContext) -> Iterator[Violation]:
     FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04
     ```
     """
+    facts = ml_facts(ctx)
     for instruction in ctx.dockerfile.instructions:
         if instruction.name != "ENV":
             continue
+        stage = ctx.stage_of(instruction)
+        stage_facts = facts.of(stage) if stage else None
+        # On a base that sets the requirement itself (nvidia/cuda, framework images) an ENV overrides it;
+        # on a plain OS base it is how you build your own CUDA image.
+        overrides = stage_facts is not None and stage_facts.base.gpu
         for index, (key, value, _sep) in enumerate(env_pairs(instruction)):
             span = instruction.args[index * 3].span
             plain = value.strip("'\"").lower()
-            if key in ("NVIDIA_REQUIRE_CUDA", "NVIDIA_DISABLE_REQUIRE"):
+            if key == "NVIDIA_DISABLE_REQUIRE" or (key == "NVIDIA_REQUIRE_CUDA" and overrides):
                 yield Violation(span, f"{key} overrides the driver check of the CUDA image: an old driver then fails at "
                                 "the first kernel launch instead of at start (source: ml-compat.toml "
                                 "[nvidia_cuda_image] env_require)")  # fmt: skip
