@@ -77,6 +77,9 @@ def cli() -> None:
     help="Read no build context (.dockerignore, requirements files): judge the file alone.",
 )
 @click.option("--build-arg", "build_args", multiple=True, help="NAME=VALUE, as docker build --build-arg.")
+@click.option("--min-driver", help="Oldest NVIDIA driver in the fleet (e.g. 535.104.05): turns on DA512.")
+@click.option("--trusted-registry", "trusted_registries", multiple=True,
+              help="A registry images may come from (repeatable; *.example.com allowed): turns on DA111.")  # fmt: skip
 def check(
     paths: tuple[str, ...],
     output_format: str,
@@ -93,6 +96,8 @@ def check(
     context_dir: str | None,
     no_context: bool,
     build_args: tuple[str, ...],
+    min_driver: str | None,
+    trusted_registries: tuple[str, ...],
 ) -> None:
     """Lint Dockerfiles. A directory means every Dockerfile under it; - reads stdin."""
     from dockaudit.context import Options
@@ -104,6 +109,8 @@ def check(
         build_args=_build_args(build_args),
         context_dir=Path(context_dir) if context_dir else None,
         use_context=not no_context,
+        min_driver=min_driver,
+        trusted_registries=trusted_registries,
     )
     rules = select_rules(load_rules(), _split_list(select), _split_list(ignore), _split_list(extend_select))
     files, errors = expand_paths(list(paths))

@@ -224,3 +224,11 @@ def test_colored_report_on_a_terminal_has_the_same_text(bad, capsys):
     print_colored(results, findings)
     shown = capsys.readouterr().out
     assert shown == render(results, findings)  # rich adds no colour codes when not on a terminal
+
+
+def test_min_driver_and_trusted_registry_options(tmp_path):
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM nvidia/cuda:12.8.1-runtime-ubuntu22.04\nUSER 1\n")
+    assert "DA512" not in run(str(path), "--select", "DA512").output
+    assert "DA512" in run(str(path), "--select", "DA512", "--min-driver", "535.104.05").output
+    assert "DA111" in run(str(path), "--select", "DA111", "--trusted-registry", "registry.example.com").output
