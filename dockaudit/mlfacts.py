@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from dockaudit.condaenv import read_environment
 from dockaudit.context import LintContext
 from dockaudit.imageref import ImageRef, parse_image_ref
 from dockaudit.installs import Invocation, installs
@@ -406,6 +407,33 @@ class MlFacts:
     def of(self, stage: Stage) -> StageFacts | None:
         return next((f for f in self.stages if f.stage is stage), None)
 
+    def _read_environment_file(
+        self, facts: StageFacts, name: str, instruction: Instruction, invocation: Invocation
+    ) -> None:
+        """``conda env create -f environment.yml``: its conda and pip dependencies, from the build context."""
+        found = self.ctx.context_file(name)
+        environment = read_environment(found) if found is not None and found.suffix in (".yml", ".yaml") else None
+        if environment is None:
+            return
+        if environment.python:
+            facts.python, facts.python_from = environment.python, f"{found.name} python="
+        span = next((o.word.span for o in invocation.options if o.value == name), invocation.command.span)
+        for dependency in environment.conda:
+            match = re.match(r"^([A-Za-z0-9_.-]+)\s*(?:[=<>!]=?)?\s*([\w.*+]*)", dependency.split("::")[-1])
+            if match and normalise_name(match.group(1)) in FRAMEWORKS:
+                version = match.group(2) if match.group(2) and "*" not in match.group(2) else None
+                facts.installs.append(FrameworkInstall(
+                    normalise_name(match.group(1)), version, dependency[len(match.group(1)):], (), None, None, (), (),
+                    "conda", instruction, span, instruction.start_line, from_file=found.name))  # fmt: skip
+        for dependency in environment.pip:
+            requirement = parse_requirement(dependency)
+            if requirement.name in FRAMEWORKS:
+                local = (requirement.version or "").partition("+")[2]
+                variant = local if re.fullmatch(r"cu\d+|cpu", local or "") else None
+                facts.installs.append(FrameworkInstall(
+                    requirement.name, requirement.version, requirement.specifier, (), variant, None, (), (), "pip",
+                    instruction, span, instruction.start_line, from_file=found.name))  # fmt: skip
+
     def _read_stage(self, facts: StageFacts, os_python: dict[str, str]) -> None:
         ctx = self.ctx
         in_venv = facts.base.kind in ("conda", "pytorch", "python", "alpine", "tensorflow", "nvcr-pytorch")
@@ -445,12 +473,14 @@ class MlFacts:
                         default = _os_default_python(facts.base, os_python)
                         if default:
                             facts.python, facts.python_from = default, f"apt python3 on {facts.base.os}"
-                elif invocation.tool == "conda" and invocation.action in ("install", "create"):
+                elif invocation.tool == "conda" and invocation.action in ("install", "create", "update"):
                     in_venv = True
                     version = _python_from_conda(invocation)
                     if version:
                         facts.python, facts.python_from = version, "conda python="
                     facts.installs += list(_conda_installs(invocation, instruction))
+                    for env_file in invocation.values("-f", "--file"):
+                        self._read_environment_file(facts, env_file, instruction, invocation)
                 elif invocation.tool in ("pip", "uv", "pipx") and installs(invocation):
                     new = list(_pip_installs(ctx, invocation, instruction))
                     facts.installs += new

@@ -10,7 +10,8 @@ from dockaudit.context import LintContext
 from dockaudit.imageref import parse_image_ref
 from dockaudit.knowledge import load_knowledge
 from dockaudit.mlfacts import ml_facts
-from dockaudit.model import Violation
+from dockaudit.model import Edit, Fix, Violation
+from dockaudit.syntax.source import Span
 from dockaudit.plugin import rule
 
 FAMILY = "bases"
@@ -76,8 +77,14 @@ def find_bloated_bases(ctx: LintContext) -> Iterator[Violation]:
             if full and slim
             else ""
         )
+        written = ctx.text(span)
+        version = re.search(r":(\d+(?:\.\d+){0,2})(?=-|@|$)", written)
+        fix = None
+        if version:
+            at = span.start + version.end()
+            fix = Fix("use the -slim variant", (Edit(Span(at, at), "-slim"),), safe=False)
         yield Violation(span, f"python:{tag} is the full Debian image with compilers: use python:{tag.split('-')[0]}-slim"
-                        f" for the runtime{size}")  # fmt: skip
+                        f" for the runtime{size}", fix=fix)  # fmt: skip
     elif name == "continuumio/anaconda3":
         yield Violation(span, "anaconda3 ships hundreds of packages you do not use: condaforge/miniforge3 or "
                         "mambaorg/micromamba install only what the environment needs (source: base-images.toml "

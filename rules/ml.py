@@ -321,11 +321,18 @@ def find_unneeded_devel_base(ctx: LintContext) -> Iterator[Violation]:
     stage = facts.stage.ancestry()[-1]
     if stage.from_instruction is None or not stage.from_instruction.args:
         return
+    span = stage.from_instruction.args[0].span
+    written = ctx.text(span)
+    fix = None
+    if written.count("-devel") == 1:
+        at = span.start + written.index("-devel")
+        fix = Fix("use the runtime flavour", (Edit(Span(at, at + len("-devel")), "-runtime"),), safe=False)
     yield Violation(
-        stage.from_instruction.args[0].span,
+        span,
         f"'{facts.base.image}' is a devel image but nothing here compiles CUDA code: the runtime "
         "flavour has the same libraries without 2-4 GB of compiler and headers (source: base-images.toml "
         "[image.nvidia_cuda_devel])",
+        fix=fix,
     )
 
 

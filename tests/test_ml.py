@@ -173,3 +173,29 @@ def test_eol_judged_by_the_configured_date():
 
     assert _fired("FROM python:3.11-slim\n", "DA602", as_of=date(2026, 11, 23)) == []
     assert len(_fired("FROM python:3.11-slim\n", "DA602", as_of=date(2027, 11, 30))) == 1
+
+
+def test_environment_yml_from_the_build_context(tmp_path):
+    (tmp_path / "environment.yml").write_text(
+        "name: app\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.13  # the interpreter\n"
+        "  - pytorch=2.1.2\n  - pip\n  - pip:\n      - 'tensorflow==2.19.1'\n      - -r requirements.txt\n"
+    )
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "FROM condaforge/miniforge3:24.7.1-0\nCOPY environment.yml .\nRUN conda env create -f environment.yml\n"
+    )
+    (facts,) = ml_facts(LintContext(dockaudit.parse(dockerfile.read_text(), str(dockerfile)), Options())).stages
+    assert facts.python == "3.13" and facts.python_from == "environment.yml python="
+    assert [(i.package, i.version, i.tool) for i in facts.installs] == [
+        ("pytorch", "2.1.2", "conda"), ("tensorflow", "2.19.1", "pip")
+    ]  # fmt: skip
+    messages = [f.message for f in dockaudit.lint(str(dockerfile), select=["DA502"])]
+    assert messages == [m for m in messages if "tensorflow 2.19.1" in m] and len(messages) == 1
+
+
+def test_environment_parser_shapes():
+    from dockaudit.condaenv import parse_environment
+
+    env = parse_environment("dependencies: [python=3.11, numpy]\n")
+    assert env.conda == ("python=3.11", "numpy") and env.python == "3.11"
+    assert parse_environment("not: [a yaml env]\n- stray\n").conda == ()

@@ -13,7 +13,7 @@ from dockaudit.engine import load_rules
 from dockaudit.syntax import parse
 from tests.conftest import FIXTURES
 
-FIXABLE = [r for r in load_rules() if r.fix == "safe"]
+FIXABLE = [r for r in load_rules() if r.fix in ("safe", "unsafe")]
 
 
 def _apply_fixes(text: str, rule_id: str) -> str:
