@@ -77,6 +77,9 @@ def cli() -> None:
     help="Read no build context (.dockerignore, requirements files): judge the file alone.",
 )
 @click.option("--build-arg", "build_args", multiple=True, help="NAME=VALUE, as docker build --build-arg.")
+@click.option("--fix", "apply_fixes", is_flag=True, help="Apply safe fixes in place (on stdin: print the fixed file).")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply fixes that need review.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 @click.option("--min-driver", help="Oldest NVIDIA driver in the fleet (e.g. 535.104.05): turns on DA512.")
 @click.option("--trusted-registry", "trusted_registries", multiple=True,
               help="A registry images may come from (repeatable; *.example.com allowed): turns on DA111.")  # fmt: skip
@@ -96,6 +99,9 @@ def check(
     context_dir: str | None,
     no_context: bool,
     build_args: tuple[str, ...],
+    apply_fixes: bool,
+    unsafe_fixes: bool,
+    show_diff: bool,
     min_driver: str | None,
     trusted_registries: tuple[str, ...],
 ) -> None:
@@ -121,18 +127,28 @@ def check(
         except InputError as exc:
             errors.append(exc)
             continue
-        file_options = options
-        if options.context_dir is None and options.use_context and path != "-":
-            file_options = Options(**{**options.__dict__, "context_dir": Path(path).resolve().parent})
-        results.append(lint_source(data, None if path == "-" else path, rules, file_options))
+        results.append(lint_source(data, None if path == "-" else path, rules, _file_options(options, path)))
     for error in errors:
         _fail(str(error))
     for result in results:
         if result.dockerfile is None and result.error:
             _fail(f"{result.path}: {result.error}")
 
+    if show_diff:
+        changed = _print_fix_diffs(results, rules, options, unsafe_fixes)
+        sys.exit(EXIT_ERROR if errors or any(r.error for r in results) else (EXIT_FINDINGS if changed else EXIT_CLEAN))
+    report_to_stderr = False
+    if apply_fixes:
+        results = _apply_fixes(results, rules, options, unsafe_fixes)
+        report_to_stderr = any(r.path == "-" for r in results)  # stdout carries the fixed file
+
     findings = [f for r in results for f in r.findings]
-    _write_report(results, findings, output_format, output, no_color, quiet, statistics)
+    _write_report(results, findings, output_format, output, no_color, quiet, statistics, report_to_stderr)
+    if apply_fixes:
+        fixed = sum(r.fixed for r in results)
+        files = sum(1 for r in results if r.fixed)
+        click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {files} file{'s' if files != 1 else ''}; "
+                   f"{len(findings)} remaining.", err=True)  # fmt: skip
 
     if errors or any(r.error for r in results):
         sys.exit(EXIT_ERROR)
@@ -143,7 +159,75 @@ def check(
     sys.exit(EXIT_CLEAN)
 
 
-def _write_report(results, findings, output_format, output, no_color, quiet, statistics) -> None:
+def _file_options(options, path: str):
+    from dockaudit.context import Options
+
+    if options.context_dir is None and options.use_context and path != "-":
+        return Options(**{**options.__dict__, "context_dir": Path(path).resolve().parent})
+    return options
+
+
+def _fix_outcomes(results, rules, options, unsafe: bool):
+    from dockaudit.fix import fix_text
+
+    for result in results:
+        if result.dockerfile is None:
+            continue
+        path = None if result.path == "-" else result.path
+        yield result, fix_text(result.dockerfile.source.text, path, rules, _file_options(options, result.path), unsafe)
+
+
+def _print_fix_diffs(results, rules, options, unsafe: bool) -> bool:
+    import difflib
+
+    changed = 0
+    for result, outcome in _fix_outcomes(results, rules, options, unsafe):
+        if not outcome.changed:
+            continue
+        changed += 1
+        name = result.path
+        diff = difflib.unified_diff(
+            outcome.original.splitlines(keepends=True), outcome.text.splitlines(keepends=True), name, name
+        )
+        click.echo("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in diff),
+                   nl=False)  # fmt: skip
+    click.echo(f"{changed} file{'s' if changed != 1 else ''} would be changed.", err=True)
+    return changed > 0
+
+
+def _apply_fixes(results, rules, options, unsafe: bool):
+    from dockaudit.engine import FileResult
+    from dockaudit.fix import write_atomically
+    from dockaudit.syntax.parser import parse
+    from dockaudit.syntax.source import Source
+
+    fixed_results = {id(r): r for r in results}
+    for result, outcome in _fix_outcomes(results, rules, options, unsafe):
+        tree = (
+            parse(outcome.text, None if result.path == "-" else result.path) if outcome.changed else result.dockerfile
+        )
+        new = FileResult(result.path, sorted(outcome.remaining + outcome.dropped, key=lambda f: f.sort_key()), tree,
+                         suppressed=result.suppressed, fixed=len(outcome.applied))  # fmt: skip
+        data = Source(outcome.text).to_bytes()
+        if result.path == "-":
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        elif outcome.changed:
+            target = Path(result.path)
+            if target.is_symlink():
+                _fail(f"{result.path}: a symlink; not rewriting its target (fix the file it points to)")
+                new.fixed, new.error = 0, "symlink not followed"
+            else:
+                try:
+                    write_atomically(target, data)
+                except OSError as exc:
+                    _fail(f"{result.path}: cannot write the fixed file: {exc.strerror or exc}; left unchanged")
+                    new.fixed, new.error = 0, "write failed"
+        fixed_results[id(result)] = new
+    return list(fixed_results.values())
+
+
+def _write_report(results, findings, output_format, output, no_color, quiet, statistics, to_stderr=False) -> None:
     if output_format == "json":
         from dockaudit.report.json import render as render_json
 
@@ -151,7 +235,7 @@ def _write_report(results, findings, output_format, output, no_color, quiet, sta
     else:
         from dockaudit.report.text import print_colored, render
 
-        if output is None and not no_color and sys.stdout.isatty():
+        if output is None and not no_color and not to_stderr and sys.stdout.isatty():
             print_colored(results, findings, quiet, statistics)
             return
         text = render(results, findings, quiet, statistics)
@@ -162,7 +246,7 @@ def _write_report(results, findings, output_format, output, no_color, quiet, sta
             _fail(f"{output}: cannot write report: {exc.strerror or exc}")
             sys.exit(EXIT_ERROR)
     else:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, err=to_stderr)
 
 
 @cli.command("parse")

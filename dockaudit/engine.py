@@ -199,6 +199,7 @@ class FileResult:
     dockerfile: Dockerfile | None  # None when the file did not parse
     error: str | None = None  # I/O or parse error summary (exit code 2)
     suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)  # silenced by inline comments
+    fixed: int = 0  # findings whose fix --fix applied
 
 
 def lint_source(

@@ -40,6 +40,7 @@ class Fix:
     description: str
     edits: tuple[Edit, ...]
     safe: bool = True  # unsafe fixes change behaviour and need --unsafe-fixes
+    reshapes: bool = False  # adds, removes or renames instructions (the fix engine checks the rest do not)
 
     @property
     def applicability(self) -> str:

@@ -12,8 +12,9 @@ import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
+from dockaudit.edits import append_to_run, insert_after_word
 from dockaudit.installs import Invocation, installs
-from dockaudit.model import Violation
+from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.mounts import caches_path, run_mounts
 from dockaudit.syntax.nodes import Instruction
@@ -21,6 +22,10 @@ from dockaudit.syntax.shell import Command
 
 FAMILY = "cleanup"
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
+
+
+def _fix(description: str, edit: Edit | None) -> Fix | None:
+    return Fix(description, (edit,)) if edit is not None else None
 
 
 def _image_runs(ctx: LintContext) -> Iterator[Instruction]:
@@ -71,6 +76,7 @@ def _position(commands: list[Command], invocation: Invocation) -> int:
     severity="warning",
     summary="apt-get update without rm -rf /var/lib/apt/lists/* in the same RUN",
     aliases=("DL3009",),
+    fix="safe",
 )
 def find_apt_lists_left_behind(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -112,9 +118,11 @@ def find_apt_lists_left_behind(ctx: LintContext) -> Iterator[Violation]:
             if invocation.action == "update":
                 if caches_path(instruction, "/var/lib/apt/lists") or _removes(commands, index, "/var/lib/apt/lists"):
                     continue
+                edit = append_to_run(ctx.dockerfile, instruction, "rm -rf /var/lib/apt/lists/*")
                 yield Violation(
                     invocation.command.span,
                     "remove the package lists in the same RUN: && rm -rf /var/lib/apt/lists/*",
+                    _fix("remove the apt lists in the same RUN", edit),
                 )
             elif installs(invocation) and docker_clean_removed:
                 cleaned = _runs_later(commands, index, lambda c: c.name in ("apt-get", "apt") and "clean" in c.argv)
@@ -134,6 +142,7 @@ def find_apt_lists_left_behind(ctx: LintContext) -> Iterator[Violation]:
     severity="info",
     summary="apt-get install without --no-install-recommends",
     aliases=("DL3015",),
+    fix="safe",
 )
 def find_apt_installs_with_recommends(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -167,7 +176,16 @@ def find_apt_installs_with_recommends(ctx: LintContext) -> Iterator[Violation]:
             settings = [v.lower().replace(" ", "") for v in invocation.values("-o", "--option")]
             if any(s in ("apt::install-recommends=false", "apt::install-recommends=0") for s in settings):
                 continue
-            yield Violation(invocation.command.span, "add --no-install-recommends to skip packages you did not ask for")
+            edit = (
+                insert_after_word(ctx.dockerfile, invocation.verb, "--no-install-recommends")
+                if invocation.verb
+                else None
+            )
+            yield Violation(
+                invocation.command.span,
+                "add --no-install-recommends to skip packages you did not ask for",
+                _fix("add --no-install-recommends", edit),
+            )
 
 
 def _env_truthy(ctx: LintContext, instruction: Instruction, commands: list[Command], index: int, name: str) -> bool:
@@ -200,6 +218,7 @@ def _env_truthy(ctx: LintContext, instruction: Instruction, commands: list[Comma
     severity="warning",
     summary="pip install without --no-cache-dir (or PIP_NO_CACHE_DIR, or a cache mount)",
     aliases=("DL3042",),
+    fix="safe",
 )
 def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -240,7 +259,12 @@ def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                     continue
                 if _removes(commands, index, "/root/.cache/pip", "/root/.cache", "~/.cache/pip", "~/.cache"):
                     continue
-                yield Violation(invocation.command.span, "add --no-cache-dir (or mount a cache on /root/.cache/pip)")
+                edit = insert_after_word(ctx.dockerfile, invocation.verb, "--no-cache-dir") if invocation.verb else None
+                yield Violation(
+                    invocation.command.span,
+                    "add --no-cache-dir (or mount a cache on /root/.cache/pip)",
+                    _fix("add --no-cache-dir", edit),
+                )
             else:
                 if invocation.has("--no-cache", "-n") or _env_truthy(ctx, instruction, commands, index, "UV_NO_CACHE"):
                     continue
@@ -248,8 +272,12 @@ def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                     continue
                 if _runs_later(commands, index, lambda c: c.name == "uv" and c.argv[1:2] == ["cache"]):
                     continue
+                edit = insert_after_word(ctx.dockerfile, invocation.verb, "--no-cache") if invocation.verb else None
                 yield Violation(
-                    invocation.command.span, "add --no-cache (or mount a cache on /root/.cache/uv)", alias=""
+                    invocation.command.span,
+                    "add --no-cache (or mount a cache on /root/.cache/uv)",
+                    _fix("add --no-cache", edit),
+                    alias="",
                 )
 
 
@@ -273,6 +301,7 @@ def _purges_pip_cache(command: Command) -> bool:
     severity="warning",
     summary="apk add without --no-cache",
     aliases=("DL3019",),
+    fix="safe",
 )
 def find_apk_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -304,7 +333,12 @@ def find_apk_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
             index = _position(commands, invocation)
             if caches_path(instruction, "/var/cache/apk") or _removes(commands, index, "/var/cache/apk"):
                 continue
-            yield Violation(invocation.command.span, "add --no-cache so the apk index does not stay in the layer")
+            edit = insert_after_word(ctx.dockerfile, invocation.verb, "--no-cache") if invocation.verb else None
+            yield Violation(
+                invocation.command.span,
+                "add --no-cache so the apk index does not stay in the layer",
+                _fix("add --no-cache", edit),
+            )
 
 
 _RPM_CACHES = {
@@ -330,6 +364,7 @@ def _cleans_rpm_cache(program: str, command: Command) -> bool:
     severity="warning",
     summary="yum/dnf/zypper install without a clean in the same RUN",
     aliases=("DL3032", "DL3040", "DL3036"),
+    fix="safe",
 )
 def find_rpm_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -369,7 +404,10 @@ def find_rpm_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                 continue
             clean = "zypper clean" if invocation.tool == "zypper" else f"{invocation.program} clean all"
             yield Violation(
-                invocation.command.span, f"add && {clean} in the same RUN", alias=_RPM_ALIASES[invocation.tool]
+                invocation.command.span,
+                f"add && {clean} in the same RUN",
+                _fix(f"add && {clean}", append_to_run(ctx.dockerfile, instruction, clean)),
+                alias=_RPM_ALIASES[invocation.tool],
             )
 
 
@@ -379,6 +417,7 @@ def find_rpm_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
     family=FAMILY,
     severity="warning",
     summary="conda/mamba install without conda clean -afy in the same RUN",
+    fix="safe",
 )
 def find_conda_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -416,7 +455,12 @@ def find_conda_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                 continue
             if any("/pkgs" in p for c in commands[index + 1 :] for p in _removed_paths(c)):
                 continue
-            yield Violation(invocation.command.span, f"add && {invocation.program} clean -afy in the same RUN")
+            clean = f"{invocation.program} clean -afy"
+            yield Violation(
+                invocation.command.span,
+                f"add && {clean} in the same RUN",
+                _fix(f"add && {clean}", append_to_run(ctx.dockerfile, instruction, clean)),
+            )
 
 
 _YARN_CACHES = ("/usr/local/share/.cache/yarn", "/root/.cache/yarn", "/home/node/.cache/yarn")
@@ -429,6 +473,7 @@ _YARN_CACHES = ("/usr/local/share/.cache/yarn", "/root/.cache/yarn", "/home/node
     severity="info",
     summary="yarn/npm install without cleaning the package cache",
     aliases=("DL3060",),
+    fix="safe",
 )
 def find_js_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -466,13 +511,24 @@ def find_js_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                     continue
                 if _runs_later(commands, index, lambda c: c.name == "yarn" and c.argv[1:3] == ["cache", "clean"]):
                     continue
-                yield Violation(invocation.command.span, "add && yarn cache clean in the same RUN", alias="DL3060")
+                yield Violation(
+                    invocation.command.span,
+                    "add && yarn cache clean in the same RUN",
+                    _fix("add && yarn cache clean", append_to_run(ctx.dockerfile, instruction, "yarn cache clean")),
+                    alias="DL3060",
+                )
             elif invocation.tool == "npm" and invocation.action in ("install", "ci"):
                 if _mount_ends(instruction, "/.npm") or _removes(commands, index, "/root/.npm", "~/.npm"):
                     continue
                 if _runs_later(commands, index, lambda c: c.name == "npm" and c.argv[1:3] == ["cache", "clean"]):
                     continue
-                yield Violation(invocation.command.span, "add && npm cache clean --force in the same RUN", alias="")
+                clean = "npm cache clean --force"
+                yield Violation(
+                    invocation.command.span,
+                    f"add && {clean} in the same RUN",
+                    _fix(f"add && {clean}", append_to_run(ctx.dockerfile, instruction, clean)),
+                    alias="",
+                )
 
 
 _BUILD_TOOLS = re.compile(
@@ -625,6 +681,7 @@ _YES_ALIASES = {"apt-get": "DL3014", "apt": "DL3014", "aptitude": "DL3014", "yum
     severity="warning",
     summary="install without -y/-n; DEBIAN_FRONTEND set with ENV",
     aliases=("DL3014", "DL3030", "DL3038", "DL3034"),
+    fix="safe",
 )
 def find_interactive_installs(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -670,9 +727,11 @@ def find_interactive_installs(ctx: LintContext) -> Iterator[Violation]:
                 assumes_yes = any(o.value and "assume-yes" in o.value.lower() for o in invocation.options)
                 if _apt_quiet_level(invocation) >= 2 or assumes_yes:
                     continue  # -qq implies -y
+            edit = insert_after_word(ctx.dockerfile, invocation.verb, "-y") if invocation.verb else None
             yield Violation(
                 invocation.command.span,
                 f"add {flags[0]} so {invocation.program} does not wait for an answer",
+                _fix("add -y", edit),
                 alias=_YES_ALIASES[invocation.tool],
             )
 
@@ -696,6 +755,7 @@ def _apt_quiet_level(invocation: Invocation) -> int:
     severity="style",
     summary="wget without --progress=dot:giga or -q; both curl and wget in one stage",
     aliases=("DL3047", "DL4001"),
+    fix="safe",
 )
 def find_noisy_downloads(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -728,8 +788,12 @@ def find_noisy_downloads(ctx: LintContext) -> Iterator[Violation]:
                 if command.name not in ("wget", "curl"):
                     continue
                 if command.name == "wget" and not command.has_flag(*quiet):
+                    edit = insert_after_word(ctx.dockerfile, command.words[0], "--progress=dot:giga")
                     yield Violation(
-                        command.span, "add --progress=dot:giga (or -q) to keep the build log readable", alias="DL3047"
+                        command.span,
+                        "add --progress=dot:giga (or -q) to keep the build log readable",
+                        _fix("add --progress=dot:giga", edit),
+                        alias="DL3047",
                     )
                 if command.name not in first:
                     first[command.name] = command
@@ -746,6 +810,7 @@ def find_noisy_downloads(ctx: LintContext) -> Iterator[Violation]:
     severity="warning",
     summary="useradd with a high UID and no -l (sparse lastlog bloats the layer)",
     aliases=("DL3046",),
+    fix="safe",
 )
 def find_useradd_without_no_log_init(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -783,7 +848,12 @@ def find_useradd_without_no_log_init(ctx: LintContext) -> Iterator[Violation]:
             elif value.startswith("-u") and len(value) > 2 and value[2:].isdigit():
                 uid = value[2:]
             if uid and uid.isdigit() and int(uid) >= 100000:
-                yield Violation(command.span, f"add -l (--no-log-init): UID {uid} makes a sparse lastlog of gigabytes")
+                edit = insert_after_word(ctx.dockerfile, command.words[0], "-l")
+                yield Violation(
+                    command.span,
+                    f"add -l (--no-log-init): UID {uid} makes a sparse lastlog of gigabytes",
+                    _fix("add -l", edit),
+                )
 
 
 _ARCHIVE = re.compile(r"\.(?:tar|tar\.\w+|tgz|tbz2?|txz|tzst|gz|bz2|xz|zst|lz|lzma|z)$", re.IGNORECASE)
@@ -796,6 +866,7 @@ _ARCHIVE = re.compile(r"\.(?:tar|tar\.\w+|tgz|tbz2?|txz|tzst|gz|bz2|xz|zst|lz|lz
     severity="warning",
     summary="ADD of a local file or folder (not an archive to extract, not a URL)",
     aliases=("DL3020",),
+    fix="safe",
 )
 def find_add_for_local_files(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -826,4 +897,8 @@ def find_add_for_local_files(ctx: LintContext) -> Iterator[Violation]:
         sources = [s.value.strip("'\"") for s in target.args[:-1]]
         if any("://" in s or s.startswith("git@") or _ARCHIVE.search(s) or "$" in s for s in sources):
             continue
-        yield Violation(target.keyword_span, "use COPY: ADD of local files only copies them")
+        fix = None
+        if not any(f.name in ("checksum", "keep-git-dir", "unpack") for f in target.flags):
+            keyword = "copy" if target.keyword.islower() else "COPY"
+            fix = Fix("use COPY", (Edit(target.keyword_span, keyword),), reshapes=True)
+        yield Violation(target.keyword_span, "use COPY: ADD of local files only copies them", fix)

@@ -240,7 +240,7 @@ def find_inconsistent_casing(ctx: LintContext) -> Iterator[Violation]:
     RUN echo hi
     ```
     """
-    instructions = [i for i in _all_instructions(ctx) if i.keyword]
+    instructions = [i for i in _all_instructions(ctx) if i.keyword and i.is_known]  # DA001 reports the rest
     cases = [_case_of(i.keyword) for i in instructions]
     lower, upper = cases.count("lower"), cases.count("upper")
     majority = "lower" if lower > upper else "upper"
@@ -732,7 +732,7 @@ def find_maintainer(ctx: LintContext) -> Iterator[Violation]:
         value = instruction.args[0].value if instruction.args else ""
         if instruction.start_line == instruction.end_line and value and not re.search(r"[\"\\$`]", value):
             label = f'LABEL org.opencontainers.image.authors="{value}"'
-            fix = Fix("use LABEL org.opencontainers.image.authors", (Edit(instruction.span, label),))
+            fix = Fix("use LABEL org.opencontainers.image.authors", (Edit(instruction.span, label),), reshapes=True)
         yield Violation(
             instruction.keyword_span, "MAINTAINER is deprecated: use LABEL org.opencontainers.image.authors", fix
         )
@@ -1113,6 +1113,7 @@ def find_pipes_without_pipefail(ctx: LintContext) -> Iterator[Violation]:
                                     f"SHELL {shell}\n",
                                 ),
                             ),
+                            reshapes=True,
                         )
                     yield Violation(
                         command.span or instruction.keyword_span,

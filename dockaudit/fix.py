@@ -1,0 +1,172 @@
+"""Apply fixes: non-overlapping edits, re-parse, re-lint, repeat to a fixed point.
+
+A fix is only kept when the file still parses afterwards and its instruction
+sequence is unchanged, unless the fix declares that it reshapes instructions
+(MAINTAINER → LABEL, an added SHELL line).  A fix that breaks either promise is
+dropped, reported as an internal error (DA000) and never written.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockaudit.context import LintContext, Options
+from dockaudit.engine import INTERNAL_ERROR, run_rules
+from dockaudit.model import Edit, Finding, Fix, Severity
+from dockaudit.plugin import Rule
+from dockaudit.suppressions import apply_suppressions, find_suppressions
+from dockaudit.syntax.nodes import Dockerfile
+from dockaudit.syntax.parser import DockerfileSyntaxError, parse
+
+MAX_PASSES = 10  # fixes that enable other fixes converge in two or three passes
+
+
+@dataclass
+class FixOutcome:
+    original: str
+    text: str  # the fixed text (== original when nothing applied)
+    applied: list[Finding] = field(default_factory=list)  # findings whose fix was applied
+    remaining: list[Finding] = field(default_factory=list)  # findings of the final text
+    dropped: list[Finding] = field(default_factory=list)  # DA000 reports for fixes that broke the file
+    passes: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+
+def _usable(finding: Finding, unsafe: bool) -> bool:
+    return finding.fix is not None and bool(finding.fix.edits) and (finding.fix.safe or unsafe)
+
+
+def _fix_key(finding: Finding) -> tuple:
+    fix = finding.fix
+    assert fix is not None
+    return (finding.rule, tuple((e.span.start, e.span.end, e.replacement) for e in fix.edits))
+
+
+def _choose(findings: Sequence[Finding], unsafe: bool, refused: set[tuple]) -> list[Finding]:
+    """Fixes whose edits overlap no edit already chosen (whole fixes only: all edits or none)."""
+    chosen: list[Finding] = []
+    taken: list[tuple[int, int]] = []
+    for finding in findings:
+        if not _usable(finding, unsafe) or _fix_key(finding) in refused:
+            continue
+        spans = [(e.span.start, e.span.end) for e in finding.fix.edits]  # type: ignore[union-attr]
+        if any(_overlaps(s, t) for s in spans for t in taken):
+            continue
+        chosen.append(finding)
+        taken.extend(spans)
+    return chosen
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    if a[0] == a[1] or b[0] == b[1]:  # insertions collide only at the same point or inside the other
+        point, other = (a, b) if a[0] == a[1] else (b, a)
+        return other[0] < point[0] < other[1] or point == other
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """Apply non-overlapping edits bottom-up; newlines in replacements follow the file's style."""
+    crlf = "\r\n" in text and text.count("\r\n") * 2 >= text.count("\n")
+    out = text
+    for edit in sorted(edits, key=lambda e: (e.span.start, e.span.end), reverse=True):
+        replacement = edit.replacement
+        if crlf:
+            replacement = replacement.replace("\r\n", "\n").replace("\n", "\r\n")
+        out = out[: edit.span.start] + replacement + out[edit.span.end :]
+    return out
+
+
+def _shape(tree: Dockerfile) -> list[str]:
+    return [i.name for i in tree.instructions]
+
+
+def _lint(tree: Dockerfile, rules: Sequence[Rule], options: Options | None) -> list[Finding]:
+    findings = run_rules(LintContext(tree, options), rules)
+    kept, _suppressed = apply_suppressions(findings, find_suppressions(tree), rules)
+    return kept
+
+
+def _valid(original: Dockerfile, text: str, fix: Fix, path: str | None) -> Dockerfile | None:
+    try:
+        tree = parse(text, path)
+    except DockerfileSyntaxError:
+        return None
+    if not fix.reshapes and _shape(tree) != _shape(original):
+        return None
+    return tree
+
+
+def _internal_error(finding: Finding, why: str) -> Finding:
+    return Finding(
+        rule=INTERNAL_ERROR[0], name=INTERNAL_ERROR[1], severity=Severity.ERROR,
+        message=f"fix of {finding.rule} dropped: {why}", path=finding.path, line=finding.line,
+        column=finding.column, end_line=finding.end_line, end_column=finding.end_column,
+    )  # fmt: skip
+
+
+def fix_text(
+    text: str, path: str | None, rules: Sequence[Rule], options: Options | None = None, unsafe: bool = False
+) -> FixOutcome:
+    """Fix ``text`` to a fixed point; raises ``DockerfileSyntaxError`` only if the input itself does not parse."""
+    tree = parse(text, path)
+    outcome = FixOutcome(original=text, text=text)
+    refused: set[tuple] = set()
+    findings = _lint(tree, rules, options)
+    for _pass in range(MAX_PASSES):
+        chosen = _choose(findings, unsafe, refused)
+        if not chosen:
+            break
+        outcome.passes += 1
+        candidate = apply_edits(outcome.text, [e for f in chosen for e in f.fix.edits])  # type: ignore[union-attr]
+        merged = Fix("", (), reshapes=any(f.fix.reshapes for f in chosen))  # type: ignore[union-attr]
+        new_tree = _valid(tree, candidate, merged, path)
+        if new_tree is None:
+            # Find the culprits one fix at a time; the others go ahead in the next pass.
+            for finding in chosen:
+                single = apply_edits(outcome.text, finding.fix.edits)  # type: ignore[union-attr]
+                if _valid(tree, single, finding.fix, path) is None:  # type: ignore[arg-type]
+                    refused.add(_fix_key(finding))
+                    outcome.dropped.append(_internal_error(finding, "its result does not parse or changes the "
+                                                                    "instruction sequence"))  # fmt: skip
+            if all(_fix_key(f) in refused for f in chosen):
+                continue
+            chosen = [f for f in chosen if _fix_key(f) not in refused]
+            candidate = apply_edits(outcome.text, [e for f in chosen for e in f.fix.edits])  # type: ignore[union-attr]
+            new_tree = _valid(tree, candidate, Fix("", (), reshapes=True), path)
+            if new_tree is None:
+                break  # the combination breaks although each fix alone does not: stop rather than guess
+        outcome.applied.extend(chosen)
+        outcome.text, tree = candidate, new_tree
+        findings = _lint(tree, rules, options)
+    outcome.remaining = findings
+    return outcome
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``: temp file in the same folder, same mode and owner, fsync, rename."""
+    info = path.stat()
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".dockaudit", dir=path.parent)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, stat.S_IMODE(info.st_mode))
+        if hasattr(os, "chown"):
+            try:
+                os.chown(temp, info.st_uid, info.st_gid)
+            except PermissionError:
+                pass  # not ours to give away: the file keeps the fixer's ownership
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,234 @@
+"""--fix, --diff, --unsafe-fixes: minimal edits, atomic writes, a fixed point, nothing lost."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dockaudit.cli import cli
+from dockaudit.context import LintContext, Options
+from dockaudit.engine import load_rules, run_rules, select_rules
+from dockaudit.fix import fix_text
+from dockaudit.model import Edit, Fix, Violation
+from dockaudit.plugin import rule
+from dockaudit.syntax import DockerfileSyntaxError, parse
+from tests.conftest import CORPUS
+
+RULES = select_rules(load_rules(), select=())
+BEFORE = (
+    "\ufeff# keep this comment\r\nFROM debian:12-slim\r\nMAINTAINER me\r\n"
+    "RUN apt-get update \\\r\n    && apt-get install curl=7.88.1-10+deb12u8\r\n"
+    "RUN pip install flask==3.0.0   # trailing spaces and a comment stay\r\nUSER 10001\r\n"
+)
+AFTER = (
+    '\ufeff# keep this comment\r\nFROM debian:12-slim\r\nLABEL org.opencontainers.image.authors="me"\r\n'
+    "RUN apt-get update \\\r\n    && apt-get install -y --no-install-recommends curl=7.88.1-10+deb12u8 \\\r\n"
+    "    && rm -rf /var/lib/apt/lists/*\r\n"
+    "RUN pip install --no-cache-dir flask==3.0.0   # trailing spaces and a comment stay\r\nUSER 10001\r\n"
+)
+
+
+def run(*args: str, stdin: bytes | None = None):
+    return CliRunner().invoke(cli, list(args), input=stdin)
+
+
+@pytest.fixture
+def dockerfile(tmp_path: Path) -> Path:
+    path = tmp_path / "Dockerfile"
+    path.write_bytes(BEFORE.encode("utf-8"))
+    path.chmod(0o640)
+    return path
+
+
+def test_fix_writes_minimal_edits_keeping_bom_crlf_comments_and_mode(dockerfile: Path):
+    result = run("--fix", str(dockerfile))
+    assert dockerfile.read_bytes() == AFTER.encode("utf-8")
+    assert stat.S_IMODE(dockerfile.stat().st_mode) == 0o640
+    assert "Fixed 5 findings in 1 file; 0 remaining." in result.output
+    assert result.exit_code == 0
+    assert run("--fix", str(dockerfile)).exit_code == 0 and dockerfile.read_bytes() == AFTER.encode("utf-8")
+    assert [p.name for p in dockerfile.parent.iterdir()] == ["Dockerfile"]  # no temp file left
+
+
+def test_diff_prints_and_writes_nothing(dockerfile: Path):
+    result = run("--diff", str(dockerfile))
+    assert result.exit_code == 1
+    assert "+    && rm -rf /var/lib/apt/lists/*" in result.output
+    assert dockerfile.read_bytes() == BEFORE.encode("utf-8")
+    dockerfile.write_bytes(AFTER.encode("utf-8"))
+    assert run("--diff", str(dockerfile)).exit_code == 0
+
+
+def test_fix_on_stdin_writes_the_fixed_file_to_stdout():
+    result = CliRunner().invoke(cli, ["--fix", "-"], input=BEFORE.encode("utf-8"))
+    assert result.stdout_bytes == AFTER.encode("utf-8")
+
+
+def test_unsafe_fixes_need_the_flag(tmp_path: Path):
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nUSER 1\nRUN pip install --no-cache-dir torch==2.5.1\n")
+    run("--fix", "--select", "DA504", str(path))
+    assert "-devel-" in path.read_text()
+    run("--fix", "--unsafe-fixes", "--select", "DA504", str(path))
+    assert "-runtime-" in path.read_text()
+
+
+def test_symlinks_are_not_followed(tmp_path: Path):
+    real = tmp_path / "real.Dockerfile"
+    real.write_text("FROM debian:12\nADD a /a\nUSER 1\n")
+    link = tmp_path / "Dockerfile"
+    link.symlink_to(real)
+    result = run("--fix", str(link))
+    assert result.exit_code == 2 and "symlink" in result.output
+    assert real.read_text() == "FROM debian:12\nADD a /a\nUSER 1\n"
+
+
+def test_a_failing_rename_leaves_the_original(dockerfile: Path, monkeypatch):
+    def refuse(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    result = run("--fix", str(dockerfile))
+    assert result.exit_code == 2 and "No space left on device" in result.output
+    assert dockerfile.read_bytes() == BEFORE.encode("utf-8")
+    assert [p.name for p in dockerfile.parent.iterdir()] == ["Dockerfile"]
+
+
+@rule("XX901", "breaks-the-file", family="test", severity="warning", summary="a fix that breaks the file")
+def _breaking_rule(ctx):
+    """
+    ## What it does
+    Test rule.
+
+    ## Why is this bad?
+    Test rule.
+
+    ## Example
+    ```dockerfile
+    FROM a
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM a
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        if instruction.name == "RUN":
+            yield Violation(instruction.keyword_span, "x", Fix("break it", (Edit(instruction.keyword_span, "RUNN"),)))
+        if instruction.name == "COPY":
+            yield Violation(instruction.keyword_span, "y", Fix("rename it", (Edit(instruction.keyword_span, "ADD"),)))
+
+
+def test_a_fix_that_breaks_the_file_is_dropped_and_reported():
+    outcome = fix_text("FROM a\nRUN x\nCOPY a b\n", None, [_breaking_rule])
+    assert outcome.text == "FROM a\nRUN x\nCOPY a b\n"
+    assert [f.rule for f in outcome.dropped] == ["DA000", "DA000"]
+    assert "does not parse or changes the instruction sequence" in outcome.dropped[0].message
+
+
+def test_fixes_that_share_a_point_are_applied_in_later_passes():
+    outcome = fix_text("FROM a:1\nRUN apt-get install curl=1\nUSER 1\n", None, RULES)
+    assert "apt-get install -y --no-install-recommends curl=1" in outcome.text or (
+        "apt-get install --no-install-recommends -y curl=1" in outcome.text
+    )
+    assert outcome.passes >= 2
+
+
+def _changed_original_lines(before: str, after: str) -> set[int]:
+    matcher = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False)
+    lines: set[int] = set()
+    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
+        if tag in ("replace", "delete"):
+            lines.update(range(i1 + 1, i2 + 1))
+        elif tag == "insert":
+            lines.add(i1)  # an insertion belongs to the line before it
+    return lines
+
+
+def _fixable_instruction_lines(text: str, rules) -> set[int]:
+    tree = parse(text)
+
+    lines: set[int] = set()
+    findings = [f for f in run_rules(LintContext(tree, Options(use_context=False)), rules) if f.fix and f.fix.safe]
+    for instruction in tree.instructions:
+        if any(instruction.start_line <= f.line <= instruction.end_line for f in findings):
+            lines.update(range(instruction.start_line - 1, instruction.end_line + 1))
+    return lines
+
+
+def test_fix_over_the_real_corpus():
+    real = CORPUS / "real"
+    if not real.exists():
+        pytest.skip("../shared/corpus/real is not available")
+    files_changed = fixes = 0
+    for path in sorted(real.iterdir()):
+        if path.name in ("README.md", "manifest.tsv"):
+            continue
+        data = path.read_bytes()
+        try:
+            text = parse(data, str(path)).source.text
+        except DockerfileSyntaxError:
+            continue
+        options = Options(use_context=False)
+        outcome = fix_text(text, str(path), RULES, options)
+        assert outcome.dropped == [], (path, outcome.dropped)
+        if not outcome.changed:
+            continue
+        files_changed += 1
+        fixes += len(outcome.applied)
+        parse(outcome.text, str(path))
+        assert not [f for f in outcome.remaining if f.fix and f.fix.safe], path
+        assert fix_text(outcome.text, str(path), RULES, options).text == outcome.text, path
+        allowed = _fixable_instruction_lines(text, RULES)
+        assert _changed_original_lines(text, outcome.text) <= allowed, path
+    print(f"\nreal corpus --fix: {fixes} fixes applied in {files_changed} files")
+    assert files_changed > 300
+
+
+FRAGMENTS = st.sampled_from(
+    [
+        "RUN apt-get update && apt-get install curl=1",
+        "RUN apt-get update \\\n  && apt-get install -y git=1",
+        "RUN apt-get update && \\\n    apt-get install vim=1",
+        "# a comment",
+        "RUN pip install flask==1",
+        "RUN apk add git=1",
+        "ADD local.txt /x/",
+        "MAINTAINER someone",
+        "ENV A 1",
+        "CMD python app.py",
+        "RUN wget https://example.com/x",
+        "RUN <<EOF\napt-get install -y x=1\nEOF",
+        "COPY a b /dest",
+        "RUN cat x | grep y",
+        "run yum install -y x-1",
+        "",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(FRAGMENTS, min_size=1, max_size=8), st.booleans(), st.booleans())
+def test_property_fix_invariants(fragments, crlf, bom):
+    text = "FROM debian:12\n" + "\n".join(fragments) + "\nUSER 1\n"
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    if bom:
+        text = "\ufeff" + text
+    outcome = fix_text(text, None, RULES)
+    parse(outcome.text)
+    assert outcome.dropped == []
+    assert not [f for f in outcome.remaining if f.fix and f.fix.safe]
+    assert fix_text(outcome.text, None, RULES).text == outcome.text
+    assert outcome.text.startswith("\ufeff") == bom
+    if crlf:
+        assert "\n" not in outcome.text.replace("\r\n", "")
+    assert all(line in outcome.text for line in text.splitlines() if line.startswith("#"))
