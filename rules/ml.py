@@ -60,6 +60,7 @@ def _major(version: str | None) -> int | None:
     family=FAMILY,
     severity="warning",
     summary="torch built for one CUDA major on a base image with another (an error when extensions are compiled)",
+    fix="unsafe",
 )
 def find_torch_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -120,7 +121,24 @@ def find_torch_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
                 f"{consequence}; use a CUDA {major} base or --index-url https://{PYTORCH_INDEX}/whl/cu"
                 f"{facts.base.cuda.replace('.', '')[:3]}",
                 severity=severity,
+                fix=_index_fix(ctx, install, facts, knowledge),
             )
+
+
+def _index_fix(ctx: LintContext, install: FrameworkInstall, facts: StageFacts, knowledge: Knowledge) -> Fix | None:
+    """Point ``--index-url …/whl/cuXXX`` at the base's CUDA when that torch release was built for it."""
+    if not install.index_url or not install.variant or install.variant not in install.index_url:
+        return None
+    release = knowledge.torch_release(install.version or "")
+    wanted = "cu" + "".join((facts.base.cuda or "").split(".")[:2])
+    if release is None or wanted not in release.cuda_variants or "+" in (install.version or ""):
+        return None
+    for command in ctx.commands(install.instruction):
+        for word in command.words:
+            if word.span is not None and install.index_url in word.value and ctx.text(word.span) == word.raw:
+                at = word.span.start + word.raw.index(install.variant, word.raw.index("/whl/"))
+                return Fix(f"use the {wanted} build", (Edit(Span(at, at + len(install.variant)), wanted),), safe=False)
+    return None
 
 
 def _python_tuple(version: str) -> tuple[int, int]:
@@ -1066,6 +1084,7 @@ def find_host_packages_in_image(ctx: LintContext) -> Iterator[Violation]:
     family=FAMILY,
     severity="info",
     summary="CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES fixed in ENV",
+    fix="safe",
 )
 def find_hardcoded_visible_devices(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -1101,7 +1120,8 @@ def find_hardcoded_visible_devices(ctx: LintContext) -> Iterator[Violation]:
                 and plain not in ("void", "none", "")
             ):
                 yield Violation(instruction.args[index * 3].span, f"{key}={plain} fixes the GPUs in the image: leave "
-                                "device selection to the runtime (--gpus, Kubernetes)")  # fmt: skip
+                                "device selection to the runtime (--gpus, Kubernetes)",
+                                _remove_env_pair(ctx, instruction, index))  # fmt: skip
 
 
 @rule(
@@ -1643,3 +1663,20 @@ def find_redundant_cuda_installs(ctx: LintContext) -> Iterator[Violation]:
         for install in facts.installed("cudatoolkit", "cuda-toolkit"):
             if install.instruction in facts.stage.instructions:
                 yield Violation(install.span, f"{install.package} on a base that ships {ships}: a second CUDA stack")
+
+
+def _remove_env_pair(ctx: LintContext, instruction, index: int) -> Fix | None:
+    """Delete one KEY=value of an ENV (the whole instruction when it is the only pair)."""
+    pairs = env_pairs(instruction)
+    if instruction.start_line != instruction.end_line:
+        return None  # continuation lines: leave the layout to the author
+    key, value = instruction.args[index * 3], instruction.args[index * 3 + 1]
+    if "=" not in ctx.text(Span(key.span.start, max(value.span.end, key.span.end))):
+        return None  # legacy `ENV KEY value`
+    if len(pairs) == 1:
+        return Fix("remove the ENV", (Edit(instruction.line_span, ""),), reshapes=True)
+    if index + 1 < len(pairs):
+        span = Span(key.span.start, instruction.args[(index + 1) * 3].span.start)
+    else:
+        span = Span(instruction.args[index * 3 - 2].span.end, max(value.span.end, key.span.end))
+    return Fix("remove the variable", (Edit(span, ""),))

@@ -9,7 +9,7 @@ from dockaudit.context import LintContext
 from dockaudit.copies import context_sources
 from dockaudit.dockerignore import is_ignored
 from dockaudit.imageref import parse_image_ref, registry_matches
-from dockaudit.model import Severity, Violation
+from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.mounts import run_mounts
 from dockaudit.syntax.nodes import Instruction
@@ -37,6 +37,7 @@ def _user_name(value: str) -> str:
     severity="warning",
     summary="The image runs as root: no USER in the final stage, or the last USER is root/0",
     aliases=("DL3002",),
+    fix="unsafe",
 )
 def find_root_final_user(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -78,14 +79,32 @@ def find_root_final_user(ctx: LintContext) -> Iterator[Violation]:
     if last_user is not None:
         name = _user_name(last_user.args[0].value)
         if name in _ROOT_USERS:
-            yield Violation(
-                last_user.args[0].span, "the image runs as root: switch to a non-root USER last", alias="DL3002"
-            )
+            word = last_user.args[0]
+            fix = None
+            if ctx.text(word.span) == word.value:
+                replacement = ":".join("10001" for _part in word.value.split(":"))
+                fix = Fix("switch to UID 10001 (check file ownership)", (Edit(word.span, replacement),), safe=False)
+            yield Violation(word.span, "the image runs as root: switch to a non-root USER last", fix, alias="DL3002")
         return
     root = stage.ancestry()[-1]
     if root.is_implicit or _NON_ROOT_BASES.search(root.image):
         return
-    yield Violation(stage.anchor, "no USER in the final stage: the image runs as root", alias="")
+    yield Violation(stage.anchor, "no USER in the final stage: the image runs as root", _add_user(ctx, stage), alias="")
+
+
+def _add_user(ctx: LintContext, stage) -> Fix | None:
+    """``USER 10001:10001`` before the stage's CMD/ENTRYPOINT, or after its last instruction."""
+    starts = [i for i in stage.instructions if i.name in ("CMD", "ENTRYPOINT")]
+    text = "USER 10001:10001\n"
+    if starts:
+        at = starts[0].line_span.start
+    else:
+        last = (stage.instructions or [stage.from_instruction])[-1]
+        at = last.line_span.end
+        if not ctx.dockerfile.source.text[:at].endswith("\n"):
+            text = "\n" + text.rstrip("\n")
+    return Fix("add USER 10001:10001 (check file ownership and ports below 1024)", (Edit(Span(at, at), text),),
+               safe=False, reshapes=True)  # fmt: skip
 
 
 _SECRET_WORDS = re.compile(
