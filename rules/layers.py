@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from dockaudit.context import LintContext
 from dockaudit.copies import WHOLE_CONTEXT, context_sources
 from dockaudit.installs import Invocation, installs
-from dockaudit.model import Violation
+from dockaudit.model import Edit, Fix, Violation
+from dockaudit.syntax.source import Span
 from dockaudit.plugin import rule
 from dockaudit.syntax.mounts import run_mounts
 from dockaudit.syntax.nodes import Instruction
@@ -31,6 +32,7 @@ def _is_broad_copy(instruction: Instruction) -> bool:
 class _ManifestInstall:
     command: Command
     manifest: str  # what to copy first
+    sources: tuple[str, ...] = ()  # COPY sources for the fix, relative to the context ("" when unknown)
 
 
 def _manifest_install(invocation: Invocation) -> _ManifestInstall | None:
@@ -39,7 +41,7 @@ def _manifest_install(invocation: Invocation) -> _ManifestInstall | None:
     if tool in ("pip", "uv"):
         files = invocation.values("-r", "--requirement")
         if installs(invocation) and files:
-            return _ManifestInstall(invocation.command, files[0])
+            return _ManifestInstall(invocation.command, files[0], tuple(files))
         if tool == "uv" and action == "sync":
             return _ManifestInstall(invocation.command, "pyproject.toml and uv.lock")
     if tool == "conda" and action in ("create", "update") and invocation.values("-f", "--file"):
@@ -48,7 +50,8 @@ def _manifest_install(invocation: Invocation) -> _ManifestInstall | None:
         if action == "" and invocation.verb is not None:
             return None
         lock = {"npm": "package-lock.json", "yarn": "yarn.lock", "pnpm": "pnpm-lock.yaml"}[tool]
-        return _ManifestInstall(invocation.command, f"package.json and {lock}")
+        # The lock file as a pattern: COPY accepts a pattern that matches nothing when another source exists.
+        return _ManifestInstall(invocation.command, f"package.json and {lock}", ("package.json", f"{lock}*"))
     return None
 
 
@@ -95,6 +98,7 @@ def _stage_manifest_installs(ctx: LintContext, instruction: Instruction) -> Iter
     family=FAMILY,
     severity="warning",
     summary="COPY . before the dependency install: every code change re-installs dependencies",
+    fix="unsafe",
 )
 def find_copy_before_install(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -143,11 +147,49 @@ def find_copy_before_install(ctx: LintContext) -> Iterator[Violation]:
                     f"the whole context is copied before '{_short(found.command)}' on line "
                     f"{instruction.start_line}: copy {found.manifest} first, install, then COPY . "
                     "(every code change re-installs the dependencies)",
+                    _reorder_fix(ctx, stage, broad, instruction, found),
                 )
                 break
             else:
                 continue
             break
+
+
+_BETWEEN_OK = frozenset({"ENV", "ARG", "LABEL", "EXPOSE"})
+
+
+def _reorder_fix(
+    ctx: LintContext, stage: Stage, broad: Instruction, install: Instruction, found: _ManifestInstall
+) -> Fix | None:
+    """Copy only the manifest before the install and move ``COPY .`` after it (unsafe: review).
+
+    Only for the plain case: the install follows the COPY with nothing in between that could use the
+    code, the COPY goes to the working directory (``.``/``./``), and the manifests are relative paths.
+    """
+    if broad.trigger is not None or not found.sources or len(broad.args) != 2:
+        return None
+    between = stage.instructions[stage.instructions.index(broad) + 1 : stage.instructions.index(install)]
+    if any(i.name not in _BETWEEN_OK for i in between):
+        return None
+    if broad.args[-1].value not in (".", "./") or any(
+        "/" in s or "$" in s for s in found.sources  # a sub-folder manifest would land in ./ under another path
+    ):  # fmt: skip
+        return None
+    text = ctx.dockerfile.source.text
+    prefix = text[broad.keyword_span.start : broad.args[0].span.start]  # "COPY --chown=app:app "
+    manifest_line = f"{prefix}{' '.join(found.sources)} ./"
+    moved = text[broad.line_span.start : broad.line_span.end]
+    if not moved.endswith("\n"):
+        moved += "\n"
+    after = install.line_span.end
+    if not text[:after].endswith("\n"):
+        moved = "\n" + moved.rstrip("\r\n")
+    return Fix(
+        f"copy {found.manifest} first, move COPY . after the install",
+        (Edit(broad.span, manifest_line), Edit(Span(after, after), moved)),
+        safe=False,
+        reshapes=True,
+    )
 
 
 @rule(

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
+from dockaudit.edits import insert_after_word
 from dockaudit.knowledge import Knowledge, load_knowledge
 from dockaudit.mlfacts import (
     BUILD_TOOLS,
@@ -360,6 +361,7 @@ def find_unneeded_devel_base(ctx: LintContext) -> Iterator[Violation]:
     family=FAMILY,
     severity="warning",
     summary="CPU torch wheels on a CUDA base, or the CUDA-bundling PyPI torch where the image is CPU-only",
+    fix="unsafe",
 )
 def find_gpu_cpu_wheel_mismatch(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -398,13 +400,28 @@ def find_gpu_cpu_wheel_mismatch(ctx: LintContext) -> Iterator[Violation]:
                     install.span,
                     f"CPU-only torch on a CUDA {facts.base.cuda} base: the GPU is never used and the base is dead "
                     "weight; use a cuXXX index or a python:3.x-slim base",
+                    _index_fix(ctx, install, facts, load_knowledge()),
                 )
             elif cpu_declared and install.variant is None and install.index_url is None and not facts.base.gpu:
                 yield Violation(
                     install.span,
                     "the image is CPU-only but the PyPI torch wheel pulls several GB of CUDA libraries: add "
                     f"--index-url https://{PYTORCH_INDEX}/whl/cpu (source: base-images.toml [payload.torch])",
+                    _cpu_index_fix(ctx, install),
                 )
+
+
+def _cpu_index_fix(ctx: LintContext, install: FrameworkInstall) -> Fix | None:
+    """``pip install torch…`` → ``pip install --index-url …/whl/cpu torch…`` when only torch packages follow."""
+    for invocation in ctx.invocations(install.instruction):
+        names = [re.split(r"[=<>!~\[;@ ]", w.value, maxsplit=1)[0].lower() for w in invocation.packages]
+        if "torch" not in names or invocation.verb is None or invocation.tool not in ("pip", "uv"):
+            continue
+        if not set(names) <= {"torch", "torchvision", "torchaudio"}:
+            return None  # other packages must still come from PyPI
+        edit = insert_after_word(ctx.dockerfile, invocation.verb, f"--index-url https://{PYTORCH_INDEX}/whl/cpu")
+        return Fix("install the CPU build", (edit,), safe=False) if edit else None
+    return None
 
 
 def _declares_cpu_arg(facts: StageFacts) -> bool:

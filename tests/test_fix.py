@@ -232,3 +232,18 @@ def test_property_fix_invariants(fragments, crlf, bom):
     if crlf:
         assert "\n" not in outcome.text.replace("\r\n", "")
     assert all(line in outcome.text for line in text.splitlines() if line.startswith("#"))
+
+
+def test_reorder_fix_keeps_copy_flags_and_refuses_unclear_cases():
+    text = "FROM python:3.12-slim\nWORKDIR /app\nCOPY --chown=app . .\nRUN pip install -r requirements.txt\nUSER 1\n"
+    outcome = fix_text(text, None, select_rules(load_rules(), select=["DA301"]), unsafe=True)
+    assert outcome.text == (
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY --chown=app requirements.txt ./\n"
+        "RUN pip install -r requirements.txt\nCOPY --chown=app . .\nUSER 1\n"
+    )
+    for unclear in (
+        "FROM a:1\nCOPY . .\nRUN make\nRUN pip install -r requirements.txt\n",  # a RUN between may need the code
+        "FROM a:1\nCOPY . /src\nRUN pip install -r /src/requirements.txt\n",  # not the working directory
+        "FROM a:1\nCOPY . .\nRUN pip install -r reqs/prod.txt\n",  # a sub-folder manifest
+    ):
+        assert not fix_text(unclear, None, select_rules(load_rules(), select=["DA301"]), unsafe=True).changed
