@@ -14,6 +14,8 @@ import click
 from dockaudit import __version__
 from dockaudit.files import InputError, expand_paths, read_dockerfile
 
+REPORT_FORMATS = ("text", "json", "sarif", "junit", "checkstyle", "gitlab", "github", "markdown")
+
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SEVERITY_CHOICES = ("error", "warning", "info", "style", "never")
 
@@ -56,8 +58,11 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE.")
+@click.option("--format", "formats", multiple=True, metavar="FORMAT[:FILE]",
+              help=f"Report format ({', '.join(REPORT_FORMATS)}), optionally written to FILE; repeatable, e.g. "
+                   "--format sarif:dockaudit.sarif --format text.")  # fmt: skip
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Write the (first) report to FILE.")  # fmt: skip
 @click.option(
     "--select", multiple=True, help="Rule ids, prefixes (DA4), names or aliases to run instead of the defaults."
 )
@@ -85,7 +90,7 @@ def cli() -> None:
               help="A registry images may come from (repeatable; *.example.com allowed): turns on DA111.")  # fmt: skip
 def check(
     paths: tuple[str, ...],
-    output_format: str,
+    formats: tuple[str, ...],
     output: str | None,
     select: tuple[str, ...],
     extend_select: tuple[str, ...],
@@ -110,6 +115,7 @@ def check(
     from dockaudit.engine import lint_source, load_rules, select_rules
     from dockaudit.model import Severity
 
+    reports = _report_targets(formats, output)
     options = Options(
         target=target,
         build_args=_build_args(build_args),
@@ -143,7 +149,8 @@ def check(
         report_to_stderr = any(r.path == "-" for r in results)  # stdout carries the fixed file
 
     findings = [f for r in results for f in r.findings]
-    _write_report(results, findings, output_format, output, no_color, quiet, statistics, report_to_stderr)
+    for report_format, destination in reports:
+        _write_report(results, findings, report_format, destination, no_color, quiet, statistics, report_to_stderr)
     if apply_fixes:
         fixed = sum(r.fixed for r in results)
         files = sum(1 for r in results if r.fixed)
@@ -227,11 +234,27 @@ def _apply_fixes(results, rules, options, unsafe: bool):
     return list(fixed_results.values())
 
 
-def _write_report(results, findings, output_format, output, no_color, quiet, statistics, to_stderr=False) -> None:
-    if output_format == "json":
-        from dockaudit.report.json import render as render_json
+def _report_targets(formats: tuple[str, ...], output: str | None) -> list[tuple[str, str | None]]:
+    """``--format sarif:out.sarif --format text`` → [("sarif", "out.sarif"), ("text", None)]."""
+    targets: list[tuple[str, str | None]] = []
+    for value in formats or ("text",):
+        name, colon, destination = value.partition(":")
+        if name not in REPORT_FORMATS:
+            raise click.BadParameter(f"{name!r} is not one of {', '.join(REPORT_FORMATS)}", param_hint="--format")
+        targets.append((name, destination if colon and destination else None))
+    if output:
+        for index, (name, destination) in enumerate(targets):
+            if destination is None:
+                targets[index] = (name, output)
+                break
+    return targets
 
-        text = render_json(results, findings)
+
+def _write_report(results, findings, output_format, output, no_color, quiet, statistics, to_stderr=False) -> None:
+    if output_format != "text":
+        from importlib import import_module
+
+        text = import_module(f"dockaudit.report.{output_format}").render(results, findings)
     else:
         from dockaudit.report.text import print_colored, render
 

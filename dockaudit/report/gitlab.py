@@ -1,0 +1,28 @@
+"""GitLab Code Quality (Code Climate JSON): shown in merge requests, matched across runs by fingerprint."""
+
+from __future__ import annotations
+
+import json
+
+from dockaudit.engine import FileResult
+from dockaudit.fingerprint import fingerprints
+from dockaudit.model import Finding, Severity
+
+_SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "major", Severity.INFO: "minor", Severity.STYLE: "info"}
+
+
+def render(results: list[FileResult], findings: list[Finding]) -> str:
+    prints = fingerprints(results)
+    issues = [
+        {
+            "type": "issue",
+            "check_name": f"{f.rule} {f.name}",
+            "description": f"{f.rule}: {f.message}",
+            "categories": ["Style" if f.severity is Severity.STYLE else "Bug Risk"],
+            "severity": _SEVERITY[f.severity],
+            "fingerprint": prints.get(id(f), ""),
+            "location": {"path": f.path, "lines": {"begin": f.line, "end": f.end_line}},
+        }
+        for f in findings
+    ]
+    return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"

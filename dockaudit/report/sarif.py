@@ -1,0 +1,104 @@
+"""SARIF 2.1.0 for GitHub code scanning: rule metadata, %SRCROOT%-relative locations, fixes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from dockaudit import __version__
+from dockaudit.engine import FileResult, load_rules
+from dockaudit.fingerprint import fingerprints
+from dockaudit.model import Finding, Severity
+
+DOCS_URL = "https://github.com/dockaudit/dockaudit/blob/main/docs/rules.md"
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.STYLE: "note"}
+
+
+def _location(path: str, root: Path) -> dict:
+    if path == "-":
+        return {"uri": "stdin"}
+    absolute = Path(path).resolve()
+    try:
+        relative = absolute.relative_to(root)
+    except ValueError:
+        return {"uri": absolute.as_uri()}
+    return {"uri": relative.as_posix(), "uriBaseId": "%SRCROOT%"}
+
+
+def _rule(rule) -> dict:
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.docs.what},
+        "help": {"text": f"{rule.docs.what}\n\n{rule.docs.why}", "markdown": rule.docs.markdown()},
+        "helpUri": f"{DOCS_URL}#{rule.id.lower()}-{rule.name}",
+        "defaultConfiguration": {"level": _LEVEL[rule.severity], "enabled": rule.enabled},
+        "properties": {"tags": [rule.family, *rule.aliases]},
+    }
+
+
+def _result(finding: Finding, index: dict[str, int], root: Path, fingerprint: str) -> dict:
+    location = _location(finding.path, root)
+    region = {
+        "startLine": finding.line,
+        "startColumn": finding.column,
+        "endLine": finding.end_line,
+        "endColumn": max(finding.end_column, 1),
+    }
+    result = {
+        "ruleId": finding.rule,
+        "level": _LEVEL[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [{"physicalLocation": {"artifactLocation": location, "region": region}}],
+        "partialFingerprints": {"dockaudit/v1": fingerprint},
+    }
+    if finding.rule in index:
+        result["ruleIndex"] = index[finding.rule]
+    if finding.fix is not None and finding.fix.edits:
+        result["fixes"] = [
+            {
+                "description": {"text": finding.fix.description + ("" if finding.fix.safe else " (unsafe: review)")},
+                "artifactChanges": [
+                    {
+                        "artifactLocation": location,
+                        "replacements": [
+                            {
+                                "deletedRegion": {"charOffset": e.span.start, "charLength": e.span.end - e.span.start},
+                                "insertedContent": {"text": e.replacement},
+                            }
+                            for e in finding.fix.edits
+                        ],
+                    }
+                ],
+            }
+        ]
+    return result
+
+
+def render(results: list[FileResult], findings: list[Finding], root: Path | None = None) -> str:
+    root = (root or Path(os.getcwd())).resolve()
+    rules = [r for r in load_rules()]
+    index = {r.id: i for i, r in enumerate(rules)}
+    prints = fingerprints(results)
+    document = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "dockaudit",
+                        "version": __version__,
+                        "informationUri": DOCS_URL,
+                        "rules": [_rule(r) for r in rules],
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri() + "/"}},
+                "results": [_result(f, index, root, prints.get(id(f), "")) for f in findings],
+                "columnKind": "unicodeCodePoints",
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
