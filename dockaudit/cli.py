@@ -68,8 +68,8 @@ def cli() -> None:
 )
 @click.option("--extend-select", multiple=True, help="Rules to add to the selection (turns on off-by-default rules).")
 @click.option("--ignore", multiple=True, help="Rule ids, prefixes, names or aliases to skip.")
-@click.option("--fail-on", type=click.Choice(SEVERITY_CHOICES), default="warning", show_default=True,
-              help="Lowest severity that makes the exit code 1.")  # fmt: skip
+@click.option("--fail-on", type=click.Choice(SEVERITY_CHOICES), default=None,
+              help="Lowest severity that makes the exit code 1 (default: warning, or the config's fail-on).")  # fmt: skip
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on (errors still exit 2).")
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the finding lines: no code frames, no summary.")
@@ -85,6 +85,12 @@ def cli() -> None:
 @click.option("--fix", "apply_fixes", is_flag=True, help="Apply safe fixes in place (on stdin: print the fixed file).")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply fixes that need review.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True),
+              help="Use this configuration file (.dockaudit.toml, pyproject.toml or .hadolint.yaml).")  # fmt: skip
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option("--show-suppressed", is_flag=True, help="List the findings inline comments suppressed.")
+@click.option("--baseline", type=click.Path(dir_okay=False), help="Report only findings not recorded in FILE.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record the current findings in FILE.")
 @click.option("--min-driver", help="Oldest NVIDIA driver in the fleet (e.g. 535.104.05): turns on DA512.")
 @click.option("--trusted-registry", "trusted_registries", multiple=True,
               help="A registry images may come from (repeatable; *.example.com allowed): turns on DA111.")  # fmt: skip
@@ -95,7 +101,7 @@ def check(
     select: tuple[str, ...],
     extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
-    fail_on: str,
+    fail_on: str | None,
     exit_zero: bool,
     no_color: bool,
     quiet: bool,
@@ -109,14 +115,24 @@ def check(
     show_diff: bool,
     min_driver: str | None,
     trusted_registries: tuple[str, ...],
+    config_file: str | None,
+    isolated: bool,
+    show_suppressed: bool,
+    baseline: str | None,
+    write_baseline: str | None,
 ) -> None:
     """Lint Dockerfiles. A directory means every Dockerfile under it; - reads stdin."""
-    from dockaudit.context import Options
-    from dockaudit.engine import lint_source, load_rules, select_rules
+    from dockaudit.config import ConfigError, apply_config
+    from dockaudit.engine import lint_source
     from dockaudit.model import Severity
+    from dockaudit.plan import Flags, config_for, plan_for
 
-    reports = _report_targets(formats, output)
-    options = Options(
+    flags = Flags(
+        select=_split_list(select),
+        ignore=_split_list(ignore),
+        extend_select=_split_list(extend_select),
+        config=Path(config_file) if config_file else None,
+        isolated=isolated,
         target=target,
         build_args=_build_args(build_args),
         context_dir=Path(context_dir) if context_dir else None,
@@ -124,8 +140,14 @@ def check(
         min_driver=min_driver,
         trusted_registries=trusted_registries,
     )
-    rules = select_rules(load_rules(), _split_list(select), _split_list(ignore), _split_list(extend_select))
-    files, errors = expand_paths(list(paths))
+    try:
+        run_config = config_for(flags, Path.cwd())
+        files, errors = expand_paths(list(paths))
+        plans = {path: plan_for(flags, path) for path in files}
+    except ConfigError as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_ERROR)
+    reports = _report_targets(formats or ((run_config.format,) if run_config.format else ()), output)
     results = []
     for path in files:
         try:
@@ -133,7 +155,10 @@ def check(
         except InputError as exc:
             errors.append(exc)
             continue
-        results.append(lint_source(data, None if path == "-" else path, rules, _file_options(options, path)))
+        plan = plans[path]
+        result = lint_source(data, None if path == "-" else path, plan.rules, plan.options)
+        result.findings = apply_config(result.findings, plan.config, result.path, plan.rules_by_id)
+        results.append(result)
     for error in errors:
         _fail(str(error))
     for result in results:
@@ -141,54 +166,86 @@ def check(
             _fail(f"{result.path}: {result.error}")
 
     if show_diff:
-        changed = _print_fix_diffs(results, rules, options, unsafe_fixes)
+        changed = _print_fix_diffs(results, plans, unsafe_fixes)
         sys.exit(EXIT_ERROR if errors or any(r.error for r in results) else (EXIT_FINDINGS if changed else EXIT_CLEAN))
     report_to_stderr = False
     if apply_fixes:
-        results = _apply_fixes(results, rules, options, unsafe_fixes)
+        results = _apply_fixes(results, plans, unsafe_fixes)
         report_to_stderr = any(r.path == "-" for r in results)  # stdout carries the fixed file
+    if write_baseline:
+        _write_baseline(results, write_baseline)
+    if baseline:
+        results = _filter_baseline(results, baseline)
 
     findings = [f for r in results for f in r.findings]
     for report_format, destination in reports:
         _write_report(results, findings, report_format, destination, no_color, quiet, statistics, report_to_stderr)
+    if show_suppressed:
+        _print_suppressed(results)
     if apply_fixes:
         fixed = sum(r.fixed for r in results)
-        files = sum(1 for r in results if r.fixed)
-        click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {files} file{'s' if files != 1 else ''}; "
-                   f"{len(findings)} remaining.", err=True)  # fmt: skip
+        files_fixed = sum(1 for r in results if r.fixed)
+        click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {files_fixed} "
+                   f"file{'s' if files_fixed != 1 else ''}; {len(findings)} remaining.", err=True)  # fmt: skip
 
     if errors or any(r.error for r in results):
         sys.exit(EXIT_ERROR)
-    if fail_on != "never" and not exit_zero:
-        threshold = Severity.parse(fail_on)
+    threshold_name = fail_on or run_config.fail_on or "warning"
+    if threshold_name != "never" and not exit_zero:
+        threshold = Severity.parse(threshold_name)
         if any(f.severity >= threshold for f in findings):
             sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_CLEAN)
 
 
-def _file_options(options, path: str):
-    from dockaudit.context import Options
+def _print_suppressed(results) -> None:
+    lines = [
+        f"{finding.path}:{finding.line}:{finding.column}  {finding.rule}  suppressed by {s.origin} comment on line "
+        f"{s.line}" + (f" -- {s.reason}" if s.reason else "")
+        for r in results
+        for finding, s in r.suppressed
+    ]
+    click.echo("\n".join(["Suppressed:", *lines]) if lines else "Suppressed: none", err=False)
 
-    if options.context_dir is None and options.use_context and path != "-":
-        return Options(**{**options.__dict__, "context_dir": Path(path).resolve().parent})
-    return options
+
+def _write_baseline(results, path: str) -> None:
+    from dockaudit.baseline import write_baseline
+
+    try:
+        count = write_baseline(results, Path(path))
+    except OSError as exc:
+        _fail(f"{path}: cannot write the baseline: {exc.strerror or exc}")
+        sys.exit(EXIT_ERROR)
+    click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to the baseline {path}.", err=True)
 
 
-def _fix_outcomes(results, rules, options, unsafe: bool):
+def _filter_baseline(results, path: str):
+    from dockaudit.baseline import BaselineError, filter_results, read_baseline
+
+    try:
+        known = read_baseline(Path(path))
+    except BaselineError as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_ERROR)
+    return filter_results(results, known)
+
+
+def _fix_outcomes(results, plans, unsafe: bool):
     from dockaudit.fix import fix_text
 
     for result in results:
         if result.dockerfile is None:
             continue
+        plan = plans[result.path]
         path = None if result.path == "-" else result.path
-        yield result, fix_text(result.dockerfile.source.text, path, rules, _file_options(options, result.path), unsafe)
+        yield result, fix_text(result.dockerfile.source.text, path, plan.rules, plan.options, unsafe)
 
 
-def _print_fix_diffs(results, rules, options, unsafe: bool) -> bool:
+def _print_fix_diffs(results, plans, unsafe: bool) -> bool:
     import difflib
 
     changed = 0
-    for result, outcome in _fix_outcomes(results, rules, options, unsafe):
+    for result, outcome in _fix_outcomes(results, plans, unsafe):
         if not outcome.changed:
             continue
         changed += 1
@@ -202,14 +259,14 @@ def _print_fix_diffs(results, rules, options, unsafe: bool) -> bool:
     return changed > 0
 
 
-def _apply_fixes(results, rules, options, unsafe: bool):
+def _apply_fixes(results, plans, unsafe: bool):
     from dockaudit.engine import FileResult
     from dockaudit.fix import write_atomically
     from dockaudit.syntax.parser import parse
     from dockaudit.syntax.source import Source
 
     fixed_results = {id(r): r for r in results}
-    for result, outcome in _fix_outcomes(results, rules, options, unsafe):
+    for result, outcome in _fix_outcomes(results, plans, unsafe):
         tree = (
             parse(outcome.text, None if result.path == "-" else result.path) if outcome.changed else result.dockerfile
         )
@@ -311,6 +368,20 @@ def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) ->
             _fail(str(exc))
             sys.exit(EXIT_ERROR)
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@cli.command("init")
+@click.argument("folder", default=".", type=click.Path(file_okay=False, exists=True))
+def init_command(folder: str) -> None:
+    """Write a commented starter .dockaudit.toml into FOLDER (never overwrites)."""
+    from dockaudit.config import DOCKAUDIT_FILE, STARTER
+
+    target = Path(folder) / DOCKAUDIT_FILE
+    if target.exists():
+        _fail(f"{target}: already exists; not overwriting")
+        sys.exit(EXIT_ERROR)
+    target.write_text(STARTER, encoding="utf-8")
+    click.echo(f"Wrote {target}.")
 
 
 @cli.command("knowledge")

@@ -111,6 +111,20 @@ def _named_exactly(r: Rule, selectors: Iterable[str]) -> bool:
     return False
 
 
+UNUSED_SUPPRESSION = "DA025"  # computed here, after the suppressions are applied
+
+
+def _refers_to(code: str, r: Rule) -> bool:
+    """A suppression code names this rule (id, id prefix, name, alias; SC codes are DA703's)."""
+    upper = code.upper()
+    return (
+        r.id.startswith(upper)
+        or code.lower() == r.name
+        or upper in (a.upper() for a in r.aliases)
+        or (upper.startswith("SC") and r.id == "DA703")
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Placed:
     line: int
@@ -213,5 +227,18 @@ def lint_source(
         finding = parse_error_finding(exc, source, shown)
         return FileResult(shown, [finding], None, f"line {finding.line}: {exc.message}")
     ctx = LintContext(dockerfile, options)
-    findings, suppressed = apply_suppressions(run_rules(ctx, rules), find_suppressions(dockerfile), rules)
+    suppressions = find_suppressions(dockerfile)
+    findings, suppressed = apply_suppressions(run_rules(ctx, rules), suppressions, rules)
+    unused_rule = next((r for r in rules if r.id == UNUSED_SUPPRESSION), None)
+    if unused_rule is not None:
+        used = {id(s) for _f, s in suppressed}
+        for suppression in suppressions:
+            judged = suppression.codes is None or any(_refers_to(code, r) for code in suppression.codes for r in rules)
+            if id(suppression) not in used and suppression.origin != "buildkit" and judged:
+                codes = ",".join(sorted(suppression.codes)) if suppression.codes else "all rules"
+                line = dockerfile.source.line_start(suppression.line)
+                violation = Violation(Span(line, line + 1), f"this {suppression.origin} comment suppresses nothing "
+                                      f"({codes}): remove it")  # fmt: skip
+                findings.append(to_finding(unused_rule, violation, dockerfile.source, shown))
+        findings.sort(key=Finding.sort_key)
     return FileResult(shown, findings, dockerfile, suppressed=suppressed)

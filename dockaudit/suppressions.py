@@ -39,10 +39,10 @@ class Suppression:
             return False
         if self.codes is None:
             return True
-        return any(_code_matches(code, finding, rule) for code in self.codes)
+        return any(code_matches(code, finding, rule) for code in self.codes)
 
 
-def _code_matches(code: str, finding: Finding, rule: Rule | None) -> bool:
+def code_matches(code: str, finding: Finding, rule: Rule | None) -> bool:
     upper = code.upper()
     if upper == finding.rule or (finding.rule.startswith(upper) and upper[:2] == finding.rule[:2]):
         return True

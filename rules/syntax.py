@@ -1415,3 +1415,39 @@ def find_missing_healthcheck(ctx: LintContext) -> Iterator[Violation]:
     serves = any(_SERVER_WORDS.search(" ".join(i.values)) for i in starts)
     if exposes or serves:
         yield Violation(stage.anchor, "service image without HEALTHCHECK")
+
+
+@rule(
+    "DA025",
+    "unused-suppression",
+    family=FAMILY,
+    severity="info",
+    summary="an ignore comment that suppresses nothing (off by default)",
+    enabled=False,
+)
+def find_unused_suppressions(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Reports `# dockaudit: ignore=…`, `# hadolint ignore=…` and `ignore-file` comments
+    that suppressed no finding in this run. The engine computes it after every other
+    selected rule has run; a comment that names only rules not selected is not judged.
+    Off by default.
+
+    ## Why is this bad?
+    A suppression outlives the problem it silenced; left in place it will hide the
+    next, different problem on that line.
+
+    ## Example
+    ```dockerfile
+    FROM debian:12-slim
+    # dockaudit: ignore
+    RUN echo nothing to suppress here
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM debian:12-slim
+    RUN echo nothing to suppress here
+    ```
+    """
+    return iter(())  # computed by the engine from the suppressions no finding used
