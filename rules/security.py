@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterator
 
@@ -668,13 +669,15 @@ def _external_images(ctx: LintContext) -> Iterator[tuple[Instruction, str, Span]
     "untrusted-registry",
     family=FAMILY,
     severity="error",
-    summary="an image pulled from a registry not in trusted-registries (only when configured)",
+    summary="an image from a registry not in trusted-registries, or a base not in allowed-base-images (when configured)",
     aliases=("DL3026",),
 )
 def find_untrusted_registries(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    When `trusted-registries` is configured, flags every image the build pulls —
+    When `allowed-base-images` is configured (globs such as `python:3.12-*`,
+    `nvidia/cuda:12.*`), flags base images that match none. When `trusted-registries`
+    is configured, flags every image the build pulls —
     `FROM`, `COPY --from=<image>`, `RUN --mount=from=<image>` — from a registry not
     on the list. Entries are hosts, `*.example.com` or `*`; images without a
     registry come from `docker.io`.
@@ -696,6 +699,18 @@ def find_untrusted_registries(ctx: LintContext) -> Iterator[Violation]:
     ```
     """
     trusted = ctx.options.trusted_registries
+    allowed = ctx.options.allowed_base_images
+    if allowed:
+        for stage in ctx.stages:
+            instruction = stage.from_instruction
+            if instruction is None or not instruction.args or stage.is_scratch or stage.unresolved:
+                continue
+            if stage.image.lower() in {s.name for s in ctx.stages[: stage.index] if s.name}:
+                continue
+            ref = parse_image_ref(stage.image)
+            names = {stage.image, str(ref) if ref else "", ref.repository if ref else ""}
+            if not any(fnmatch.fnmatch(name, pattern) for name in names for pattern in allowed):
+                yield Violation(instruction.args[0].span, f"'{stage.image}' is not in allowed-base-images")
     if not trusted:
         return
     stage_names = {s.name for s in ctx.stages if s.name}

@@ -217,3 +217,10 @@ def test_suppressed_findings_are_kept_for_reporting():
     result = lint_source("FROM a:1\n# dockaudit: ignore=DA204\nRUN apt-get install -y x\n", None,
                          select_rules(load_rules(), select=["DA204"]))  # fmt: skip
     assert result.findings == [] and [f.rule for f, _s in result.suppressed] == ["DA204"]
+
+
+def test_allowed_base_images_only_when_configured():
+    text = "FROM python:3.12-slim AS a\nFROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\n"
+    assert fired(text, "DA111") == []
+    found = fired(text, "DA111", Options(allowed_base_images=("python:3.12-*",)))
+    assert [line for line, _m in found] == [2]
