@@ -6,6 +6,7 @@ Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it;
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -91,6 +92,8 @@ def cli() -> None:
 @click.option("--show-suppressed", is_flag=True, help="List the findings inline comments suppressed.")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Report only findings not recorded in FILE.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record the current findings in FILE.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
+              help="Processes for many files (default 0: one per CPU; 1: no worker processes).")  # fmt: skip
 @click.option("--min-driver", help="Oldest NVIDIA driver in the fleet (e.g. 535.104.05): turns on DA512.")
 @click.option("--trusted-registry", "trusted_registries", multiple=True,
               help="A registry images may come from (repeatable; *.example.com allowed): turns on DA111.")  # fmt: skip
@@ -120,12 +123,12 @@ def check(
     show_suppressed: bool,
     baseline: str | None,
     write_baseline: str | None,
+    jobs: int,
 ) -> None:
     """Lint Dockerfiles. A directory means every Dockerfile under it; - reads stdin."""
-    from dockaudit.config import ConfigError, apply_config
-    from dockaudit.engine import lint_source
+    from dockaudit.config import ConfigError
     from dockaudit.model import Severity
-    from dockaudit.plan import Flags, config_for, plan_for
+    from dockaudit.plan import Flags, config_for, lint_files, plan_for
 
     flags = Flags(
         select=_split_list(select),
@@ -149,16 +152,11 @@ def check(
         sys.exit(EXIT_ERROR)
     reports = _report_targets(formats or ((run_config.format,) if run_config.format else ()), output)
     results = []
-    for path in files:
-        try:
-            data = read_dockerfile(path)
-        except InputError as exc:
-            errors.append(exc)
-            continue
-        plan = plans[path]
-        result = lint_source(data, None if path == "-" else path, plan.rules, plan.options)
-        result.findings = apply_config(result.findings, plan.config, result.path, plan.rules_by_id)
-        results.append(result)
+    for outcome in lint_files(flags, files, plans, jobs if jobs else (os.cpu_count() or 1)):
+        if isinstance(outcome, InputError):
+            errors.append(outcome)
+        else:
+            results.append(outcome)
     for error in errors:
         _fail(str(error))
     for result in results:

@@ -77,3 +77,33 @@ def plan_for(flags: Flags, path: str) -> FilePlan:
         min_driver=flags.min_driver or config.min_driver,
     )
     return FilePlan(config, tuple(rules), options)
+
+
+def lint_file(flags: Flags, path: str, plan: FilePlan | None = None):
+    """Read, lint and configure one file: a ``FileResult``, or the ``InputError`` that stopped it.
+
+    A top-level function so that ``--jobs`` can run it in worker processes.
+    """
+    from dockaudit.config import apply_config
+    from dockaudit.engine import lint_source
+    from dockaudit.files import InputError, read_dockerfile
+
+    plan = plan or plan_for(flags, path)
+    try:
+        data = read_dockerfile(path)
+    except InputError as error:
+        return error
+    result = lint_source(data, None if path == "-" else path, plan.rules, plan.options)
+    result.findings = apply_config(result.findings, plan.config, result.path, plan.rules_by_id)
+    return result
+
+
+def lint_files(flags: Flags, paths: list[str], plans: dict[str, FilePlan], jobs: int) -> list:
+    """Every file's result in input order; many files are spread over ``jobs`` processes."""
+    if jobs <= 1 or len(paths) < 4 * jobs or "-" in paths:
+        return [lint_file(flags, path, plans[path]) for path in paths]
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, len(paths) // (jobs * 8))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:  # workers build their own plans: rules do not pickle
+        return list(pool.map(lint_file, [flags] * len(paths), paths, chunksize=chunk))
