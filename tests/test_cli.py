@@ -232,3 +232,12 @@ def test_min_driver_and_trusted_registry_options(tmp_path):
     assert "DA512" not in run(str(path), "--select", "DA512").output
     assert "DA512" in run(str(path), "--select", "DA512", "--min-driver", "535.104.05").output
     assert "DA111" in run(str(path), "--select", "DA111", "--trusted-registry", "registry.example.com").output
+
+
+def test_jobs_give_the_same_report_in_the_same_order(tmp_path):
+    for index in range(24):
+        (tmp_path / f"{index:02d}.Dockerfile").write_text(f"FROM debian:12\nRUN apt-get install -y pkg{index}\n")
+    files = sorted(str(p) for p in tmp_path.iterdir())
+    serial = run("--no-color", "-j", "1", *files).output
+    parallel = run("--no-color", "-j", "2", *files).output
+    assert serial == parallel and serial.index("00.Dockerfile") < serial.index("23.Dockerfile")
