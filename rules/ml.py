@@ -118,7 +118,7 @@ def find_torch_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
             )
             yield Violation(
                 install.span,
-                f"torch {install.version or ''} brings CUDA {cuda} ({why}) on a CUDA {facts.base.cuda} base: "
+                f"torch{' ' + install.version if install.version else ''} brings CUDA {cuda} ({why}) on a CUDA {facts.base.cuda} base: "
                 f"{consequence}; use a CUDA {major} base or --index-url https://{PYTORCH_INDEX}/whl/cu"
                 f"{facts.base.cuda.replace('.', '')[:3]}",
                 severity=severity,
