@@ -33,6 +33,9 @@ def lint(path_or_text: str | bytes, config: Options | None = None, select: list[
     """
     import os
 
+    from pathlib import Path
+
+    from dockaudit.compose import is_compose_file
     from dockaudit.engine import lint_source, load_rules, select_rules
 
     path = None
@@ -42,6 +45,11 @@ def lint(path_or_text: str | bytes, config: Options | None = None, select: list[
         with open(path, "rb") as handle:
             data = handle.read()
     rules = select_rules(load_rules(), select=select or ())
+    if path is not None and is_compose_file(path):
+        from dockaudit.compose_lint import lint_compose
+
+        results = lint_compose([Path(path)], rules, config)
+        return sorted((f for r in results for f in r.findings), key=lambda f: f.sort_key())
     return lint_source(data, path, rules, config).findings
 
 

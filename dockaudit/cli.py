@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from dockaudit import __version__
+from dockaudit.compose import is_compose_file
 from dockaudit.files import InputError, expand_paths, read_dockerfile
 
 REPORT_FORMATS = ("text", "json", "sarif", "junit", "checkstyle", "gitlab", "github", "markdown")
@@ -94,6 +95,9 @@ def cli() -> None:
 @click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record the current findings in FILE.")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
               help="Processes for many files (default 0: one per CPU; 1: no worker processes).")  # fmt: skip
+@click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="Compose: variables for interpolation (default: the project's .env).")  # fmt: skip
+@click.option("--merge-compose", is_flag=True, hidden=True)
 @click.option("--min-driver", help="Oldest NVIDIA driver in the fleet (e.g. 535.104.05): turns on DA512.")
 @click.option("--trusted-registry", "trusted_registries", multiple=True,
               help="A registry images may come from (repeatable; *.example.com allowed): turns on DA111.")  # fmt: skip
@@ -124,6 +128,8 @@ def check(
     baseline: str | None,
     write_baseline: str | None,
     jobs: int,
+    env_files: tuple[str, ...],
+    merge_compose: bool,
 ) -> None:
     """Lint Dockerfiles. A directory means every Dockerfile under it; - reads stdin."""
     from dockaudit.config import ConfigError
@@ -151,8 +157,14 @@ def check(
         _fail(str(exc))
         sys.exit(EXIT_ERROR)
     reports = _report_targets(formats or ((run_config.format,) if run_config.format else ()), output)
-    results = []
-    for outcome in lint_files(flags, files, plans, jobs if jobs else (os.cpu_count() or 1)):
+    compose_files = [f for f in files if f != "-" and is_compose_file(f)]
+    if merge_compose:
+        compose_files = [f for f in files if f != "-"]
+    env_paths = [Path(e) for e in env_files] or None
+    results = _lint_compose_files(flags, compose_files, plans, env_paths, merge_compose) if compose_files else []
+    covered = {str(Path(r.path).resolve()) for r in results}  # a service's Dockerfile is judged with its args
+    dockerfiles = [f for f in files if f not in compose_files and str(Path(f).resolve()) not in covered]
+    for outcome in lint_files(flags, dockerfiles, plans, jobs if jobs else (os.cpu_count() or 1)):
         if isinstance(outcome, InputError):
             errors.append(outcome)
         else:
@@ -194,6 +206,18 @@ def check(
         if any(f.severity >= threshold for f in findings):
             sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_CLEAN)
+
+
+def _lint_compose_files(flags, compose_files, plans, env_files, merged: bool = False):
+    """Each compose file as its own project (or, with ``merged``, all of them as ``-f a -f b``)."""
+    from dockaudit.compose_lint import lint_compose
+
+    groups = [compose_files] if merged else [[f] for f in compose_files]
+    results = []
+    for group in groups:
+        plan = plans[group[0]]
+        results.extend(lint_compose([Path(f) for f in group], plan.rules, plan.options, env_files))
+    return results
 
 
 def _print_suppressed(results) -> None:
@@ -366,6 +390,14 @@ def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) ->
             _fail(str(exc))
             sys.exit(EXIT_ERROR)
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@cli.command("compose", context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+def compose_command(arguments: tuple[str, ...]) -> None:
+    """Lint Compose FILES merged in order (as docker compose -f a -f b), and the Dockerfiles their services
+    build. Takes the options of check (--format, --env-file, --select …)."""
+    check.main(args=["--merge-compose", *arguments], prog_name="dockaudit compose", standalone_mode=True)
 
 
 @cli.command("init")

@@ -162,10 +162,13 @@ def to_finding(r: Rule, violation: Violation, source: Source, path: str) -> Find
 
 
 def run_rules(ctx: LintContext, rules: Sequence[Rule]) -> list[Finding]:
+    """Run the Dockerfile rules of ``rules`` (Compose rules run in ``compose_lint``)."""
     source = ctx.dockerfile.source
     path = ctx.path or "-"
     findings: list[Finding] = []
     for r in rules:
+        if r.target != "dockerfile":
+            continue
         try:
             for violation in r.check(ctx):
                 findings.append(to_finding(r, violation, source, path))

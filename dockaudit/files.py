@@ -13,6 +13,7 @@ SKIPPED_DIRS = frozenset(
      ".pytest_cache", ".ruff_cache", "site-packages", "dist", "build"}
 )  # fmt: skip
 DOCKERFILE_PATTERNS = ("dockerfile", "containerfile", "*.dockerfile", "dockerfile.*", "containerfile.*")
+COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 
 class InputError(Exception):
@@ -30,11 +31,12 @@ def is_dockerfile_name(name: str) -> bool:
 
 
 def find_dockerfiles(directory: str) -> Iterator[str]:
-    """Dockerfiles under ``directory`` in a stable order; symlinked directories are not followed."""
+    """Dockerfiles and Compose files under ``directory`` in a stable order; symlinked directories are not
+    followed."""
     for root, dirs, files in os.walk(directory, onerror=None, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
         for name in sorted(files):
-            if is_dockerfile_name(name):
+            if is_dockerfile_name(name) or name.lower() in COMPOSE_FILE_NAMES:
                 path = os.path.join(root, name)
                 if not os.path.islink(path) or os.path.isfile(path):
                     yield path

@@ -59,6 +59,7 @@ class Violation:
     # The one peer id (DL3033 …) this finding matches when the rule covers several; "" when no peer
     # reports this case (DA101's missing USER, which hadolint's DL3002 does not check).
     alias: str | None = None
+    path: str | None = None  # another file than the one linted (a Compose project spans several)
 
 
 @dataclass(frozen=True, slots=True)

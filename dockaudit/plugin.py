@@ -62,6 +62,7 @@ class Rule:
     fix: str = "none"
     enabled: bool = True  # off-by-default rules run only when selected
     pack: str = ""
+    target: str = "dockerfile"  # what the check reads: a Dockerfile (LintContext) or a Compose project
 
 
 def rule(
@@ -74,6 +75,7 @@ def rule(
     aliases: Iterable[str] = (),
     fix: str = "none",
     enabled: bool = True,
+    target: str = "dockerfile",
 ) -> Callable[[Callable[[LintContext], Iterable[Violation]]], Rule]:
     """Turn a check function into a ``Rule``; its docstring supplies the docs."""
 
@@ -96,13 +98,14 @@ def rule(
             fix=fix,
             enabled=enabled,
             pack=check.__module__.split(".")[0],
+            target=target,
         )
 
     return make
 
 
 _SECTION = re.compile(r"^## (.+?)\s*$", re.MULTILINE)
-_FENCE = re.compile(r"```(?:dockerfile|Dockerfile)?\n(.*?)```", re.DOTALL)
+_FENCE = re.compile(r"```(?:dockerfile|Dockerfile|yaml)?\n(.*?)```", re.DOTALL)
 
 
 def parse_docs(rule_id: str, docstring: str) -> RuleDocs:

@@ -3,11 +3,15 @@
 One module per family; ``RULES`` lists them all in id order.
 """
 
-from dockaudit_rules import bases, cleanup, layers, ml, pinning, security, shell_hygiene, syntax
+from dockaudit_rules import bases, cleanup, compose, layers, ml, pinning, security, shell_hygiene, syntax
 
 from dockaudit.plugin import rules_in
 
 RULES = sorted(
-    (r for family in (syntax, security, pinning, layers, cleanup, ml, bases, shell_hygiene) for r in rules_in(family)),
+    (
+        r
+        for family in (syntax, security, pinning, layers, cleanup, ml, bases, shell_hygiene, compose)
+        for r in rules_in(family)
+    ),
     key=lambda r: r.id,
 )

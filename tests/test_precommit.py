@@ -19,7 +19,7 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.slow
 
 BAD = "FROM debian:12-slim\nRUN apt-get update && apt-get install -y curl=7.88.1-10+deb12u8\nUSER 10001\n"
-GOOD = "FROM debian:12-slim\nUSER 10001\nCMD [\"echo\", \"hi\"]\n"
+GOOD = 'FROM debian:12-slim\nUSER 10001\nCMD ["echo", "hi"]\n'
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:

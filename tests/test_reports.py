@@ -96,7 +96,9 @@ def test_markdown_summary(project):
 
 
 def test_several_formats_at_once(project):
-    result = CliRunner().invoke(cli, ["--format", "sarif:out.sarif", "--format", "text", "--exit-zero", "svc/Dockerfile"])
+    result = CliRunner().invoke(
+        cli, ["--format", "sarif:out.sarif", "--format", "text", "--exit-zero", "svc/Dockerfile"]
+    )
     assert "svc/Dockerfile:3:" in result.output
     assert json.loads((project / "out.sarif").read_text())["version"] == "2.1.0"
     bad = CliRunner().invoke(cli, ["--format", "yaml", "svc/Dockerfile"])

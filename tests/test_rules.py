@@ -43,10 +43,29 @@ def test_metadata(rule):
     assert rule.fix in ("none", "safe", "unsafe")
 
 
+# Compose examples are linted as a compose.yaml in a git repository holding these committed files.
+COMPOSE_EXAMPLE_FILES = {"secrets.env": "HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyzABCDEFGH\n"}
+
+
+def _lint_example(rule, text: str, tmp_path) -> list[str]:
+    if rule.target == "compose":
+        import subprocess
+
+        path = tmp_path / "compose.yaml"
+        path.write_text(text, encoding="utf-8")
+        for name, content in COMPOSE_EXAMPLE_FILES.items():
+            (tmp_path / name).write_text(content, encoding="utf-8")
+        if not (tmp_path / ".git").exists():
+            subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+            subprocess.run(["git", "add", *COMPOSE_EXAMPLE_FILES], cwd=tmp_path, check=True)
+        text = str(path)
+    return [f.rule for f in dockaudit.lint(text, EXAMPLE_OPTIONS, select=[rule.id])]
+
+
 @pytest.mark.parametrize("rule", RULES, ids=_ids)
-def test_docs_example_fires_and_use_instead_does_not(rule):
-    example = [f.rule for f in dockaudit.lint(rule.docs.example, EXAMPLE_OPTIONS, select=[rule.id])]
-    use_instead = [f.rule for f in dockaudit.lint(rule.docs.use_instead, EXAMPLE_OPTIONS, select=[rule.id])]
+def test_docs_example_fires_and_use_instead_does_not(rule, tmp_path):
+    example = _lint_example(rule, rule.docs.example, tmp_path)
+    use_instead = _lint_example(rule, rule.docs.use_instead, tmp_path)
     assert rule.id in example
     assert rule.id not in use_instead
 

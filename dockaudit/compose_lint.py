@@ -1,0 +1,148 @@
+"""Linting a Compose project: the DA9xx rules over the merged file, and every service's Dockerfile
+linted as Compose would build it (context, dockerfile or dockerfile_inline, args, target)."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+
+from dockaudit.compose import ComposeError, ComposeProject, YNode, load_project, service_build
+from dockaudit.context import Options
+from dockaudit.engine import INTERNAL_ERROR, FileResult, lint_source, to_finding
+from dockaudit.model import Finding, Severity
+from dockaudit.plugin import Rule
+from dockaudit.syntax.source import Source, Span
+
+
+@dataclass
+class ServiceBuild:
+    name: str
+    service: YNode
+    context: Path
+    dockerfile: Path | None
+    inline: str | None
+    args: dict[str, str]
+    target: str | None
+    result: FileResult | None = None  # the Dockerfile linted with these settings
+
+
+class ComposeContext:
+    """What compose rules read: the merged project, its services, and each built service's Dockerfile."""
+
+    def __init__(self, project: ComposeProject, options: Options | None = None) -> None:
+        self.project = project
+        self.options = options or Options()
+        self.builds: dict[str, ServiceBuild] = {}
+
+    @property
+    def services(self) -> dict[str, YNode]:
+        return self.project.services
+
+    def span(self, node: YNode, key: bool = False) -> Span:
+        if key and node.key_start is not None:
+            return Span(node.key_start, node.key_end or node.key_start)
+        return Span(node.start, max(node.end, node.start))
+
+    @cached_property
+    def sources(self) -> dict[str, Source]:
+        return {path: Source(text, path) for path, text in self.project.texts.items()}
+
+    def stage_facts(self, name: str):
+        """ML facts of the stage a built service runs (its target), or None."""
+        build = self.builds.get(name)
+        if build is None or build.result is None or build.result.dockerfile is None:
+            return None
+        from dockaudit.context import LintContext
+        from dockaudit.mlfacts import ml_facts
+
+        ctx = LintContext(build.result.dockerfile, Options(build_args=build.args, target=build.target))
+        return ml_facts(ctx).of(ctx.target_stage) if ctx.target_stage else None
+
+
+def _service_builds(project: ComposeProject) -> dict[str, ServiceBuild]:
+    builds = {}
+    for name, service in project.services.items():
+        if service.get("build") is None:
+            continue
+        context, dockerfile, inline, args, target = service_build(project, service)
+        builds[name] = ServiceBuild(name, service, context, dockerfile, inline, args, target)
+    return builds
+
+
+def lint_compose(
+    files: list[Path], rules: Sequence[Rule], options: Options | None = None, env_files: list[Path] | None = None
+) -> list[FileResult]:
+    """Results for the compose files (DA9xx findings) and for every Dockerfile the services build."""
+    shown = str(files[0])
+    try:
+        project = load_project(files, env_files)
+    except ComposeError as error:
+        finding = Finding("DA001", "parse-error", Severity.ERROR, error.message, error.path, error.line, 1,
+                          error.line, 1)  # fmt: skip
+        return [FileResult(error.path, [finding], None, f"line {error.line}: {error.message}")]
+    ctx = ComposeContext(project, options)
+    ctx.builds = _service_builds(project)
+    results = _lint_service_dockerfiles(ctx, rules, options or Options())
+    compose_rules = [r for r in rules if r.target == "compose"]
+    by_file: dict[str, list[Finding]] = {str(f): [] for f in files}
+    for r in compose_rules:
+        try:
+            for violation in r.check(ctx):
+                path = violation.path or shown
+                source = ctx.sources.get(path) or Source("", path)
+                by_file.setdefault(path, []).append(to_finding(r, violation, source, path))
+        except Exception as exc:  # a broken rule must not hide the others' findings
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            message = f"rule {r.id} ({r.name}) crashed: {type(exc).__name__}: {exc} [{Path(where.filename).name}:{where.lineno}]"
+            by_file[shown].append(
+                Finding(INTERNAL_ERROR[0], INTERNAL_ERROR[1], Severity.ERROR, message, shown, 1, 1, 1, 1)
+            )
+    compose_results = [FileResult(path, sorted(found, key=Finding.sort_key), None) for path, found in by_file.items()]
+    return compose_results + results
+
+
+def _shown(path: Path) -> str:
+    """Relative to the working directory when below it, as the other reported paths are."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _lint_service_dockerfiles(ctx: ComposeContext, rules: Sequence[Rule], options: Options) -> list[FileResult]:
+    """Each distinct (Dockerfile, args, target) once; findings name the services that build it."""
+    done: dict[tuple, FileResult] = {}
+    services_of: dict[tuple, list[str]] = {}
+    for name, build in ctx.builds.items():
+        key = (str(build.dockerfile) if build.dockerfile else f"{name}:inline", tuple(sorted(build.args.items())),
+               build.target)  # fmt: skip
+        services_of.setdefault(key, []).append(name)
+        if key in done:
+            build.result = done[key]
+            continue
+        if build.inline is not None:
+            data: bytes | str = build.inline
+            path = f"{build.service.file} (services.{name}.build.dockerfile_inline)"
+        else:
+            assert build.dockerfile is not None
+            try:
+                data = build.dockerfile.read_bytes()
+            except OSError as exc:
+                done[key] = FileResult(str(build.dockerfile), [], None, f"cannot read ({exc.strerror or exc}) for "
+                                       f"compose service {name}")  # fmt: skip
+                continue
+            path = _shown(build.dockerfile)
+        service_options = replace(options, build_args={**options.build_args, **build.args},
+                                  target=build.target or options.target, context_dir=build.context)  # fmt: skip
+        result = lint_source(data, path, rules, service_options)
+        build.result = result
+        done[key] = result
+    results = []
+    for key, result in done.items():
+        names = ", ".join(services_of[key])
+        result.findings = [replace(f, message=f"{f.message} (compose service {names})") for f in result.findings]
+        results.append(result)
+    return results
