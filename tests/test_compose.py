@@ -127,3 +127,18 @@ def test_real_compose_corpus():
     print("\ncompose corpus:", len(files), "files", dict(sorted(counts.items())))
     assert "DA000" not in counts and "DA001" not in counts
     assert len(files) >= 90 and counts["DA902"] > 0 and counts["DA910"] > 0
+
+
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("lm-sys__FastChat__docker__docker-compose.yml", {"DA906"}),
+        ("iot-salzburg__gpu-jupyter__docker-compose.yml", {"DA910"}),
+        ("docker__awesome-compose__react-express-mysql__compose.yaml", {"DA907"}),  # secrets: done right
+    ],
+)
+def test_real_projects_kept_as_fixtures(name: str, expected: set[str]):
+    path = Path(__file__).parent.parent / "fixtures" / "compose" / name
+    rules = select_rules(load_rules(), select=["DA9"])
+    found = {f.rule for r in lint_compose([path], rules) for f in r.findings}
+    assert expected <= found, found
