@@ -253,10 +253,12 @@ def _filter_baseline(results, path: str):
 
 
 def _fix_outcomes(results, plans, unsafe: bool):
-    from dockaudit.fix import fix_text
+    from dockaudit.fix import fix_compose_text, fix_text
 
     for result in results:
         if result.dockerfile is None:
+            if is_compose_file(result.path) and not result.error:
+                yield result, fix_compose_text(Path(result.path).read_text(encoding="utf-8"), result.findings, unsafe)
             continue
         plan = plans[result.path]
         path = None if result.path == "-" else result.path
@@ -289,9 +291,14 @@ def _apply_fixes(results, plans, unsafe: bool):
 
     fixed_results = {id(r): r for r in results}
     for result, outcome in _fix_outcomes(results, plans, unsafe):
-        tree = (
-            parse(outcome.text, None if result.path == "-" else result.path) if outcome.changed else result.dockerfile
-        )
+        if result.dockerfile is None:  # a compose file
+            tree = None
+        else:
+            tree = (
+                parse(outcome.text, None if result.path == "-" else result.path)
+                if outcome.changed
+                else result.dockerfile
+            )
         new = FileResult(result.path, sorted(outcome.remaining + outcome.dropped, key=lambda f: f.sort_key()), tree,
                          suppressed=result.suppressed, fixed=len(outcome.applied))  # fmt: skip
         data = Source(outcome.text).to_bytes()

@@ -170,3 +170,26 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def fix_compose_text(text: str, findings: Sequence[Finding], unsafe: bool = False) -> FixOutcome:
+    """One pass of the compose rules' fixes (they do not enable each other); kept only if the YAML still
+    parses to the same services."""
+    import yaml
+
+    outcome = FixOutcome(original=text, text=text, remaining=list(findings))
+    chosen = _choose(findings, unsafe, set())
+    if not chosen:
+        return outcome
+    candidate = apply_edits(text, [e for f in chosen for e in f.fix.edits])  # type: ignore[union-attr]
+    try:
+        before, after = yaml.safe_load(text) or {}, yaml.safe_load(candidate) or {}
+    except yaml.YAMLError:
+        outcome.dropped = [_internal_error(f, "the fixed file is not valid YAML") for f in chosen]
+        return outcome
+    if sorted(before.get("services") or {}) != sorted(after.get("services") or {}):
+        outcome.dropped = [_internal_error(f, "the fix changed the services") for f in chosen]
+        return outcome
+    outcome.text, outcome.applied, outcome.passes = candidate, list(chosen), 1
+    outcome.remaining = [f for f in findings if all(f is not c for c in chosen)]
+    return outcome

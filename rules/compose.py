@@ -13,7 +13,8 @@ from dockaudit_rules.security import _TOKEN_PREFIXES, _literal_secret_value, loo
 from dockaudit.compose import YNode, environment_entries, read_env_file
 from dockaudit.compose_lint import ComposeContext
 from dockaudit.imageref import parse_image_ref
-from dockaudit.model import Severity, Violation
+from dockaudit.model import Edit, Fix, Severity, Violation
+from dockaudit.syntax.source import Span
 from dockaudit.plugin import rule
 
 FAMILY = "compose"
@@ -620,6 +621,21 @@ def _published(item: YNode) -> tuple[str | None, str | None]:
     return (host_ip.text if host_ip else None), target.text
 
 
+def _localhost_fix(ctx: ComposeContext, item: YNode, host_ip: str | None) -> Fix | None:
+    """``"8888:8888"`` → ``"127.0.0.1:8888:8888"`` (short syntax only; unsafe: remote clients lose access)."""
+    if not isinstance(item.value, str):
+        return None
+    raw = ctx.project.texts.get(item.file, "")[item.start : item.end]
+    quote = 1 if raw[:1] in "'\"" else 0
+    if host_ip is None and raw[quote:].startswith(item.text):
+        at = item.start + quote
+        return Fix("bind to 127.0.0.1", (Edit(Span(at, at), "127.0.0.1:"),), safe=False)
+    if host_ip == "0.0.0.0" and raw[quote:].startswith("0.0.0.0:"):
+        at = item.start + quote
+        return Fix("bind to 127.0.0.1", (Edit(Span(at, at + len("0.0.0.0")), "127.0.0.1"),), safe=False)
+    return None
+
+
 @rule(
     "DA910",
     "compose-port-on-all-interfaces",
@@ -627,6 +643,7 @@ def _published(item: YNode) -> tuple[str | None, str | None]:
     severity="warning",
     summary="Jupyter, TensorBoard or database ports published on all interfaces",
     target="compose",
+    fix="unsafe",
 )
 def find_sensitive_public_ports(ctx: ComposeContext) -> Iterator[Violation]:
     """
@@ -663,8 +680,9 @@ def find_sensitive_public_ports(ctx: ComposeContext) -> Iterator[Violation]:
         for item in ports.items if ports else []:
             host_ip, container = _published(item)
             if container in _SENSITIVE_PORTS and host_ip in (None, "0.0.0.0", "::"):
-                yield _violation(ctx, item, f"service {name} publishes {_SENSITIVE_PORTS[container]} (port "
-                                 f"{container}) on every interface: bind it to 127.0.0.1 or drop the port")  # fmt: skip
+                violation = _violation(ctx, item, f"service {name} publishes {_SENSITIVE_PORTS[container]} (port "
+                                       f"{container}) on every interface: bind it to 127.0.0.1 or drop the port")  # fmt: skip
+                yield replace(violation, fix=_localhost_fix(ctx, item, host_ip))
 
 
 @rule(
@@ -674,6 +692,7 @@ def find_sensitive_public_ports(ctx: ComposeContext) -> Iterator[Violation]:
     severity="style",
     summary="the obsolete top-level `version:` key",
     target="compose",
+    fix="safe",
 )
 def find_obsolete_version_key(ctx: ComposeContext) -> Iterator[Violation]:
     """
@@ -701,7 +720,15 @@ def find_obsolete_version_key(ctx: ComposeContext) -> Iterator[Violation]:
     """
     node = ctx.project.root.get("version")
     if node is not None:
-        yield _violation(ctx, node, "the top-level version: is obsolete and ignored by docker compose", key=True)
+        violation = _violation(ctx, node, "the top-level version: is obsolete and ignored by docker compose", key=True)
+        text = ctx.project.texts.get(node.file, "")
+        key_start = node.key_start if node.key_start is not None else node.start
+        start = text.rfind("\n", 0, key_start) + 1
+        end = text.find("\n", node.end)
+        end = len(text) if end == -1 else end + 1
+        if text[start:key_start].strip() == "":  # the key starts its line
+            violation = replace(violation, fix=Fix("remove version:", (Edit(Span(start, end), ""),)))
+        yield violation
 
 
 @rule(
