@@ -20,7 +20,7 @@ from dockaudit.plugin import rule
 FAMILY = "compose"
 _GPU_IMAGES = re.compile(
     r"(?:^|/)(?:nvidia/cuda|pytorch/pytorch|vllm/vllm-openai|text-generation-inference|tritonserver|"
-    r"nvidia/pytorch|nvidia/tensorflow|tensorflow/tensorflow:[^ ]*gpu|ollama/ollama|nvcr\.io/nim/)",
+    r"nvidia/pytorch|nvidia/tensorflow|tensorflow/tensorflow:[^ ]*gpu|nvcr\.io/nim/)",  # ollama runs on CPUs too
 )
 _SERVING = re.compile(r"vllm|text-generation|tritonserver|torchserve|ollama|llama[.-]?cpp|\btgi\b|\btrain|sglang|nim")
 
