@@ -407,6 +407,47 @@ def compose_command(arguments: tuple[str, ...]) -> None:
     check.main(args=["--merge-compose", *arguments], prog_name="dockaudit compose", standalone_mode=True)
 
 
+@cli.command("image")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--format", "formats", multiple=True, metavar="FORMAT[:FILE]", help="As for check.")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the (first) report to FILE."
+)
+@click.option("--select", multiple=True, help="Rule ids, prefixes or names to run (default: the DA8xx rules).")
+@click.option("--ignore", multiple=True, help="Rule ids, prefixes or names to skip.")
+@click.option("--platform", default="linux/amd64", show_default=True, help="The image of an index to audit.")
+@click.option("--all-platforms", is_flag=True, help="Audit every image of an index.")
+@click.option("--max-image-size", type=float, help="Budget in MiB for the whole image (DA805).")
+@click.option("--max-layer-size", type=float, help="Budget in MiB for one layer (DA805).")
+@click.option("--fail-on", type=click.Choice(SEVERITY_CHOICES), default="warning", show_default=True)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on.")
+@click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
+@click.option("--quiet", "-q", is_flag=True, help="Only the finding lines.")
+def image_command(sources, formats, output, select, ignore, platform, all_platforms, max_image_size, max_layer_size,
+                  fail_on, exit_zero, no_color, quiet) -> None:  # fmt: skip
+    """Audit built images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF]."""
+    from dockaudit.context import Options
+    from dockaudit.engine import load_rules, select_rules
+    from dockaudit.image.audit import audit_source
+    from dockaudit.model import Severity
+
+    rules = select_rules(load_rules(), _split_list(select) or ["DA8"], _split_list(ignore))
+    budget = (max_image_size, max_layer_size) if max_image_size or max_layer_size else None
+    options = Options(image_budget=budget)
+    results = [r for source in sources for r in audit_source(source, rules, options, platform, all_platforms)]
+    for result in results:
+        if result.error:
+            _fail(result.error)
+    findings = [f for r in results for f in r.findings]
+    for report_format, destination in _report_targets(formats, output):
+        _write_report(results, findings, report_format, destination, no_color, quiet, False)
+    if any(r.error for r in results):
+        sys.exit(EXIT_ERROR)
+    if fail_on != "never" and not exit_zero and any(f.severity >= Severity.parse(fail_on) for f in findings):
+        sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_CLEAN)
+
+
 @cli.command("init")
 @click.argument("folder", default=".", type=click.Path(file_okay=False, exists=True))
 def init_command(folder: str) -> None:

@@ -35,6 +35,7 @@ class Options:
     strict_labels: bool = False  # labels outside label_schema are findings too (hadolint's strict-labels)
     min_driver: str | None = None
     as_of: date | None = None  # the day end-of-life rules judge by (default: today; tests pin it)
+    image_budget: tuple[float | None, float | None] | None = None  # (image MiB, layer MiB) for DA805
 
 
 class LintContext:

@@ -1,0 +1,89 @@
+"""Audit built images: stream every layer once, build the final filesystem, run the image rules."""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dockaudit.context import Options
+from dockaudit.engine import INTERNAL_ERROR, FileResult
+from dockaudit.image.layers import Entry, Filesystem, apply_entry, layer_entries
+from dockaudit.image.sources import ImageRef, ImageSourceError, open_source
+from dockaudit.model import Finding, Severity, Violation
+from dockaudit.plugin import Rule
+
+# Small files whose content rules read: CUDA/cuDNN versions, framework versions.
+_READ = re.compile(
+    r"(?:^|/)usr/local/cuda[^/]*/version\.(?:json|txt)$|/site-packages/torch/version\.py$"
+    r"|(?:^|/)usr/include/(?:[^/]+/)?cudnn_version[^/]*\.h$"
+)
+
+
+@dataclass
+class ImageContext:
+    """What image rules read: the config, the layers' history, every entry ever written, the final view."""
+
+    image: ImageRef
+    fs: Filesystem
+    entries: list[Entry] = field(default_factory=list)  # every entry of every layer, in order
+    contents: dict[str, bytes] = field(default_factory=dict)  # small files of interest, last writer wins
+    options: Options = field(default_factory=Options)
+
+    @property
+    def config(self) -> dict:
+        return self.image.container_config
+
+    def history_for_layer(self, index: int) -> str:
+        """The ``created_by`` of the history entry that made layer ``index`` (empty layers skipped)."""
+        layered = [h for h in self.image.history if not h.get("empty_layer")]
+        return str(layered[index].get("created_by", "")) if index < len(layered) else ""
+
+
+def read_image(image: ImageRef) -> ImageContext:
+    fs = Filesystem()
+    ctx = ImageContext(image, fs)
+    for index, layer in enumerate(image.layers):
+        total = 0
+        for entry, content in layer_entries(layer, index, lambda path: bool(_READ.search("/" + path))):
+            ctx.entries.append(entry)
+            apply_entry(fs, entry)
+            total += entry.size
+            if content is not None:
+                ctx.contents[entry.path] = content
+        fs.layer_sizes.append(total)
+    return ctx
+
+
+def _finding(rule: Rule, violation: Violation, name: str) -> Finding:
+    return Finding(rule.id, rule.name, violation.severity or rule.severity, violation.message, name, 1, 1, 1, 1,
+                   fix=None, alias=violation.alias)  # fmt: skip
+
+
+def audit_source(
+    source: str, rules: Sequence[Rule], options: Options | None = None, platform: str = "linux/amd64",
+    all_platforms: bool = False,
+) -> list[FileResult]:  # fmt: skip
+    """One result per image the source names; a source that cannot be read is one result with an error."""
+    image_rules = [r for r in rules if r.target == "image"]
+    results = []
+    try:
+        with open_source(source, platform, all_platforms) as images:
+            for image in images:
+                ctx = read_image(image)
+                ctx.options = options or Options()
+                findings = []
+                for r in image_rules:
+                    try:
+                        findings.extend(_finding(r, v, image.name) for v in r.check(ctx))
+                    except Exception as exc:  # a broken rule must not hide the others' findings
+                        where = traceback.extract_tb(exc.__traceback__)[-1]
+                        findings.append(Finding(INTERNAL_ERROR[0], INTERNAL_ERROR[1], Severity.ERROR,
+                                                f"rule {r.id} crashed: {type(exc).__name__}: {exc} "
+                                                f"[{where.filename.rsplit('/', 1)[-1]}:{where.lineno}]",
+                                                image.name, 1, 1, 1, 1))  # fmt: skip
+                results.append(FileResult(image.name, findings, None))
+    except ImageSourceError as error:
+        results.append(FileResult(source, [], None, str(error)))
+    return results

@@ -1,0 +1,140 @@
+"""Layers read as streams in one sequential pass: compression detected from the first bytes, tar entries
+listed without extracting, and the final filesystem built by applying whiteouts, with wasted bytes
+(content a later layer removes or replaces) counted once per hidden copy."""
+
+from __future__ import annotations
+
+import gzip
+import stat
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+from dockaudit.image.sources import ImageSourceError, Layer
+
+WHITEOUT = ".wh."
+OPAQUE = ".wh..wh..opq"
+SMALL_FILE = 64 * 1024  # files rules may read (version.json, METADATA, env files): bounded
+
+
+@dataclass(slots=True)
+class Entry:
+    path: str  # normalised: no leading "./" or "/"
+    size: int
+    mode: int
+    kind: str  # "file", "dir", "symlink", "hardlink", "other"
+    layer: int
+    linkname: str = ""
+
+    @property
+    def setuid(self) -> bool:
+        return self.kind == "file" and bool(self.mode & (stat.S_ISUID | stat.S_ISGID))
+
+
+@dataclass
+class Waste:
+    path: str
+    size: int
+    layer: int  # the layer whose bytes are hidden
+    by_layer: int  # the layer that removed or replaced them
+
+
+@dataclass
+class Filesystem:
+    files: dict[str, Entry] = field(default_factory=dict)  # the final view
+    layer_sizes: list[int] = field(default_factory=list)  # uncompressed file bytes per layer
+    waste: list[Waste] = field(default_factory=list)
+    removed: list[Entry] = field(default_factory=list)  # every file a later layer deleted (secrets stay readable)
+
+
+def _normal(name: str) -> str:
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise ImageSourceError(f"layer entry {name!r} climbs out of the root")
+    return "/".join(parts)
+
+
+def _decompressed(raw: IO[bytes]) -> IO[bytes]:
+    head = raw.read(4)
+    rest = _Prefixed(head, raw)
+    if head[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=rest)  # type: ignore[return-value]
+    if head == b"\x28\xb5\x2f\xfd":
+        try:
+            import zstandard
+        except ImportError:
+            raise ImageSourceError("a tar+zstd layer needs the zstandard package (pip install zstandard)") from None
+        return zstandard.ZstdDecompressor().stream_reader(rest)  # type: ignore[return-value]
+    return rest  # type: ignore[return-value]
+
+
+class _Prefixed:
+    """A stream that first returns bytes already read (to sniff the compression)."""
+
+    def __init__(self, prefix: bytes, stream: IO[bytes]) -> None:
+        self.prefix, self.stream = prefix, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self.prefix:
+            if size < 0:
+                data, self.prefix = self.prefix + self.stream.read(), b""
+                return data
+            data, self.prefix = self.prefix[:size], self.prefix[size:]
+            if len(data) < size:
+                data += self.stream.read(size - len(data))
+            return data
+        return self.stream.read(size)
+
+    def readable(self) -> bool:
+        return True
+
+
+def layer_entries(layer: Layer, index: int, keep: Callable[[str], bool]) -> Iterator[tuple[Entry, bytes | None]]:
+    """Each tar entry of a layer, with the content of small files ``keep`` asks for."""
+    try:
+        stream = _decompressed(layer.open())
+        with tarfile.open(fileobj=stream, mode="r|") as archive:
+            for member in archive:
+                path = _normal(member.name)
+                kind = ("file" if member.isreg() else "dir" if member.isdir() else "symlink" if member.issym()
+                        else "hardlink" if member.islnk() else "other")  # fmt: skip
+                entry = Entry(path, member.size if member.isreg() else 0, member.mode, kind, index, member.linkname)
+                content = None
+                if kind == "file" and member.size <= SMALL_FILE and keep(path):
+                    handle = archive.extractfile(member)
+                    content = handle.read() if handle else None
+                yield entry, content
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ImageSourceError(f"layer {index + 1} ({layer.digest}): not a readable tar stream ({exc})") from None
+
+
+def apply_entry(fs: Filesystem, entry: Entry) -> None:
+    """Apply one entry of layer ``entry.layer`` to the filesystem view."""
+    directory, _, base = entry.path.rpartition("/")
+    if base == OPAQUE:
+        _remove_tree(fs, directory, entry.layer, keep_dir=True)
+        return
+    if base.startswith(WHITEOUT):
+        target = f"{directory}/{base[len(WHITEOUT) :]}" if directory else base[len(WHITEOUT) :]
+        _remove_tree(fs, target, entry.layer, keep_dir=False)
+        return
+    previous = fs.files.get(entry.path)
+    if previous is not None and previous.layer < entry.layer and previous.size:
+        fs.waste.append(Waste(previous.path, previous.size, previous.layer, entry.layer))
+    fs.files[entry.path] = entry
+
+
+def _remove_tree(fs: Filesystem, path: str, layer: int, keep_dir: bool) -> None:
+    prefix = path + "/" if path else ""
+    doomed = [
+        name
+        for name, old in fs.files.items()
+        if old.layer < layer and (name.startswith(prefix) if keep_dir else (name == path or name.startswith(prefix)))
+    ]  # fmt: skip  (a whiteout hides lower layers only, never its own layer's entries)
+    for name in doomed:
+        old = fs.files.pop(name)
+        if old.layer < layer:
+            fs.removed.append(old)
+            if old.size:
+                fs.waste.append(Waste(old.path, old.size, old.layer, layer))

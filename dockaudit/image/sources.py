@@ -1,0 +1,220 @@
+"""Image sources by skopeo's transport names: ``docker-archive:PATH``, ``oci:DIR[:REF]``,
+``oci-archive:PATH[:REF]``.  Each yields ``ImageRef``s: a config, a manifest, and layer blobs opened as
+streams on demand (nothing is extracted to disk)."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+MAX_JSON_BYTES = 16 * 1024 * 1024  # manifests and configs are small; a huge one is hostile
+INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
+
+
+class ImageSourceError(ValueError):
+    """A source that cannot be read; the message names the source and what is wrong."""
+
+
+@dataclass
+class Layer:
+    digest: str  # "sha256:…" (the blob's, or the archive member's name when it has none)
+    media_type: str
+    size: int  # bytes as stored (compressed)
+    open: Callable[[], IO[bytes]]
+
+
+@dataclass
+class ImageRef:
+    name: str  # what the report calls it: "docker-archive:x.tar", "oci:dir:ref (linux/amd64)"
+    config: dict
+    layers: list[Layer]
+    platform: str | None = None
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def history(self) -> list[dict]:
+        return list(self.config.get("history", []))
+
+    @property
+    def container_config(self) -> dict:
+        return self.config.get("config") or {}
+
+
+def _json(data: bytes, where: str) -> dict | list:
+    if len(data) > MAX_JSON_BYTES:
+        raise ImageSourceError(f"{where}: too large for a manifest or config")
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ImageSourceError(f"{where}: not valid JSON ({exc})") from None
+
+
+def _platform_of(descriptor: dict) -> str:
+    platform = descriptor.get("platform") or {}
+    text = f"{platform.get('os', '?')}/{platform.get('architecture', '?')}"
+    return text + (f"/{platform['variant']}" if platform.get("variant") else "")
+
+
+def _matches(platform: str, wanted: str) -> bool:
+    return platform == wanted or platform.split("/")[:2] == wanted.split("/")[:2] and wanted.count("/") == 1
+
+
+class _BlobStore:
+    """Blobs of an OCI layout, in a directory or inside a tar."""
+
+    def __init__(self, read: Callable[[str], bytes], opener: Callable[[str], IO[bytes]], size: Callable[[str], int]):
+        self.read, self.opener, self.size = read, opener, size
+
+    def blob_path(self, digest: str) -> str:
+        algorithm, _, hexdigest = digest.partition(":")
+        if not hexdigest or "/" in hexdigest or ".." in hexdigest:
+            raise ImageSourceError(f"bad digest {digest!r}")
+        return f"blobs/{algorithm}/{hexdigest}"
+
+
+def _oci_images(store: _BlobStore, name: str, ref: str | None, platform: str, all_platforms: bool) -> list[ImageRef]:
+    index = _json(store.read("index.json"), f"{name}: index.json")
+    manifests = index.get("manifests", []) if isinstance(index, dict) else []
+    if ref:
+        manifests = [
+            m for m in manifests if (m.get("annotations") or {}).get("org.opencontainers.image.ref.name") == ref
+        ]
+        if not manifests:
+            raise ImageSourceError(f"{name}: no image named {ref!r} in index.json")
+    if not manifests:
+        raise ImageSourceError(f"{name}: index.json lists no images")
+    if len(manifests) > 1 and not ref:
+        refs = [
+            (m.get("annotations") or {}).get("org.opencontainers.image.ref.name", m.get("digest")) for m in manifests
+        ]
+        raise ImageSourceError(f"{name}: several images ({', '.join(map(str, refs))}); name one with {name}:REF")
+    return _resolve(store, manifests[0], name + (f":{ref}" if ref else ""), platform, all_platforms)
+
+
+def _resolve(store: _BlobStore, descriptor: dict, name: str, platform: str, all_platforms: bool) -> list[ImageRef]:
+    path = store.blob_path(descriptor["digest"])
+    document = _json(store.read(path), f"{name}: {descriptor['digest']}")
+    media_type = descriptor.get("mediaType") or (document.get("mediaType") if isinstance(document, dict) else "")
+    if media_type in INDEX_TYPES or (isinstance(document, dict) and "manifests" in document):
+        members = document.get("manifests", [])
+        chosen = members if all_platforms else [m for m in members if _matches(_platform_of(m), platform)][:1]
+        if not chosen:
+            found = ", ".join(_platform_of(m) for m in members)
+            raise ImageSourceError(f"{name}: no {platform} image in the index (it has {found}); use --platform")
+        images = []
+        for member in chosen:
+            images.extend(_resolve(store, member, name, platform, False))
+            images[-1].platform = _platform_of(member)
+            images[-1].name = f"{name} ({images[-1].platform})"
+        return images
+    config_descriptor = document.get("config") or {}
+    config = _json(store.read(store.blob_path(config_descriptor["digest"])), f"{name}: config")
+    layers = []
+    for layer in document.get("layers", []):
+        blob = store.blob_path(layer["digest"])
+        layers.append(Layer(layer["digest"], layer.get("mediaType", ""), int(layer.get("size", 0)),
+                            lambda blob=blob: store.opener(blob)))  # fmt: skip
+    return [ImageRef(name, config, layers, None, document)]
+
+
+def _oci_directory(folder: Path) -> _BlobStore:
+    if not (folder / "oci-layout").is_file():
+        raise ImageSourceError(f"oci:{folder}: not an OCI image layout (no oci-layout file)")
+
+    def read(relative: str) -> bytes:
+        try:
+            with (folder / relative).open("rb") as handle:
+                return handle.read(MAX_JSON_BYTES + 1)
+        except OSError as exc:
+            raise ImageSourceError(f"oci:{folder}: missing {relative} ({exc.strerror or exc})") from None
+
+    def opener(relative: str) -> IO[bytes]:
+        try:
+            return (folder / relative).open("rb")
+        except OSError as exc:
+            raise ImageSourceError(f"oci:{folder}: missing blob {relative} ({exc.strerror or exc})") from None
+
+    return _BlobStore(read, opener, lambda relative: (folder / relative).stat().st_size)
+
+
+def _tar_store(archive: tarfile.TarFile, label: str) -> _BlobStore:
+    members = {}
+    for member in archive.getmembers():
+        name = member.name.lstrip("./")
+        members[name] = member
+
+    def member(relative: str) -> tarfile.TarInfo:
+        info = members.get(relative)
+        while info is not None and (info.issym() or info.islnk()):  # docker save links legacy layer paths
+            target = info.linkname if info.islnk() else str(Path(relative).parent / info.linkname)
+            info = members.get(Path(target).as_posix().lstrip("./"))
+        if info is None or not info.isfile():
+            raise ImageSourceError(f"{label}: missing {relative}")
+        return info
+
+    def read(relative: str) -> bytes:
+        handle = archive.extractfile(member(relative))
+        assert handle is not None
+        return handle.read(MAX_JSON_BYTES + 1)
+
+    def opener(relative: str) -> IO[bytes]:
+        handle = archive.extractfile(member(relative))
+        assert handle is not None
+        return handle
+
+    return _BlobStore(read, opener, lambda relative: member(relative).size)
+
+
+def _docker_archive(archive: tarfile.TarFile, label: str) -> list[ImageRef]:
+    store = _tar_store(archive, label)
+    try:
+        manifest = _json(store.read("manifest.json"), f"{label}: manifest.json")
+    except ImageSourceError:
+        if "index.json" in {m.name.lstrip("./") for m in archive.getmembers()}:  # an OCI archive given as docker
+            return _oci_images(store, label, None, "linux/amd64", False)
+        raise
+    if not isinstance(manifest, list) or not manifest:
+        raise ImageSourceError(f"{label}: manifest.json lists no images")
+    images = []
+    for entry in manifest:
+        config = _json(store.read(entry["Config"]), f"{label}: {entry['Config']}")
+        layers = []
+        for path in entry.get("Layers", []):
+            relative = path.lstrip("./")
+            layers.append(Layer(relative, "", store.size(relative), lambda relative=relative: store.opener(relative)))
+        tags = entry.get("RepoTags") or []
+        images.append(ImageRef(f"{label}" + (f" ({tags[0]})" if tags else ""), config, layers, None, entry))
+    return images
+
+
+@contextmanager
+def open_source(source: str, platform: str = "linux/amd64", all_platforms: bool = False) -> Iterator[list[ImageRef]]:
+    """The images a source names (several for ``--all-platforms`` indexes or multi-image archives);
+    archives stay open for the ``with`` block, so layers can be streamed from them."""
+    transport, colon, rest = source.partition(":")
+    if not colon:
+        raise ImageSourceError(
+            f"{source}: name a transport: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF]"
+        )
+    location, _, ref = rest.partition(":")
+    if transport == "oci":
+        yield _oci_images(_oci_directory(Path(location)), f"oci:{location}", ref or None, platform, all_platforms)
+        return
+    if transport not in ("docker-archive", "oci-archive"):
+        raise ImageSourceError(f"{source}: unknown transport {transport!r} (docker-archive, oci, oci-archive)")
+    try:
+        archive = tarfile.open(Path(location), "r:")
+    except (OSError, tarfile.TarError) as exc:
+        raise ImageSourceError(f"{source}: cannot open the archive ({exc})") from None
+    with archive:
+        if transport == "docker-archive":
+            yield _docker_archive(archive, f"docker-archive:{location}")
+        else:
+            yield _oci_images(
+                _tar_store(archive, source), f"oci-archive:{location}", ref or None, platform, all_platforms
+            )

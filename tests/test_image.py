@@ -1,0 +1,258 @@
+"""Images generated in Python: docker-archive and OCI layouts, gzip/zstd/plain layers, whiteouts, and
+every DA8xx rule on a bad and a good image."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dockaudit.cli import cli
+from dockaudit.engine import load_rules, select_rules
+from dockaudit.image.audit import audit_source, read_image
+from dockaudit.image.sources import ImageSourceError, open_source
+
+RULES = select_rules(load_rules(), select=["DA8"])
+
+
+def tar_layer(files: dict[str, bytes | tuple], compression: str = "gzip") -> bytes:
+    """A layer from {path: content} (content None: a directory; ("link", target): a symlink;
+    ("hard", target): a hardlink; (bytes, mode): a file with a mode)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path, content in files.items():
+            info = tarfile.TarInfo(path)
+            data = b""
+            if content is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+            elif isinstance(content, tuple) and content[0] == "link":
+                info.type, info.linkname = tarfile.SYMTYPE, content[1]
+            elif isinstance(content, tuple) and content[0] == "hard":
+                info.type, info.linkname = tarfile.LNKTYPE, content[1]
+            else:
+                data, info.mode = content if isinstance(content, tuple) else (content, 0o644)
+                info.size = len(data)
+            archive.addfile(info, io.BytesIO(data) if data else None)
+    raw = buffer.getvalue()
+    if compression == "gzip":
+        return gzip.compress(raw)
+    if compression == "zstd":
+        import zstandard
+
+        return zstandard.ZstdCompressor().compress(raw)
+    return raw
+
+
+def config_for(layers: int, **config) -> dict:
+    history = [{"created_by": f"/bin/sh -c step {i}"} for i in range(layers)]
+    return {"architecture": "amd64", "os": "linux", "config": config, "history": history,
+            "rootfs": {"type": "layers", "diff_ids": []}}  # fmt: skip
+
+
+def write_oci(folder: Path, layers: list[bytes], config: dict, ref: str = "app", platforms: list[str] | None = None):
+    blobs = folder / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+
+    def put(data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return f"sha256:{digest}"
+
+    def manifest(cfg: dict) -> dict:
+        config_bytes = json.dumps(cfg).encode()
+        return {
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": put(config_bytes),
+                       "size": len(config_bytes)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": put(layer),
+                        "size": len(layer)} for layer in layers],
+        }  # fmt: skip
+
+    if platforms:
+        members = []
+        for platform in platforms:
+            os_, arch = platform.split("/")[:2]
+            body = json.dumps(manifest({**config, "architecture": arch})).encode()
+            members.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": put(body),
+                            "size": len(body), "platform": {"os": os_, "architecture": arch}})  # fmt: skip
+        top = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                          "manifests": members}).encode()  # fmt: skip
+        media = "application/vnd.oci.image.index.v1+json"
+    else:
+        top, media = json.dumps(manifest(config)).encode(), "application/vnd.oci.image.manifest.v1+json"
+    index = {"schemaVersion": 2, "manifests": [{"mediaType": media, "digest": put(top), "size": len(top),
+                                                "annotations": {"org.opencontainers.image.ref.name": ref}}]}  # fmt: skip
+    (folder / "index.json").write_text(json.dumps(index))
+    (folder / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    return folder
+
+
+def write_docker_archive(path: Path, layers: list[bytes], config: dict) -> Path:
+    with tarfile.open(path, "w") as archive:
+
+        def add(name: str, data: bytes) -> None:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+
+        names = []
+        for index, layer in enumerate(layers):
+            raw = gzip.decompress(layer) if layer[:2] == b"\x1f\x8b" else layer
+            name = f"{hashlib.sha256(raw).hexdigest()}/layer.tar"
+            add(name, raw)
+            names.append(name)
+            if index == 0:  # a legacy-style symlink, as docker save writes for shared layers
+                link = tarfile.TarInfo("legacy/layer.tar")
+                link.type, link.linkname = tarfile.SYMTYPE, f"../{name}"
+                archive.addfile(link)
+        config_bytes = json.dumps(config).encode()
+        add("config.json", config_bytes)
+        add("manifest.json", json.dumps([{"Config": "config.json", "RepoTags": ["app:1"], "Layers": names}]).encode())
+    return path
+
+
+def audit(source: str, **options) -> dict[str, list[str]]:
+    from dockaudit.context import Options
+
+    results = audit_source(source, RULES, Options(**options) if options else None)
+    assert not any(r.error for r in results), [r.error for r in results]
+    found: dict[str, list[str]] = {}
+    for result in results:
+        for f in result.findings:
+            found.setdefault(f.rule, []).append(f.message)
+    return found
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def test_whiteouts_opaque_whiteouts_and_wasted_bytes(tmp_path: Path):
+    layers = [
+        tar_layer({"opt/app/a": b"a" * 1000, "opt/app/b": b"b" * 2000, "tmp/big.whl": b"w" * 300_000}, "gzip"),
+        tar_layer({"tmp/.wh.big.whl": b"", "opt/app/.wh..wh..opq": b"", "opt/app/c": b"c" * 10}, "plain"),
+        tar_layer(
+            {
+                "opt/app/c": (b"c" * 10, 0o755),
+                "usr/bin/tool": ("link", "/bin/true"),
+                "usr/bin/again": ("hard", "opt/app/c"),
+            },
+            "zstd",
+        ),  # fmt: skip
+    ]
+    oci = write_oci(tmp_path / "oci", layers, config_for(3, User="1"))
+    with open_source(f"oci:{oci}:app") as images:
+        ctx = read_image(images[0])
+    assert set(ctx.fs.files) == {"opt/app/c", "usr/bin/tool", "usr/bin/again"}
+    # independently: 300_000 (the wheel) + 1000 + 2000 (opaque) + 10 (c replaced in layer 3)
+    assert sum(w.size for w in ctx.fs.waste) == 303_010
+    assert {e.path for e in ctx.fs.removed} >= {"tmp/big.whl", "opt/app/a", "opt/app/b"}
+    assert ctx.fs.files["usr/bin/tool"].kind == "symlink" and ctx.fs.files["usr/bin/again"].kind == "hardlink"
+
+
+def test_docker_archive_and_oci_archive_give_the_same_findings(tmp_path: Path):
+    layers = [tar_layer({"root/.netrc": b"machine x login y password z", "app/run.py": b"print(1)\n"}),
+              tar_layer({"root/.wh..netrc": b""})]  # fmt: skip
+    config = config_for(2, Env=["HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"])
+    archive = write_docker_archive(tmp_path / "app.docker.tar", layers, config)
+    oci = write_oci(tmp_path / "oci", layers, config)
+    with tarfile.open(tmp_path / "app.oci.tar", "w") as out:
+        for path in sorted(oci.rglob("*")):
+            out.add(path, arcname=str(path.relative_to(oci)), recursive=False)
+    from_docker = audit(f"docker-archive:{archive}")
+    assert from_docker == audit(f"oci:{oci}") == audit(f"oci-archive:{tmp_path / 'app.oci.tar'}:app")
+    assert any("deleted later but still readable" in m for m in from_docker["DA802"])
+
+
+def test_index_platforms(tmp_path: Path):
+    oci = write_oci(tmp_path / "oci", [tar_layer({"a": b"1"})], config_for(1), platforms=["linux/amd64", "linux/arm64"])
+    with open_source(f"oci:{oci}", platform="linux/arm64") as images:
+        assert [i.platform for i in images] == ["linux/arm64"]
+    with open_source(f"oci:{oci}", all_platforms=True) as images:
+        assert [i.platform for i in images] == ["linux/amd64", "linux/arm64"]
+    with (
+        pytest.raises(ImageSourceError, match="no linux/s390x image"),
+        open_source(f"oci:{oci}", platform="linux/s390x"),
+    ):
+        pass
+
+
+@pytest.mark.parametrize(
+    "source,message",
+    [("nope", "name a transport"), ("oci:/no/such/dir", "not an OCI image layout"),
+     ("docker-archive:/no/such.tar", "cannot open the archive"), ("ftp:x", "unknown transport")],
+)  # fmt: skip
+def test_bad_sources_are_one_line_errors(source: str, message: str):
+    (result,) = audit_source(source, RULES)
+    assert result.error and message in result.error
+
+
+def test_path_traversal_in_a_layer_is_rejected(tmp_path: Path):
+    oci = write_oci(tmp_path / "oci", [tar_layer({"../../etc/passwd": b"x"})], config_for(1))
+    (result,) = audit_source(f"oci:{oci}", RULES)
+    assert result.error and "climbs out of the root" in result.error
+
+
+# --- rules: a bad and a good image each ----------------------------------------------------------
+
+ML_BAD = {
+    "usr/local/cuda-12.1/version.json": json.dumps({"cuda": {"version": "12.1.1"}}).encode(),
+    "usr/lib/python3/site-packages/torch-2.3.1+cu118.dist-info/METADATA": b"Name: torch\n",
+    "usr/lib/python3/site-packages/nvidia_cublas_cu12-12.1.3.1.dist-info/METADATA": b"Name: nvidia-cublas-cu12\n",
+    "usr/lib/x86_64-linux-gnu/libcuda.so.535.104.05": b"\x7fELF",
+}
+CASES = {
+    "DA801": ({"app/x": b"1"}, {}, {"app/x": b"1"}, {"User": "10001"}),
+    "DA802": ({"workspace/.env": b"TOKEN=1"}, {"Env": ["AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLE"]},
+              {"workspace/.env.example": b"TOKEN="}, {"Env": ["PATH=/usr/bin"]}),
+    "DA803": ({"var/lib/apt/lists/deb_Packages": b"p" * 10_000, "root/.cache/pip/http/x": b"c" * 9000}, {},
+              {"var/lib/apt/lists/": None}, {}),
+    "DA804": None,  # two layers: see below
+    "DA805": ({"big": b"b" * (2 * 1024 * 1024)}, {}, {"small": b"s"}, {}),
+    "DA806": ({"usr/local/bin/helper": (b"x", 0o4755)}, {}, {"usr/bin/passwd": (b"x", 0o4755)}, {}),
+    "DA807": (ML_BAD, {}, {"usr/local/cuda-12.1/version.json": ML_BAD["usr/local/cuda-12.1/version.json"],
+                           "usr/lib/python3/site-packages/torch-2.3.1+cu121.dist-info/METADATA": b""}, {}),
+    "DA808": ({"app": None}, {"ExposedPorts": {"8000/tcp": {}}, "Cmd": ["uvicorn", "app:app"]},
+              {"app": None}, {"ExposedPorts": {"8000/tcp": {}}, "Healthcheck": {"Test": ["CMD", "true"]}}),
+    "DA809": ({"usr/bin/gcc-12": b"\x7fELF", "usr/local/cuda-12.4/bin/nvcc": b"\x7fELF"}, {}, {"usr/bin/python3": b"x"}, {}),
+    "DA810": ({"models/model.bin": b"\x80" * 4096}, {}, {"models/README.md": b"mounted at run time"}, {}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_each_image_rule_fires_on_its_bad_image_and_not_on_its_good_one(tmp_path: Path, rule_id: str):
+    options = {"image_budget": (1.0, None)} if rule_id == "DA805" else {}
+    if rule_id == "DA804":
+        bad = [tar_layer({"tmp/torch.whl": b"w" * 200_000}), tar_layer({"tmp/.wh.torch.whl": b""})]
+        good = [tar_layer({"tmp/torch.whl": b"w" * 200_000})]
+        bad_config = good_config = config_for(len(bad))
+    else:
+        bad_files, bad_config, good_files, good_config = CASES[rule_id]
+        bad, good = [tar_layer(bad_files)], [tar_layer(good_files)]
+        bad_config, good_config = config_for(1, **bad_config), config_for(1, **good_config)
+    bad_found = audit(f"oci:{write_oci(tmp_path / 'bad', bad, bad_config)}", **options)
+    good_found = audit(f"oci:{write_oci(tmp_path / 'good', good, good_config)}", **options)
+    assert rule_id in bad_found, bad_found
+    assert rule_id not in good_found, good_found.get(rule_id)
+
+
+def test_build_arg_leak_in_history(tmp_path: Path):
+    config = config_for(1, User="1")
+    config["history"] = [{"created_by": "|1 WANDB_API_KEY=abcd1234efgh /bin/sh -c train.sh"}]
+    found = audit(f"oci:{write_oci(tmp_path / 'oci', [tar_layer({'a': b'1'})], config)}")
+    assert any("build argument WANDB_API_KEY" in m for m in found["DA802"])
+
+
+def test_image_command_and_formats(tmp_path: Path):
+    oci = write_oci(tmp_path / "oci", [tar_layer({"root/.cache/pip/x": b"c" * 10_000})], config_for(1))
+    result = CliRunner().invoke(cli, ["image", f"oci:{oci}", "--no-color"])
+    assert result.exit_code == 1 and "DA803" in result.output and "pip cache" in result.output
+    sarif = json.loads(CliRunner().invoke(cli, ["image", f"oci:{oci}", "--format", "sarif", "--exit-zero"]).output)
+    assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {"DA801", "DA803"}
+    bad = CliRunner().invoke(cli, ["image", "oci:/no/such"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
