@@ -513,3 +513,47 @@ def find_model_weights(ctx: ImageContext) -> Iterator[Violation]:
     if pickles:
         yield _found(f"pickle-based weights (/{pickles[0]}) run code when loaded: prefer safetensors",
                      Severity.WARNING)  # fmt: skip
+
+
+@rule(
+    "DA811",
+    "image-exposed-shell",
+    family=FAMILY,
+    severity="error",
+    summary="the image starts Jupyter without auth (or as root), or exposes SSH",
+    target="image",
+)
+def find_exposed_notebooks_and_ssh(ctx: ImageContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Reads the config's Entrypoint and Cmd: Jupyter started with an empty token or
+    password or with `--allow-root`; and an exposed port 22 or an sshd command.
+
+    ## Why is this bad?
+    A notebook server without a token is remote code execution for whoever reaches the
+    port; an SSH server is a second way in with its own credentials.
+
+    ## Example
+    ```dockerfile
+    FROM quay.io/jupyter/base-notebook:2024-10-02
+    CMD ["jupyter", "lab", "--ServerApp.token="]
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM quay.io/jupyter/base-notebook:2024-10-02
+    CMD ["jupyter", "lab"]
+    ```
+    """
+    config = ctx.config
+    argv = [str(x) for x in (config.get("Entrypoint") or []) + (config.get("Cmd") or [])]
+    command = " ".join(argv)
+    if re.search(r"\bjupyter\b", command):
+        if re.search(
+            r"--(?:NotebookApp|ServerApp|IdentityProvider)\.(?:token|password)=(?:''|\"\"|\s|$)", command + " "
+        ):
+            yield _found("the image starts Jupyter with an empty token or password: anyone who reaches it runs code")
+        if "--allow-root" in argv or "--allow-root" in command:
+            yield _found("the image starts Jupyter with --allow-root: notebooks run code as root")
+    if "22/tcp" in (config.get("ExposedPorts") or {}) or re.search(r"(?:^|/|\s)sshd\b", command):
+        yield _found("the image exposes SSH (port 22 or sshd): use docker exec / kubectl exec instead")

@@ -221,6 +221,8 @@ CASES = {
               {"app": None}, {"ExposedPorts": {"8000/tcp": {}}, "Healthcheck": {"Test": ["CMD", "true"]}}),
     "DA809": ({"usr/bin/gcc-12": b"\x7fELF", "usr/local/cuda-12.4/bin/nvcc": b"\x7fELF"}, {}, {"usr/bin/python3": b"x"}, {}),
     "DA810": ({"models/model.bin": b"\x80" * 4096}, {}, {"models/README.md": b"mounted at run time"}, {}),
+    "DA811": ({"app": None}, {"ExposedPorts": {"22/tcp": {}}, "Cmd": ["jupyter", "lab", "--ServerApp.token="]},
+              {"app": None}, {"ExposedPorts": {"8888/tcp": {}}, "Cmd": ["jupyter", "lab"]}),
 }  # fmt: skip
 
 
