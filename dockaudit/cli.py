@@ -417,15 +417,17 @@ def compose_command(arguments: tuple[str, ...]) -> None:
 @click.option("--ignore", multiple=True, help="Rule ids, prefixes or names to skip.")
 @click.option("--platform", default="linux/amd64", show_default=True, help="The image of an index to audit.")
 @click.option("--all-platforms", is_flag=True, help="Audit every image of an index.")
+@click.option("--insecure", is_flag=True, help="Plain HTTP for docker:// registries (local test registries).")
 @click.option("--max-image-size", type=float, help="Budget in MiB for the whole image (DA805).")
 @click.option("--max-layer-size", type=float, help="Budget in MiB for one layer (DA805).")
 @click.option("--fail-on", type=click.Choice(SEVERITY_CHOICES), default="warning", show_default=True)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on.")
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the finding lines.")
-def image_command(sources, formats, output, select, ignore, platform, all_platforms, max_image_size, max_layer_size,
-                  fail_on, exit_zero, no_color, quiet) -> None:  # fmt: skip
-    """Audit built images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF]."""
+def image_command(sources, formats, output, select, ignore, platform, all_platforms, insecure, max_image_size,
+                  max_layer_size, fail_on, exit_zero, no_color, quiet) -> None:  # fmt: skip
+    """Audit built images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF],
+    docker://[HOST/]NAME[:TAG|@DIGEST] (a bare NAME:TAG is Docker Hub), docker-daemon:NAME."""
     from dockaudit.context import Options
     from dockaudit.engine import load_rules, select_rules
     from dockaudit.image.audit import audit_source
@@ -434,7 +436,7 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
     rules = select_rules(load_rules(), _split_list(select) or ["DA8"], _split_list(ignore))
     budget = (max_image_size, max_layer_size) if max_image_size or max_layer_size else None
     options = Options(image_budget=budget)
-    results = [r for source in sources for r in audit_source(source, rules, options, platform, all_platforms)]
+    results = [r for s in sources for r in audit_source(s, rules, options, platform, all_platforms, insecure)]
     for result in results:
         if result.error:
             _fail(result.error)

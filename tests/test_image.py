@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import tarfile
 from pathlib import Path
 
@@ -185,7 +186,7 @@ def test_index_platforms(tmp_path: Path):
 @pytest.mark.parametrize(
     "source,message",
     [("nope", "name a transport"), ("oci:/no/such/dir", "not an OCI image layout"),
-     ("docker-archive:/no/such.tar", "cannot open the archive"), ("ftp:x", "unknown transport")],
+     ("docker-archive:/no/such.tar", "cannot open the archive"), ("docker-daemon:no/such:1", "docker-daemon:")],
 )  # fmt: skip
 def test_bad_sources_are_one_line_errors(source: str, message: str):
     (result,) = audit_source(source, RULES)
@@ -258,3 +259,114 @@ def test_image_command_and_formats(tmp_path: Path):
     assert {r["ruleId"] for r in sarif["runs"][0]["results"]} >= {"DA801", "DA803"}
     bad = CliRunner().invoke(cli, ["image", "oci:/no/such"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+# --- registries: a v2 registry served on 127.0.0.1 by the test, with the bearer-token flow ---------
+
+
+class _Registry:
+    """A read-only v2 registry over an OCI layout, demanding a bearer token like Docker Hub does."""
+
+    def __init__(self, layout: Path, corrupt: str | None = None) -> None:
+        import http.server
+        import threading
+
+        registry = self
+        self.layout, self.corrupt, self.token_requests = layout, corrupt, []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *_args) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                if self.path.startswith("/token"):
+                    registry.token_requests.append(self.path)
+                    return self._send(200, json.dumps({"token": "t0k3n"}).encode(), "application/json")
+                if self.headers.get("Authorization") != "Bearer t0k3n":
+                    self.send_response(401)
+                    realm = f"http://127.0.0.1:{registry.port}/token"
+                    self.send_header("WWW-Authenticate",
+                                     f'Bearer realm="{realm}",service="test",scope="repository:team/app:pull"')  # fmt: skip
+                    self.end_headers()
+                    return None
+                match = re.match(r"^/v2/team/app/(manifests|blobs)/(.+)$", self.path)
+                if not match:
+                    return self._send(404, b"{}", "application/json")
+                kind, reference = match.groups()
+                if kind == "manifests" and not reference.startswith("sha256:"):
+                    index = json.loads((registry.layout / "index.json").read_text())
+                    descriptor = index["manifests"][0]
+                    reference, media = descriptor["digest"], descriptor["mediaType"]
+                else:
+                    media = "application/vnd.oci.image.manifest.v1+json"
+                data = (registry.layout / "blobs" / "sha256" / reference.split(":", 1)[1]).read_bytes()
+                if registry.corrupt == reference:
+                    data = data[:-1] + bytes([data[-1] ^ 1])
+                return self._send(200, data, media if kind == "manifests" else "application/octet-stream")
+
+            def _send(self, status: int, data: bytes, media: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", media)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_registry_source_with_token_flow_and_platforms(tmp_path: Path):
+    layers = [tar_layer({"root/.cache/pip/x": b"c" * 10_000})]
+    oci = write_oci(tmp_path / "oci", layers, config_for(1), platforms=["linux/amd64", "linux/arm64"])
+    registry = _Registry(oci)
+    try:
+        source = f"docker://127.0.0.1:{registry.port}/team/app:1"
+        results = audit_source(source, RULES, insecure=True, all_platforms=True)
+        assert [r.error for r in results] == [None, None]
+        assert all("DA803" in {f.rule for f in r.findings} for r in results)
+        assert registry.token_requests and "scope=repository" in registry.token_requests[0]
+        archive_findings = {f.rule for r in audit_source(f"oci:{oci}", RULES) for f in r.findings}
+        assert {f.rule for f in results[0].findings} == archive_findings
+    finally:
+        registry.close()
+
+
+def test_registry_digest_mismatch_is_reported(tmp_path: Path):
+    layers = [tar_layer({"app/x": b"x" * 5000})]
+    oci = write_oci(tmp_path / "oci", layers, config_for(1))
+    manifest_digest = json.loads((oci / "index.json").read_text())["manifests"][0]["digest"]
+    manifest = json.loads((oci / "blobs" / "sha256" / manifest_digest.split(":")[1]).read_text())
+    registry = _Registry(oci, corrupt=manifest["config"]["digest"])
+    try:
+        (result,) = audit_source(f"docker://127.0.0.1:{registry.port}/team/app:1", RULES, insecure=True)
+        assert result.error and "does not match its digest" in result.error
+    finally:
+        registry.close()
+
+
+def test_registry_references_parse_like_docker():
+    from dockaudit.image.registry import parse_reference
+
+    assert parse_reference("python:3.12").name == "library/python"
+    assert parse_reference("python").reference == "latest"
+    ref = parse_reference("docker://ghcr.io/org/app@sha256:abc")
+    assert (ref.host, ref.name, ref.reference) == ("ghcr.io", "org/app", "sha256:abc")
+    assert parse_reference("localhost:5000/app:1").host == "localhost:5000"
+
+
+def test_blob_streams_are_checked_against_their_digest():
+    from dockaudit.image.registry import _Verifying
+
+    good = hashlib.sha256(b"x" * 100).hexdigest()
+    stream = _Verifying(io.BytesIO(b"x" * 100), f"sha256:{good}", 10**6, "blob")
+    assert stream.read(1000) == b"x" * 100 and stream.read(10) == b""
+    with pytest.raises(ImageSourceError, match="does not match its digest"):
+        bad = _Verifying(io.BytesIO(b"y" * 100), f"sha256:{good}", 10**6, "blob")
+        while bad.read(10):
+            pass
+    with pytest.raises(ImageSourceError, match="refused"):
+        _Verifying(io.BytesIO(b"z" * 100), f"sha256:{good}", 50, "blob").read(100)

@@ -64,12 +64,13 @@ def _finding(rule: Rule, violation: Violation, name: str) -> Finding:
 def audit_source(
     source: str, rules: Sequence[Rule], options: Options | None = None, platform: str = "linux/amd64",
     all_platforms: bool = False,
+    insecure: bool = False,
 ) -> list[FileResult]:  # fmt: skip
     """One result per image the source names; a source that cannot be read is one result with an error."""
     image_rules = [r for r in rules if r.target == "image"]
     results = []
     try:
-        with open_source(source, platform, all_platforms) as images:
+        with open_source(source, platform, all_platforms, insecure) as images:
             for image in images:
                 ctx = read_image(image)
                 ctx.options = options or Options()

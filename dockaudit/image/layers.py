@@ -93,7 +93,8 @@ class _Prefixed:
 def layer_entries(layer: Layer, index: int, keep: Callable[[str], bool]) -> Iterator[tuple[Entry, bytes | None]]:
     """Each tar entry of a layer, with the content of small files ``keep`` asks for."""
     try:
-        stream = _decompressed(layer.open())
+        raw = layer.open()
+        stream = _decompressed(raw)
         with tarfile.open(fileobj=stream, mode="r|") as archive:
             for member in archive:
                 path = _normal(member.name)
@@ -105,6 +106,8 @@ def layer_entries(layer: Layer, index: int, keep: Callable[[str], bool]) -> Iter
                     handle = archive.extractfile(member)
                     content = handle.read() if handle else None
                 yield entry, content
+        while raw.read(1 << 20):  # read to the end, so a registry blob's digest is checked
+            pass
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ImageSourceError(f"layer {index + 1} ({layer.digest}): not a readable tar stream ({exc})") from None
 

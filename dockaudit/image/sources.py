@@ -192,11 +192,26 @@ def _docker_archive(archive: tarfile.TarFile, label: str) -> list[ImageRef]:
     return images
 
 
+TRANSPORTS = ("docker-archive", "oci", "oci-archive", "docker", "docker-daemon")
+
+
 @contextmanager
-def open_source(source: str, platform: str = "linux/amd64", all_platforms: bool = False) -> Iterator[list[ImageRef]]:
+def open_source(
+    source: str, platform: str = "linux/amd64", all_platforms: bool = False, insecure: bool = False
+) -> Iterator[list[ImageRef]]:
     """The images a source names (several for ``--all-platforms`` indexes or multi-image archives);
-    archives stay open for the ``with`` block, so layers can be streamed from them."""
+    archives stay open for the ``with`` block, so layers can be streamed from them.  A source with no
+    known transport (``python:3.12-slim``) is a registry reference, as docker reads it."""
     transport, colon, rest = source.partition(":")
+    if transport == "docker" or (transport not in TRANSPORTS and ("/" in source or colon or "@" in source)):
+        from dockaudit.image.registry import RegistryClient, parse_reference
+
+        yield RegistryClient(parse_reference(source), insecure).images(platform, all_platforms)
+        return
+    if transport == "docker-daemon":
+        with _daemon_archive(rest) as path, open_source(f"docker-archive:{path}") as images:
+            yield images
+        return
     if not colon:
         raise ImageSourceError(
             f"{source}: name a transport: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF]"
@@ -218,3 +233,26 @@ def open_source(source: str, platform: str = "linux/amd64", all_platforms: bool 
             yield _oci_images(
                 _tar_store(archive, source), f"oci-archive:{location}", ref or None, platform, all_platforms
             )
+
+
+@contextmanager
+def _daemon_archive(name: str) -> Iterator[Path]:
+    """``docker save`` into a temporary archive; a clear error when no daemon answers."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    docker = shutil.which("docker")
+    if docker is None:
+        raise ImageSourceError(f"docker-daemon:{name}: no docker CLI on PATH; use docker-archive: with docker save")
+    with tempfile.TemporaryDirectory(prefix="dockaudit-") as folder:
+        target = Path(folder) / "image.tar"
+        try:
+            completed = subprocess.run([docker, "save", "-o", str(target), name], capture_output=True, text=True,
+                                       timeout=3600, check=False)  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ImageSourceError(f"docker-daemon:{name}: docker save failed ({exc})") from None
+        if completed.returncode != 0:
+            reason = (completed.stderr.strip().splitlines() or ["no answer from the daemon"])[-1]
+            raise ImageSourceError(f"docker-daemon:{name}: {reason}")
+        yield target
