@@ -280,7 +280,7 @@ class _Registry:
 
             def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
                 if self.path.startswith("/token"):
-                    registry.token_requests.append(self.path)
+                    registry.token_requests.append((self.path, self.headers.get("Authorization")))
                     return self._send(200, json.dumps({"token": "t0k3n"}).encode(), "application/json")
                 if self.headers.get("Authorization") != "Bearer t0k3n":
                     self.send_response(401)
@@ -328,7 +328,7 @@ def test_registry_source_with_token_flow_and_platforms(tmp_path: Path):
         results = audit_source(source, RULES, insecure=True, all_platforms=True)
         assert [r.error for r in results] == [None, None]
         assert all("DA803" in {f.rule for f in r.findings} for r in results)
-        assert registry.token_requests and "scope=repository" in registry.token_requests[0]
+        assert registry.token_requests and "scope=repository" in registry.token_requests[0][0]
         archive_findings = {f.rule for r in audit_source(f"oci:{oci}", RULES) for f in r.findings}
         assert {f.rule for f in results[0].findings} == archive_findings
     finally:
@@ -370,3 +370,20 @@ def test_blob_streams_are_checked_against_their_digest():
             pass
     with pytest.raises(ImageSourceError, match="refused"):
         _Verifying(io.BytesIO(b"z" * 100), f"sha256:{good}", 50, "blob").read(100)
+
+
+def test_registry_credentials_come_from_docker_config(tmp_path: Path, monkeypatch):
+    import base64
+
+    oci = write_oci(tmp_path / "oci", [tar_layer({"a": b"1"})], config_for(1, User="1"))
+    registry = _Registry(oci)
+    try:
+        host = f"127.0.0.1:{registry.port}"
+        auth = base64.b64encode(b"robot:s3cret").decode()
+        (tmp_path / "config.json").write_text(json.dumps({"auths": {host: {"auth": auth}}}))
+        monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+        (result,) = audit_source(f"docker://{host}/team/app:1", RULES, insecure=True)
+        assert result.error is None
+        assert registry.token_requests[0][1] == f"Basic {auth}"
+    finally:
+        registry.close()

@@ -82,3 +82,44 @@ def test_handmade_opaque_whiteout(rig: Path):
 def test_multi_platform_index_is_audited_per_platform(rig: Path):
     results = audit_source(f"oci:{rig}/oci:ml-multi", RULES, all_platforms=True)
     assert [r.path.rsplit("(", 1)[1] for r in results] == ["linux/amd64)", "linux/arm64/v8)"]
+
+
+@pytest.fixture(scope="module")
+def registry(rig: Path, tmp_path_factory):
+    """Debian's docker-registry serving the rig's pushed images on a free 127.0.0.1 port."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    binary = shutil.which("docker-registry")
+    storage = rig / "registry" / "data"
+    if binary is None or not storage.is_dir():
+        pytest.skip("docker-registry or the rig's registry storage is missing")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path_factory.mktemp("registry") / "config.yml"
+    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {storage}\n"
+                      f"http:\n  addr: 127.0.0.1:{port}\n")  # fmt: skip
+    process = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_registry_gives_the_same_findings_as_the_archive(rig: Path, registry: str):
+    from_registry = _messages(f"docker://{registry}/dockaudit/ml-defective:1", insecure=True)
+    from_archive = _messages(f"oci:{rig}/oci:ml-defective")
+    assert from_registry == {k: v for k, v in from_archive.items()}
+    multi = audit_source(f"docker://{registry}/dockaudit/ml-multi:1", RULES, insecure=True, all_platforms=True)
+    assert len(multi) == 2 and all(r.error is None for r in multi)
+    zstd = audit_source(f"docker://{registry}/dockaudit/ml-clean:zstd", RULES, insecure=True)
+    assert zstd[0].error is None
