@@ -557,3 +557,59 @@ def find_exposed_notebooks_and_ssh(ctx: ImageContext) -> Iterator[Violation]:
             yield _found("the image starts Jupyter with --allow-root: notebooks run code as root")
     if "22/tcp" in (config.get("ExposedPorts") or {}) or re.search(r"(?:^|/|\s)sshd\b", command):
         yield _found("the image exposes SSH (port 22 or sshd): use docker exec / kubectl exec instead")
+
+
+# ELF e_machine values → the GOARCH names image configs use.
+_ELF_MACHINES = {0x3E: "amd64", 0xB7: "arm64", 0x28: "arm", 0x03: "386", 0xF3: "riscv64", 0x15: "ppc64le",
+                 0x16: "s390x"}  # fmt: skip
+
+
+def _elf_architecture(header: bytes) -> str | None:
+    if len(header) < 20 or header[:4] != b"\x7fELF":
+        return None
+    order = "little" if header[5] == 1 else "big"
+    return _ELF_MACHINES.get(int.from_bytes(header[18:20], order))
+
+
+@rule(
+    "DA812",
+    "image-arch-mismatch",
+    family=FAMILY,
+    severity="warning",
+    summary="the config's architecture differs from the one its executables are built for",
+    target="image",
+)
+def find_architecture_mismatch(ctx: ImageContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Reads the ELF header of the executables in `bin` directories and compares their
+    architecture with the config's (`amd64`, `arm64` …) — typically one member of a
+    multi-platform index built with the wrong binaries.
+
+    ## Why is this bad?
+    The runtime picks the image by the config's platform; on that machine every
+    binary fails with `exec format error`, or runs slowly under emulation.
+
+    ## Example
+    ```dockerfile
+    FROM --platform=linux/arm64 alpine:3.20
+    COPY --chmod=755 busybox-x86_64 /bin/busybox
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM --platform=linux/arm64 alpine:3.20
+    COPY --chmod=755 busybox-aarch64 /bin/busybox
+    ```
+    """
+    declared = str(ctx.image.config.get("architecture") or "")
+    if not declared:
+        return
+    found = {}
+    for path, header in ctx.contents.items():
+        architecture = _elf_architecture(header)
+        if architecture and path in ctx.fs.files:
+            found.setdefault(architecture, []).append(path)
+    if found and declared not in found:
+        actual, paths = max(found.items(), key=lambda kv: len(kv[1]))
+        yield _found(f"the config says {declared} but /{paths[0]} (and {len(paths) - 1} more) is built for {actual}")

@@ -222,6 +222,8 @@ CASES = {
               {"app": None}, {"ExposedPorts": {"8000/tcp": {}}, "Healthcheck": {"Test": ["CMD", "true"]}}),
     "DA809": ({"usr/bin/gcc-12": b"\x7fELF", "usr/local/cuda-12.4/bin/nvcc": b"\x7fELF"}, {}, {"usr/bin/python3": b"x"}, {}),
     "DA810": ({"models/model.bin": b"\x80" * 4096}, {}, {"models/README.md": b"mounted at run time"}, {}),
+    "DA812": ({"bin/busybox": (b"\x7fELF\x02\x01\x01" + bytes(11) + b"\xb7\x00" + bytes(44), 0o755)}, {},
+              {"bin/busybox": (b"\x7fELF\x02\x01\x01" + bytes(11) + b"\x3e\x00" + bytes(44), 0o755)}, {}),
     "DA811": ({"app": None}, {"ExposedPorts": {"22/tcp": {}}, "Cmd": ["jupyter", "lab", "--ServerApp.token="]},
               {"app": None}, {"ExposedPorts": {"8888/tcp": {}}, "Cmd": ["jupyter", "lab"]}),
 }  # fmt: skip

@@ -82,6 +82,8 @@ def test_handmade_opaque_whiteout(rig: Path):
 def test_multi_platform_index_is_audited_per_platform(rig: Path):
     results = audit_source(f"oci:{rig}/oci:ml-multi", RULES, all_platforms=True)
     assert [r.path.rsplit("(", 1)[1] for r in results] == ["linux/amd64)", "linux/arm64/v8)"]
+    amd64, arm64 = ({f.rule for f in r.findings} for r in results)
+    assert "DA812" in arm64 and "DA812" not in amd64  # the arm64 member carries an x86-64 busybox
 
 
 @pytest.fixture(scope="module")

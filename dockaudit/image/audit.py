@@ -18,6 +18,7 @@ from dockaudit.plugin import Rule
 _READ = re.compile(
     r"(?:^|/)usr/local/cuda[^/]*/version\.(?:json|txt)$|/site-packages/torch/version\.py$"
     r"|(?:^|/)usr/include/(?:[^/]+/)?cudnn_version[^/]*\.h$"
+    r"|^/(?:usr/)?(?:local/)?s?bin/[^/]+$"  # executables: their ELF header tells the architecture
 )
 
 
@@ -51,7 +52,7 @@ def read_image(image: ImageRef) -> ImageContext:
             apply_entry(fs, entry)
             total += entry.size
             if content is not None:
-                ctx.contents[entry.path] = content
+                ctx.contents[entry.path] = content[:20] if content[:4] == b"\x7fELF" else content
         fs.layer_sizes.append(total)
     return ctx
 

@@ -102,9 +102,9 @@ def layer_entries(layer: Layer, index: int, keep: Callable[[str], bool]) -> Iter
                         else "hardlink" if member.islnk() else "other")  # fmt: skip
                 entry = Entry(path, member.size if member.isreg() else 0, member.mode, kind, index, member.linkname)
                 content = None
-                if kind == "file" and member.size <= SMALL_FILE and keep(path):
+                if kind == "file" and keep(path):  # small files whole; big ones only their head (ELF header)
                     handle = archive.extractfile(member)
-                    content = handle.read() if handle else None
+                    content = handle.read(SMALL_FILE) if handle else None
                 yield entry, content
         while raw.read(1 << 20):  # read to the end, so a registry blob's digest is checked
             pass
