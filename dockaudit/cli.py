@@ -418,14 +418,16 @@ def compose_command(arguments: tuple[str, ...]) -> None:
 @click.option("--platform", default="linux/amd64", show_default=True, help="The image of an index to audit.")
 @click.option("--all-platforms", is_flag=True, help="Audit every image of an index.")
 @click.option("--insecure", is_flag=True, help="Plain HTTP for docker:// registries (local test registries).")
+@click.option("--dockerfile", "dockerfile_path", type=click.Path(dir_okay=False, exists=True),
+              help="The Dockerfile the image was built from: its rules run too, and findings name its lines.")  # fmt: skip
 @click.option("--max-image-size", type=float, help="Budget in MiB for the whole image (DA805).")
 @click.option("--max-layer-size", type=float, help="Budget in MiB for one layer (DA805).")
 @click.option("--fail-on", type=click.Choice(SEVERITY_CHOICES), default="warning", show_default=True)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on.")
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the finding lines.")
-def image_command(sources, formats, output, select, ignore, platform, all_platforms, insecure, max_image_size,
-                  max_layer_size, fail_on, exit_zero, no_color, quiet) -> None:  # fmt: skip
+def image_command(sources, formats, output, select, ignore, platform, all_platforms, insecure, dockerfile_path,
+                  max_image_size, max_layer_size, fail_on, exit_zero, no_color, quiet) -> None:  # fmt: skip
     """Audit built images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF],
     docker://[HOST/]NAME[:TAG|@DIGEST] (a bare NAME:TAG is Docker Hub), docker-daemon:NAME."""
     from dockaudit.context import Options
@@ -436,7 +438,30 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
     rules = select_rules(load_rules(), _split_list(select) or ["DA8"], _split_list(ignore))
     budget = (max_image_size, max_layer_size) if max_image_size or max_layer_size else None
     options = Options(image_budget=budget)
-    results = [r for s in sources for r in audit_source(s, rules, options, platform, all_platforms, insecure)]
+    tables: list[str] = []
+    show_tables = not quiet and (not formats or formats == ("text",))
+
+    def remember(ctx) -> None:
+        if show_tables:
+            from dockaudit.report.layers import render_layers
+
+            tables.append(render_layers(ctx))
+
+    dockerfile_result = None
+    if dockerfile_path:
+        from dockaudit.engine import lint_source
+        from dockaudit.plan import Flags, plan_for
+
+        plan = plan_for(Flags(), dockerfile_path)
+        dockerfile_result = lint_source(read_dockerfile(dockerfile_path), dockerfile_path, plan.rules, plan.options)
+    tree = dockerfile_result.dockerfile if dockerfile_result else None
+    results = [
+        r for s in sources for r in audit_source(s, rules, options, platform, all_platforms, insecure, remember, tree)
+    ]
+    if dockerfile_result is not None:
+        results.append(dockerfile_result)
+    for table in tables:
+        click.echo(table)
     for result in results:
         if result.error:
             _fail(result.error)

@@ -60,6 +60,7 @@ class Violation:
     # reports this case (DA101's missing USER, which hadolint's DL3002 does not check).
     alias: str | None = None
     path: str | None = None  # another file than the one linted (a Compose project spans several)
+    layer: int | None = None  # image findings: the layer (0-based) the finding is about
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,8 @@ def _size(n: int) -> str:
     return f"{n / _MB:.1f} MiB" if n >= _MB / 10 else f"{n / 1024:.0f} KiB"
 
 
-def _found(message: str, severity: Severity | None = None) -> Violation:
-    return Violation(None, message, severity=severity)
+def _found(message: str, severity: Severity | None = None, layer: int | None = None) -> Violation:
+    return Violation(None, message, severity=severity, layer=layer)
 
 
 @rule(
@@ -124,7 +124,7 @@ def find_image_secrets(ctx: ImageContext) -> Iterator[Violation]:
         seen.add(entry.path)
         deleted = (entry.path, entry.layer) in removed
         yield _found(f"/{entry.path} (layer {entry.layer + 1}) looks like a credential file"
-                     + (", deleted later but still readable in that layer" if deleted else ""))  # fmt: skip
+                     + (", deleted later but still readable in that layer" if deleted else ""), layer=entry.layer)  # fmt: skip
 
 
 _CACHES = {
@@ -224,7 +224,7 @@ def find_wasted_space(ctx: ImageContext) -> Iterator[Violation]:
     details = "; ".join(
         f"/{w.path} {_size(w.size)} (layer {w.layer + 1}: {ctx.history_for_layer(w.layer)[:60] or '?'})" for w in worst
     )
-    yield _found(f"{_size(total)} wasted in lower layers: {details}")
+    yield _found(f"{_size(total)} wasted in lower layers: {details}", layer=worst[0].layer)
 
 
 @rule(

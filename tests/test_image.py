@@ -389,3 +389,18 @@ def test_registry_credentials_come_from_docker_config(tmp_path: Path, monkeypatc
         assert registry.token_requests[0][1] == f"Basic {auth}"
     finally:
         registry.close()
+
+
+def test_dockerfile_links_layers_to_lines_and_lints_in_the_same_report(tmp_path: Path):
+    layers = [tar_layer({"app/.env": b"TOKEN=1"}), tar_layer({"app/.wh..env": b""})]
+    config = config_for(2, User="1")
+    config["history"] = [{"created_by": "COPY . /app # buildkit"}, {"created_by": "RUN rm /app/.env"},
+                         {"created_by": "USER 1", "empty_layer": True}]  # fmt: skip
+    oci = write_oci(tmp_path / "oci", layers, config)
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM scratch\nCOPY . /app\nRUN rm /app/.env\nUSER 1\n")
+    result = CliRunner().invoke(cli, ["image", f"oci:{oci}", "--dockerfile", str(dockerfile), "--no-color"])
+    assert "/app/.env (layer 1) looks like a credential file, deleted later but still readable in that layer " \
+           "(made by Dockerfile line 2)" in result.output  # fmt: skip
+    assert f"{dockerfile}:3:1  DA308" in result.output or f"{dockerfile}:" in result.output
+    assert "2 layers" in result.output and "largest files:" in result.output

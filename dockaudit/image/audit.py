@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dockaudit.context import Options
@@ -57,15 +57,48 @@ def read_image(image: ImageRef) -> ImageContext:
     return ctx
 
 
-def _finding(rule: Rule, violation: Violation, name: str) -> Finding:
-    return Finding(rule.id, rule.name, violation.severity or rule.severity, violation.message, name, 1, 1, 1, 1,
+def _finding(rule: Rule, violation: Violation, name: str, lines: dict[int, int]) -> Finding:
+    message = violation.message
+    if violation.layer is not None and violation.layer in lines:
+        message += f" (made by Dockerfile line {lines[violation.layer]})"
+    return Finding(rule.id, rule.name, violation.severity or rule.severity, message, name, 1, 1, 1, 1,
                    fix=None, alias=violation.alias)  # fmt: skip
+
+
+def layer_lines(image: ImageRef, dockerfile) -> dict[int, int]:
+    """Layer index → the line of the Dockerfile instruction that made it.
+
+    The last history entries are the final stage's instructions, in order (one each, empty layers
+    included); earlier entries belong to the base image."""
+    if dockerfile is None:
+        return {}
+    from dockaudit.context import LintContext
+
+    stage = LintContext(dockerfile).target_stage
+    if stage is None:
+        return {}
+    instructions = [i for s in reversed(stage.ancestry()) for i in s.instructions]
+    history = image.history
+    offset = len(history) - len(instructions)
+    if offset < 0:
+        return {}
+    lines: dict[int, int] = {}
+    layer = 0
+    for position, entry in enumerate(history):
+        if entry.get("empty_layer"):
+            continue
+        if position >= offset:
+            lines[layer] = instructions[position - offset].start_line
+        layer += 1
+    return lines
 
 
 def audit_source(
     source: str, rules: Sequence[Rule], options: Options | None = None, platform: str = "linux/amd64",
     all_platforms: bool = False,
     insecure: bool = False,
+    on_image: Callable[[ImageContext], None] | None = None,
+    dockerfile=None,
 ) -> list[FileResult]:  # fmt: skip
     """One result per image the source names; a source that cannot be read is one result with an error."""
     image_rules = [r for r in rules if r.target == "image"]
@@ -76,9 +109,10 @@ def audit_source(
                 ctx = read_image(image)
                 ctx.options = options or Options()
                 findings = []
+                lines = layer_lines(image, dockerfile)
                 for r in image_rules:
                     try:
-                        findings.extend(_finding(r, v, image.name) for v in r.check(ctx))
+                        findings.extend(_finding(r, v, image.name, lines) for v in r.check(ctx))
                     except Exception as exc:  # a broken rule must not hide the others' findings
                         where = traceback.extract_tb(exc.__traceback__)[-1]
                         findings.append(Finding(INTERNAL_ERROR[0], INTERNAL_ERROR[1], Severity.ERROR,
@@ -86,6 +120,8 @@ def audit_source(
                                                 f"[{where.filename.rsplit('/', 1)[-1]}:{where.lineno}]",
                                                 image.name, 1, 1, 1, 1))  # fmt: skip
                 results.append(FileResult(image.name, findings, None))
+                if on_image is not None:
+                    on_image(ctx)
     except ImageSourceError as error:
         results.append(FileResult(source, [], None, str(error)))
     return results
