@@ -392,7 +392,7 @@ def test_registry_credentials_come_from_docker_config(tmp_path: Path, monkeypatc
 
 
 def test_dockerfile_links_layers_to_lines_and_lints_in_the_same_report(tmp_path: Path):
-    layers = [tar_layer({"app/.env": b"TOKEN=1"}), tar_layer({"app/.wh..env": b""})]
+    layers = [tar_layer({"app/.env": b"TOKEN=1", "app/main.py": b"print(1)\n"}), tar_layer({"app/.wh..env": b""})]
     config = config_for(2, User="1")
     config["history"] = [{"created_by": "COPY . /app # buildkit"}, {"created_by": "RUN rm /app/.env"},
                          {"created_by": "USER 1", "empty_layer": True}]  # fmt: skip
