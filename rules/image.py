@@ -348,8 +348,9 @@ def find_image_cuda_problems(ctx: ImageContext) -> Iterator[Violation]:
     """
     ## What it does
     Compares the CUDA of the torch really installed (`torch-2.3.1+cu121.dist-info`,
-    `torch/version.py`) with the image's system CUDA (`/usr/local/cuda*/version.json`
-    or `CUDA_VERSION`); flags a system CUDA toolkit next to pip `nvidia-*-cuXX` runtime
+    `torch/version.py`) and of TensorFlow (its tested CUDA, when no CUDA wheels came
+    with it) with the image's system CUDA (`/usr/local/cuda*/version.json` or
+    `CUDA_VERSION`); flags a system CUDA toolkit next to pip `nvidia-*-cuXX` runtime
     wheels (two CUDA stacks), and driver libraries baked in (`libcuda.so.*`,
     `libnvidia-ml.so.*`), which must come from the host.
 
@@ -377,7 +378,15 @@ def find_image_cuda_problems(ctx: ImageContext) -> Iterator[Violation]:
         torch_major = variant[:2]
         if system.split(".")[0] != torch_major:
             yield _found(f"torch {torch} is built for CUDA {torch_major}.{variant[2:]}, the image's CUDA is {system}")
+    tensorflow = wheels.get("tensorflow")
     cuda_wheels = sorted(n for n in wheels if re.match(r"nvidia-(?:cuda-runtime|cublas|cudnn)", n))
+    if tensorflow and system and not cuda_wheels:
+        from dockaudit.knowledge import load_knowledge
+
+        tested = load_knowledge().tensorflow_release(tensorflow)
+        if tested is not None and tested.cuda.split(".")[0] != system.split(".")[0]:
+            yield _found(f"tensorflow {tensorflow} was built for CUDA {tested.cuda}, the image's CUDA is {system}: "
+                         "it falls back to the CPU (source: ml-compat.toml)")  # fmt: skip
     if system and cuda_wheels:
         yield _found(f"two CUDA stacks: the system CUDA {system} and pip wheels ({', '.join(cuda_wheels[:3])})")
     drivers = sorted(p for p in ctx.fs.files if re.search(r"(?:^|/)lib(?:cuda|nvidia-ml)\.so\.\d", p))

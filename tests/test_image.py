@@ -404,3 +404,10 @@ def test_dockerfile_links_layers_to_lines_and_lints_in_the_same_report(tmp_path:
            "(made by Dockerfile line 2)" in result.output  # fmt: skip
     assert f"{dockerfile}:3:1  DA308" in result.output or f"{dockerfile}:" in result.output
     assert "2 layers" in result.output and "largest files:" in result.output
+
+
+def test_tensorflow_built_for_another_cuda(tmp_path: Path):
+    files = {"usr/local/cuda-11.8/version.json": json.dumps({"cuda": {"version": "11.8.0"}}).encode(),
+             "usr/lib/python3/site-packages/tensorflow-2.15.1.dist-info/METADATA": b"Name: tensorflow\n"}  # fmt: skip
+    found = audit(f"oci:{write_oci(tmp_path / 'oci', [tar_layer(files)], config_for(1, User='1'))}")
+    assert any("tensorflow 2.15.1 was built for CUDA 12.2" in m for m in found["DA807"])
