@@ -98,6 +98,8 @@ def cli() -> None:
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="Compose: variables for interpolation (default: the project's .env).")  # fmt: skip
 @click.option("--merge-compose", is_flag=True, hidden=True)
+@click.option("--online", is_flag=True,
+              help="Let rules ask registries (tag digests, the version behind latest) for their fixes.")  # fmt: skip
 @click.option("--min-driver", help="Oldest NVIDIA driver in the fleet (e.g. 535.104.05): turns on DA512.")
 @click.option("--trusted-registry", "trusted_registries", multiple=True,
               help="A registry images may come from (repeatable; *.example.com allowed): turns on DA111.")  # fmt: skip
@@ -120,6 +122,7 @@ def check(
     apply_fixes: bool,
     unsafe_fixes: bool,
     show_diff: bool,
+    online: bool,
     min_driver: str | None,
     trusted_registries: tuple[str, ...],
     config_file: str | None,
@@ -148,6 +151,7 @@ def check(
         use_context=not no_context,
         min_driver=min_driver,
         trusted_registries=trusted_registries,
+        online=online,
     )
     try:
         run_config = config_for(flags, Path.cwd())

@@ -31,6 +31,7 @@ class Flags:
     use_context: bool = True
     min_driver: str | None = None
     trusted_registries: tuple[str, ...] = ()
+    online: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def plan_for(flags: Flags, path: str) -> FilePlan:
         label_schema=config.label_schema,
         strict_labels=config.strict_labels,
         min_driver=flags.min_driver or config.min_driver,
+        online=flags.online,
     )
     return FilePlan(config, tuple(rules), options)
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from dockaudit.image.audit import ImageContext
+from dockaudit.knowledge import load_knowledge
 from dockaudit.model import Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit_rules.security import _TOKEN_PREFIXES, _literal_secret_value, looks_like_secret_name
@@ -381,8 +382,6 @@ def find_image_cuda_problems(ctx: ImageContext) -> Iterator[Violation]:
     tensorflow = wheels.get("tensorflow")
     cuda_wheels = sorted(n for n in wheels if re.match(r"nvidia-(?:cuda-runtime|cublas|cudnn)", n))
     if tensorflow and system and not cuda_wheels:
-        from dockaudit.knowledge import load_knowledge
-
         tested = load_knowledge().tensorflow_release(tensorflow)
         if tested is not None and tested.cuda.split(".")[0] != system.split(".")[0]:
             yield _found(f"tensorflow {tensorflow} was built for CUDA {tested.cuda}, the image's CUDA is {system}: "

@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from dockaudit.context import LintContext
 from dockaudit.imageref import parse_image_ref
 from dockaudit.installs import Invocation, installs
-from dockaudit.model import Violation
+from dockaudit.model import Edit, Fix, Violation
+from dockaudit.online import tag_digest, version_tag
 from dockaudit.plugin import rule
 from dockaudit.requirements import constrained_names, parse_requirement, read_requirements_file
 from dockaudit.syntax.shell import ShellWord
+from dockaudit.syntax.source import Span
 
 FAMILY = "pinning"
 
@@ -40,6 +42,7 @@ def _base_images(ctx: LintContext):
     severity="warning",
     summary="FROM without a tag or digest: the build takes whatever `latest` is today",
     aliases=("DL3006",),
+    fix="unsafe",
 )
 def find_untagged_base_images(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -65,10 +68,9 @@ def find_untagged_base_images(ctx: LintContext) -> Iterator[Violation]:
     """
     for stage, span, ref in _base_images(ctx):
         if ref.tag is None and ref.digest is None:
-            yield Violation(
-                span,
-                f"tag the base image: '{stage.image}' has no tag, so it means ':latest' (e.g. {ref.short_name}:<version>)",
-            )
+            message = (f"tag the base image: '{stage.image}' has no tag, so it means ':latest' "
+                       f"(e.g. {ref.short_name}:<version>)")  # fmt: skip
+            yield Violation(span, message, _version_tag_fix(ctx, stage.image, span, Span(span.end, span.end), ":"))
 
 
 @rule(
@@ -78,6 +80,7 @@ def find_untagged_base_images(ctx: LintContext) -> Iterator[Violation]:
     severity="warning",
     summary="FROM …:latest: the base changes without the Dockerfile changing",
     aliases=("DL3007",),
+    fix="unsafe",
 )
 def find_latest_base_images(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -98,9 +101,11 @@ def find_latest_base_images(ctx: LintContext) -> Iterator[Violation]:
     FROM ubuntu:24.04
     ```
     """
-    for _stage, span, ref in _base_images(ctx):
+    for stage, span, ref in _base_images(ctx):
         if ref.tag == "latest" and ref.digest is None:
-            yield Violation(span, f"pin '{ref.repository}' to a version tag instead of ':latest'")
+            latest = Span(span.end - len("latest"), span.end)
+            fix = _version_tag_fix(ctx, stage.image, span, latest, "")
+            yield Violation(span, f"pin '{ref.repository}' to a version tag instead of ':latest'", fix)
 
 
 @rule(
@@ -110,6 +115,7 @@ def find_latest_base_images(ctx: LintContext) -> Iterator[Violation]:
     severity="info",
     summary="FROM with a tag but no digest (tags can be re-pushed)",
     enabled=False,
+    fix="safe",
 )
 def find_base_images_without_digest(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -131,9 +137,34 @@ def find_base_images_without_digest(ctx: LintContext) -> Iterator[Violation]:
     FROM python:3.12-slim@sha256:2b0079146a74e23bf4ae8f6a28e1b484c6292f6fb904cbb51825b4a19812fcd8
     ```
     """
-    for _stage, span, ref in _base_images(ctx):
+    for stage, span, ref in _base_images(ctx):
         if ref.tag is not None and ref.digest is None:
-            yield Violation(span, f"add the digest of '{ref}' (keep the tag for readers: {ref}@sha256:…)")
+            yield Violation(span, f"add the digest of '{ref}' (keep the tag for readers: {ref}@sha256:…)",
+                            _digest_fix(ctx, stage.image, span))  # fmt: skip
+
+
+# The fixes below need a registry, so they exist only with --online, and only when the FROM word is the
+# image itself: with an ARG in it, an edit there would pin whatever the default happens to be.
+
+
+def _version_tag_fix(ctx: LintContext, image: str, word: Span, target: Span, prefix: str) -> Fix | None:
+    """Write the version tag that ``latest`` points at today (unsafe: the team must still choose to follow it)."""
+    if not ctx.options.online or ctx.text(word) != image:
+        return None
+    tag = version_tag(image)
+    if tag is None:
+        return None
+    return Fix(f"use :{tag} (what latest is today)", (Edit(target, prefix + tag),), safe=False)
+
+
+def _digest_fix(ctx: LintContext, image: str, word: Span) -> Fix | None:
+    """Append the digest the tag names today: the build stays the same, now reproducibly."""
+    if not ctx.options.online or ctx.text(word) != image:
+        return None
+    digest = tag_digest(image)
+    if digest is None:
+        return None
+    return Fix(f"pin {digest[:19]}…", (Edit(Span(word.end, word.end), f"@{digest}"),))
 
 
 def _plain(word: ShellWord) -> bool:

@@ -269,12 +269,13 @@ def test_image_command_and_formats(tmp_path: Path):
 class _Registry:
     """A read-only v2 registry over an OCI layout, demanding a bearer token like Docker Hub does."""
 
-    def __init__(self, layout: Path, corrupt: str | None = None) -> None:
+    def __init__(self, layout: Path, corrupt: str | None = None, tags: dict[str, bool] | None = None) -> None:
         import http.server
         import threading
 
         registry = self
         self.layout, self.corrupt, self.token_requests = layout, corrupt, []
+        self.tags = tags or {"1": True}  # tag → True: today's image; False: an older one
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def log_message(self, *_args) -> None:
@@ -291,14 +292,23 @@ class _Registry:
                                      f'Bearer realm="{realm}",service="test",scope="repository:team/app:pull"')  # fmt: skip
                     self.end_headers()
                     return None
+                if self.path.startswith("/v2/team/app/tags/list"):
+                    body = json.dumps({"name": "team/app", "tags": sorted(registry.tags)}).encode()
+                    return self._send(200, body, "application/json")
                 match = re.match(r"^/v2/team/app/(manifests|blobs)/(.+)$", self.path)
                 if not match:
                     return self._send(404, b"{}", "application/json")
                 kind, reference = match.groups()
                 if kind == "manifests" and not reference.startswith("sha256:"):
+                    if reference not in registry.tags:
+                        return self._send(404, b"{}", "application/json")
+                    current = registry.tags[reference]
                     index = json.loads((registry.layout / "index.json").read_text())
                     descriptor = index["manifests"][0]
                     reference, media = descriptor["digest"], descriptor["mediaType"]
+                    if not current:  # an older image: any other blob has another digest
+                        top = json.loads((registry.layout / "blobs" / "sha256" / reference.split(":")[1]).read_text())
+                        reference = top["config"]["digest"]
                 else:
                     media = "application/vnd.oci.image.manifest.v1+json"
                 data = (registry.layout / "blobs" / "sha256" / reference.split(":", 1)[1]).read_bytes()

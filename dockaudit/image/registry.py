@@ -190,3 +190,20 @@ class RegistryClient:
             for layer in document.get("layers", [])
         ]  # fmt: skip
         return [ImageRef(self.ref.shown, config, layers, None, document)]
+
+    def digest_of(self, reference: str) -> str:
+        """The manifest digest a tag points at (what ``FROM name:tag@digest`` pins)."""
+        response = self._get(f"{self.base}/manifests/{reference}", ACCEPT, stream=True)
+        header = response.headers.get("Docker-Content-Digest", "")
+        body = response.raw.read(MAX_JSON_BYTES + 1, decode_content=True)
+        actual = f"sha256:{hashlib.sha256(body).hexdigest()}"
+        if header and header != actual:
+            raise ImageSourceError(f"{self.ref.shown}: Docker-Content-Digest does not match the manifest")
+        return actual
+
+    def tags(self, limit: int = 10_000) -> list[str]:
+        response = self._get(f"{self.base}/tags/list?n={limit}")
+        try:
+            return list(response.json().get("tags") or [])
+        except ValueError:
+            raise ImageSourceError(f"{self.ref.shown}: tags/list is not JSON") from None
