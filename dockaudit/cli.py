@@ -424,14 +424,19 @@ def compose_command(arguments: tuple[str, ...]) -> None:
 @click.option("--insecure", is_flag=True, help="Plain HTTP for docker:// registries (local test registries).")
 @click.option("--dockerfile", "dockerfile_path", type=click.Path(dir_okay=False, exists=True),
               help="The Dockerfile the image was built from: its rules run too, and findings name its lines.")  # fmt: skip
-@click.option("--max-image-size", type=float, help="Budget in MiB for the whole image (DA805).")
-@click.option("--max-layer-size", type=float, help="Budget in MiB for one layer (DA805).")
+@click.option("--max-image-size", type=float,
+              help="Budget in MiB for the whole image (DA805; config: max-image-size).")  # fmt: skip
+@click.option("--max-layer-size", type=float, help="Budget in MiB for one layer (DA805; config: max-layer-size).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True),
+              help="Use this config file (default: the nearest one up from the working directory).")  # fmt: skip
+@click.option("--isolated", is_flag=True, help="Ignore configuration files.")
 @click.option("--fail-on", type=click.Choice(SEVERITY_CHOICES), default="warning", show_default=True)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on.")
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the finding lines.")
 def image_command(sources, formats, output, select, ignore, platform, all_platforms, insecure, dockerfile_path,
-                  max_image_size, max_layer_size, fail_on, exit_zero, no_color, quiet) -> None:  # fmt: skip
+                  max_image_size, max_layer_size, config_file, isolated, fail_on, exit_zero, no_color,
+                  quiet) -> None:  # fmt: skip
     """Audit built images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF],
     docker://[HOST/]NAME[:TAG|@DIGEST] (a bare NAME:TAG is Docker Hub), docker-daemon:NAME."""
     from dockaudit.context import Options
@@ -439,7 +444,18 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
     from dockaudit.image.audit import audit_source
     from dockaudit.model import Severity
 
-    rules = select_rules(load_rules(), _split_list(select) or ["DA8"], _split_list(ignore))
+    from dockaudit.config import ConfigError
+    from dockaudit.plan import Flags, config_for
+
+    flags = Flags(config=Path(config_file) if config_file else None, isolated=isolated)
+    try:
+        config = config_for(flags, Path.cwd())
+    except ConfigError as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_ERROR)
+    rules = select_rules(load_rules(), _split_list(select) or ["DA8"], [*config.ignore, *_split_list(ignore)])
+    max_image_size = max_image_size or config.max_image_size
+    max_layer_size = max_layer_size or config.max_layer_size
     budget = (max_image_size, max_layer_size) if max_image_size or max_layer_size else None
     options = Options(image_budget=budget)
     tables: list[str] = []
@@ -454,9 +470,9 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
     dockerfile_result = None
     if dockerfile_path:
         from dockaudit.engine import lint_source
-        from dockaudit.plan import Flags, plan_for
+        from dockaudit.plan import plan_for
 
-        plan = plan_for(Flags(), dockerfile_path)
+        plan = plan_for(flags, dockerfile_path)
         dockerfile_result = lint_source(read_dockerfile(dockerfile_path), dockerfile_path, plan.rules, plan.options)
     tree = dockerfile_result.dockerfile if dockerfile_result else None
     results = [

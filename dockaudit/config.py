@@ -49,6 +49,8 @@ class Config:
     strict_labels: bool = False
     min_driver: str | None = None
     context: Path | None = None
+    max_image_size: float | None = None  # MiB, for ``dockaudit image`` (DA805)
+    max_layer_size: float | None = None
 
     @property
     def root(self) -> Path:
@@ -72,6 +74,7 @@ class Config:
 _KEYS = {
     "select", "ignore", "extend-select", "severity", "per-file-ignores", "fail-on", "format", "trusted-registries",
     "allowed-base-images", "label-schema", "strict-labels", "min-driver", "context",
+    "max-image-size", "max-layer-size",
 }  # fmt: skip
 _LABEL_TYPES = ("text", "url", "hash", "rfc3339", "semver", "email", "spdx")
 
@@ -154,6 +157,12 @@ def parse_config(data: dict, path: Path) -> Config:
         if not isinstance(data["context"], str):
             raise ConfigError(f"{where('context')}: expected a path")
         values["context"] = (path.parent / data["context"]).resolve()
+    for key in ("max-image-size", "max-layer-size"):
+        if key in data:
+            size = data[key]
+            if isinstance(size, bool) or not isinstance(size, (int, float)) or size <= 0:
+                raise ConfigError(f"{where(key)}: expected a size in MiB greater than 0, got {size!r}")
+            values[key.replace("-", "_")] = float(size)
     return Config(**values)
 
 
@@ -301,6 +310,10 @@ fail-on = "warning"
 
 # The build context, relative to this file (default: each Dockerfile's folder).
 # context = "."
+
+# Size budgets in MiB for `dockaudit image` (DA805); --max-image-size / --max-layer-size win.
+# max-image-size = 8000
+# max-layer-size = 2000
 
 # Labels the final image must carry, with their kind (text, url, hash, rfc3339, semver, email, spdx).
 # [label-schema]

@@ -239,8 +239,9 @@ def find_wasted_space(ctx: ImageContext) -> Iterator[Violation]:
 def find_size_budget_overruns(ctx: ImageContext) -> Iterator[Violation]:
     """
     ## What it does
-    With `--max-image-size` / `--max-layer-size` (MiB), flags an image whose layers add up
-    to more, and each layer that alone is larger. Silent without a budget.
+    With `--max-image-size` / `--max-layer-size` (MiB, or `max-image-size` / `max-layer-size`
+    in the config), flags an image whose layers add up to more, and each layer that alone is
+    larger. Silent without a budget.
 
     ## Why is this bad?
     Image size is pull time on every node and cold-start latency for autoscaled
@@ -325,6 +326,20 @@ def _system_cuda(ctx: ImageContext) -> str | None:
     return None
 
 
+def _system_cudnn_major(ctx: ImageContext) -> int | None:
+    """cuDNN major from ``cudnn_version.h`` (``#define CUDNN_MAJOR 8``), else the nvidia/cuda images' env."""
+    for path, data in ctx.contents.items():
+        if "cudnn_version" in path and path in ctx.fs.files:
+            match = re.search(rb"#define\s+CUDNN_MAJOR\s+(\d+)", data)
+            if match:
+                return int(match.group(1))
+    for item in ctx.config.get("Env") or []:
+        key, _, value = str(item).partition("=")
+        if key in ("NV_CUDNN_VERSION", "CUDNN_VERSION") and value.split(".")[0].isdigit():
+            return int(value.split(".")[0])
+    return None
+
+
 _DIST_INFO = re.compile(r"/site-packages/([A-Za-z0-9_.]+)-([^/]+)\.dist-info/")
 
 
@@ -342,7 +357,7 @@ def _wheels(ctx: ImageContext) -> dict[str, str]:
     "image-cuda-mismatch",
     family=FAMILY,
     severity="warning",
-    summary="torch built for another CUDA than the image's, two CUDA stacks, or a driver library baked in",
+    summary="torch or TensorFlow built for another CUDA/cuDNN than the image's, two CUDA stacks, or a driver library baked in",
     target="image",
 )
 def find_image_cuda_problems(ctx: ImageContext) -> Iterator[Violation]:
@@ -351,9 +366,10 @@ def find_image_cuda_problems(ctx: ImageContext) -> Iterator[Violation]:
     Compares the CUDA of the torch really installed (`torch-2.3.1+cu121.dist-info`,
     `torch/version.py`) and of TensorFlow (its tested CUDA, when no CUDA wheels came
     with it) with the image's system CUDA (`/usr/local/cuda*/version.json` or
-    `CUDA_VERSION`); flags a system CUDA toolkit next to pip `nvidia-*-cuXX` runtime
-    wheels (two CUDA stacks), and driver libraries baked in (`libcuda.so.*`,
-    `libnvidia-ml.so.*`), which must come from the host.
+    `CUDA_VERSION`), and TensorFlow's tested cuDNN with the image's (`cudnn_version.h` or
+    `NV_CUDNN_VERSION`) unless a `nvidia-cudnn` wheel brings its own; flags a system CUDA
+    toolkit next to pip `nvidia-*-cuXX` runtime wheels (two CUDA stacks), and driver
+    libraries baked in (`libcuda.so.*`, `libnvidia-ml.so.*`), which must come from the host.
 
     ## Why is this bad?
     The Dockerfile states intent; the image shows what pip really resolved. A baked-in
@@ -381,11 +397,16 @@ def find_image_cuda_problems(ctx: ImageContext) -> Iterator[Violation]:
             yield _found(f"torch {torch} is built for CUDA {torch_major}.{variant[2:]}, the image's CUDA is {system}")
     tensorflow = wheels.get("tensorflow")
     cuda_wheels = sorted(n for n in wheels if re.match(r"nvidia-(?:cuda-runtime|cublas|cudnn)", n))
-    if tensorflow and system and not cuda_wheels:
-        tested = load_knowledge().tensorflow_release(tensorflow)
-        if tested is not None and tested.cuda.split(".")[0] != system.split(".")[0]:
+    tested = load_knowledge().tensorflow_release(tensorflow) if tensorflow else None
+    if tested is not None and system and not cuda_wheels:
+        if tested.cuda.split(".")[0] != system.split(".")[0]:
             yield _found(f"tensorflow {tensorflow} was built for CUDA {tested.cuda}, the image's CUDA is {system}: "
                          "it falls back to the CPU (source: ml-compat.toml)")  # fmt: skip
+    cudnn = _system_cudnn_major(ctx)
+    own_cudnn = any(name.startswith("nvidia-cudnn") for name in wheels)
+    if tested is not None and cudnn is not None and not own_cudnn and cudnn != tested.cudnn_major:
+        yield _found(f"tensorflow {tensorflow} was built for cuDNN {tested.cudnn_major}, the image has cuDNN {cudnn}: "
+                     "it cannot load its GPU kernels (source: ml-compat.toml)")  # fmt: skip
     if system and cuda_wheels:
         yield _found(f"two CUDA stacks: the system CUDA {system} and pip wheels ({', '.join(cuda_wheels[:3])})")
     drivers = sorted(p for p in ctx.fs.files if re.search(r"(?:^|/)lib(?:cuda|nvidia-ml)\.so\.\d", p))

@@ -421,3 +421,27 @@ def test_tensorflow_built_for_another_cuda(tmp_path: Path):
              "usr/lib/python3/site-packages/tensorflow-2.15.1.dist-info/METADATA": b"Name: tensorflow\n"}  # fmt: skip
     found = audit(f"oci:{write_oci(tmp_path / 'oci', [tar_layer(files)], config_for(1, User='1'))}")
     assert any("tensorflow 2.15.1 was built for CUDA 12.2" in m for m in found["DA807"])
+
+
+def test_size_budgets_come_from_the_config_and_flags_win(tmp_path: Path, monkeypatch):
+    oci = write_oci(tmp_path / "oci", [tar_layer({"big": b"b" * (3 * 1024 * 1024)})], config_for(1, User="1"))
+    (tmp_path / ".dockaudit.toml").write_text("max-image-size = 1\nmax-layer-size = 2.5\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["image", f"oci:{oci}", "--select", "DA805", "-q"])
+    assert "over the budget of 1.0 MiB" in result.output and "over the layer budget of 2.5 MiB" in result.output
+    result = CliRunner().invoke(cli, ["image", f"oci:{oci}", "--select", "DA805", "-q", "--max-image-size", "10"])
+    assert "over the budget" not in result.output and "layer budget of 2.5" in result.output
+    assert CliRunner().invoke(cli, ["image", f"oci:{oci}", "--select", "DA805", "--isolated"]).exit_code == 0
+    (tmp_path / "bad.toml").write_text("max-image-size = -3\n")
+    result = CliRunner().invoke(cli, ["image", f"oci:{oci}", "--config", "bad.toml"])
+    assert result.exit_code == 2 and "bad.toml: max-image-size: expected a size in MiB" in result.output
+
+
+@pytest.mark.parametrize(("header_major", "fires"), [(9, True), (8, False)])
+def test_tensorflow_built_for_another_cudnn(tmp_path: Path, header_major: int, fires: bool):
+    files = {"usr/local/cuda-12.2/version.json": json.dumps({"cuda": {"version": "12.2.2"}}).encode(),
+             "usr/include/x86_64-linux-gnu/cudnn_version_v9.h": f"#define CUDNN_MAJOR {header_major}\n".encode(),
+             "usr/lib/python3/site-packages/tensorflow-2.15.1.dist-info/METADATA": b"Name: tensorflow\n"}  # fmt: skip
+    found = audit(f"oci:{write_oci(tmp_path / 'oci', [tar_layer(files)], config_for(1, User='1'))}")
+    messages = found.get("DA807", [])
+    assert any("built for cuDNN 8, the image has cuDNN 9" in m for m in messages) == fires, messages

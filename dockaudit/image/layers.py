@@ -46,6 +46,9 @@ class Filesystem:
     layer_sizes: list[int] = field(default_factory=list)  # uncompressed file bytes per layer
     waste: list[Waste] = field(default_factory=list)
     removed: list[Entry] = field(default_factory=list)  # every file a later layer deleted (secrets stay readable)
+    # Every folder that has (or had) something under it: a whiteout of anything else hides one path, found by a
+    # dict lookup, so only folder whiteouts pay for a scan of the view.
+    folders: set[str] = field(default_factory=set)
 
 
 def _normal(name: str) -> str:
@@ -126,15 +129,23 @@ def apply_entry(fs: Filesystem, entry: Entry) -> None:
     if previous is not None and previous.layer < entry.layer and previous.size:
         fs.waste.append(Waste(previous.path, previous.size, previous.layer, entry.layer))
     fs.files[entry.path] = entry
+    while directory and directory not in fs.folders:
+        fs.folders.add(directory)
+        directory = directory.rpartition("/")[0]
 
 
 def _remove_tree(fs: Filesystem, path: str, layer: int, keep_dir: bool) -> None:
-    prefix = path + "/" if path else ""
-    doomed = [
-        name
-        for name, old in fs.files.items()
-        if old.layer < layer and (name.startswith(prefix) if keep_dir else (name == path or name.startswith(prefix)))
-    ]  # fmt: skip  (a whiteout hides lower layers only, never its own layer's entries)
+    # A whiteout hides lower layers only, never its own layer's entries.
+    if path and path not in fs.folders:
+        old = fs.files.get(path)
+        doomed = [path] if old is not None and old.layer < layer and not keep_dir else []
+    else:
+        prefix = path + "/" if path else ""
+        doomed = [
+            name
+            for name, old in fs.files.items()
+            if old.layer < layer and (name.startswith(prefix) if keep_dir else (name == path or name.startswith(prefix)))
+        ]  # fmt: skip
     for name in doomed:
         old = fs.files.pop(name)
         if old.layer < layer:
