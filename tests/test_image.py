@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import json
 import re
 import tarfile
@@ -445,3 +446,19 @@ def test_tensorflow_built_for_another_cudnn(tmp_path: Path, header_major: int, f
     found = audit(f"oci:{write_oci(tmp_path / 'oci', [tar_layer(files)], config_for(1, User='1'))}")
     messages = found.get("DA807", [])
     assert any("built for cuDNN 8, the image has cuDNN 9" in m for m in messages) == fires, messages
+
+
+def test_docker_daemon_source_runs_docker_save(tmp_path: Path, monkeypatch):
+    archive = write_docker_archive(tmp_path / "saved.tar", [tar_layer({"root/.cache/pip/x": b"c" * 5000})],
+                                   config_for(1, User="1"))  # fmt: skip
+    fake = tmp_path / "bin" / "docker"
+    fake.parent.mkdir()
+    # A docker CLI stand-in: `docker save -o TARGET NAME` copies the archive; an unknown NAME fails like docker.
+    fake.write_text(f'#!/bin/sh\n[ "$4" = "team/app:1" ] || {{ echo "Error: No such image: $4" >&2; exit 1; }}\n'
+                    f'cp "{archive}" "$3"\n')  # fmt: skip
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    (result,) = audit_source("docker-daemon:team/app:1", RULES)
+    assert result.error is None and "DA803" in {f.rule for f in result.findings}
+    (missing,) = audit_source("docker-daemon:team/other:1", RULES)
+    assert missing.error == "docker-daemon:team/other:1: Error: No such image: team/other:1"
