@@ -6,6 +6,7 @@ Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it;
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -556,6 +557,11 @@ def rule_command(rule_id: str) -> None:
 
 
 def main() -> None:
+    # A run allocates many small objects that live until the report, and reference counting frees
+    # them; with the default thresholds the cyclic collector rescans them over and over (a third of
+    # the time on a 50k-line file). Freeze what the imports made, and collect rarely.
+    gc.freeze()
+    gc.set_threshold(100_000, 20, 100)
     try:
         cli(standalone_mode=True)
     except KeyboardInterrupt:

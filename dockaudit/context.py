@@ -62,6 +62,22 @@ class LintContext:
         return build_stages(self.dockerfile, self.options.build_args)
 
     @cached_property
+    def _first_stage_named(self) -> dict[str, int]:
+        first: dict[str, int] = {}
+        for stage in self.stages:
+            if stage.name:
+                first.setdefault(stage.name, stage.index)
+        return first
+
+    def names_earlier_stage(self, index: int, name: str) -> bool:
+        """Whether ``name`` (a FROM image or ``--from``) is a stage defined before stage ``index``.
+
+        A lookup, not a scan of the earlier stages: generated files with thousands of stages exist.
+        """
+        first = self._first_stage_named.get(name.lower())
+        return first is not None and first < index
+
+    @cached_property
     def target_stage(self) -> Stage | None:
         """The stage that becomes the image: ``--target`` when given, else the last one."""
         if not self.stages:

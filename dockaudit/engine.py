@@ -6,11 +6,14 @@ stop the others: it becomes a DA000 internal-error finding naming the rule.
 
 from __future__ import annotations
 
+import os
+import sys
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import import_module, metadata
+from importlib import import_module
+from pathlib import Path
 
 from dockaudit.context import LintContext, Options
 from dockaudit.model import Finding, Severity, Violation
@@ -41,14 +44,59 @@ def rules_of_pack(pack: object, pack_name: str) -> list[Rule]:
     return rules
 
 
+def announced_packs() -> list[tuple[str, str]]:
+    """``(name, "module[:attribute]")`` of every ``dockaudit.rules`` entry point installed on sys.path.
+
+    Read straight from the distributions' ``entry_points.txt``: importing and scanning with
+    importlib.metadata costs ~20 ms, a fifth of a pre-commit run, to answer this one question.
+    As importlib.metadata does, the first distribution of a name on sys.path wins.
+    """
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for folder in sys.path:
+        try:
+            names = sorted(e.name for e in os.scandir(folder or ".") if e.name.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            continue  # zip files and missing folders hold no plugin distributions we can read cheaply
+        for name in names:
+            distribution = name.rsplit(".", 1)[0].split("-")[0].lower().replace("_", "-")
+            if distribution in seen:
+                continue
+            seen.add(distribution)
+            try:
+                text = Path(folder or ".", name, "entry_points.txt").read_text(encoding="utf-8")
+            except OSError:
+                continue
+            if ENTRY_POINT_GROUP in text:
+                found.extend(_entry_points(text, ENTRY_POINT_GROUP))
+    return found
+
+
+def _entry_points(text: str, group: str) -> list[tuple[str, str]]:
+    """The ``name = value`` lines of one ``[group]`` section of an entry_points.txt (an INI file)."""
+    entries, current = [], None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            current = line.strip("[]").strip()
+        elif current == group and "=" in line and not line.startswith(("#", ";")):
+            name, _, value = line.partition("=")
+            entries.append((name.strip(), value.strip()))
+    return entries
+
+
 @lru_cache(maxsize=1)
 def load_rules() -> tuple[Rule, ...]:
     """The built-in pack, then every pack announced under the ``dockaudit.rules`` entry points."""
     packs: list[tuple[str, object]] = [(BUILTIN_PACK, import_module(BUILTIN_PACK))]
-    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if entry.value.split(":")[0] == BUILTIN_PACK:
+    for name, target in announced_packs():
+        module, _, attribute = target.partition(":")
+        if module.strip() == BUILTIN_PACK:
             continue  # the built-in pack announces itself too
-        packs.append((entry.name, entry.load()))
+        pack = import_module(module.strip())
+        for part in filter(None, attribute.strip().split(".")):
+            pack = getattr(pack, part)
+        packs.append((name, pack))
     seen: dict[str, str] = {}
     rules: list[Rule] = []
     for pack_name, pack in packs:

@@ -405,7 +405,8 @@ class MlFacts:
         return facts
 
     def of(self, stage: Stage) -> StageFacts | None:
-        return next((f for f in self.stages if f.stage is stage), None)
+        facts = self.stages[stage.index] if 0 <= stage.index < len(self.stages) else None
+        return facts if facts is not None and facts.stage is stage else None  # one fact per stage, in order
 
     def _read_environment_file(
         self, facts: StageFacts, name: str, instruction: Instruction, invocation: Invocation

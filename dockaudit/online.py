@@ -7,46 +7,39 @@ registry client's). Nothing here runs unless the user asked for it.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
-from pathlib import Path
 
-from dockaudit.image.registry import RegistryClient, parse_reference
-from dockaudit.image.sources import ImageSourceError
+from dockaudit.cache import read_cache_file, write_cache_file
 
+
+CACHE_FILE = "online.json"
 TTL = 24 * 3600
 MAX_TAG_PROBES = 30  # digests fetched while looking for the version tag behind latest
 
 
-def _cache_file() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "dockaudit" / "online.json"
-
-
 def _cached(key: str, compute) -> str | None:
-    path = _cache_file()
     try:
-        cache = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        cache = json.loads(read_cache_file(CACHE_FILE) or b"{}")
+    except ValueError:
         cache = {}
     entry = cache.get(key)
     if entry and time.time() - entry.get("at", 0) < TTL:
         return entry.get("value")
+    from dockaudit.image.sources import ImageSourceError  # the registry stack loads only when asked
+
     try:
         value = compute()
     except ImageSourceError:
         return None  # offline, unknown image, no access: no fix rather than a guess
     cache[key] = {"value": value, "at": time.time()}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(cache), encoding="utf-8")
-    except OSError:
-        pass
+    write_cache_file(CACHE_FILE, json.dumps(cache).encode())
     return value
 
 
-def _client(image: str) -> tuple[RegistryClient, str]:
+def _client(image: str):
+    from dockaudit.image.registry import RegistryClient, parse_reference
+
     ref = parse_reference(image)
     local = ref.host.startswith(("127.0.0.1", "localhost"))  # local registries speak plain HTTP, as docker allows
     return RegistryClient(ref, insecure=local), ref.reference

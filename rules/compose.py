@@ -7,15 +7,18 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockaudit_rules.security import _TOKEN_PREFIXES, _literal_secret_value, looks_like_secret_name
 
 from dockaudit.compose import YNode, environment_entries, read_env_file
-from dockaudit.compose_lint import ComposeContext
 from dockaudit.imageref import parse_image_ref
 from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.syntax.source import Span
 from dockaudit.plugin import rule
+
+if TYPE_CHECKING:  # only an annotation here: importing it would load the Compose linter on every run
+    from dockaudit.compose_lint import ComposeContext
 
 FAMILY = "compose"
 _GPU_IMAGES = re.compile(

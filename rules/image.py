@@ -6,12 +6,15 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from dockaudit.image.audit import ImageContext
 from dockaudit.knowledge import load_knowledge
 from dockaudit.model import Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit_rules.security import _TOKEN_PREFIXES, _literal_secret_value, looks_like_secret_name
+
+if TYPE_CHECKING:  # only an annotation here: importing it would load the image readers on every run
+    from dockaudit.image.audit import ImageContext
 
 FAMILY = "image"
 _MB = 1024 * 1024

@@ -18,17 +18,13 @@ from dockaudit.syntax.source import Span
 FAMILY = "pinning"
 
 
-def _is_stage_reference(ctx: LintContext, index: int, image: str) -> bool:
-    return any(s.name == image.lower() for s in ctx.stages[:index])
-
-
 def _base_images(ctx: LintContext):
     """Each FROM that names a real image (not scratch, not an earlier stage, resolvable)."""
     for stage in ctx.stages:
         instruction = stage.from_instruction
         if instruction is None or not instruction.args or stage.is_scratch:
             continue
-        if stage.unresolved or _is_stage_reference(ctx, stage.index, stage.image):
+        if stage.unresolved or ctx.names_earlier_stage(stage.index, stage.image):
             continue
         ref = parse_image_ref(stage.image)
         if ref is not None:

@@ -649,7 +649,7 @@ def _external_images(ctx: LintContext) -> Iterator[tuple[Instruction, str, Span]
     for stage in ctx.stages:
         instruction = stage.from_instruction
         if instruction is not None and instruction.args and not stage.is_scratch and not stage.unresolved:
-            if stage.image.lower() not in {s.name for s in ctx.stages[: stage.index] if s.name}:
+            if not ctx.names_earlier_stage(stage.index, stage.image):
                 yield instruction, stage.image, instruction.args[0].span
     for instruction in ctx.dockerfile.instructions:
         target = instruction.trigger or instruction
@@ -705,7 +705,7 @@ def find_untrusted_registries(ctx: LintContext) -> Iterator[Violation]:
             instruction = stage.from_instruction
             if instruction is None or not instruction.args or stage.is_scratch or stage.unresolved:
                 continue
-            if stage.image.lower() in {s.name for s in ctx.stages[: stage.index] if s.name}:
+            if ctx.names_earlier_stage(stage.index, stage.image):
                 continue
             ref = parse_image_ref(stage.image)
             names = {stage.image, str(ref) if ref else "", ref.repository if ref else ""}

@@ -353,7 +353,6 @@ def find_copy_from_unknown_stage(ctx: LintContext) -> Iterator[Violation]:
     ```
     """
     for stage in ctx.stages:
-        earlier = {s.name for s in ctx.stages[: stage.index] if s.name}
         for instruction in stage.instructions:
             target = instruction.trigger or instruction
             if target.name != "COPY":
@@ -372,7 +371,7 @@ def find_copy_from_unknown_stage(ctx: LintContext) -> Iterator[Violation]:
                     yield Violation(
                         flag.span, f"COPY --from={value}: stage index must be an earlier stage (< {stage.index})"
                     )
-            elif lowered not in earlier and not _IMAGE_LIKE.search(value):
+            elif not ctx.names_earlier_stage(stage.index, lowered) and not _IMAGE_LIKE.search(value):
                 later = {s.name for s in ctx.stages[stage.index + 1 :] if s.name}
                 hint = " (it is defined later: stages can only copy from earlier ones)" if lowered in later else ""
                 yield Violation(flag.span, f"COPY --from={value} names no earlier stage{hint}")

@@ -124,3 +124,12 @@ def test_violation_without_span_lands_on_line_one():
     nowhere = rule("XX002", "nowhere", family="test", severity="info", summary="s")(_nowhere)
     findings = run_rules(LintContext(parse("FROM a\n")), [nowhere])
     assert (findings[0].line, findings[0].column) == (1, 1)
+
+
+def test_announced_packs_agree_with_importlib_metadata():
+    from importlib import metadata
+
+    from dockaudit.engine import ENTRY_POINT_GROUP, announced_packs
+
+    expected = [(e.name, e.value) for e in metadata.entry_points(group=ENTRY_POINT_GROUP)]
+    assert expected and sorted(announced_packs()) == sorted(expected)

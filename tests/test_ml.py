@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -37,6 +39,33 @@ def test_tables_load_and_cover_what_the_issue_names():
     assert knowledge.onnxruntime_range("1.27.0").cuda_major == 13
     assert {"python", "debian", "ubuntu", "node", "alpine"} <= set(knowledge.eol)
     assert all(release.source for release in knowledge.torch.values())
+
+
+def test_knowledge_comes_from_the_cache_only_for_the_same_tables(tmp_path: Path, monkeypatch):
+    import dockaudit.knowledge as knowledge_module
+
+    def must_not_parse(*_args):
+        raise AssertionError("parsed although the cache was valid")
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    load_knowledge.cache_clear()
+    try:
+        fresh = load_knowledge()
+        assert (tmp_path / "dockaudit" / "knowledge.pickle").is_file()
+        load_knowledge.cache_clear()
+        monkeypatch.setattr(knowledge_module, "parse_knowledge", must_not_parse)
+        assert load_knowledge() == fresh
+        load_knowledge.cache_clear()
+        monkeypatch.setattr(knowledge_module, "_cache_key", lambda: ("another version", (1, 2), (3, 4)))
+        with pytest.raises(AssertionError, match="parsed although"):
+            load_knowledge()  # tables edited or dockaudit upgraded: the cache is not used
+        monkeypatch.undo()
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+        (tmp_path / "dockaudit" / "knowledge.pickle").write_bytes(b"not a pickle")
+        load_knowledge.cache_clear()
+        assert load_knowledge() == fresh  # a damaged cache is a miss
+    finally:
+        load_knowledge.cache_clear()
 
 
 def _raw():
