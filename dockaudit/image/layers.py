@@ -58,6 +58,26 @@ def _normal(name: str) -> str:
     return "/".join(parts)
 
 
+def _seekable(raw: IO[bytes]) -> bool:
+    try:
+        return raw.seekable()
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _open_tar(raw: IO[bytes]) -> tarfile.TarFile:
+    """A tar reader for the layer: seeking over file contents when the layer is a plain tar in a file
+    (a docker-archive or an uncompressed OCI blob: only the headers are read), else one pass over the
+    decompressed stream."""
+    if _seekable(raw):
+        start = raw.tell()
+        head = raw.read(4)
+        raw.seek(start)
+        if head[:2] != b"\x1f\x8b" and head != b"\x28\xb5\x2f\xfd":
+            return tarfile.open(fileobj=raw, mode="r:")
+    return tarfile.open(fileobj=_decompressed(raw), mode="r|")
+
+
 def _decompressed(raw: IO[bytes]) -> IO[bytes]:
     head = raw.read(4)
     rest = _Prefixed(head, raw)
@@ -97,9 +117,9 @@ def layer_entries(layer: Layer, index: int, keep: Callable[[str], bool]) -> Iter
     """Each tar entry of a layer, with the content of small files ``keep`` asks for."""
     try:
         raw = layer.open()
-        stream = _decompressed(raw)
-        with tarfile.open(fileobj=stream, mode="r|") as archive:
-            for member in archive:
+        with _open_tar(raw) as archive:
+            while (member := archive.next()) is not None:
+                archive.members.clear()  # tarfile remembers every member; memory must not grow with the layer
                 path = _normal(member.name)
                 kind = ("file" if member.isreg() else "dir" if member.isdir() else "symlink" if member.issym()
                         else "hardlink" if member.islnk() else "other")  # fmt: skip
@@ -109,8 +129,9 @@ def layer_entries(layer: Layer, index: int, keep: Callable[[str], bool]) -> Iter
                     handle = archive.extractfile(member)
                     content = handle.read(SMALL_FILE) if handle else None
                 yield entry, content
-        while raw.read(1 << 20):  # read to the end, so a registry blob's digest is checked
-            pass
+        if not _seekable(raw):
+            while raw.read(1 << 20):  # read to the end, so a registry blob's digest is checked
+                pass
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ImageSourceError(f"layer {index + 1} ({layer.digest}): not a readable tar stream ({exc})") from None
 
