@@ -428,6 +428,10 @@ def compose_command(arguments: tuple[str, ...]) -> None:
 @click.option("--max-image-size", type=float,
               help="Budget in MiB for the whole image (DA805; config: max-image-size).")  # fmt: skip
 @click.option("--max-layer-size", type=float, help="Budget in MiB for one layer (DA805; config: max-layer-size).")
+@click.option("--max-layer-unpacked", type=click.FloatRange(min=0, min_open=True), default=256, show_default=True,
+              help="GiB one compressed layer may inflate to; beyond it the layer is refused as a bomb.")  # fmt: skip
+@click.option("--max-unpacked", type=click.FloatRange(min=0, min_open=True), default=1024, show_default=True,
+              help="GiB all layers of an image may inflate to.")  # fmt: skip
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True),
               help="Use this config file (default: the nearest one up from the working directory).")  # fmt: skip
 @click.option("--isolated", is_flag=True, help="Ignore configuration files.")
@@ -436,8 +440,8 @@ def compose_command(arguments: tuple[str, ...]) -> None:
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the finding lines.")
 def image_command(sources, formats, output, select, ignore, platform, all_platforms, insecure, dockerfile_path,
-                  max_image_size, max_layer_size, config_file, isolated, fail_on, exit_zero, no_color,
-                  quiet) -> None:  # fmt: skip
+                  max_image_size, max_layer_size, max_layer_unpacked, max_unpacked, config_file, isolated, fail_on,
+                  exit_zero, no_color, quiet) -> None:  # fmt: skip
     """Audit built images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF],
     docker://[HOST/]NAME[:TAG|@DIGEST] (a bare NAME:TAG is Docker Hub), docker-daemon:NAME."""
     from dockaudit.context import Options
@@ -458,7 +462,9 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
     max_image_size = max_image_size or config.max_image_size
     max_layer_size = max_layer_size or config.max_layer_size
     budget = (max_image_size, max_layer_size) if max_image_size or max_layer_size else None
-    options = Options(image_budget=budget)
+    options = Options(
+        image_budget=budget, unpack_limits=(int(max_layer_unpacked * 1024**3), int(max_unpacked * 1024**3))
+    )
     tables: list[str] = []
     show_tables = not quiet and (not formats or formats == ("text",))
 

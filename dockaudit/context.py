@@ -36,6 +36,7 @@ class Options:
     min_driver: str | None = None
     as_of: date | None = None  # the day end-of-life rules judge by (default: today; tests pin it)
     image_budget: tuple[float | None, float | None] | None = None  # (image MiB, layer MiB) for DA805
+    unpack_limits: tuple[int, int] | None = None  # (per layer, per image) bytes layers may inflate to
     online: bool = False  # --online: rules may ask registries (tag digests for DA201-DA203 fixes)
 
 

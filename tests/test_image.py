@@ -109,10 +109,11 @@ def write_docker_archive(path: Path, layers: list[bytes], config: dict) -> Path:
             name = f"{hashlib.sha256(raw).hexdigest()}/layer.tar"
             add(name, raw)
             names.append(name)
-            if index == 0:  # a legacy-style symlink, as docker save writes for shared layers
+            if index == 0:  # a legacy-style symlink, as docker save writes for shared layers; the manifest uses it
                 link = tarfile.TarInfo("legacy/layer.tar")
                 link.type, link.linkname = tarfile.SYMTYPE, f"../{name}"
                 archive.addfile(link)
+                names[-1] = link.name
         config_bytes = json.dumps(config).encode()
         add("config.json", config_bytes)
         add("manifest.json", json.dumps([{"Config": "config.json", "RepoTags": ["app:1"], "Layers": names}]).encode())
@@ -372,7 +373,7 @@ def test_registry_references_parse_like_docker():
 
 
 def test_blob_streams_are_checked_against_their_digest():
-    from dockaudit.image.registry import _Verifying
+    from dockaudit.image.sources import VerifyingStream as _Verifying
 
     good = hashlib.sha256(b"x" * 100).hexdigest()
     stream = _Verifying(io.BytesIO(b"x" * 100), f"sha256:{good}", 10**6, "blob")

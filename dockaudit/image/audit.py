@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from dockaudit.context import Options
 from dockaudit.engine import INTERNAL_ERROR, FileResult
-from dockaudit.image.layers import Entry, Filesystem, apply_entry, layer_entries
+from dockaudit.image.layers import Entry, Filesystem, UnpackBudget, apply_entry, layer_entries
 from dockaudit.image.sources import ImageRef, ImageSourceError, open_source
 from dockaudit.model import Finding, Severity, Violation
 from dockaudit.plugin import Rule
@@ -42,12 +42,13 @@ class ImageContext:
         return str(layered[index].get("created_by", "")) if index < len(layered) else ""
 
 
-def read_image(image: ImageRef) -> ImageContext:
+def read_image(image: ImageRef, budget: UnpackBudget | None = None) -> ImageContext:
     fs = Filesystem()
     ctx = ImageContext(image, fs)
+    budget = budget or UnpackBudget()
     for index, layer in enumerate(image.layers):
         total = 0
-        for entry, content in layer_entries(layer, index, lambda path: bool(_READ.search("/" + path))):
+        for entry, content in layer_entries(layer, index, lambda path: bool(_READ.search("/" + path)), budget):
             ctx.entries.append(entry)
             apply_entry(fs, entry)
             total += entry.size
@@ -105,9 +106,10 @@ def audit_source(
     results = []
     try:
         with open_source(source, platform, all_platforms, insecure) as images:
+            options = options or Options()
             for image in images:
-                ctx = read_image(image)
-                ctx.options = options or Options()
+                ctx = read_image(image, UnpackBudget(*options.unpack_limits) if options.unpack_limits else None)
+                ctx.options = options
                 findings = []
                 lines = layer_lines(image, dockerfile)
                 for r in image_rules:

@@ -58,6 +58,52 @@ def _normal(name: str) -> str:
     return "/".join(parts)
 
 
+@dataclass
+class UnpackBudget:
+    """How many bytes an image's compressed layers may inflate to, per layer and in all.
+
+    Reading never holds the bytes, so a decompression bomb cannot exhaust memory; these limits
+    stop it from running for hours.  Defaults are far above real ML images (a 70B-parameter model
+    in one layer is ~140 GB)."""
+
+    per_layer: int = 256 * 1024**3
+    total: int = 1024 * 1024**3
+    used: int = 0
+
+
+class _Bounded:
+    """Counts what a layer inflates to and stops at the budget."""
+
+    def __init__(self, stream: IO[bytes], budget: UnpackBudget, label: str) -> None:
+        self.stream, self.budget, self.label, self.count, self.reads_past_end = stream, budget, label, 0, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        if not data and size:
+            # tarfile skips a member's content by reading it, block by block, even past the end: a header
+            # claiming a terabyte would loop 10^8 times on an empty stream.
+            self.reads_past_end += 1
+            if self.reads_past_end > 16:
+                raise ImageSourceError(f"{self.label}: ends inside a file (truncated, or a header claims more "
+                                       "bytes than the layer holds)")  # fmt: skip
+        self.count += len(data)
+        self.budget.used += len(data)
+        if self.count > self.budget.per_layer:
+            raise ImageSourceError(f"{self.label}: inflates to more than {_gib(self.budget.per_layer)} "
+                                   "(--max-layer-unpacked); refused as a decompression bomb")  # fmt: skip
+        if self.budget.used > self.budget.total:
+            raise ImageSourceError(f"{self.label}: the image inflates to more than {_gib(self.budget.total)} "
+                                   "(--max-unpacked); refused as a decompression bomb")  # fmt: skip
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+
+def _gib(size: int) -> str:
+    return f"{size / 1024**3:g} GiB"
+
+
 def _seekable(raw: IO[bytes]) -> bool:
     try:
         return raw.seekable()
@@ -65,7 +111,7 @@ def _seekable(raw: IO[bytes]) -> bool:
         return False
 
 
-def _open_tar(raw: IO[bytes]) -> tarfile.TarFile:
+def _open_tar(raw: IO[bytes], budget: UnpackBudget, label: str) -> tarfile.TarFile:
     """A tar reader for the layer: seeking over file contents when the layer is a plain tar in a file
     (a docker-archive or an uncompressed OCI blob: only the headers are read), else one pass over the
     decompressed stream."""
@@ -75,7 +121,7 @@ def _open_tar(raw: IO[bytes]) -> tarfile.TarFile:
         raw.seek(start)
         if head[:2] != b"\x1f\x8b" and head != b"\x28\xb5\x2f\xfd":
             return tarfile.open(fileobj=raw, mode="r:")
-    return tarfile.open(fileobj=_decompressed(raw), mode="r|")
+    return tarfile.open(fileobj=_Bounded(_decompressed(raw), budget, label), mode="r|")
 
 
 def _decompressed(raw: IO[bytes]) -> IO[bytes]:
@@ -113,11 +159,13 @@ class _Prefixed:
         return True
 
 
-def layer_entries(layer: Layer, index: int, keep: Callable[[str], bool]) -> Iterator[tuple[Entry, bytes | None]]:
+def layer_entries(
+    layer: Layer, index: int, keep: Callable[[str], bool], budget: UnpackBudget | None = None
+) -> Iterator[tuple[Entry, bytes | None]]:
     """Each tar entry of a layer, with the content of small files ``keep`` asks for."""
     try:
         raw = layer.open()
-        with _open_tar(raw) as archive:
+        with _open_tar(raw, budget or UnpackBudget(), f"layer {index + 1} ({layer.digest[:19]})") as archive:
             while (member := archive.next()) is not None:
                 archive.members.clear()  # tarfile remembers every member; memory must not grow with the layer
                 path = _normal(member.name)

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from dockaudit.image.sources import INDEX_TYPES, MAX_JSON_BYTES, ImageRef, ImageSourceError, Layer, _platform_of
+from dockaudit.image.sources import (
+    INDEX_TYPES, MAX_BLOB_BYTES, MAX_JSON_BYTES, ImageRef, ImageSourceError, Layer, VerifyingStream, _platform_of,
+)  # fmt: skip
 
 TIMEOUT = (10, 60)  # connect, read (seconds between bytes)
-MAX_BLOB_BYTES = 64 * 1024**3  # a layer larger than this is refused
+
 ACCEPT = ", ".join(
     ["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
      "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -72,27 +74,6 @@ def _docker_credentials(host: str) -> tuple[str, str] | None:
             user, _, password = base64.b64decode(entry["auth"]).decode("utf-8", "replace").partition(":")
             return user, password
     return None
-
-
-class _Verifying:
-    """A blob stream that hashes what it returns and fails at the end if the digest differs."""
-
-    def __init__(self, raw, digest: str, cap: int, label: str) -> None:
-        self.raw, self.digest, self.cap, self.label = raw, digest, cap, label
-        self.hash, self.seen = hashlib.sha256(), 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size if size and size > 0 else 1024 * 1024)
-        self.seen += len(data)
-        if self.seen > self.cap:
-            raise ImageSourceError(f"{self.label}: more than {self.cap} bytes; refused")
-        self.hash.update(data)
-        if not data and f"sha256:{self.hash.hexdigest()}" != self.digest:
-            raise ImageSourceError(f"{self.label}: content does not match its digest {self.digest}")
-        return data
-
-    def readable(self) -> bool:
-        return True
 
 
 class RegistryClient:
@@ -155,9 +136,11 @@ class RegistryClient:
         except ValueError:
             raise ImageSourceError(f"{self.ref.shown}: not JSON at {url.rsplit('/', 2)[-2]}") from None
 
-    def open_blob(self, digest: str) -> IO[bytes]:
+    def open_blob(self, digest: str, size: int = 0) -> IO[bytes]:
+        """The blob as a stream: hashed, and cut off past its declared size (a registry sending endless data)."""
         response = self._get(f"{self.base}/blobs/{digest}", stream=True)
-        return _Verifying(response.raw, digest, MAX_BLOB_BYTES, f"{self.ref.shown} blob {digest[:19]}")  # type: ignore[return-value]
+        label = f"{self.ref.shown} blob {digest[:19]}"
+        return VerifyingStream(response.raw, digest, size or MAX_BLOB_BYTES, label)  # type: ignore[return-value]
 
     def images(self, platform: str, all_platforms: bool) -> list[ImageRef]:
         reference = self.ref.reference
@@ -186,7 +169,7 @@ class RegistryClient:
         config, _ = self._json(f"{self.base}/blobs/{config_digest}", config_digest)
         layers = [
             Layer(layer["digest"], layer.get("mediaType", ""), int(layer.get("size", 0)),
-                  lambda digest=layer["digest"]: self.open_blob(digest))
+                  lambda digest=layer["digest"], size=int(layer.get("size", 0)): self.open_blob(digest, size))
             for layer in document.get("layers", [])
         ]  # fmt: skip
         return [ImageRef(self.ref.shown, config, layers, None, document)]

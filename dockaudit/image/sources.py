@@ -4,7 +4,9 @@ streams on demand (nothing is extracted to disk)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import posixpath
 import tarfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,11 +15,41 @@ from pathlib import Path
 from typing import IO
 
 MAX_JSON_BYTES = 16 * 1024 * 1024  # manifests and configs are small; a huge one is hostile
+MAX_BLOB_BYTES = 64 * 1024**3  # a layer that declares no size may still not be larger than this
 INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
 
 
 class ImageSourceError(ValueError):
     """A source that cannot be read; the message names the source and what is wrong."""
+
+
+class VerifyingStream:
+    """A blob stream that hashes what it returns, refuses more than ``cap`` bytes, and fails at the end
+    if the content does not match its digest (readers drain the stream to get there)."""
+
+    def __init__(self, raw: IO[bytes], digest: str, cap: int, label: str) -> None:
+        self.raw, self.digest, self.cap, self.label = raw, digest, cap, label
+        self.hash, self.seen = hashlib.sha256(), 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size if size and size > 0 else 1024 * 1024)
+        self.seen += len(data)
+        if self.seen > self.cap:
+            raise ImageSourceError(f"{self.label}: more than the {self.cap} bytes declared; refused")
+        self.hash.update(data)
+        if not data and f"sha256:{self.hash.hexdigest()}" != self.digest:
+            raise ImageSourceError(f"{self.label}: content does not match its digest {self.digest}")
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+
+def _verified_json(data: bytes, digest: str, where: str) -> dict | list:
+    """A manifest or config read by digest: the bytes must hash to it (content addressing is the integrity check)."""
+    if digest.startswith("sha256:") and f"sha256:{hashlib.sha256(data).hexdigest()}" != digest:
+        raise ImageSourceError(f"{where}: content does not match its digest {digest}")
+    return _json(data, where)
 
 
 @dataclass
@@ -98,7 +130,7 @@ def _oci_images(store: _BlobStore, name: str, ref: str | None, platform: str, al
 
 def _resolve(store: _BlobStore, descriptor: dict, name: str, platform: str, all_platforms: bool) -> list[ImageRef]:
     path = store.blob_path(descriptor["digest"])
-    document = _json(store.read(path), f"{name}: {descriptor['digest']}")
+    document = _verified_json(store.read(path), descriptor["digest"], f"{name}: {descriptor['digest']}")
     media_type = descriptor.get("mediaType") or (document.get("mediaType") if isinstance(document, dict) else "")
     if media_type in INDEX_TYPES or (isinstance(document, dict) and "manifests" in document):
         members = document.get("manifests", [])
@@ -113,12 +145,16 @@ def _resolve(store: _BlobStore, descriptor: dict, name: str, platform: str, all_
             images[-1].name = f"{name} ({images[-1].platform})"
         return images
     config_descriptor = document.get("config") or {}
-    config = _json(store.read(store.blob_path(config_descriptor["digest"])), f"{name}: config")
+    config_digest = config_descriptor.get("digest", "")
+    config = _verified_json(store.read(store.blob_path(config_digest)), config_digest, f"{name}: config")
     layers = []
     for layer in document.get("layers", []):
-        blob = store.blob_path(layer["digest"])
-        layers.append(Layer(layer["digest"], layer.get("mediaType", ""), int(layer.get("size", 0)),
-                            lambda blob=blob: store.opener(blob)))  # fmt: skip
+        digest, size = layer["digest"], int(layer.get("size") or MAX_BLOB_BYTES)
+
+        def verified(blob=store.blob_path(digest), digest=digest, size=size) -> IO[bytes]:
+            return VerifyingStream(store.opener(blob), digest, size, f"{name}: layer {digest[:19]}")  # type: ignore[return-value]
+
+        layers.append(Layer(digest, layer.get("mediaType", ""), size, verified))
     return [ImageRef(name, config, layers, None, document)]
 
 
@@ -149,10 +185,14 @@ def _tar_store(archive: tarfile.TarFile, label: str) -> _BlobStore:
         members[name] = member
 
     def member(relative: str) -> tarfile.TarInfo:
-        info = members.get(relative)
+        info, hops = members.get(relative), 0
         while info is not None and (info.issym() or info.islnk()):  # docker save links legacy layer paths
+            hops += 1
+            if hops > 40:  # as the kernel's ELOOP: a link cycle in a hostile archive
+                raise ImageSourceError(f"{label}: {relative} is a loop of links")
             target = info.linkname if info.islnk() else str(Path(relative).parent / info.linkname)
-            info = members.get(Path(target).as_posix().lstrip("./"))
+            relative = posixpath.normpath(target).lstrip("./")
+            info = members.get(relative)
         if info is None or not info.isfile():
             raise ImageSourceError(f"{label}: missing {relative}")
         return info
