@@ -400,7 +400,11 @@ def _world_writable(mode: str) -> bool:
     if re.fullmatch(r"[0-7]{3,4}", mode):
         sticky = len(mode) == 4 and int(mode[0]) & 1
         return int(mode[-1]) & 2 != 0 and not sticky
-    return any(re.fullmatch(r"[ugoa]*[oa][ugoa]*[+=][rwxXst]*w[rwxXst]*", part) for part in mode.split(","))
+    for part in mode.split(","):
+        clause = re.fullmatch(r"([ugoa]*)[+=]([rwxXst]*)", part)  # who, op, perms (no nested stars: linear)
+        if clause and ("o" in clause.group(1) or "a" in clause.group(1)) and "w" in clause.group(2):
+            return True
+    return False
 
 
 @rule(

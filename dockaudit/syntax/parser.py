@@ -152,7 +152,8 @@ class _Parser:
 
     def read_instruction(self, index: int, first_offset: int, processed: str, match: re.Match | None) -> int:
         continuation = _CONTINUATION[self.directives.escape]
-        logical = processed[: match.start(1)] if match else processed
+        pieces = [processed[: match.start(1)] if match else processed]  # joined once: += would copy per line
+        length = len(pieces[0])
         segments = [(0, first_offset)]
         comments: list[Comment] = []
         empty_lines: list[int] = []
@@ -172,10 +173,12 @@ class _Parser:
                 empty_lines.append(j + 1)
             else:
                 m = continuation.search(content)
-                segments.append((len(logical), start))
-                logical += content[: m.start(1)] if m else content
+                segments.append((length, start))
+                pieces.append(content[: m.start(1)] if m else content)
+                length += len(pieces[-1])
                 at_end = m is None
             j += 1
+        logical = "".join(pieces)
 
         if empty_lines:
             self.warnings.append((last + 1, "Empty continuation line found in: " + logical))
