@@ -241,3 +241,12 @@ def test_jobs_give_the_same_report_in_the_same_order(tmp_path):
     serial = run("--no-color", "-j", "1", *files).output
     parallel = run("--no-color", "-j", "2", *files).output
     assert serial == parallel and serial.index("00.Dockerfile") < serial.index("23.Dockerfile")
+
+
+def test_long_source_lines_are_shown_as_a_window_around_the_finding(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(f"FROM alpine:3.20\nRUN echo {'x' * 5000} && apt-get install -y curl {'y' * 5000}\n")
+    result = CliRunner().invoke(cli, [str(dockerfile), "--isolated", "--select", "DA204", "--no-color"])
+    frame, carets = result.output.splitlines()[1:3]
+    assert len(frame) < 200 and frame.split("| ", 1)[1].startswith("… apt-get install -y curl")
+    assert carets.index("^") == frame.index("curl") and carets.count("^") == 4

@@ -22,17 +22,26 @@ _SEVERITY_STYLE = {
 }
 
 
+FRAME_WIDTH = 160  # longer source lines are shown as a window around the finding
+
+
 def _frame(finding: Finding) -> Iterator[Styled]:
     text = finding.source_line.expandtabs(1)
     if not text.strip():
         return
     gutter = f"{finding.line:>5} | "
-    yield [(gutter, "blue"), (text, "")]
     start = max(finding.column - 1, 0)
     if finding.end_line == finding.line:
         width = max(finding.end_column - finding.column, 1)
     else:
         width = max(len(text) - start, 1)
+    if len(text) > FRAME_WIDTH:
+        left = max(0, min(start - 20, len(text) - FRAME_WIDTH))
+        shown = text[left : left + FRAME_WIDTH]
+        text = ("…" if left else "") + shown + ("…" if left + FRAME_WIDTH < len(text) else "")
+        start = start - left + (1 if left else 0)
+        width = max(1, min(width, FRAME_WIDTH - (start - (1 if left else 0))))
+    yield [(gutter, "blue"), (text, "")]
     yield [(" " * (len(gutter) - 2) + "| ", "blue"), (" " * start + "^" * width, _SEVERITY_STYLE[finding.severity])]
 
 
