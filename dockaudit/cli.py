@@ -341,6 +341,12 @@ def _report_targets(formats: tuple[str, ...], output: str | None) -> list[tuple[
     return targets
 
 
+def _valid_utf8(text: str) -> str:
+    """Bytes of the Dockerfile that are not UTF-8 (kept as surrogates while linting) become U+FFFD in
+    reports, so every report is valid UTF-8 whatever the file held."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _write_report(results, findings, output_format, output, no_color, quiet, statistics, to_stderr=False) -> None:
     if output_format != "text":
         from importlib import import_module
@@ -353,6 +359,7 @@ def _write_report(results, findings, output_format, output, no_color, quiet, sta
             print_colored(results, findings, quiet, statistics)
             return
         text = render(results, findings, quiet, statistics)
+    text = _valid_utf8(text)
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8")
@@ -383,7 +390,7 @@ def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) ->
     if output_format == "dump":
         from dockaudit.syntax.dump import dump
 
-        click.echo(dump(tree), nl=False)
+        click.echo(_valid_utf8(dump(tree)), nl=False)
     else:
         import json
 
@@ -401,7 +408,7 @@ def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) ->
         except KnowledgeError as exc:
             _fail(str(exc))
             sys.exit(EXIT_ERROR)
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        click.echo(_valid_utf8(json.dumps(document, indent=2, ensure_ascii=False)))
 
 
 @cli.command("compose", context_settings={"ignore_unknown_options": True, "help_option_names": []})

@@ -24,6 +24,7 @@ from dockaudit.syntax.nodes import Dockerfile
 from dockaudit.syntax.parser import DockerfileSyntaxError, parse
 
 MAX_PASSES = 10  # fixes that enable other fixes converge in two or three passes
+MAX_RESTARTS = 3  # each restart leaves out fixes that did not remove their own finding
 
 
 @dataclass
@@ -34,6 +35,7 @@ class FixOutcome:
     remaining: list[Finding] = field(default_factory=list)  # findings of the final text
     dropped: list[Finding] = field(default_factory=list)  # DA000 reports for fixes that broke the file
     passes: int = 0
+    fixed_keys: set[tuple] = field(default_factory=set)  # the findings the last pass fixed
 
     @property
     def changed(self) -> bool:
@@ -116,12 +118,30 @@ def fix_text(
     text: str, path: str | None, rules: Sequence[Rule], options: Options | None = None, unsafe: bool = False
 ) -> FixOutcome:
     """Fix ``text`` to a fixed point; raises ``DockerfileSyntaxError`` only if the input itself does not parse."""
+    stuck: set[tuple] = set()
+    dropped: list[Finding] = []
+    for _attempt in range(MAX_RESTARTS):
+        outcome = _fix_passes(text, path, rules, options, unsafe, stuck)
+        outcome.dropped[:0] = dropped
+        again = [f for f in outcome.remaining if _usable(f, unsafe) and f.sort_key() in outcome.fixed_keys]
+        if not again:
+            break
+        # A fix that leaves its own finding in place would be applied on every pass (text appended
+        # inside an unclosed quote, say): start again without it, and report it.
+        stuck.update(f.sort_key() for f in again)
+        dropped += [_internal_error(f, "its result still has the finding it fixes") for f in again]
+    return outcome
+
+
+def _fix_passes(
+    text: str, path: str | None, rules: Sequence[Rule], options: Options | None, unsafe: bool, stuck: set[tuple]
+) -> FixOutcome:
     tree = parse(text, path)
     outcome = FixOutcome(original=text, text=text)
     refused: set[tuple] = set()
     findings = _lint(tree, rules, options)
     for _pass in range(MAX_PASSES):
-        chosen = _choose(findings, unsafe, refused)
+        chosen = _choose([f for f in findings if f.sort_key() not in stuck], unsafe, refused)
         if not chosen:
             break
         outcome.passes += 1
@@ -144,6 +164,7 @@ def fix_text(
             if new_tree is None:
                 break  # the combination breaks although each fix alone does not: stop rather than guess
         outcome.applied.extend(chosen)
+        outcome.fixed_keys = {f.sort_key() for f in chosen}
         outcome.text, tree = candidate, new_tree
         findings = _lint(tree, rules, options)
     outcome.remaining = findings

@@ -88,6 +88,26 @@ class Script:
     commands: list[Command] = field(default_factory=list)
 
 
+def ends_inside_quote(script: str) -> bool:
+    """Whether a shell script ends inside '…' or "…" (text appended to it would land in the string)."""
+    quote, i, n = "", 0, len(script)
+    while i < n:
+        ch = script[i]
+        if quote == "'":
+            quote = "" if ch == "'" else quote
+        elif ch == "\\":
+            i += 1  # the next character is escaped, inside "…" too
+        elif quote == '"':
+            quote = "" if ch == '"' else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or script[i - 1] in " \t\n;&|("):
+            end = script.find("\n", i)
+            i = n if end == -1 else end
+        i += 1
+    return quote != ""
+
+
 def _tokens(text: str) -> Iterator[_Token]:
     i, n = 0, len(text)
     while i < n:
