@@ -88,6 +88,8 @@ def cli() -> None:
 @click.option("--fix", "apply_fixes", is_flag=True, help="Apply safe fixes in place (on stdin: print the fixed file).")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply fixes that need review.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--fix-symlink-targets", is_flag=True,
+              help="With --fix, rewrite the file a symlinked Dockerfile points to (default: leave it, and say so).")  # fmt: skip
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True),
               help="Use this configuration file (.dockaudit.toml, pyproject.toml or .hadolint.yaml).")  # fmt: skip
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
@@ -123,6 +125,7 @@ def check(
     apply_fixes: bool,
     unsafe_fixes: bool,
     show_diff: bool,
+    fix_symlink_targets: bool,
     online: bool,
     min_driver: str | None,
     trusted_registries: tuple[str, ...],
@@ -185,7 +188,7 @@ def check(
         sys.exit(EXIT_ERROR if errors or any(r.error for r in results) else (EXIT_FINDINGS if changed else EXIT_CLEAN))
     report_to_stderr = False
     if apply_fixes:
-        results = _apply_fixes(results, plans, unsafe_fixes)
+        results = _apply_fixes(results, plans, unsafe_fixes, fix_symlink_targets)
         report_to_stderr = any(r.path == "-" for r in results)  # stdout carries the fixed file
     if write_baseline:
         _write_baseline(results, write_baseline)
@@ -288,7 +291,7 @@ def _print_fix_diffs(results, plans, unsafe: bool) -> bool:
     return changed > 0
 
 
-def _apply_fixes(results, plans, unsafe: bool):
+def _apply_fixes(results, plans, unsafe: bool, follow_symlinks: bool = False):
     from dockaudit.engine import FileResult
     from dockaudit.fix import write_atomically
     from dockaudit.syntax.parser import parse
@@ -312,8 +315,11 @@ def _apply_fixes(results, plans, unsafe: bool):
             sys.stdout.flush()
         elif outcome.changed:
             target = Path(result.path)
+            if target.is_symlink() and follow_symlinks:
+                target = target.resolve()
             if target.is_symlink():
-                _fail(f"{result.path}: a symlink; not rewriting its target (fix the file it points to)")
+                _fail(f"{result.path}: a symlink; not rewriting its target (fix the file it points to, "
+                      "or pass --fix-symlink-targets)")  # fmt: skip
                 new.fixed, new.error = 0, "symlink not followed"
             else:
                 try:

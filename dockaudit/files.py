@@ -30,16 +30,30 @@ def is_dockerfile_name(name: str) -> bool:
     return any(fnmatch(lower, pattern) for pattern in DOCKERFILE_PATTERNS)
 
 
-def find_dockerfiles(directory: str) -> Iterator[str]:
-    """Dockerfiles and Compose files under ``directory`` in a stable order; symlinked directories are not
-    followed."""
-    for root, dirs, files in os.walk(directory, onerror=None, followlinks=False):
+def find_dockerfiles(directory: str, errors: list[InputError]) -> Iterator[str]:
+    """Dockerfiles and Compose files under ``directory`` in a stable order.
+
+    Symlinked directories are not entered, a symlinked file counts only when it points inside
+    ``directory`` (a pull request must not make CI read files elsewhere), and folders that
+    cannot be read are added to ``errors`` and skipped."""
+    root_real = os.path.realpath(directory)
+
+    def unreadable(error: OSError) -> None:
+        errors.append(InputError(error.filename or directory, f"{error.strerror or error}; skipped"))
+
+    for root, dirs, files in os.walk(directory, onerror=unreadable, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
         for name in sorted(files):
             if is_dockerfile_name(name) or name.lower() in COMPOSE_FILE_NAMES:
                 path = os.path.join(root, name)
-                if not os.path.islink(path) or os.path.isfile(path):
+                if not os.path.islink(path):
                     yield path
+                elif os.path.isfile(path) and _inside(os.path.realpath(path), root_real):
+                    yield path
+
+
+def _inside(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
 
 
 def expand_paths(paths: list[str]) -> tuple[list[str], list[InputError]]:
@@ -50,7 +64,7 @@ def expand_paths(paths: list[str]) -> tuple[list[str], list[InputError]]:
         if path == "-":
             files.append(path)
         elif os.path.isdir(path):
-            found = list(find_dockerfiles(path))
+            found = list(find_dockerfiles(path, errors))
             if not found:
                 errors.append(InputError(path, "no Dockerfiles found in this directory"))
             files.extend(found)

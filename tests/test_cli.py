@@ -250,3 +250,48 @@ def test_long_source_lines_are_shown_as_a_window_around_the_finding(tmp_path):
     frame, carets = result.output.splitlines()[1:3]
     assert len(frame) < 200 and frame.split("| ", 1)[1].startswith("… apt-get install -y curl")
     assert carets.index("^") == frame.index("curl") and carets.count("^") == 4
+
+
+def test_directory_scan_skips_symlinks_leading_outside_and_reports_unreadable_folders(tmp_path, monkeypatch):
+    import os
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "Dockerfile").write_text("FROM alpine\n")  # would fire DA201 if it were read
+    tree = tmp_path / "repo"
+    (tree / "app").mkdir(parents=True)
+    (tree / "app" / "Dockerfile").write_text("FROM alpine:3.20\nUSER 1\n")
+    (tree / "Dockerfile.escape").symlink_to(outside / "Dockerfile")
+    (tree / "Dockerfile.inside").symlink_to(tree / "app" / "Dockerfile")
+    (tree / "locked").mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = CliRunner().invoke(cli, [str(tree), "--isolated", "--select", "DA201", "--format", "json"])
+    assert result.exit_code == 2  # the unreadable folder is an error, after linting the rest
+    assert "outside" not in result.output and "Dockerfile.inside" in result.output
+    assert f"{tree / 'locked'}: Permission denied; skipped" in result.output
+
+
+def test_an_unreadable_file_is_reported_and_the_others_linted(tmp_path, monkeypatch):
+    import builtins
+
+    good, locked = tmp_path / "Dockerfile", tmp_path / "other.Dockerfile"
+    good.write_text("FROM alpine\n")
+    locked.write_text("FROM alpine:3.20\n")
+    real_open = builtins.open
+
+    def guarded_open(file, *args, **kwargs):
+        if str(file) == str(locked):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    result = CliRunner().invoke(cli, [str(good), str(locked), "--isolated", "--select", "DA201"])
+    assert result.exit_code == 2
+    assert f"{locked}: permission denied" in result.output and f"{good}:1:6  DA201" in result.output

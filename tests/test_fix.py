@@ -247,3 +247,38 @@ def test_reorder_fix_keeps_copy_flags_and_refuses_unclear_cases():
         "FROM a:1\nCOPY . .\nRUN pip install -r reqs/prod.txt\n",  # a sub-folder manifest
     ):
         assert not fix_text(unclear, None, select_rules(load_rules(), select=["DA301"]), unsafe=True).changed
+
+
+def test_symlink_targets_are_rewritten_only_when_asked(tmp_path: Path):
+    real = tmp_path / "real.Dockerfile"
+    real.write_text("FROM debian:12\nADD a /a\nUSER 1\n")
+    real.chmod(0o640)
+    link = tmp_path / "Dockerfile"
+    link.symlink_to(real)
+    result = run("--fix", "--fix-symlink-targets", str(link))
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and real.read_text() == "FROM debian:12\nCOPY a /a\nUSER 1\n"
+    assert real.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_failing_write_leaves_the_original_and_no_debris(dockerfile: Path, monkeypatch):
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, handle) -> None:
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            self.handle.close()
+
+        def write(self, _data) -> int:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: FullDisk(real_fdopen(fd, *a, **k)))
+    result = run("--fix", str(dockerfile))
+    assert result.exit_code == 2 and "No space left on device" in result.output
+    assert dockerfile.read_bytes() == BEFORE.encode("utf-8")
+    assert [p.name for p in dockerfile.parent.iterdir()] == ["Dockerfile"]
