@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dockaudit.model import Edit
 from dockaudit.syntax.nodes import Dockerfile, Instruction
-from dockaudit.syntax.shell import ShellWord, ends_inside_quote
+from dockaudit.syntax.shell import ShellWord, ends_open
 from dockaudit.syntax.source import Span
 
 _OPEN_ENDINGS = ("&&", "||", "|", ";", "&", "(", "{")
@@ -23,7 +23,7 @@ def append_to_run(dockerfile: Dockerfile, instruction: Instruction, command: str
     ``RUN a && b`` → ``RUN a && b && command``; a RUN whose lines start with ``&&`` gets
     `` \\⏎<indent>&& command``; one whose lines end with ``&& \\`` gets `` && \\⏎<indent>command``.
     Exec form, heredoc RUNs and scripts that end open (a trailing ``&&``, a comment, an unclosed
-    quote) get no edit.
+    quote or ``${``) get no edit.
     """
     target = instruction.trigger or instruction
     if target.name != "RUN" or target.json or target.heredocs:
@@ -36,8 +36,8 @@ def append_to_run(dockerfile: Dockerfile, instruction: Instruction, command: str
     escape = dockerfile.escape
     if not last.strip() or last.rstrip().endswith(_OPEN_ENDINGS + (escape,)) or "#" in last:
         return None
-    if ends_inside_quote(target.original[target.args_range[0] : target.args_range[1]]):
-        return None  # an unclosed quote: the command would become part of the string
+    if ends_open(target.original[target.args_range[0] : target.args_range[1]]):
+        return None  # an unclosed quote or $(…: the command would become part of it
     if len(lines) == 1:
         return Edit(Span(end, end), f" && {command}")
     indent = last[: len(last) - len(last.lstrip())]

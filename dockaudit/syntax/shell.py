@@ -88,24 +88,32 @@ class Script:
     commands: list[Command] = field(default_factory=list)
 
 
-def ends_inside_quote(script: str) -> bool:
-    """Whether a shell script ends inside '…' or "…" (text appended to it would land in the string)."""
-    quote, i, n = "", 0, len(script)
+def ends_open(script: str) -> bool:
+    """Whether a shell script ends inside a quote, ``$(…)``, ``${…}``, backticks or a subshell:
+    text appended to it would land inside that construct instead of running after it."""
+    closers: list[str] = []
+    i, n = 0, len(script)
     while i < n:
-        ch = script[i]
-        if quote == "'":
-            quote = "" if ch == "'" else quote
+        ch, top = script[i], closers[-1] if closers else ""
+        if top == "'":
+            if ch == "'":
+                closers.pop()
         elif ch == "\\":
             i += 1  # the next character is escaped, inside "…" too
-        elif quote == '"':
-            quote = "" if ch == '"' else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#" and (i == 0 or script[i - 1] in " \t\n;&|("):
+        elif ch == top and ch in '"`)}':
+            closers.pop()
+        elif script.startswith(("$(", "${"), i):
+            closers.append(")" if script[i + 1] == "(" else "}")
+            i += 1
+        elif ch == "`" or (top != '"' and ch in "'\""):
+            closers.append(ch)
+        elif top not in ('"', "}") and ch == "(":
+            closers.append(")")
+        elif not top and ch == "#" and (i == 0 or script[i - 1] in " \t\n;&|("):
             end = script.find("\n", i)
             i = n if end == -1 else end
         i += 1
-    return quote != ""
+    return bool(closers)
 
 
 def _tokens(text: str) -> Iterator[_Token]:

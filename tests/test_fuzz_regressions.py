@@ -1,0 +1,16 @@
+"""Every input the fuzzer (fuzz/fuzz_dockerfile.py) ever broke dockaudit with, replayed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fuzz.invariants import check_one_input
+
+CRASHES = sorted((Path(__file__).parent / "fuzz_crashes").iterdir())
+
+
+@pytest.mark.parametrize("path", CRASHES, ids=[p.name for p in CRASHES])
+def test_fuzzer_find_stays_fixed(path: Path):
+    check_one_input(path.read_bytes())
