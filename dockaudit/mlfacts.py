@@ -279,7 +279,8 @@ def _pip_installs(ctx: LintContext, invocation: Invocation, instruction: Instruc
                 name = _vcs_package(text)
             if name is None:
                 continue
-        extras = tuple(e.strip() for e in re.findall(r"\[([^\]]*)\]", text)[:1][0].split(",")) if "[" in text else ()
+        bracket = re.search(r"\[([^\]]*)\]", text)  # "torch[opt]"; an unclosed "[" means no extras
+        extras = tuple(e.strip() for e in bracket.group(1).split(",")) if bracket else ()
         if name not in FRAMEWORKS and not name.startswith("nvidia-") and name not in CUDA_SOURCE_PACKAGES:
             continue
         version = requirement.version
