@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -787,6 +786,8 @@ def find_committed_env_file_secrets(ctx: ComposeContext) -> Iterator[Violation]:
 
 
 def _tracked_by_git(path: Path) -> bool:
+    import subprocess  # only for the rare runs that need it: a pre-commit run saves the import
+
     try:
         completed = subprocess.run(["git", "ls-files", "--error-unmatch", path.name], cwd=path.parent,
                                    capture_output=True, timeout=10, check=False)  # fmt: skip

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
@@ -203,6 +202,8 @@ def find_shellcheck_problems(ctx: LintContext) -> Iterator[Violation]:
 
 
 def _run_shellcheck(binary: str, script: str, dialect: str) -> list[dict]:
+    import subprocess  # only for the rare runs that need it: a pre-commit run saves the import
+
     try:
         completed = subprocess.run(
             [binary, "--format=json1", f"--shell={dialect}", "--exclude=" + ",".join(_IGNORED_CHECKS), "-"],
