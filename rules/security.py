@@ -93,6 +93,12 @@ def find_root_final_user(ctx: LintContext) -> Iterator[Violation]:
     yield Violation(stage.anchor, "no USER in the final stage: the image runs as root", _add_user(ctx, stage), alias="")
 
 
+def _continues_at_end_of_file(ctx: LintContext, instruction) -> bool:
+    """The file ends inside the instruction's continuation (its last line of code ends with the escape)."""
+    code = [line.strip() for line in ctx.text(instruction.span).splitlines() if line.strip()[:1] not in ("", "#")]
+    return bool(code) and code[-1].endswith(ctx.escape) and not instruction.heredocs
+
+
 def _add_user(ctx: LintContext, stage) -> Fix | None:
     """``USER 10001:10001`` before the stage's CMD/ENTRYPOINT, or after its last instruction."""
     starts = [i for i in stage.instructions if i.name in ("CMD", "ENTRYPOINT")]
@@ -101,6 +107,8 @@ def _add_user(ctx: LintContext, stage) -> Fix | None:
         at = starts[0].line_span.start
     else:
         last = (stage.instructions or [stage.from_instruction])[-1]
+        if _continues_at_end_of_file(ctx, last):
+            return None  # a line added after it would join it
         at = last.line_span.end
         if not ctx.dockerfile.source.text[:at].endswith("\n"):
             text = "\n" + text.rstrip("\n")
