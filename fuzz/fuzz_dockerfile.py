@@ -1,6 +1,6 @@
 """Coverage-guided fuzzing of parse → lint → fix with atheris (libFuzzer for Python).
 
-    pip install atheris                    # a tool, not a dependency of dockaudit
+    pip install -e ".[fuzz]"               # atheris: a tool, not a dependency of dockaudit
     python fuzz/make_seeds.py              # fuzz/seeds: rule fixtures and small real-corpus files
     python fuzz/fuzz_dockerfile.py -max_total_time=900 -timeout=30 -artifact_prefix=fuzz/ fuzz/corpus fuzz/seeds
 
