@@ -414,9 +414,11 @@ def find_gpu_cpu_wheel_mismatch(ctx: LintContext) -> Iterator[Violation]:
 def _cpu_index_fix(ctx: LintContext, install: FrameworkInstall) -> Fix | None:
     """``pip install torch…`` → ``pip install --index-url …/whl/cpu torch…`` when only torch packages follow."""
     for invocation in ctx.invocations(install.instruction):
+        if not any(w.span == install.span for w in invocation.packages):
+            continue  # the finding is about another pip call of the same RUN
         names = [re.split(r"[=<>!~\[;@ ]", w.value, maxsplit=1)[0].lower() for w in invocation.packages]
-        if "torch" not in names or invocation.verb is None or invocation.tool not in ("pip", "uv"):
-            continue
+        if invocation.verb is None or invocation.tool not in ("pip", "uv") or invocation.values("-i", "--index-url"):
+            return None
         if not set(names) <= {"torch", "torchvision", "torchaudio"}:
             return None  # other packages must still come from PyPI
         edit = insert_after_word(ctx.dockerfile, invocation.verb, f"--index-url https://{PYTORCH_INDEX}/whl/cpu")
