@@ -89,8 +89,9 @@ class Script:
 
 
 def ends_open(script: str) -> bool:
-    """Whether a shell script ends inside a quote, ``$(…)``, ``${…}``, backticks or a subshell:
-    text appended to it would land inside that construct instead of running after it."""
+    """Whether a shell script ends inside a quote, ``$(…)``, ``${…}``, backticks, a subshell or a
+    comment: text appended to it would land inside that construct instead of running after it.
+    (BuildKit joins continuation lines, so a ``#`` in the middle of a RUN comments out the rest.)"""
     closers: list[str] = []
     i, n = 0, len(script)
     while i < n:
@@ -111,7 +112,9 @@ def ends_open(script: str) -> bool:
             closers.append(")")
         elif not top and ch == "#" and (i == 0 or script[i - 1] in " \t\n;&|("):
             end = script.find("\n", i)
-            i = n if end == -1 else end
+            if end == -1:
+                return True  # a comment runs to the end: appended text would be part of it
+            i = end
         i += 1
     return bool(closers)
 
