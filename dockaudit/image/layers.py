@@ -4,9 +4,9 @@ listed without extracting, and the final filesystem built by applying whiteouts,
 
 from __future__ import annotations
 
-import gzip
 import stat
 import tarfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -128,7 +128,7 @@ def _decompressed(raw: IO[bytes]) -> IO[bytes]:
     head = raw.read(4)
     rest = _Prefixed(head, raw)
     if head[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=rest)  # type: ignore[return-value]
+        return _Inflating(rest)  # type: ignore[return-value]
     if head == b"\x28\xb5\x2f\xfd":
         try:
             import zstandard
@@ -136,6 +136,53 @@ def _decompressed(raw: IO[bytes]) -> IO[bytes]:
             raise ImageSourceError("a tar+zstd layer needs the zstandard package (pip install zstandard)") from None
         return zstandard.ZstdDecompressor().stream_reader(rest)  # type: ignore[return-value]
     return rest  # type: ignore[return-value]
+
+
+STREAM_CHUNK = 1 << 20  # bytes per read along the layer pipeline: fewer, larger calls cost less Python
+
+
+class _Inflating:
+    """gzip members inflated by zlib a STREAM_CHUNK at a time (zlib checks each member's CRC), served in
+    the small reads tarfile makes.
+
+    gzip.GzipFile reads its input 8 KiB at a time, and those Python calls cost more than the inflating;
+    the bound on each step's output keeps a decompression bomb from ever being held in memory."""
+
+    def __init__(self, raw) -> None:
+        self.raw, self.inflater, self.pending = raw, zlib.decompressobj(31), b""
+        self.out, self.offset = b"", 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self.offset >= len(self.out):
+            self.out, self.offset = self._inflate(), 0
+        end = len(self.out) if size is None or size < 0 else self.offset + size
+        data = self.out[self.offset : end]
+        self.offset += len(data)
+        return data
+
+    def _inflate(self) -> bytes:
+        while True:
+            if self.inflater is None:  # between members; gzip allows zero padding there
+                self.pending = self.pending.lstrip(b"\0")
+                if not self.pending:
+                    self.pending = self.raw.read(STREAM_CHUNK)
+                    if not self.pending:
+                        return b""
+                    continue
+                self.inflater = zlib.decompressobj(31)
+            inflater = self.inflater
+            source = inflater.unconsumed_tail or self.pending or self.raw.read(STREAM_CHUNK)
+            self.pending = b""
+            if not source:
+                raise EOFError("the gzip stream ends before its member does")
+            data = inflater.decompress(source, STREAM_CHUNK)
+            if inflater.eof:
+                self.pending, self.inflater = inflater.unused_data, None
+            if data:
+                return data
+
+    def readable(self) -> bool:
+        return True
 
 
 class _Prefixed:
@@ -180,7 +227,7 @@ def layer_entries(
         if not _seekable(raw):
             while raw.read(1 << 20):  # read to the end, so a registry blob's digest is checked
                 pass
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise ImageSourceError(f"layer {index + 1} ({layer.digest}): not a readable tar stream ({exc})") from None
 
 

@@ -25,21 +25,53 @@ class ImageSourceError(ValueError):
 
 class VerifyingStream:
     """A blob stream that hashes what it returns, refuses more than ``cap`` bytes, and fails at the end
-    if the content does not match its digest (readers drain the stream to get there)."""
+    if the content does not match its digest (readers drain the stream to get there).
+
+    Large chunks are hashed on a helper thread (hashlib releases the GIL), so SHA-256 runs beside the
+    inflating and the tar parsing instead of taking turns with them; at most a few chunks wait."""
+
+    _THREADED_CHUNK = 64 * 1024  # smaller reads are hashed at once: a thread hop would cost more
+    _MAX_WAITING = 4
 
     def __init__(self, raw: IO[bytes], digest: str, cap: int, label: str) -> None:
         self.raw, self.digest, self.cap, self.label = raw, digest, cap, label
         self.hash, self.seen = hashlib.sha256(), 0
+        self.waiting: list = []  # futures of chunks handed to the hashing thread, in order
+        self.hasher = None
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size if size and size > 0 else 1024 * 1024)
         self.seen += len(data)
         if self.seen > self.cap:
+            self._stop()
             raise ImageSourceError(f"{self.label}: more than the {self.cap} bytes declared; refused")
-        self.hash.update(data)
-        if not data and f"sha256:{self.hash.hexdigest()}" != self.digest:
-            raise ImageSourceError(f"{self.label}: content does not match its digest {self.digest}")
+        if len(data) >= self._THREADED_CHUNK:
+            if self.hasher is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self.hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+            self.waiting.append(self.hasher.submit(self.hash.update, data))
+            if len(self.waiting) > self._MAX_WAITING:
+                self.waiting.pop(0).result()
+        else:
+            self._wait()  # keep the order: everything handed over is hashed before this chunk
+            self.hash.update(data)
+        if not data:
+            self._stop()
+            if f"sha256:{self.hash.hexdigest()}" != self.digest:
+                raise ImageSourceError(f"{self.label}: content does not match its digest {self.digest}")
         return data
+
+    def _wait(self) -> None:
+        for future in self.waiting:
+            future.result()
+        self.waiting.clear()
+
+    def _stop(self) -> None:
+        self._wait()
+        if self.hasher is not None:
+            self.hasher.shutdown(wait=True)
+            self.hasher = None
 
     def readable(self) -> bool:
         return True
