@@ -137,7 +137,11 @@ def _index_fix(ctx: LintContext, install: FrameworkInstall, facts: StageFacts, k
     for command in ctx.commands(install.instruction):
         for word in command.words:
             if word.span is not None and install.index_url in word.value and ctx.text(word.span) == word.raw:
-                at = word.span.start + word.raw.index(install.variant, word.raw.index("/whl/"))
+                path = word.raw.find("/whl/")
+                at = word.raw.find(install.variant, path) if path != -1 else -1
+                if at == -1:
+                    return None  # the variant came from elsewhere in an odd URL: no safe place to edit
+                at += word.span.start
                 return Fix(f"use the {wanted} build", (Edit(Span(at, at + len(install.variant)), wanted),), safe=False)
     return None
 
