@@ -674,7 +674,8 @@ def find_legacy_key_values(ctx: LintContext) -> Iterator[Violation]:
             continue
         key, value = instruction.args[0], instruction.args[1]
         fix = None
-        if instruction.start_line == instruction.end_line:
+        # Only a plain key can be rewritten: quotes, "=" or "$" in it would change how the new line splits.
+        if instruction.start_line == instruction.end_line and re.fullmatch(r"[^\s\"'\\$`=]+", key.value):
             raw = value.value
             if re.fullmatch(r"[^\s\"'\\$`]+", raw):
                 new_value = raw
