@@ -840,8 +840,8 @@ def find_multi_source_without_slash(ctx: LintContext) -> Iterator[Violation]:
         sources = len(instruction.args) - 1 + len(instruction.heredocs)
         dest = instruction.args[-1]
         value = dest.value.strip("\"'")
-        if sources < 2 or value.endswith("/") or value.endswith("\\") or "$" in value:
-            continue
+        if sources < 2 or value.endswith("/") or value.endswith("\\") or "$" in value or value.startswith("<<"):
+            continue  # ("<<EOF" last: a heredoc with no destination at all, which the build itself reports)
         fix = None
         if not instruction.json and dest.value == value:
             fix = Fix(f"write {value}/", (Edit(Span(dest.span.end, dest.span.end), "/"),))
