@@ -141,6 +141,42 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+MAX_EXPANDED_NODES = 200_000  # real Compose files have a few thousand; "billion laughs" has 10^9
+
+
+def _expanded_size(root, yaml) -> int | None:
+    """How many nodes the document stands for with every alias expanded, counted without expanding it
+    (each node's size once, capped past the limit); None when an alias refers to its own ancestor."""
+
+    def children(node) -> list:
+        if isinstance(node, yaml.MappingNode):
+            return [n for pair in node.value for n in pair]
+        return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack = [(root, False)]
+    while stack:  # post-order without recursion: nesting may be deep
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        kids = children(node)
+        if children_done or not kids:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = min(1 + sum(sizes[id(k)] for k in kids), MAX_EXPANDED_NODES + 1)
+            continue
+        if id(node) in open_nodes:
+            return None  # reached again while its children are pending: a cycle
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        for kid in kids:
+            if id(kid) in open_nodes:
+                return None
+            if id(kid) not in sizes:
+                stack.append((kid, False))
+    return sizes[id(root)]
+
+
 def parse_yaml(text: str, path: str, environment: dict[str, str]) -> YNode | None:
     """The document as ``YNode``s, merge keys flattened, scalars interpolated."""
     import yaml
@@ -151,12 +187,27 @@ def parse_yaml(text: str, path: str, environment: dict[str, str]) -> YNode | Non
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ComposeError(path, (mark.line + 1) if mark else 1, str(getattr(exc, "problem", exc))) from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise ComposeError(path, 1, "collections nested too deeply to read") from None
     finally:
         loader.dispose()
     if root is None:
         return None
+    expanded = _expanded_size(root, yaml)
+    if expanded is None:
+        raise ComposeError(path, 1, "a YAML alias refers to a node that contains it (a recursive document)")
+    if expanded > MAX_EXPANDED_NODES:
+        raise ComposeError(path, 1, f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes: "
+                                    "refused as a YAML bomb")  # fmt: skip
+    converted: dict[int, YNode] = {}  # an alias is the same node: convert it once
 
     def convert(node, key=None) -> YNode:
+        done = converted.get(id(node))
+        if done is None:
+            done = converted[id(node)] = convert_once(node)
+        return done
+
+    def convert_once(node) -> YNode:
         start, end = node.start_mark.index, node.end_mark.index
         if isinstance(node, yaml.MappingNode):
             try:
@@ -180,7 +231,10 @@ def parse_yaml(text: str, path: str, environment: dict[str, str]) -> YNode | Non
             value = interpolate(value, environment, (path, node.start_mark.line + 1))
         return YNode(value, path, start, end, node.tag)
 
-    return convert(root)
+    try:
+        return convert(root)
+    except RecursionError:
+        raise ComposeError(path, 1, "collections nested too deeply to read") from None
 
 
 def _merge(base: YNode, over: YNode, concatenate: bool = False) -> YNode:

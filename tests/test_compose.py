@@ -142,3 +142,37 @@ def test_real_projects_kept_as_fixtures(name: str, expected: set[str]):
     rules = select_rules(load_rules(), select=["DA9"])
     found = {f.rule for r in lint_compose([path], rules) for f in r.findings}
     assert expected <= found, found
+
+
+def _billion_laughs(levels: int) -> str:
+    lines, previous = ['x-a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'], "a"
+    for level in range(levels):
+        lines.append(f"x-b{level}: &b{level} [" + ", ".join([f"*{previous}"] * 9) + "]")
+        previous = f"b{level}"
+    return "\n".join(lines) + f"\nservices:\n  app:\n    image: alpine:3.20\n    labels: *{previous}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (_billion_laughs(8), "YAML aliases expand to more than 200,000 nodes: refused as a YAML bomb"),
+        (
+            "x-a: &a [1, *a]\nservices:\n  app:\n    image: alpine:3.20\n",
+            "a YAML alias refers to a node that contains it",
+        ),
+        ("services:\n  app:\n    labels:\n      x: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+    ],
+    ids=["billion-laughs", "recursive-alias", "deep-nesting"],
+)
+def test_hostile_yaml_is_refused_quickly(tmp_path: Path, text: str, message: str):
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(text)
+    result = CliRunner().invoke(cli, [str(compose), "--isolated"])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_shared_anchors_still_work_and_count_once(tmp_path: Path):
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(_billion_laughs(3).replace("image: alpine:3.20", "image: alpine:latest"))  # 9^4 = 6,561 nodes
+    result = CliRunner().invoke(cli, [str(compose), "--isolated", "--select", "DA901"])
+    assert result.exit_code == 1 and "DA901" in result.output
