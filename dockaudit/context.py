@@ -151,8 +151,8 @@ class LintContext:
             if ".." in parts[start:]:
                 continue
             candidate = root.joinpath(*parts[start:])
-            if candidate.is_file():
-                return candidate
+            if candidate.is_file() and candidate.resolve().is_relative_to(root.resolve()):
+                return candidate  # (a symlink out of the context is not followed: BuildKit sends the link)
         return None
 
     def stage_of(self, instruction: Instruction) -> Stage | None:

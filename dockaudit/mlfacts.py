@@ -267,7 +267,7 @@ def _pip_installs(ctx: LintContext, invocation: Invocation, instruction: Instruc
         if option.name in ("-r", "--requirement") and option.value:
             found = ctx.context_file(option.value)
             if found is not None:
-                contents = read_requirements_file(found)
+                contents = read_requirements_file(found, ctx.build_context)
                 words += [(r.text, option.word.span, found.name) for r in contents.requirements]
     for text, span, from_file in words:
         if "$" in text:

@@ -89,8 +89,13 @@ class RequirementsFile:
     missing: tuple[str, ...]  # -r/-c files named but not found
 
 
-def read_requirements_file(path: Path, _depth: int = 0, _seen: frozenset[Path] = frozenset()) -> RequirementsFile:
-    """Read ``path`` and the files it includes with ``-r``; ``-c`` files are noted, not expanded."""
+def read_requirements_file(
+    path: Path, root: Path | None = None, _depth: int = 0, _seen: frozenset[Path] = frozenset()
+) -> RequirementsFile:
+    """Read ``path`` and the files it includes with ``-r``; ``-c`` files are noted, not expanded.
+
+    With ``root`` (the build context), an include that resolves outside it counts as missing: the build
+    cannot see it either, and a linted pull request must not make CI read files elsewhere."""
     requirements: list[Requirement] = []
     constraints: list[Path] = []
     missing: list[str] = []
@@ -107,12 +112,16 @@ def read_requirements_file(path: Path, _depth: int = 0, _seen: frozenset[Path] =
         value = attached if eq else (words[1] if len(words) > 1 else "")
         if option in ("-r", "--requirement", "-c", "--constraint"):
             nested = (path.parent / value).resolve() if value else None
-            if nested is None or not nested.is_file():
+            if (
+                nested is None
+                or not nested.is_file()
+                or (root is not None and not nested.is_relative_to(root.resolve()))
+            ):
                 missing.append(value)
             elif option in ("-c", "--constraint"):
                 constraints.append(nested)
             elif nested not in _seen and _depth < _MAX_DEPTH:
-                inner = read_requirements_file(nested, _depth + 1, _seen | {path.resolve()})
+                inner = read_requirements_file(nested, root, _depth + 1, _seen | {path.resolve()})
                 requirements.extend(inner.requirements)
                 constraints.extend(inner.constraints)
                 missing.extend(inner.missing)

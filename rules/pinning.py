@@ -281,7 +281,7 @@ def _unpinned_requirement_files(ctx: LintContext, invocation: Invocation) -> Ite
         found = ctx.context_file(option.value)
         if found is None:
             continue
-        contents = read_requirements_file(found)
+        contents = read_requirements_file(found, ctx.build_context)
         pinned_by_constraints = constrained_names(contents.constraints)
         loose = [
             r

@@ -224,3 +224,16 @@ def test_allowed_base_images_only_when_configured():
     assert fired(text, "DA111") == []
     found = fired(text, "DA111", Options(allowed_base_images=("python:3.12-*",)))
     assert [line for line, _m in found] == [2]
+
+
+def test_requirement_files_outside_the_build_context_are_not_read(tmp_path):
+    context = tmp_path / "context"
+    context.mkdir()
+    (tmp_path / "outside.txt").write_text("evilpkg\n")
+    (context / "req.txt").write_text("-r ../outside.txt\nflask\n")
+    (context / "linked.txt").symlink_to(tmp_path / "outside.txt")
+    text = "FROM python:3.12-slim\nRUN pip install --no-cache-dir -r req.txt -r linked.txt\nUSER 1\n"
+    options = Options(context_dir=context)
+    messages = [f.message for f in dockaudit.lint(text, options, select=["DA205"])]
+    assert any("'flask'" in m for m in messages) and not any("evilpkg" in m for m in messages)
+    assert read_requirements_file(context / "req.txt", context).missing == ("../outside.txt",)
