@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dockaudit.cli import cli
 from dockaudit.image.audit import audit_source
@@ -175,3 +177,30 @@ def test_a_registry_that_stalls_or_sends_endless_data(tmp_path: Path, monkeypatc
         assert ("ReadTimeout" in error or "timed out" in error) if mode == "stall" else "refused" in error
     finally:
         registry.close()
+
+
+_VALID_LAYER = tar_layer({"app/main.py": b"print(1)\n" * 50, "root/.cache/pip/x": b"c" * 3000, "app/link": ("link", "main.py"),
+                          "usr/local/cuda-12.4/version.json": b'{"cuda": {"version": "12.4.1"}}'}, compression="plain")  # fmt: skip
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    flips=st.lists(st.tuples(st.integers(0, len(_VALID_LAYER) - 1), st.integers(0, 255)), min_size=1, max_size=8),
+    cut=st.one_of(st.none(), st.integers(0, len(_VALID_LAYER))),
+    compress=st.booleans(),
+)
+def test_damaged_layers_are_audited_or_refused_never_raised(tmp_path: Path, flips, cut, compress):
+    raw = bytearray(_VALID_LAYER[:cut] if cut is not None else _VALID_LAYER)
+    for at, value in flips:
+        if at < len(raw):
+            raw[at] = value
+    layer = gzip.compress(bytes(raw)) if compress else bytes(raw)
+    folder = tmp_path / f"oci-{abs(hash((tuple(flips), cut, compress)))}"
+    oci = write_oci(folder, [layer], config_for(1, User="1"))
+    (result,) = audit_source(f"oci:{oci}", RULES)  # raises nothing: an error is a one-line result
+    assert result.error is None or "\n" not in result.error
+    archive = write_docker_archive(folder / "image.tar", [layer], config_for(1, User="1"))
+    (result,) = audit_source(f"docker-archive:{archive}", RULES)
+    assert result.error is None or "\n" not in result.error
