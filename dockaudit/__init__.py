@@ -35,7 +35,7 @@ def lint(path_or_text: str | bytes, config: Options | None = None, select: list[
 
     from pathlib import Path
 
-    from dockaudit.compose import is_compose_file
+    from dockaudit.files import is_compose_file
     from dockaudit.engine import lint_source, load_rules, select_rules
 
     path = None

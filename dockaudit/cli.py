@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from dockaudit import __version__
-from dockaudit.compose import is_compose_file
+from dockaudit.files import is_compose_file
 from dockaudit.files import InputError, expand_paths, read_dockerfile
 
 REPORT_FORMATS = ("text", "json", "sarif", "junit", "checkstyle", "gitlab", "github", "markdown")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+from dockaudit.files import COMPOSE_FILE_NAMES
 _MAX_INCLUDES = 10
 
 
@@ -373,12 +373,7 @@ def environment_entries(service: YNode) -> Iterator[tuple[str, str | None, YNode
 
 
 def find_compose_files(folder: Path) -> list[Path]:
-    return [folder / name for name in COMPOSE_NAMES if (folder / name).is_file()]
-
-
-def is_compose_file(path: str) -> bool:
-    name = Path(path).name.lower()
-    return name in COMPOSE_NAMES or (name.endswith((".yml", ".yaml")) and "compose" in name)
+    return [folder / name for name in COMPOSE_FILE_NAMES if (folder / name).is_file()]
 
 
 def line_of(project: ComposeProject, file: str, offset: int) -> int:

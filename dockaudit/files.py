@@ -25,6 +25,12 @@ class InputError(Exception):
         self.reason = reason
 
 
+def is_compose_file(path: str) -> bool:
+    """compose.yaml and the other names Compose looks for, or any *compose*.yml/.yaml (``-f`` overrides)."""
+    name = os.path.basename(path).lower()
+    return name in COMPOSE_FILE_NAMES or (name.endswith((".yml", ".yaml")) and "compose" in name)
+
+
 def is_dockerfile_name(name: str) -> bool:
     lower = name.lower()
     return any(fnmatch(lower, pattern) for pattern in DOCKERFILE_PATTERNS)
