@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from fnmatch import fnmatch
@@ -23,6 +24,9 @@ class InputError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+    def __reduce__(self):  # crosses from --jobs workers to the parent: rebuild from both fields
+        return (type(self), (self.path, self.reason))
 
 
 def is_compose_file(path: str) -> bool:
@@ -81,21 +85,51 @@ def expand_paths(paths: list[str]) -> tuple[list[str], list[InputError]]:
     return files, errors
 
 
+def read_regular_file(path: str | os.PathLike, limit: int, *, label: str | None = None) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``limit`` of them, or ``InputError``.
+
+    Every reader of a file a pull request can plant goes through here.  The file is opened
+    non-blocking and checked *after* opening (``fstat``), so a FIFO, a device (``/dev/zero``), a
+    socket or a directory is refused without blocking or reading, and a file swapped for one
+    between a check and the open cannot slip through.  Reading stops at ``limit + 1`` bytes:
+    a larger file is refused, never truncated silently.  ``label`` names the file in the error
+    (defaults to ``path``)."""
+    shown = label if label is not None else os.fspath(path)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except IsADirectoryError:
+        raise InputError(shown, "is a directory") from None
+    except PermissionError:
+        raise InputError(shown, "permission denied") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise InputError(shown, getattr(exc, "strerror", None) or str(exc)) from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        if stat.S_ISDIR(mode):
+            raise InputError(shown, "is a directory")
+        raise InputError(shown, "not a regular file (a FIFO, device or socket); not read")
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise InputError(shown, exc.strerror or str(exc)) from None
+    if len(data) > limit:
+        raise InputError(shown, f"file too large (over {_size(limit)})")
+    return data
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"
+
+
 def read_dockerfile(path: str) -> bytes:
     if path == "-":
         data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise InputError(path, f"file too large (over {_size(MAX_FILE_BYTES)})")
     else:
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(MAX_FILE_BYTES + 1)
-        except IsADirectoryError:
-            raise InputError(path, "is a directory") from None
-        except PermissionError:
-            raise InputError(path, "permission denied") from None
-        except OSError as exc:
-            raise InputError(path, exc.strerror or str(exc)) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(path, f"file too large (over {MAX_FILE_BYTES // (1024 * 1024)} MiB)")
+        data = read_regular_file(path, MAX_FILE_BYTES)
     if b"\0" in data[:8192]:
         raise InputError(path, "binary file (contains NUL bytes), not a Dockerfile")
     return data

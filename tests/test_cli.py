@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import json
 import subprocess
 import sys
@@ -279,19 +281,17 @@ def test_directory_scan_skips_symlinks_leading_outside_and_reports_unreadable_fo
 
 
 def test_an_unreadable_file_is_reported_and_the_others_linted(tmp_path, monkeypatch):
-    import builtins
-
     good, locked = tmp_path / "Dockerfile", tmp_path / "other.Dockerfile"
     good.write_text("FROM alpine\n")
     locked.write_text("FROM alpine:3.20\n")
-    real_open = builtins.open
+    real_open = os.open  # tests run as root too, where chmod 000 does not lock a file
 
     def guarded_open(file, *args, **kwargs):
         if str(file) == str(locked):
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", guarded_open)
+    monkeypatch.setattr(os, "open", guarded_open)
     result = CliRunner().invoke(cli, [str(good), str(locked), "--isolated", "--select", "DA201"])
     assert result.exit_code == 2
     assert f"{locked}: permission denied" in result.output and f"{good}:1:6  DA201" in result.output
