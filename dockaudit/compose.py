@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockaudit.files import COMPOSE_FILE_NAMES
+from dockaudit.yamlguard import refuse_bomb
+
 _MAX_INCLUDES = 10
 
 
@@ -141,42 +143,6 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-MAX_EXPANDED_NODES = 200_000  # real Compose files have a few thousand; "billion laughs" has 10^9
-
-
-def _expanded_size(root, yaml) -> int | None:
-    """How many nodes the document stands for with every alias expanded, counted without expanding it
-    (each node's size once, capped past the limit); None when an alias refers to its own ancestor."""
-
-    def children(node) -> list:
-        if isinstance(node, yaml.MappingNode):
-            return [n for pair in node.value for n in pair]
-        return list(node.value) if isinstance(node, yaml.SequenceNode) else []
-
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
-    stack = [(root, False)]
-    while stack:  # post-order without recursion: nesting may be deep
-        node, children_done = stack.pop()
-        if id(node) in sizes:
-            continue
-        kids = children(node)
-        if children_done or not kids:
-            open_nodes.discard(id(node))
-            sizes[id(node)] = min(1 + sum(sizes[id(k)] for k in kids), MAX_EXPANDED_NODES + 1)
-            continue
-        if id(node) in open_nodes:
-            return None  # reached again while its children are pending: a cycle
-        open_nodes.add(id(node))
-        stack.append((node, True))
-        for kid in kids:
-            if id(kid) in open_nodes:
-                return None
-            if id(kid) not in sizes:
-                stack.append((kid, False))
-    return sizes[id(root)]
-
-
 def parse_yaml(text: str, path: str, environment: dict[str, str]) -> YNode | None:
     """The document as ``YNode``s, merge keys flattened, scalars interpolated."""
     import yaml
@@ -193,12 +159,9 @@ def parse_yaml(text: str, path: str, environment: dict[str, str]) -> YNode | Non
         loader.dispose()
     if root is None:
         return None
-    expanded = _expanded_size(root, yaml)
-    if expanded is None:
-        raise ComposeError(path, 1, "a YAML alias refers to a node that contains it (a recursive document)")
-    if expanded > MAX_EXPANDED_NODES:
-        raise ComposeError(path, 1, f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes: "
-                                    "refused as a YAML bomb")  # fmt: skip
+    refusal = refuse_bomb(root)
+    if refusal:
+        raise ComposeError(path, 1, refusal)
     converted: dict[int, YNode] = {}  # an alias is the same node: convert it once
 
     def convert(node, key=None) -> YNode:

@@ -77,3 +77,18 @@ def test_input_error_pickles():
     error = InputError("a/Dockerfile", "binary file")
     again = pickle.loads(pickle.dumps(error))
     assert (type(again), again.path, again.reason, str(again)) == (InputError, error.path, error.reason, str(error))
+
+
+def test_every_yaml_goes_through_the_bomb_guard():
+    from dockaudit.yamlguard import YamlRefused, load_yaml
+
+    assert load_yaml("ignored: [DL3008]\n") == {"ignored": ["DL3008"]}
+    laughs = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+    )
+    with pytest.raises(YamlRefused, match="YAML bomb"):
+        load_yaml(laughs)
+    with pytest.raises(YamlRefused, match="nested too deeply"):
+        load_yaml("[" * 50_000)
+    with pytest.raises(YamlRefused, match="not valid YAML: line 1"):
+        load_yaml("a: : b\n")
