@@ -9,13 +9,13 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from dockaudit import __version__
-from dockaudit.files import is_compose_file
-from dockaudit.files import InputError, expand_paths, read_dockerfile
+from dockaudit.files import InputError, expand_paths, is_compose_file, read_dockerfile
 
 REPORT_FORMATS = ("text", "json", "sarif", "junit", "checkstyle", "gitlab", "github", "markdown")
 
@@ -97,7 +97,8 @@ def cli() -> None:
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Report only findings not recorded in FILE.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record the current findings in FILE.")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
-              help="Processes for many files (default 0: one per CPU; 1: no worker processes).")  # fmt: skip
+              help="Processes for many files (default 0: one per CPU; 1: no worker processes; never more than the "
+                   "CPUs, and none for a few files).")  # fmt: skip
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="Compose: variables for interpolation (default: the project's .env).")  # fmt: skip
 @click.option("--merge-compose", is_flag=True, hidden=True)
@@ -139,9 +140,7 @@ def check(
     merge_compose: bool,
 ) -> None:
     """Lint Dockerfiles. A directory means every Dockerfile under it; - reads stdin."""
-    from dockaudit.config import ConfigError
-    from dockaudit.model import Severity
-    from dockaudit.plan import Flags, config_for, lint_files, plan_for
+    from dockaudit.plan import Flags
 
     flags = Flags(
         select=_split_list(select),
@@ -157,63 +156,154 @@ def check(
         trusted_registries=trusted_registries,
         online=online,
     )
+    from dockaudit.engine import load_rules, unknown_selectors
+
+    for option, values in (("--select", flags.select), ("--ignore", flags.ignore),
+                           ("--extend-select", flags.extend_select)):  # fmt: skip
+        unknown = unknown_selectors(load_rules(), values)
+        if unknown:
+            raise click.BadParameter(f"unknown rule selector {unknown[0]!r} (see `dockaudit rules`)", param_hint=option)
+    run = CheckRun(**{name: value for name, value in click.get_current_context().params.items()
+                      if name in CheckRun.__dataclass_fields__})  # fmt: skip
+    echo = _StdinEcho(apply_fixes and "-" in paths)
+    try:
+        _check(flags, run, echo)
+    finally:
+        echo.emit()
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """What ``check`` was asked to do beyond choosing rules (that is ``Flags``): outputs, fixes, gates."""
+
+    paths: tuple[str, ...]
+    formats: tuple[str, ...]
+    output: str | None
+    fail_on: str | None
+    exit_zero: bool
+    no_color: bool
+    quiet: bool
+    statistics: bool
+    apply_fixes: bool
+    unsafe_fixes: bool
+    show_diff: bool
+    fix_symlink_targets: bool
+    show_suppressed: bool
+    baseline: str | None
+    write_baseline: str | None
+    jobs: int
+    env_files: tuple[str, ...]
+    merge_compose: bool
+
+
+class _StdinEcho:
+    """With ``--fix -`` standard output carries the file: the fixed bytes when the fix went through,
+    otherwise the input byte for byte, whatever went wrong (``dockaudit --fix - < f | sponge f``
+    must never empty ``f``).  The report goes to standard error."""
+
+    def __init__(self, active: bool) -> None:
+        self.active = active
+        self.data: bytes | None = None
+        self.fixed: bytes | None = None
+
+    def read(self) -> bytes:
+        """Standard input, read once (at most one byte over the size cap, so it can be refused)."""
+        from dockaudit.files import MAX_FILE_BYTES
+
+        if self.data is None:
+            self.data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        return self.data
+
+    def emit(self) -> None:
+        if not self.active:
+            return
+        import shutil
+
+        out = sys.stdout.buffer
+        if self.fixed is not None:
+            out.write(self.fixed)
+        else:
+            out.write(self.read())
+            shutil.copyfileobj(sys.stdin.buffer, out)  # the rest of an input refused as too large
+        out.flush()
+
+
+def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
+    from dockaudit.config import ConfigError
+    from dockaudit.plan import cached_plan, config_for, lint_files
+
     try:
         run_config = config_for(flags, Path.cwd())
-        files, errors = expand_paths(list(paths))
-        plans = {path: plan_for(flags, path) for path in files}
+        files, errors = expand_paths(list(run.paths))
+        by_folder: dict = {}
+        plans = {path: cached_plan(flags, path, by_folder) for path in files}
     except ConfigError as exc:
         _fail(str(exc))
         sys.exit(EXIT_ERROR)
-    reports = _report_targets(formats or ((run_config.format,) if run_config.format else ()), output)
+    reports = _report_targets(run.formats or ((run_config.format,) if run_config.format else ()), run.output)
     compose_files = [f for f in files if f != "-" and is_compose_file(f)]
-    if merge_compose:
+    if run.merge_compose:
         compose_files = [f for f in files if f != "-"]
-    env_paths = [Path(e) for e in env_files] or None
-    results = _lint_compose_files(flags, compose_files, plans, env_paths, merge_compose) if compose_files else []
+    env_paths = [Path(e) for e in run.env_files] or None
+    results = _lint_compose_files(flags, compose_files, plans, env_paths, run.merge_compose) if compose_files else []
     covered = {str(Path(r.path).resolve()) for r in results}  # a service's Dockerfile is judged with its args
     dockerfiles = [f for f in files if f not in compose_files and str(Path(f).resolve()) not in covered]
-    for outcome in lint_files(flags, dockerfiles, plans, jobs if jobs else (os.cpu_count() or 1)):
+    stdin = echo.read() if "-" in dockerfiles else None
+    workers = run.jobs if run.jobs else (os.cpu_count() or 1)
+    from dockaudit.engine import FileResult
+
+    for outcome in lint_files(flags, dockerfiles, plans, workers, stdin):
         if isinstance(outcome, InputError):
             errors.append(outcome)
         else:
             results.append(outcome)
-    for error in errors:
-        _fail(str(error))
+    # An unreadable file is a result like the others (the JSON report lists it, no report says "All clear").
+    results.extend(FileResult(error.path, [], None, error.reason) for error in errors)
     for result in results:
         if result.dockerfile is None and result.error:
             _fail(f"{result.path}: {result.error}")
 
-    if show_diff:
-        changed = _print_fix_diffs(results, plans, unsafe_fixes)
-        sys.exit(EXIT_ERROR if errors or any(r.error for r in results) else (EXIT_FINDINGS if changed else EXIT_CLEAN))
-    report_to_stderr = False
-    if apply_fixes:
-        results = _apply_fixes(results, plans, unsafe_fixes, fix_symlink_targets)
-        report_to_stderr = any(r.path == "-" for r in results)  # stdout carries the fixed file
-    if write_baseline:
-        _write_baseline(results, write_baseline)
-    if baseline:
-        results = _filter_baseline(results, baseline)
+    report_to_stderr = run.apply_fixes and "-" in run.paths  # stdout carries the fixed file
+    if run.show_diff or run.apply_fixes:
+        outcomes = _compute_fixes(flags, results, plans, run.unsafe_fixes)
+        if run.show_diff:
+            changed = _print_fix_diffs(results, outcomes)
+            failed = any(r.error for r in results)
+            sys.exit(EXIT_ERROR if failed else (EXIT_FINDINGS if changed else EXIT_CLEAN))
+        results = _apply_fixes(results, outcomes, run.fix_symlink_targets, echo)
+    if run.write_baseline:
+        _write_baseline(results, run.write_baseline)
+    if run.baseline:
+        results = _filter_baseline(results, run.baseline)
 
     findings = [f for r in results for f in r.findings]
+    failed = any(r.error for r in results)
     for report_format, destination in reports:
-        _write_report(results, findings, report_format, destination, no_color, quiet, statistics, report_to_stderr)
-    if show_suppressed:
+        _write_report(results, findings, report_format, destination, run.no_color, run.quiet, run.statistics,
+                      report_to_stderr)  # fmt: skip
+    if run.show_suppressed:
         _print_suppressed(results)
-    if apply_fixes:
+    if run.apply_fixes:
         fixed = sum(r.fixed for r in results)
         files_fixed = sum(1 for r in results if r.fixed)
         click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {files_fixed} "
                    f"file{'s' if files_fixed != 1 else ''}; {len(findings)} remaining.", err=True)  # fmt: skip
+    sys.exit(_exit_code(failed, findings, run.fail_on or run_config.fail_on or "warning", run.exit_zero))
 
-    if errors or any(r.error for r in results):
-        sys.exit(EXIT_ERROR)
-    threshold_name = fail_on or run_config.fail_on or "warning"
+
+def _exit_code(failed: bool, findings, threshold_name: str, exit_zero: bool) -> int:
+    """2 for any error — an input that could not be read or parsed, or a crash (a DA000 finding) — so
+    that a crash never passes for the "findings" code 1; else 1 when findings reach the threshold."""
+    from dockaudit.engine import INTERNAL_ERROR
+    from dockaudit.model import Severity
+
+    if failed or any(f.rule == INTERNAL_ERROR[0] for f in findings):
+        return EXIT_ERROR
     if threshold_name != "never" and not exit_zero:
         threshold = Severity.parse(threshold_name)
         if any(f.severity >= threshold for f in findings):
-            sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_CLEAN)
+            return EXIT_FINDINGS
+    return EXIT_CLEAN
 
 
 def _lint_compose_files(flags, compose_files, plans, env_files, merged: bool = False):
@@ -260,75 +350,108 @@ def _filter_baseline(results, path: str):
     return filter_results(results, known)
 
 
-def _fix_outcomes(results, plans, unsafe: bool):
+def _compute_fixes(flags, results, plans, unsafe: bool) -> dict[int, tuple]:
+    """Every file's fix outcome, keyed by ``id(result)``, all computed before anything is written: a
+    failure here writes nothing (exit 2), so one run never leaves half its files fixed."""
+    from dockaudit.files import MAX_FILE_BYTES, read_regular_file
     from dockaudit.fix import fix_compose_text, fix_text
+    from dockaudit.plan import plan_for
 
+    outcomes = {}
     for result in results:
-        if result.dockerfile is None:
-            if is_compose_file(result.path) and not result.error:
-                yield result, fix_compose_text(Path(result.path).read_text(encoding="utf-8"), result.findings, unsafe)
-            continue
-        plan = plans[result.path]
-        path = None if result.path == "-" else result.path
-        yield result, fix_text(result.dockerfile.source.text, path, plan.rules, plan.options, unsafe)
+        if result.error:
+            continue  # not read or not parsed: nothing to fix
+        try:
+            if result.dockerfile is None:
+                if not is_compose_file(result.path):
+                    continue
+                original = read_regular_file(result.path, MAX_FILE_BYTES)
+                outcome = fix_compose_text(original.decode("utf-8"), result.findings, unsafe)
+            else:
+                original = result.dockerfile.source.to_bytes()
+                plan = plans.get(result.path)
+                if plan is None:  # a Dockerfile a compose service builds
+                    if result.path == "-" or not os.path.isfile(result.path):
+                        continue  # an inline dockerfile_inline: it lives in the compose file
+                    plan = plan_for(flags, result.path)
+                path = None if result.path == "-" else result.path
+                outcome = fix_text(result.dockerfile.source.text, path, plan.rules, plan.options, unsafe)
+        except (InputError, UnicodeDecodeError) as exc:
+            _fail(f"{result.path}: cannot fix: {exc}; no file was rewritten")
+            sys.exit(EXIT_ERROR)
+        except Exception as exc:  # noqa: BLE001 - a bug in a fix must not leave the run half written
+            _fail(f"{result.path}: fixing crashed ({type(exc).__name__}: {exc}); no file was rewritten")
+            sys.exit(EXIT_ERROR)
+        outcomes[id(result)] = (outcome, original)
+    return outcomes
 
 
-def _print_fix_diffs(results, plans, unsafe: bool) -> bool:
+def _print_fix_diffs(results, outcomes) -> bool:
     import difflib
 
     changed = 0
-    for result, outcome in _fix_outcomes(results, plans, unsafe):
-        if not outcome.changed:
+    for result in results:
+        outcome = outcomes.get(id(result), (None,))[0]
+        if outcome is None or not outcome.changed:
             continue
         changed += 1
         name = result.path
         diff = difflib.unified_diff(
             outcome.original.splitlines(keepends=True), outcome.text.splitlines(keepends=True), name, name
         )
-        click.echo("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in diff),
-                   nl=False)  # fmt: skip
+        click.echo(_valid_utf8("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                                       for line in diff)), nl=False)  # fmt: skip
     click.echo(f"{changed} file{'s' if changed != 1 else ''} would be changed.", err=True)
     return changed > 0
 
 
-def _apply_fixes(results, plans, unsafe: bool, follow_symlinks: bool = False):
+def _apply_fixes(results, outcomes, follow_symlinks: bool, echo: _StdinEcho):
+    """Write each fixed file (standard input's goes to ``echo``) and return the results as they are on
+    disk now: the fixed text's findings where the write went through, the original ones where not."""
     from dockaudit.engine import FileResult
-    from dockaudit.fix import write_atomically
     from dockaudit.syntax.parser import parse
     from dockaudit.syntax.source import Source
 
-    fixed_results = {id(r): r for r in results}
-    for result, outcome in _fix_outcomes(results, plans, unsafe):
-        if result.dockerfile is None:  # a compose file
-            tree = None
-        else:
-            tree = (
-                parse(outcome.text, None if result.path == "-" else result.path)
-                if outcome.changed
-                else result.dockerfile
-            )
-        new = FileResult(result.path, sorted(outcome.remaining + outcome.dropped, key=lambda f: f.sort_key()), tree,
-                         suppressed=result.suppressed, fixed=len(outcome.applied))  # fmt: skip
+    on_disk = []
+    for result in results:
+        if id(result) not in outcomes:
+            on_disk.append(result)
+            continue
+        outcome, original = outcomes[id(result)]
         data = Source(outcome.text).to_bytes()
         if result.path == "-":
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
+            echo.fixed = data
         elif outcome.changed:
-            target = Path(result.path)
-            if target.is_symlink() and follow_symlinks:
-                target = target.resolve()
-            if target.is_symlink():
-                _fail(f"{result.path}: a symlink; not rewriting its target (fix the file it points to, "
-                      "or pass --fix-symlink-targets)")  # fmt: skip
-                new.fixed, new.error = 0, "symlink not followed"
-            else:
-                try:
-                    write_atomically(target, data)
-                except OSError as exc:
-                    _fail(f"{result.path}: cannot write the fixed file: {exc.strerror or exc}; left unchanged")
-                    new.fixed, new.error = 0, "write failed"
-        fixed_results[id(result)] = new
-    return list(fixed_results.values())
+            problem = _write_fixed(Path(result.path), data, original, follow_symlinks)
+            if problem:
+                _fail(f"{result.path}: {problem}")
+                result.error = problem
+                on_disk.append(result)
+                continue
+        tree = result.dockerfile
+        if tree is not None and outcome.changed:
+            tree = parse(outcome.text, None if result.path == "-" else result.path)
+        on_disk.append(FileResult(result.path, sorted(outcome.remaining + outcome.dropped, key=lambda f: f.sort_key()),
+                                  tree, suppressed=result.suppressed, fixed=len(outcome.applied)))  # fmt: skip
+    return on_disk
+
+
+def _write_fixed(target: Path, data: bytes, original: bytes, follow_symlinks: bool) -> str | None:
+    """Why the fixed ``data`` was not written to ``target``, or None when it was (``original``: the bytes
+    the fix was computed from; a file that no longer holds them is left alone)."""
+    from dockaudit.fix import ChangedSinceRead, write_atomically
+
+    if target.is_symlink() and follow_symlinks:
+        target = target.resolve()
+    if target.is_symlink():
+        return "a symlink; not rewriting its target (fix the file it points to, or pass --fix-symlink-targets)"
+    try:
+        write_atomically(target, data, expected=original)
+    except ChangedSinceRead:
+        return "changed since it was read; not rewritten"
+    except OSError as exc:
+        return f"cannot write the fixed file: {exc.strerror or exc}; left unchanged"
+    return None
 
 
 def _report_targets(formats: tuple[str, ...], output: str | None) -> list[tuple[str, str | None]]:
@@ -457,12 +580,11 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
                   exit_zero, no_color, quiet) -> None:  # fmt: skip
     """Audit built images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF],
     docker://[HOST/]NAME[:TAG|@DIGEST] (a bare NAME:TAG is Docker Hub), docker-daemon:NAME."""
+    from dockaudit.config import ConfigError
     from dockaudit.context import Options
-    from dockaudit.engine import load_rules, select_rules
+    from dockaudit.engine import load_rules, select_rules, unknown_selectors
     from dockaudit.image.audit import audit_source
     from dockaudit.model import Severity
-
-    from dockaudit.config import ConfigError
     from dockaudit.plan import Flags, config_for
 
     flags = Flags(config=Path(config_file) if config_file else None, isolated=isolated)
@@ -471,6 +593,10 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
     except ConfigError as exc:
         _fail(str(exc))
         sys.exit(EXIT_ERROR)
+    for option, values in (("--select", select), ("--ignore", ignore)):
+        unknown = unknown_selectors(load_rules(), _split_list(values))
+        if unknown:
+            raise click.BadParameter(f"unknown rule selector {unknown[0]!r} (see `dockaudit rules`)", param_hint=option)
     rules = select_rules(load_rules(), _split_list(select) or ["DA8"], [*config.ignore, *_split_list(ignore)])
     max_image_size = max_image_size or config.max_image_size
     max_layer_size = max_layer_size or config.max_layer_size
@@ -575,14 +701,41 @@ def rule_command(rule_id: str) -> None:
     click.echo(render_rule_docs(found), nl=False)
 
 
+class _Signalled(BaseException):
+    """SIGTERM or SIGINT, raised where the program is so that ``finally`` blocks and ``except
+    BaseException`` clean-ups (the fix engine's temp files) run.  A BaseException click does not
+    catch: click turns KeyboardInterrupt into "Aborted!" and exit 1, the "findings" code."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_signalled(signum, _frame) -> None:
+    raise _Signalled(signum)
+
+
 def main() -> None:
+    import signal
+
     # A run allocates many small objects that live until the report, and reference counting frees
     # them; with the default thresholds the cyclic collector rescans them over and over (a third of
     # the time on a 50k-line file). Freeze what the imports made, and collect rarely.
     gc.freeze()
     gc.set_threshold(100_000, 20, 100)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _raise_signalled)
     try:
         cli(standalone_mode=True)
-    except KeyboardInterrupt:
-        _fail("interrupted")
-        sys.exit(130)
+    except _Signalled as stop:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_IGN)  # a second signal must not interrupt the exit
+        _fail("interrupted" if stop.signum == signal.SIGINT else "terminated")
+        sys.exit(128 + stop.signum)
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, exit 2, never a traceback with exit 1
+        import traceback
+
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        _fail(f"internal error: {type(exc).__name__}: {exc} [{Path(where.filename).name}:{where.lineno}]; "
+              "please report it")  # fmt: skip
+        sys.exit(EXIT_ERROR)

@@ -124,6 +124,12 @@ def _matches(r: Rule, selectors: Iterable[str]) -> bool:
     return False
 
 
+def unknown_selectors(rules: Sequence[Rule], selectors: Iterable[str]) -> list[str]:
+    """The selectors that name no rule of ``rules``: a typo in ``--select`` must not turn the linter
+    off ("All clear", exit 0), nor one in ``--ignore`` leave a rule on unnoticed."""
+    return [s for s in selectors if not any(_matches(r, (s,)) for r in rules)]
+
+
 def select_rules(
     rules: Sequence[Rule],
     select: Sequence[str] = (),

@@ -109,7 +109,7 @@ def read_regular_file(path: str | os.PathLike, limit: int, *, label: str | None 
         if stat.S_ISDIR(mode):
             raise InputError(shown, "is a directory")
         raise InputError(shown, "not a regular file (a FIFO, device or socket); not read")
-    with os.fdopen(descriptor, "rb") as handle:
+    with open(descriptor, "rb") as handle:
         try:
             data = handle.read(limit + 1)
         except OSError as exc:
@@ -124,12 +124,16 @@ def _size(limit: int) -> str:
 
 
 def read_dockerfile(path: str) -> bytes:
+    """The bytes of a Dockerfile (``-``: standard input), checked by ``check_dockerfile_bytes``."""
     if path == "-":
-        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise InputError(path, f"file too large (over {_size(MAX_FILE_BYTES)})")
-    else:
-        data = read_regular_file(path, MAX_FILE_BYTES)
+        return check_dockerfile_bytes(path, sys.stdin.buffer.read(MAX_FILE_BYTES + 1))
+    return check_dockerfile_bytes(path, read_regular_file(path, MAX_FILE_BYTES))
+
+
+def check_dockerfile_bytes(path: str, data: bytes) -> bytes:
+    """``data`` if it can be a Dockerfile: at most ``MAX_FILE_BYTES``, no NUL byte near the start."""
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(path, f"file too large (over {_size(MAX_FILE_BYTES)})")
     if b"\0" in data[:8192]:
         raise InputError(path, "binary file (contains NUL bytes), not a Dockerfile")
     return data

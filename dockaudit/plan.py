@@ -7,12 +7,13 @@ configured ones.  Files under different configurations get different plans.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockaudit.config import Config, find_config, read_config
 from dockaudit.context import Options
-from dockaudit.engine import load_rules, select_rules
+from dockaudit.engine import load_rules, select_rules, unknown_selectors
 from dockaudit.plugin import Rule
 
 
@@ -57,6 +58,8 @@ def plan_for(flags: Flags, path: str) -> FilePlan:
     """The rules and options for one file (``-`` is judged from the working directory)."""
     folder = Path.cwd() if path == "-" else Path(path).resolve().parent
     config = config_for(flags, folder)
+    if config.path is not None and config.path.suffix == ".toml":  # hadolint configs may name ShellCheck codes
+        _check_config_selectors(config)
     rules = select_rules(
         load_rules(),
         flags.select or config.select,
@@ -81,18 +84,31 @@ def plan_for(flags: Flags, path: str) -> FilePlan:
     return FilePlan(config, tuple(rules), options)
 
 
-def lint_file(flags: Flags, path: str, plan: FilePlan | None = None):
-    """Read, lint and configure one file: a ``FileResult``, or the ``InputError`` that stopped it.
+def _check_config_selectors(config: Config) -> None:
+    from dockaudit.config import ConfigError
+
+    keys = {"select": config.select, "ignore": config.ignore, "extend-select": config.extend_select,
+            "severity": tuple(config.severity), "per-file-ignores": tuple(c for codes in config.per_file_ignores.values()
+                                                                          for c in codes)}  # fmt: skip
+    for key, codes in keys.items():
+        unknown = unknown_selectors(load_rules(), codes)
+        if unknown:
+            raise ConfigError(f"{config.path}: {key}: unknown rule selector {unknown[0]!r} (see `dockaudit rules`)")
+
+
+def lint_file(flags: Flags, path: str, plan: FilePlan | None = None, data: bytes | None = None):
+    """Read (unless ``data`` is given: standard input, read once by the caller), lint and configure
+    one file: a ``FileResult``, or the ``InputError`` that stopped it.
 
     A top-level function so that ``--jobs`` can run it in worker processes.
     """
     from dockaudit.config import apply_config
     from dockaudit.engine import lint_source
-    from dockaudit.files import InputError, read_dockerfile
+    from dockaudit.files import InputError, check_dockerfile_bytes, read_dockerfile
 
     plan = plan or plan_for(flags, path)
     try:
-        data = read_dockerfile(path)
+        data = read_dockerfile(path) if data is None else check_dockerfile_bytes(path, data)
     except InputError as error:
         return error
     result = lint_source(data, None if path == "-" else path, plan.rules, plan.options)
@@ -100,12 +116,69 @@ def lint_file(flags: Flags, path: str, plan: FilePlan | None = None):
     return result
 
 
-def lint_files(flags: Flags, paths: list[str], plans: dict[str, FilePlan], jobs: int) -> list:
-    """Every file's result in input order; many files are spread over ``jobs`` processes."""
-    if jobs <= 1 or len(paths) < 4 * jobs or "-" in paths:
-        return [lint_file(flags, path, plans[path]) for path in paths]
+MIN_FILES_PER_WORKER = 16  # below this a pool costs more than it saves (see benchmarks/RESULTS.md)
+
+
+def worker_count(jobs: int, files: int) -> int:
+    """Processes worth starting for ``files`` files when the user allows ``jobs`` (0: one per core):
+    never more than the cores, and one (no pool) unless each worker gets a real share of the work."""
+    cores = os.cpu_count() or 1
+    wanted = min(jobs or cores, cores)
+    return max(1, min(wanted, files // MIN_FILES_PER_WORKER))
+
+
+def lint_files(
+    flags: Flags, paths: list[str], plans: dict[str, FilePlan], jobs: int, stdin: bytes | None = None
+) -> list:
+    """Every file's result (a ``FileResult`` or an ``InputError``) in input order; many files are
+    spread over worker processes.  ``stdin`` is the input already read for the path ``-``.
+
+    A worker that dies (killed, out of memory) or raises takes down only its files: each is
+    linted again alone in a fresh worker, and a file that kills that one too is reported as an
+    error of its own, while every other file's result stands."""
+    workers = 1 if "-" in paths else worker_count(jobs, len(paths))
+    if workers == 1:
+        return [lint_file(flags, path, plans[path], stdin if path == "-" else None) for path in paths]
     from concurrent.futures import ProcessPoolExecutor
 
-    chunk = max(1, len(paths) // (jobs * 8))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:  # workers build their own plans: rules do not pickle
-        return list(pool.map(lint_file, [flags] * len(paths), paths, chunksize=chunk))
+    size = max(1, len(paths) // (workers * 8))
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+    results: list = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:  # workers build their own plans: rules do not pickle
+        futures = [pool.submit(_lint_chunk, flags, chunk) for chunk in chunks]
+        for chunk, future in zip(chunks, futures):
+            try:
+                results.extend(future.result())
+            except Exception:  # noqa: BLE001 - whatever killed the worker, the files are retried alone
+                results.extend(_lint_alone(flags, path) for path in chunk)
+    return results
+
+
+def _lint_chunk(flags: Flags, paths: list[str]) -> list:
+    return [lint_file(flags, path, cached_plan(flags, path, _WORKER_PLANS)) for path in paths]
+
+
+_WORKER_PLANS: dict = {}  # filled only in worker processes, which live for one run's pool
+
+
+def cached_plan(flags: Flags, path: str, cache: dict) -> FilePlan:
+    """``plan_for``, computed once per folder in ``cache`` (a plan depends on the flags and the file's
+    folder only; ``cache`` must not outlive one run's flags and configuration files)."""
+    key = None if path == "-" else Path(path).resolve().parent
+    if key not in cache:
+        cache[key] = plan_for(flags, path)
+    return cache[key]
+
+
+def _lint_alone(flags: Flags, path: str):
+    """``path`` linted in a fresh single-use worker; the error that ended it when it fails again."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from dockaudit.files import InputError
+
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(_lint_chunk, flags, [path]).result()[0]
+    except Exception as exc:  # noqa: BLE001 - reported for this file, the run goes on
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return InputError(path, f"linting this file ended its worker process ({reason}); not linted")
