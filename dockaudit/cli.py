@@ -618,8 +618,13 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
         from dockaudit.engine import lint_source
         from dockaudit.plan import plan_for
 
-        plan = plan_for(flags, dockerfile_path)
-        dockerfile_result = lint_source(read_dockerfile(dockerfile_path), dockerfile_path, plan.rules, plan.options)
+        try:
+            plan = plan_for(flags, dockerfile_path)
+            data = read_dockerfile(dockerfile_path)
+        except (InputError, ConfigError) as exc:
+            _fail(str(exc))
+            sys.exit(EXIT_ERROR)
+        dockerfile_result = lint_source(data, dockerfile_path, plan.rules, plan.options)
     tree = dockerfile_result.dockerfile if dockerfile_result else None
     results = [
         r for s in sources for r in audit_source(s, rules, options, platform, all_platforms, insecure, remember, tree)

@@ -323,3 +323,11 @@ def test_known_selectors_of_every_kind_are_accepted(tmp_path: Path):
     target.write_bytes(b"FROM alpine:latest\n")
     result = run("--isolated", "--select", "DA2,DL3008,json-args,ALL", "--exit-zero", str(target))
     assert result.exit_code == 0
+
+
+def test_image_dockerfile_option_given_a_binary_file(tmp_path: Path):
+    binary = tmp_path / "Dockerfile"
+    binary.write_bytes(b"\0\x01\x02ELF")
+    result = run("image", "--dockerfile", str(binary), "oci:" + str(tmp_path / "missing"))
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "binary file" in result.stderr and "Traceback" not in result.output
