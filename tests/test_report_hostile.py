@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import pickle
+import re
 import stat
 import threading
 from pathlib import Path
@@ -319,7 +320,20 @@ def test_sarif_uri_of_a_hostile_name_round_trips(hostile):
     for result in document["runs"][0]["results"]:
         location = result["locations"][0]["physicalLocation"]["artifactLocation"]
         assert location["uriBaseId"] == "%SRCROOT%"
-        assert unquote_to_bytes(location["uri"]) == HOSTILE_NAME.encode() and "\n" not in location["uri"]
+        assert unquote_to_bytes(location["uri"]) == HOSTILE_NAME.encode()
+        assert re.fullmatch(r"[A-Za-z0-9._~/%-]+", location["uri"])  # only unreserved characters and escapes
+
+
+def test_the_image_layer_table_escapes_history_and_file_names(tmp_path):
+    from tests.test_image import config_for, tar_layer, write_oci
+
+    config = config_for(1)
+    config["history"] = [{"created_by": "/bin/sh -c \x1b]8;;http://evil.example/\x07x\x1b[2J \u202e"}]
+    oci = write_oci(tmp_path / "oci", [tar_layer({"big\x1b[2J\nfile": b"x" * 10_000})], config)
+    output = run("image", f"oci:{oci}", "--no-color", "--exit-zero").output
+    assert not any(c in output for c in RAW_CONTROLS), [c for c in RAW_CONTROLS if c in output]
+    assert "\\x1b]8;;http://evil.example/\\x07x\\x1b[2J \\u202e" in output
+    assert "/big\\x1b[2J\\nfile  (layer 1)" in output
 
 
 def test_text_carets_stay_under_an_escaped_span(hostile):
