@@ -127,6 +127,14 @@ def test_fingerprints_of_utf8_files_did_not_change(tmp_path, monkeypatch):
     assert [i["fingerprint"] for i in issues] == ["97dc2a53c48a515504865b7023484b28"]
 
 
+def test_names_differing_in_a_non_utf8_byte_keep_distinct_fingerprints(tmp_path, monkeypatch):
+    for name in (b"\xfe.Dockerfile", b"\xff.Dockerfile"):
+        (tmp_path / os.fsdecode(name)).write_bytes(NON_UTF8_CONTENT)
+    monkeypatch.chdir(tmp_path)
+    issues = json.loads(run("--format", "gitlab", "--exit-zero", ".").output)
+    assert len(issues) == 8 and len({i["fingerprint"] for i in issues}) == 8  # bytes hashed, not U+FFFD
+
+
 # --- item 2: writing a baseline atomically ---------------------------------------------------------
 
 
