@@ -2,36 +2,124 @@
 
 A finding is identified by rule, file and the fingerprint of its instruction's text (see
 ``dockaudit.fingerprint``), not by line numbers, so edits elsewhere in the file keep it matched.
+
+Writing replaces the file atomically (:func:`write_file_atomically`): a full disk or a crash leaves
+the old baseline as it was.  Reading takes any file and either returns a :class:`Baseline` or raises
+one :class:`BaselineError` line.  Paths are stored as reports show them (``safe_text``: a byte that
+was not UTF-8 as ``\\xNN``), so the file is plain UTF-8 JSON whatever the file names hold.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dockaudit import __version__
 from dockaudit.engine import FileResult
+from dockaudit.files import InputError, read_regular_file
 from dockaudit.fingerprint import fingerprints
+from dockaudit.report import safe_text
 
 VERSION = 1
+MAX_BASELINE_BYTES = 64 * 1024 * 1024  # some 300,000 findings; bounds memory and time on a planted file
+_TEMP_NAME_TRIES = 100  # names are 64 random bits: a clash is a fault, not bad luck
 
 
 class BaselineError(ValueError):
-    pass
+    """A baseline that cannot be used; ``str()`` is the one line shown to the user."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+    def __reduce__(self):  # rebuild from both fields, as InputError does
+        return (type(self), (self.path, self.reason))
 
 
 def _normal_path(path: str, base: Path) -> str:
     if path == "-":
         return path
     try:
-        return Path(os.path.relpath(Path(path).resolve(), base.resolve())).as_posix()
+        normal = Path(os.path.relpath(Path(path).resolve(), base.resolve())).as_posix()
     except ValueError:  # another drive on Windows
-        return Path(path).resolve().as_posix()
+        normal = Path(path).resolve().as_posix()
+    return safe_text(normal)
+
+
+def write_file_atomically(path: Path, data: bytes) -> None:
+    """Make ``path`` hold ``data``: afterwards it holds either its old content or all of ``data``,
+    never a part (full disk, crash, power loss).
+
+    ``data`` goes to a new temporary file in the same folder (created exclusively, so nothing there
+    is overwritten or followed), is fsynced and renamed over ``path`` with ``os.replace``; the folder
+    is then fsynced so the rename itself survives a crash.  The file keeps the mode of the file it
+    replaces (a new one gets 0o666 less the umask, as ``open`` gives).  A symlink at ``path`` is
+    replaced, not followed: the write cannot land outside the folder the user named.  On any error
+    the temporary file is removed and the ``OSError`` raised."""
+    folder = path.parent
+    try:
+        old = os.lstat(path)
+        old_mode: int | None = stat.S_IMODE(old.st_mode) if stat.S_ISREG(old.st_mode) else None
+    except OSError:  # no file yet (or none we may look at): a new file's mode
+        old_mode = None
+    descriptor, temp = _create_temp(folder, path.name)
+    try:
+        try:
+            _write_all(descriptor, data)
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        if old_mode is not None:
+            os.chmod(temp, old_mode)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _sync_folder(folder)
+
+
+def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(_TEMP_NAME_TRIES):
+        temp = folder / f".{name}.{secrets.token_hex(8)}.tmp"
+        try:
+            return os.open(temp, flags, 0o666), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: no free temporary file name after {_TEMP_NAME_TRIES} tries")
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(descriptor, view)
+        if written <= 0:  # a regular file never does this; refuse to spin if one does
+            raise OSError(f"write returned {written}")
+        view = view[written:]
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open a folder; the rename is atomic without it
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:  # some file systems refuse to fsync a folder; the file itself is synced
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def write_baseline(results: list[FileResult], path: Path) -> int:
+    """Record the findings of ``results`` in the baseline ``path`` (atomically, see
+    :func:`write_file_atomically`); returns how many.  Raises ``OSError`` when it cannot write, and
+    the old baseline, if any, is then unchanged."""
     prints = fingerprints(results)
     entries = sorted(
         (
@@ -39,7 +127,7 @@ def write_baseline(results: list[FileResult], path: Path) -> int:
                 "rule": f.rule,
                 "path": _normal_path(f.path, path.parent),
                 "fingerprint": prints[id(f)],
-                "message": f.message,
+                "message": safe_text(f.message),
             }
             for r in results
             for f in r.findings
@@ -47,7 +135,7 @@ def write_baseline(results: list[FileResult], path: Path) -> int:
         key=lambda e: (e["path"], e["rule"], e["fingerprint"]),
     )
     document = {"version": VERSION, "tool": {"name": "dockaudit", "version": __version__}, "findings": entries}
-    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    write_file_atomically(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
     return len(entries)
 
 
@@ -58,21 +146,45 @@ class Baseline:
 
 
 def read_baseline(path: Path) -> Baseline:
+    """The baseline at ``path``, or ``BaselineError`` for anything else: a file that cannot be read,
+    is not a regular file (a FIFO is refused without blocking) or is over ``MAX_BASELINE_BYTES``; not
+    UTF-8 JSON (a UTF-8 BOM is allowed); nested too deeply to parse; or not of the shape
+    ``write_baseline`` writes."""
+    shown = safe_text(os.fsdecode(path))
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot read the baseline: {exc.strerror or exc}") from None
+        data = read_regular_file(path, MAX_BASELINE_BYTES, label=shown)
+    except InputError as exc:
+        raise BaselineError(shown, f"cannot read the baseline: {exc.reason}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BaselineError(shown, f"not a dockaudit baseline (not UTF-8 at byte {exc.start})") from None
+    try:
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BaselineError(f"{path}: not a dockaudit baseline (line {exc.lineno}: {exc.msg})") from None
-    if not isinstance(document, dict) or document.get("version") != VERSION or not isinstance(
-        document.get("findings"), list
-    ):  # fmt: skip
-        raise BaselineError(f"{path}: not a version {VERSION} dockaudit baseline")
-    try:
-        entries = frozenset((e["rule"], e["path"], e["fingerprint"]) for e in document["findings"])
-    except (KeyError, TypeError):
-        raise BaselineError(f"{path}: every baseline entry needs rule, path and fingerprint") from None
-    return Baseline(path.parent.resolve(), entries)
+        raise BaselineError(shown, f"not a dockaudit baseline (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise BaselineError(shown, "not a dockaudit baseline (JSON nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer over Python's digit limit
+        raise BaselineError(shown, f"not a dockaudit baseline ({exc})") from None
+    return Baseline(path.parent.resolve(), _entries(document, shown))
+
+
+def _entries(document: object, shown: str) -> frozenset[tuple[str, str, str]]:
+    wrong_shape = BaselineError(shown, f"not a version {VERSION} dockaudit baseline")
+    if not isinstance(document, dict):
+        raise wrong_shape
+    version, findings = document.get("version"), document.get("findings")
+    if type(version) is not int or version != VERSION or not isinstance(findings, list):  # (True == 1)
+        raise wrong_shape
+    entries: set[tuple[str, str, str]] = set()
+    for number, entry in enumerate(findings, start=1):
+        fields = entry if isinstance(entry, dict) else {}
+        rule, where, fingerprint = fields.get("rule"), fields.get("path"), fields.get("fingerprint")
+        if not (isinstance(rule, str) and isinstance(where, str) and isinstance(fingerprint, str)):
+            raise BaselineError(shown, f"finding {number}: needs rule, path and fingerprint, each a string")
+        entries.add((rule, where, fingerprint))
+    return frozenset(entries)
 
 
 def filter_results(results: list[FileResult], baseline: Baseline) -> list[FileResult]:

@@ -1,4 +1,8 @@
-"""Report writers: one module per format, each a ``render(results, ...) -> str`` function."""
+"""Report writers: one module per format, each a ``render(results, ...) -> str`` function.
+
+Every string a format writes that came from the input (paths, messages, source lines, errors) goes
+through :func:`safe_text` first, fix replacement text through :func:`safe_data` (see ``_safe``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,9 @@ from dataclasses import dataclass
 
 from dockaudit.engine import FileResult
 from dockaudit.model import Finding, Severity
+from dockaudit.report._safe import safe_data, safe_text
+
+__all__ = ["FORMATS", "Summary", "safe_data", "safe_text", "summarize"]
 
 FORMATS = ("text", "json")
 

@@ -1,14 +1,23 @@
-"""GitHub Actions workflow commands: annotations on the pull request's changed lines."""
+"""GitHub Actions workflow commands: annotations on the pull request's changed lines.
+
+Each finding is exactly one ``::command props::message`` line.  Input text first goes through
+``safe_text`` (no newline, CR or control sequence survives it), then through the workflow-command
+escaping GitHub's runner undoes: ``%``, CR and LF in the message; those and ``:`` and ``,`` in a
+property.  So a file name or message cannot end the command early, add properties, or start a new
+command (``::add-mask::``, ``::stop-commands::``).
+"""
 
 from __future__ import annotations
 
 from dockaudit.engine import FileResult
 from dockaudit.model import Finding, Severity
+from dockaudit.report import safe_text
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice", Severity.STYLE: "notice"}
 
 
 def _data(text: str) -> str:
+    text = safe_text(text)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

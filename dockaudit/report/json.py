@@ -1,4 +1,7 @@
-"""JSON report, schema version 1 (documented in docs/json-report.md)."""
+"""JSON report, schema version 1 (documented in docs/json-report.md).
+
+Paths, messages, errors and fix descriptions go through ``safe_text``; a fix's replacement text,
+which a tool applies, through ``safe_data`` (exact but for bytes that were not UTF-8)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import json
 from dockaudit import __version__
 from dockaudit.engine import FileResult
 from dockaudit.model import Finding
-from dockaudit.report import summarize
+from dockaudit.report import safe_data, safe_text, summarize
 
 SCHEMA_VERSION = 1
 
@@ -17,8 +20,8 @@ def finding_to_dict(f: Finding) -> dict:
         "rule": f.rule,
         "name": f.name,
         "severity": f.severity.label,
-        "message": f.message,
-        "path": f.path,
+        "message": safe_text(f.message),
+        "path": safe_text(f.path),
         "line": f.line,
         "column": f.column,
         "end_line": f.end_line,
@@ -28,9 +31,11 @@ def finding_to_dict(f: Finding) -> dict:
         "fix": None
         if f.fix is None
         else {
-            "description": f.fix.description,
+            "description": safe_text(f.fix.description),
             "applicability": f.fix.applicability,
-            "edits": [{"start": e.span.start, "end": e.span.end, "replacement": e.replacement} for e in f.fix.edits],
+            "edits": [
+                {"start": e.span.start, "end": e.span.end, "replacement": safe_data(e.replacement)} for e in f.fix.edits
+            ],
         },
     }
 
@@ -40,7 +45,10 @@ def render(results: list[FileResult], findings: list[Finding]) -> str:
     document = {
         "version": SCHEMA_VERSION,
         "tool": {"name": "dockaudit", "version": __version__},
-        "files": [{"path": r.path, "error": r.error, "findings": len(r.findings)} for r in results],
+        "files": [
+            {"path": safe_text(r.path), "error": r.error and safe_text(r.error), "findings": len(r.findings)}
+            for r in results
+        ],
         "findings": [finding_to_dict(f) for f in findings],
         "summary": {
             "files": summary.files,

@@ -1,4 +1,7 @@
-"""JUnit XML: one testcase per file, one failure per finding (CI dashboards show them as tests)."""
+"""JUnit XML: one testcase per file, one failure per finding (CI dashboards show them as tests).
+
+Paths, messages and errors go through ``safe_text``, which also removes what XML 1.0 cannot hold
+(most C0 characters, U+FFFE, U+FFFF, lone surrogates), so the document parses whatever the input was."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from xml.etree import ElementTree as ET
 
 from dockaudit.engine import FileResult
 from dockaudit.model import Finding
+from dockaudit.report import safe_text
 
 
 def render(results: list[FileResult], findings: list[Finding]) -> str:
@@ -20,11 +24,13 @@ def render(results: list[FileResult], findings: list[Finding]) -> str:
                           errors=str(errors), skipped="0")  # fmt: skip
     errored = {r.path: r.error for r in results if r.error}
     for path, items in by_path.items():
-        case = ET.SubElement(suite, "testcase", classname="dockaudit", name=path, file=path)
+        shown = safe_text(path)
+        case = ET.SubElement(suite, "testcase", classname="dockaudit", name=shown, file=shown)
         if path in errored and not items:
-            ET.SubElement(case, "error", message=errored[path] or "error", type="error")
+            ET.SubElement(case, "error", message=safe_text(errored[path] or "error"), type="error")
         for f in items:
-            failure = ET.SubElement(case, "failure", message=f"{f.rule} {f.message}", type=f.severity.label)
-            failure.text = f"{f.path}:{f.line}:{f.column}: {f.rule} ({f.name}) {f.severity.label}: {f.message}"
+            message = safe_text(f.message)
+            failure = ET.SubElement(case, "failure", message=f"{f.rule} {message}", type=f.severity.label)
+            failure.text = f"{shown}:{f.line}:{f.column}: {f.rule} ({f.name}) {f.severity.label}: {message}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -1,16 +1,34 @@
-"""A Markdown summary for pull-request comments: counts, then the findings (capped)."""
+"""A Markdown summary for pull-request comments: counts, then the findings (capped).
+
+Text from the input goes through ``safe_text`` first (no newline or control character can break a
+table row or reach a terminal showing the file).  Then it is shown as written, not as Markdown: a
+message escapes the characters that make links, images, HTML, entities and emphasis, and a path is a
+code span whose backtick fence is longer than any run of backticks in it.  ``|`` is escaped in both
+(GitHub splits table cells on it before anything else)."""
 
 from __future__ import annotations
 
+import re
+
 from dockaudit.engine import FileResult
 from dockaudit.model import Finding
-from dockaudit.report import summarize
+from dockaudit.report import safe_text, summarize
 
 MAX_ROWS = 200  # a PR comment stays readable; the rest is counted
 
 
+_MARKUP = re.compile(r"([\\`*_~\[\]<>&|])")
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _MARKUP.sub(r"\\\1", safe_text(text))
+
+
+def _code(text: str) -> str:
+    text = safe_text(text).replace("|", "\\|")
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""  # CommonMark strips one space each side
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def render(results: list[FileResult], findings: list[Finding]) -> str:
@@ -25,11 +43,11 @@ def render(results: list[FileResult], findings: list[Finding]) -> str:
         lines += ["", "| location | rule | severity | message |", "|---|---|---|---|"]
         for f in findings[:MAX_ROWS]:
             lines.append(
-                f"| `{_cell(f.path)}:{f.line}` | {f.rule} `{f.name}` | {f.severity.label} | {_cell(f.message)} |"
+                f"| {_code(f'{f.path}:{f.line}')} | {f.rule} `{f.name}` | {f.severity.label} | {_cell(f.message)} |"
             )
         if len(findings) > MAX_ROWS:
             lines += ["", f"… and {len(findings) - MAX_ROWS} more."]
     errors = [r for r in results if r.error]
     if errors:
-        lines += ["", "**Not checked:**", *(f"- `{_cell(r.path)}`: {_cell(r.error or '')}" for r in errors)]
+        lines += ["", "**Not checked:**", *(f"- {_code(r.path)}: {_cell(r.error or '')}" for r in errors)]
     return "\n".join(lines) + "\n"

@@ -1,15 +1,21 @@
-"""SARIF 2.1.0 for GitHub code scanning: rule metadata, %SRCROOT%-relative locations, fixes."""
+"""SARIF 2.1.0 for GitHub code scanning: rule metadata, %SRCROOT%-relative locations, fixes.
+
+An artifact's ``uri`` is a URI reference: the bytes of its path, percent-encoded, so any file name
+(a newline, a byte that is not UTF-8, ``#`` or ``%``) round-trips.  Messages and fix descriptions go
+through ``safe_text``, a fix's inserted text through ``safe_data``."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 from dockaudit import __version__
 from dockaudit.engine import FileResult, load_rules
 from dockaudit.fingerprint import fingerprints
 from dockaudit.model import Finding, Severity
+from dockaudit.report import safe_data, safe_text
 
 DOCS_URL = "https://github.com/dockaudit/dockaudit/blob/main/docs/rules.md"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.STYLE: "note"}
@@ -23,7 +29,7 @@ def _location(path: str, root: Path) -> dict:
         relative = absolute.relative_to(root)
     except ValueError:
         return {"uri": absolute.as_uri()}
-    return {"uri": relative.as_posix(), "uriBaseId": "%SRCROOT%"}
+    return {"uri": quote(os.fsencode(relative.as_posix()), safe="/"), "uriBaseId": "%SRCROOT%"}
 
 
 def _rule(rule) -> dict:
@@ -50,7 +56,7 @@ def _result(finding: Finding, index: dict[str, int], root: Path, fingerprint: st
     result = {
         "ruleId": finding.rule,
         "level": _LEVEL[finding.severity],
-        "message": {"text": finding.message},
+        "message": {"text": safe_text(finding.message)},
         "locations": [{"physicalLocation": {"artifactLocation": location, "region": region}}],
         "partialFingerprints": {"dockaudit/v1": fingerprint},
     }
@@ -59,14 +65,16 @@ def _result(finding: Finding, index: dict[str, int], root: Path, fingerprint: st
     if finding.fix is not None and finding.fix.edits:
         result["fixes"] = [
             {
-                "description": {"text": finding.fix.description + ("" if finding.fix.safe else " (unsafe: review)")},
+                "description": {
+                    "text": safe_text(finding.fix.description) + ("" if finding.fix.safe else " (unsafe: review)")
+                },
                 "artifactChanges": [
                     {
                         "artifactLocation": location,
                         "replacements": [
                             {
                                 "deletedRegion": {"charOffset": e.span.start, "charLength": e.span.end - e.span.start},
-                                "insertedContent": {"text": e.replacement},
+                                "insertedContent": {"text": safe_data(e.replacement)},
                             }
                             for e in finding.fix.edits
                         ],

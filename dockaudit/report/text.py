@@ -1,7 +1,9 @@
 """Human report: one line per finding, a code frame marking the span, a fix hint, a summary.
 
 Without a terminal (or with ``--no-color``) the output is plain, stable text;
-rich is imported only to colour output for a terminal.
+rich is imported only to colour output for a terminal.  Paths, messages and source lines go
+through ``safe_text``: whatever a Dockerfile or its name holds, a finding is one line and nothing
+reaches the terminal as a control sequence.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Iterator
 
 from dockaudit.engine import FileResult
 from dockaudit.model import Finding, Severity
-from dockaudit.report import summarize
+from dockaudit.report import safe_text, summarize
 
 Styled = list[tuple[str, str]]  # (text, rich style) runs making up one line
 
@@ -41,6 +43,9 @@ def _frame(finding: Finding) -> Iterator[Styled]:
         text = ("…" if left else "") + shown + ("…" if left + FRAME_WIDTH < len(text) else "")
         start = start - left + (1 if left else 0)
         width = max(1, min(width, FRAME_WIDTH - (start - (1 if left else 0))))
+    # escaping widens characters (ESC shows as \x1b): place the carets under the escaped span
+    start, width = len(safe_text(text[:start])), max(len(safe_text(text[start : start + width])), 1)
+    text = safe_text(text)
     yield [(gutter, "blue"), (text, "")]
     yield [(" " * (len(gutter) - 2) + "| ", "blue"), (" " * start + "^" * width, _SEVERITY_STYLE[finding.severity])]
 
@@ -48,20 +53,20 @@ def _frame(finding: Finding) -> Iterator[Styled]:
 def _lines(results: list[FileResult], findings: list[Finding], quiet: bool, statistics: bool) -> Iterator[Styled]:
     for f in findings:
         yield [
-            (f"{f.path}:{f.line}:{f.column}", "bold"),
+            (f"{safe_text(f.path)}:{f.line}:{f.column}", "bold"),
             ("  ", ""),
             (f.rule, "bold magenta"),
             ("  ", ""),
             (f.severity.label, _SEVERITY_STYLE[f.severity]),
             ("  ", ""),
-            (f.message, ""),
+            (safe_text(f.message), ""),
         ]
         if quiet:
             continue
         yield from _frame(f)
         if f.fix is not None:
             tag = "fix" if f.fix.safe else "unsafe fix"
-            yield [("      = ", "blue"), (f"{tag}: ", "green"), (f.fix.description, "")]
+            yield [("      = ", "blue"), (f"{tag}: ", "green"), (safe_text(f.fix.description), "")]
     if quiet:
         return
     summary = summarize(results, findings)
