@@ -3,8 +3,8 @@
 A finding is identified by rule, file and the fingerprint of its instruction's text (see
 ``dockaudit.fingerprint``), not by line numbers, so edits elsewhere in the file keep it matched.
 
-Writing replaces the file atomically (:func:`write_file_atomically`): a full disk or a crash leaves
-the old baseline as it was.  Reading takes any file and either returns a :class:`Baseline` or raises
+Writing replaces the file atomically (``dockaudit.atomic``): a full disk or a crash leaves the old
+baseline as it was.  Reading takes any file and either returns a :class:`Baseline` or raises
 one :class:`BaselineError` line.  Paths are stored as reports show them (``safe_text``: a byte that
 was not UTF-8 as ``\\xNN``), so the file is plain UTF-8 JSON whatever the file names hold.
 """
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dockaudit import __version__
+from dockaudit.atomic import write_atomically
 from dockaudit.engine import FileResult
 from dockaudit.files import InputError, read_regular_file
 from dockaudit.fingerprint import fingerprints
@@ -26,7 +25,6 @@ from dockaudit.report import safe_text
 
 VERSION = 1
 MAX_BASELINE_BYTES = 64 * 1024 * 1024  # some 300,000 findings; bounds memory and time on a planted file
-_TEMP_NAME_TRIES = 100  # names are 64 random bits: a clash is a fault, not bad luck
 
 
 class BaselineError(ValueError):
@@ -51,74 +49,9 @@ def _normal_path(path: str, base: Path) -> str:
     return safe_text(normal)
 
 
-def write_file_atomically(path: Path, data: bytes) -> None:
-    """Make ``path`` hold ``data``: afterwards it holds either its old content or all of ``data``,
-    never a part (full disk, crash, power loss).
-
-    ``data`` goes to a new temporary file in the same folder (created exclusively, so nothing there
-    is overwritten or followed), is fsynced and renamed over ``path`` with ``os.replace``; the folder
-    is then fsynced so the rename itself survives a crash.  The file keeps the mode of the file it
-    replaces (a new one gets 0o666 less the umask, as ``open`` gives).  A symlink at ``path`` is
-    replaced, not followed: the write cannot land outside the folder the user named.  On any error
-    the temporary file is removed and the ``OSError`` raised."""
-    folder = path.parent
-    try:
-        old = os.lstat(path)
-        old_mode: int | None = stat.S_IMODE(old.st_mode) if stat.S_ISREG(old.st_mode) else None
-    except OSError:  # no file yet (or none we may look at): a new file's mode
-        old_mode = None
-    descriptor, temp = _create_temp(folder, path.name)
-    try:
-        try:
-            _write_all(descriptor, data)
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        if old_mode is not None:
-            os.chmod(temp, old_mode)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _sync_folder(folder)
-
-
-def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    for _ in range(_TEMP_NAME_TRIES):
-        temp = folder / f".{name}.{secrets.token_hex(8)}.tmp"
-        try:
-            return os.open(temp, flags, 0o666), temp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"{folder}: no free temporary file name after {_TEMP_NAME_TRIES} tries")
-
-
-def _write_all(descriptor: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(descriptor, view)
-        if written <= 0:  # a regular file never does this; refuse to spin if one does
-            raise OSError(f"write returned {written}")
-        view = view[written:]
-
-
-def _sync_folder(folder: Path) -> None:
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:  # Windows cannot open a folder; the rename is atomic without it
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:  # some file systems refuse to fsync a folder; the file itself is synced
-        pass
-    finally:
-        os.close(descriptor)
-
-
 def write_baseline(results: list[FileResult], path: Path) -> int:
     """Record the findings of ``results`` in the baseline ``path`` (atomically, see
-    :func:`write_file_atomically`); returns how many.  Raises ``OSError`` when it cannot write, and
+    :func:`dockaudit.atomic.write_atomically`); returns how many.  Raises ``OSError`` when it cannot write, and
     the old baseline, if any, is then unchanged."""
     prints = fingerprints(results)
     entries = sorted(
@@ -135,7 +68,7 @@ def write_baseline(results: list[FileResult], path: Path) -> int:
         key=lambda e: (e["path"], e["rule"], e["fingerprint"]),
     )
     document = {"version": VERSION, "tool": {"name": "dockaudit", "version": __version__}, "findings": entries}
-    write_file_atomically(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
+    write_atomically(path, (json.dumps(document, indent=1) + "\n").encode("utf-8"))
     return len(entries)
 
 

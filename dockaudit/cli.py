@@ -33,7 +33,10 @@ class _DefaultToCheck(click.Group):
 
 
 def _fail(message: str) -> None:
-    click.echo(f"dockaudit: {message}", err=True)
+    """One line on standard error; control characters from file names or contents are shown escaped."""
+    from dockaudit.report import safe_text
+
+    click.echo(f"dockaudit: {safe_text(message)}", err=True)
 
 
 def _split_list(values: tuple[str, ...]) -> list[str]:
@@ -319,9 +322,11 @@ def _lint_compose_files(flags, compose_files, plans, env_files, merged: bool = F
 
 
 def _print_suppressed(results) -> None:
+    from dockaudit.report import safe_text
+
     lines = [
-        f"{finding.path}:{finding.line}:{finding.column}  {finding.rule}  suppressed by {s.origin} comment on line "
-        f"{s.line}" + (f" -- {s.reason}" if s.reason else "")
+        safe_text(f"{finding.path}:{finding.line}:{finding.column}  {finding.rule}  suppressed by {s.origin} comment "
+                  f"on line {s.line}" + (f" -- {s.reason}" if s.reason else ""))
         for r in results
         for finding, s in r.suppressed
     ]
@@ -439,7 +444,7 @@ def _apply_fixes(results, outcomes, follow_symlinks: bool, echo: _StdinEcho):
 def _write_fixed(target: Path, data: bytes, original: bytes, follow_symlinks: bool) -> str | None:
     """Why the fixed ``data`` was not written to ``target``, or None when it was (``original``: the bytes
     the fix was computed from; a file that no longer holds them is left alone)."""
-    from dockaudit.fix import ChangedSinceRead, write_atomically
+    from dockaudit.atomic import ChangedSinceRead, write_atomically
 
     if target.is_symlink() and follow_symlinks:
         target = target.resolve()
@@ -490,8 +495,10 @@ def _write_report(results, findings, output_format, output, no_color, quiet, sta
         text = render(results, findings, quiet, statistics)
     text = _valid_utf8(text)
     if output:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
+        from dockaudit.atomic import write_atomically
+
+        try:  # atomically: CI must never upload half a report, or an earlier run's
+            write_atomically(Path(output), text.encode("utf-8"))
         except OSError as exc:
             _fail(f"{output}: cannot write report: {exc.strerror or exc}")
             sys.exit(EXIT_ERROR)

@@ -8,13 +8,7 @@ dropped, reported as an internal error (DA000) and never written.
 
 from __future__ import annotations
 
-import os
-import signal
-import stat
-import tempfile
-import threading
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,87 +166,6 @@ def _fix_passes(
         findings = _lint(tree, rules, options)
     outcome.remaining = findings
     return outcome
-
-
-class ChangedSinceRead(Exception):
-    """The file on disk is no longer what was linted: someone edited it while dockaudit ran."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        self.path = path
-
-    def __str__(self) -> str:
-        return f"{self.path}: changed since it was read; not rewritten"
-
-
-def write_atomically(path: Path, data: bytes, expected: bytes | None = None) -> None:
-    """Replace ``path`` with ``data``: temp file in the same folder, same mode and owner, fsync, rename.
-
-    With ``expected`` (the bytes the fix was computed from), the file is replaced only if it still
-    holds exactly those bytes; otherwise ``ChangedSinceRead`` and the file is left alone.  The check
-    and the rename run under an exclusive ``flock`` on the file, so two dockaudit runs fixing the same
-    file take turns and the second sees the first's result instead of overwriting it.  (An editor
-    that does not lock can still save in the microseconds between check and rename; nothing closes
-    that window short of the editor's cooperation.)  A temp file never outlives this call: SIGINT and
-    SIGTERM are held until it returns."""
-    with _signals_deferred():
-        info = path.stat()
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".dockaudit", dir=path.parent)
-        temp = Path(temp_name)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temp, stat.S_IMODE(info.st_mode))
-            if hasattr(os, "chown"):
-                try:
-                    os.chown(temp, info.st_uid, info.st_gid)
-                except PermissionError:
-                    pass  # not ours to give away: the file keeps the fixer's ownership
-            if expected is None:
-                os.replace(temp, path)
-            else:
-                _replace_if_unchanged(temp, path, expected)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-
-
-@contextmanager
-def _signals_deferred():
-    """SIGINT and SIGTERM wait until the block is done: a signal that landed between creating the temp
-    file and the ``try`` that removes it (or inside ``mkstemp``) would leave it behind.  The block is
-    one file's write, so the wait is an fsync at most."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _replace_if_unchanged(temp: Path, path: Path, expected: bytes) -> None:
-    import fcntl
-
-    from dockaudit.files import InputError, read_regular_file
-
-    locked = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # non-blocking: the name may be a FIFO by now
-    try:
-        fcntl.flock(locked, fcntl.LOCK_EX)
-        # Read by name, not through the locked descriptor: another run may have replaced the file
-        # (a new inode) while this one waited for the lock.
-        try:
-            now = read_regular_file(path, len(expected))
-        except InputError:  # larger, or no longer a regular file
-            now = None
-        if now != expected:
-            raise ChangedSinceRead(str(path))
-        os.replace(temp, path)
-    finally:
-        os.close(locked)  # releases the lock
 
 
 def fix_compose_text(text: str, findings: Sequence[Finding], unsafe: bool = False) -> FixOutcome:

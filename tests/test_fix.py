@@ -262,22 +262,10 @@ def test_symlink_targets_are_rewritten_only_when_asked(tmp_path: Path):
 
 
 def test_a_failing_write_leaves_the_original_and_no_debris(dockerfile: Path, monkeypatch):
-    real_fdopen = os.fdopen
+    def full_disk(_descriptor, _data) -> int:
+        raise OSError(28, "No space left on device")
 
-    class FullDisk:
-        def __init__(self, handle) -> None:
-            self.handle = handle
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc) -> None:
-            self.handle.close()
-
-        def write(self, _data) -> int:
-            raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: FullDisk(real_fdopen(fd, *a, **k)))
+    monkeypatch.setattr(os, "write", full_disk)  # the atomic writer's only way to write
     result = run("--fix", str(dockerfile))
     assert result.exit_code == 2 and "No space left on device" in result.output
     assert dockerfile.read_bytes() == BEFORE.encode("utf-8")

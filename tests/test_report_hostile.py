@@ -21,8 +21,9 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dockaudit import baseline as baseline_module
-from dockaudit.baseline import MAX_BASELINE_BYTES, BaselineError, read_baseline, write_file_atomically
+from dockaudit import atomic as atomic_module
+from dockaudit.atomic import write_atomically as write_file_atomically
+from dockaudit.baseline import MAX_BASELINE_BYTES, BaselineError, read_baseline
 from dockaudit.cli import REPORT_FORMATS, cli
 from dockaudit.report import safe_data, safe_text
 from tests.conftest import FIXTURES
@@ -155,7 +156,7 @@ def test_a_failed_baseline_write_keeps_the_old_baseline_and_leaves_no_temp_file(
     target = tmp_path / "baseline.json"
     target.write_bytes(OLD_BASELINE)
     target.chmod(0o640)
-    monkeypatch.setattr(baseline_module.os, step, _refuse(err))
+    monkeypatch.setattr(atomic_module.os, step, _refuse(err))
     with pytest.raises(OSError) as caught:
         write_file_atomically(target, b"x" * 100_000)
     monkeypatch.undo()
@@ -168,7 +169,7 @@ def test_write_baseline_reports_a_full_disk_through_the_cli(tmp_path, monkeypatc
     (tmp_path / "Dockerfile").write_text("FROM debian\n")
     (tmp_path / "baseline.json").write_bytes(OLD_BASELINE)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(baseline_module.os, "write", _refuse(errno.ENOSPC))
+    monkeypatch.setattr(atomic_module.os, "write", _refuse(errno.ENOSPC))
     result = run("--write-baseline", "baseline.json", "Dockerfile")
     monkeypatch.undo()
     assert result.exit_code == 2 and "No space left on device" in result.stderr

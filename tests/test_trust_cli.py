@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from dockaudit import plan
 from dockaudit.cli import cli
 from dockaudit.files import MAX_FILE_BYTES
-from dockaudit.fix import ChangedSinceRead, write_atomically
+from dockaudit.atomic import ChangedSinceRead, write_atomically
 
 FIXABLE = b"FROM debian:12\nRUN apt-get update && apt-get install -y curl\nCMD python app.py\nUSER 1000\n"
 
