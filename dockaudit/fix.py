@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from dockaudit.context import LintContext, Options
 from dockaudit.engine import INTERNAL_ERROR, run_rules
