@@ -263,7 +263,7 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     # An unreadable file is a result like the others (the JSON report lists it, no report says "All clear").
     results.extend(FileResult(error.path, [], None, error.reason) for error in errors)
     for result in results:
-        if result.dockerfile is None and result.error:
+        if result.error:
             _fail(f"{result.path}: {result.error}")
 
     report_to_stderr = run.apply_fixes and "-" in run.paths  # stdout carries the fixed file
@@ -367,20 +367,20 @@ def _compute_fixes(flags, results, plans, unsafe: bool) -> dict[int, tuple]:
         if result.error:
             continue  # not read or not parsed: nothing to fix
         try:
-            if result.dockerfile is None:
+            if result.source is None:
                 if not is_compose_file(result.path):
                     continue
                 original = read_regular_file(result.path, MAX_FILE_BYTES)
                 outcome = fix_compose_text(original.decode("utf-8"), result.findings, unsafe)
             else:
-                original = result.dockerfile.source.to_bytes()
+                original = result.source.to_bytes()
                 plan = plans.get(result.path)
                 if plan is None:  # a Dockerfile a compose service builds
                     if result.path == "-" or not os.path.isfile(result.path):
                         continue  # an inline dockerfile_inline: it lives in the compose file
                     plan = plan_for(flags, result.path)
                 path = None if result.path == "-" else result.path
-                outcome = fix_text(result.dockerfile.source.text, path, plan.rules, plan.options, unsafe)
+                outcome = fix_text(result.source.text, path, plan.rules, plan.options, unsafe)
         except (InputError, UnicodeDecodeError) as exc:
             _fail(f"{result.path}: cannot fix: {exc}; no file was rewritten")
             sys.exit(EXIT_ERROR)
@@ -413,8 +413,7 @@ def _print_fix_diffs(results, outcomes) -> bool:
 def _apply_fixes(results, outcomes, follow_symlinks: bool, echo: _StdinEcho):
     """Write each fixed file (standard input's goes to ``echo``) and return the results as they are on
     disk now: the fixed text's findings where the write went through, the original ones where not."""
-    from dockaudit.engine import FileResult
-    from dockaudit.syntax.parser import parse
+    from dockaudit.engine import FileResult, tree_result
     from dockaudit.syntax.source import Source
 
     on_disk = []
@@ -433,11 +432,12 @@ def _apply_fixes(results, outcomes, follow_symlinks: bool, echo: _StdinEcho):
                 result.error = problem
                 on_disk.append(result)
                 continue
-        tree = result.dockerfile
-        if tree is not None and outcome.changed:
-            tree = parse(outcome.text, None if result.path == "-" else result.path)
-        on_disk.append(FileResult(result.path, sorted(outcome.remaining + outcome.dropped, key=lambda f: f.sort_key()),
-                                  tree, suppressed=result.suppressed, fixed=len(outcome.applied)))  # fmt: skip
+        findings = sorted(outcome.remaining + outcome.dropped, key=lambda f: f.sort_key())
+        rest = {"suppressed": result.suppressed, "fixed": len(outcome.applied)}
+        if outcome.tree is None:  # a Compose file
+            on_disk.append(FileResult(result.path, findings, None, **rest))
+        else:
+            on_disk.append(tree_result(result.path, findings, outcome.tree, **rest))
     return on_disk
 
 

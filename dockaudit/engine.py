@@ -265,12 +265,31 @@ def parse_error_finding(error: DockerfileSyntaxError, source: Source, path: str)
 
 @dataclass(slots=True)
 class FileResult:
+    """One file's findings and what later stages (fixes, fingerprints, reports) need of the file.
+
+    ``dockerfile`` (the tree) is for callers in the same process; ``slim()`` drops it, so what a
+    ``--jobs`` worker sends back is findings and text, not trees (a tree pickles to ~15 KB a file).
+    ``source`` is the text that was linted and ``instruction_spans`` where its instructions are:
+    None and () for a file that was not read or not parsed, and for Compose files."""
+
     path: str
     findings: list[Finding]
-    dockerfile: Dockerfile | None  # None when the file did not parse
+    dockerfile: Dockerfile | None  # None when the file did not parse, and in a slim result
     error: str | None = None  # I/O or parse error summary (exit code 2)
     suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)  # silenced by inline comments
     fixed: int = 0  # findings whose fix --fix applied
+    source: Source | None = None
+    instruction_spans: tuple[tuple[int, int], ...] = ()
+
+    def slim(self) -> FileResult:
+        return FileResult(self.path, self.findings, None, self.error, self.suppressed, self.fixed, self.source,
+                          self.instruction_spans)  # fmt: skip
+
+
+def tree_result(path: str, findings: list[Finding], tree: Dockerfile, **rest) -> FileResult:
+    """The result of a parsed file: its tree, text and instruction spans."""
+    spans = tuple((i.span.start, i.span.end) for i in tree.instructions)
+    return FileResult(path, findings, tree, source=tree.source, instruction_spans=spans, **rest)
 
 
 def lint_source(
@@ -298,4 +317,4 @@ def lint_source(
                                       f"({codes}): remove it")  # fmt: skip
                 findings.append(to_finding(unused_rule, violation, dockerfile.source, shown))
         findings.sort(key=Finding.sort_key)
-    return FileResult(shown, findings, dockerfile, suppressed=suppressed)
+    return tree_result(shown, findings, dockerfile, suppressed=suppressed)

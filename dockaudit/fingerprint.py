@@ -19,12 +19,11 @@ from dockaudit.model import Finding
 
 
 def _instruction_text(result: FileResult, finding: Finding) -> str:
-    tree = result.dockerfile
-    if tree is None or finding.span is None:
+    if result.source is None or finding.span is None:
         return finding.source_line.strip()
-    for instruction in tree.instructions:
-        if instruction.span.start <= finding.span.start <= instruction.span.end:
-            return " ".join(tree.text(instruction.span).split())
+    for start, end in result.instruction_spans:
+        if start <= finding.span.start <= end:
+            return " ".join(result.source.text[start:end].split())
     return finding.source_line.strip()
 
 
@@ -42,7 +41,7 @@ def fingerprints(results: Iterable[FileResult]) -> dict[int, str]:
     found: dict[int, str] = {}
     for result in results:
         seen: Counter[tuple[str, str, str, str]] = Counter()
-        text = result.dockerfile.source.text if result.dockerfile is not None else ""
+        text = result.source.text if result.source is not None else ""
         for finding in result.findings:
             spanned = text[finding.span.start : finding.span.end] if finding.span and text else ""
             key = (finding.rule, finding.path.replace("\\", "/"), _instruction_text(result, finding), spanned)

@@ -32,6 +32,7 @@ class FixOutcome:
     dropped: list[Finding] = field(default_factory=list)  # DA000 reports for fixes that broke the file
     passes: int = 0
     fixed_keys: set[tuple] = field(default_factory=set)  # the findings the last pass fixed
+    tree: Dockerfile | None = None  # the fixed text's tree (Dockerfiles only)
 
     @property
     def changed(self) -> bool:
@@ -163,7 +164,7 @@ def _fix_passes(
         outcome.fixed_keys = {f.sort_key() for f in chosen}
         outcome.text, tree = candidate, new_tree
         findings = _lint(tree, rules, options)
-    outcome.remaining = findings
+    outcome.remaining, outcome.tree = findings, tree
     return outcome
 
 

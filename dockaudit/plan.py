@@ -155,7 +155,9 @@ def lint_files(
 
 
 def _lint_chunk(flags: Flags, paths: list[str]) -> list:
-    return [lint_file(flags, path, cached_plan(flags, path, _WORKER_PLANS)) for path in paths]
+    """A worker's share: slim results (findings and text, no trees) or ``InputError``s."""
+    results = [lint_file(flags, path, cached_plan(flags, path, _WORKER_PLANS)) for path in paths]
+    return [r if isinstance(r, Exception) else r.slim() for r in results]
 
 
 _WORKER_PLANS: dict = {}  # filled only in worker processes, which live for one run's pool

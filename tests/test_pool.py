@@ -1,0 +1,45 @@
+"""--jobs: workers send back findings and text, not trees, and what they send gives the same answers."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from dockaudit import plan
+from dockaudit.cli import cli
+from tests.conftest import FIXTURES
+
+
+def _copies(folder: Path) -> list[str]:
+    sources = sorted((FIXTURES / "rules").glob("DA*/bad.Dockerfile"))[:40]
+    for index, source in enumerate(sources):
+        (folder / f"{index:02}.Dockerfile").write_bytes(source.read_bytes())
+    return sorted(str(p) for p in folder.glob("*.Dockerfile"))
+
+
+def test_a_worker_sends_slim_results(tmp_path: Path):
+    paths = _copies(tmp_path)
+    flags = plan.Flags(isolated=True, use_context=False)
+    slim = plan._lint_chunk(flags, paths)
+    full = [plan.lint_file(flags, path) for path in paths]
+    assert all(r.dockerfile is None and r.source is not None for r in slim)
+    assert [r.findings for r in slim] == [r.findings for r in full]
+    assert len(pickle.dumps(slim)) * 1.5 < len(pickle.dumps(full))  # the trees were the bulk of it
+
+
+def test_baselines_and_reports_agree_with_and_without_workers(tmp_path: Path, monkeypatch):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    _copies(folder)
+    monkeypatch.setattr(plan, "MIN_FILES_PER_WORKER", 2)  # a pool even for this handful of files
+    outputs = {}
+    for jobs in ("1", "2"):
+        baseline = tmp_path / f"baseline-{jobs}.json"
+        report = tmp_path / f"report-{jobs}.json"
+        CliRunner().invoke(cli, ["--isolated", "--no-context", "-j", jobs, "--write-baseline", str(baseline),
+                                 "--format", f"gitlab:{report}", str(folder)])  # fmt: skip
+        outputs[jobs] = (baseline.read_text().replace(f"baseline-{jobs}", ""), report.read_text())
+    assert outputs["1"] == outputs["2"]
+    assert '"fingerprint"' in outputs["1"][0]
