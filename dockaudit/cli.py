@@ -380,7 +380,8 @@ def _compute_fixes(flags, results, plans, unsafe: bool) -> dict[int, tuple]:
                         continue  # an inline dockerfile_inline: it lives in the compose file
                     plan = plan_for(flags, result.path)
                 path = None if result.path == "-" else result.path
-                outcome = fix_text(result.source.text, path, plan.rules, plan.options, unsafe)
+                outcome = fix_text(result.source.text, path, plan.rules, plan.options, unsafe,
+                                   plan.findings_filter(result.path))  # fmt: skip
         except (InputError, UnicodeDecodeError) as exc:
             _fail(f"{result.path}: cannot fix: {exc}; no file was rewritten")
             sys.exit(EXIT_ERROR)

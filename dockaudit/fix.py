@@ -8,7 +8,7 @@ dropped, reported as an internal error (DA000) and never written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dockaudit.context import LintContext, Options
@@ -87,10 +87,13 @@ def _shape(tree: Dockerfile) -> list[str]:
     return [i.name for i in tree.instructions]
 
 
-def _lint(tree: Dockerfile, rules: Sequence[Rule], options: Options | None) -> list[Finding]:
+FindingsFilter = Callable[[list[Finding]], list[Finding]]
+
+
+def _lint(tree: Dockerfile, rules: Sequence[Rule], options: Options | None, keep: FindingsFilter | None) -> list[Finding]:
     findings = run_rules(LintContext(tree, options), rules)
     kept, _suppressed = apply_suppressions(findings, find_suppressions(tree), rules)
-    return kept
+    return keep(kept) if keep else kept
 
 
 def _valid(original: Dockerfile, text: str, fix: Fix, path: str | None) -> Dockerfile | None:
@@ -112,13 +115,21 @@ def _internal_error(finding: Finding, why: str) -> Finding:
 
 
 def fix_text(
-    text: str, path: str | None, rules: Sequence[Rule], options: Options | None = None, unsafe: bool = False
+    text: str,
+    path: str | None,
+    rules: Sequence[Rule],
+    options: Options | None = None,
+    unsafe: bool = False,
+    keep: FindingsFilter | None = None,
 ) -> FixOutcome:
-    """Fix ``text`` to a fixed point; raises ``DockerfileSyntaxError`` only if the input itself does not parse."""
+    """Fix ``text`` to a fixed point; raises ``DockerfileSyntaxError`` only if the input itself does not parse.
+
+    ``keep`` is the run's findings filter (per-file ignores, severity overrides): applied on every
+    pass, so a finding the configuration turned off is neither fixed nor reported afterwards."""
     stuck: set[tuple] = set()
     dropped: list[Finding] = []
     for _attempt in range(MAX_RESTARTS):
-        outcome = _fix_passes(text, path, rules, options, unsafe, stuck)
+        outcome = _fix_passes(text, path, rules, options, unsafe, stuck, keep)
         outcome.dropped[:0] = dropped
         again = [f for f in outcome.remaining if _usable(f, unsafe) and f.sort_key() in outcome.fixed_keys]
         if not again:
@@ -131,12 +142,18 @@ def fix_text(
 
 
 def _fix_passes(
-    text: str, path: str | None, rules: Sequence[Rule], options: Options | None, unsafe: bool, stuck: set[tuple]
+    text: str,
+    path: str | None,
+    rules: Sequence[Rule],
+    options: Options | None,
+    unsafe: bool,
+    stuck: set[tuple],
+    keep: FindingsFilter | None,
 ) -> FixOutcome:
     tree = parse(text, path)
     outcome = FixOutcome(original=text, text=text)
     refused: set[tuple] = set()
-    findings = _lint(tree, rules, options)
+    findings = _lint(tree, rules, options, keep)
     for _pass in range(MAX_PASSES):
         chosen = _choose([f for f in findings if f.sort_key() not in stuck], unsafe, refused)
         if not chosen:
@@ -163,7 +180,7 @@ def _fix_passes(
         outcome.applied.extend(chosen)
         outcome.fixed_keys = {f.sort_key() for f in chosen}
         outcome.text, tree = candidate, new_tree
-        findings = _lint(tree, rules, options)
+        findings = _lint(tree, rules, options, keep)
     outcome.remaining, outcome.tree = findings, tree
     return outcome
 

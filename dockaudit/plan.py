@@ -45,6 +45,14 @@ class FilePlan:
     def rules_by_id(self) -> dict[str, Rule]:
         return {r.id: r for r in self.rules}
 
+    def findings_filter(self, path: str):
+        """The configuration's per-file ignores and severity overrides for ``path``, as a function of
+        findings: what the linter reports and what the fixer may fix go through the same one."""
+        from dockaudit.config import apply_config
+
+        rules = self.rules_by_id
+        return lambda findings: apply_config(findings, self.config, path, rules)
+
 
 def config_for(flags: Flags, folder: Path) -> Config:
     if flags.config is not None:
@@ -102,7 +110,6 @@ def lint_file(flags: Flags, path: str, plan: FilePlan | None = None, data: bytes
 
     A top-level function so that ``--jobs`` can run it in worker processes.
     """
-    from dockaudit.config import apply_config
     from dockaudit.engine import lint_source
     from dockaudit.files import InputError, check_dockerfile_bytes, read_dockerfile
 
@@ -112,7 +119,7 @@ def lint_file(flags: Flags, path: str, plan: FilePlan | None = None, data: bytes
     except InputError as error:
         return error
     result = lint_source(data, None if path == "-" else path, plan.rules, plan.options)
-    result.findings = apply_config(result.findings, plan.config, result.path, plan.rules_by_id)
+    result.findings = plan.findings_filter(result.path)(result.findings)
     return result
 
 

@@ -331,3 +331,16 @@ def test_image_dockerfile_option_given_a_binary_file(tmp_path: Path):
     result = run("image", "--dockerfile", str(binary), "oci:" + str(tmp_path / "missing"))
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
     assert "binary file" in result.stderr and "Traceback" not in result.output
+
+
+def test_fix_and_its_report_honour_per_file_ignores(tmp_path: Path, monkeypatch):
+    (tmp_path / ".dockaudit.toml").write_text('[per-file-ignores]\n"Dockerfile" = ["DA401", "DA204"]\n')
+    target = tmp_path / "Dockerfile"
+    target.write_bytes(FIXABLE)
+    monkeypatch.chdir(tmp_path)
+    diff = run("--diff", "Dockerfile")
+    assert "rm -rf /var/lib/apt/lists" not in diff.stdout  # DA401's fix is turned off with DA401
+    fixed = run("--fix", "--format", "json", "Dockerfile")
+    assert b"rm -rf /var/lib/apt/lists" not in target.read_bytes()
+    rules = {f["rule"] for f in json.loads(fixed.stdout)["findings"]}
+    assert "DA204" not in rules and "DA401" not in rules  # not back in the report after --fix
