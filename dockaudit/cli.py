@@ -100,6 +100,9 @@ def cli() -> None:
               help="Processes for many files (default 0: one per CPU; 1: no worker processes).")  # fmt: skip
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="Compose: variables for interpolation (default: the project's .env).")  # fmt: skip
+@click.option("--project-directory", type=click.Path(file_okay=False, exists=True),
+              help="Compose: the project directory (default: the first compose file's folder); files the project "
+                   "names outside it are not read.")  # fmt: skip
 @click.option("--merge-compose", is_flag=True, hidden=True)
 @click.option("--online", is_flag=True,
               help="Let rules ask registries (tag digests, the version behind latest) for their fixes.")  # fmt: skip
@@ -136,6 +139,7 @@ def check(
     write_baseline: str | None,
     jobs: int,
     env_files: tuple[str, ...],
+    project_directory: str | None,
     merge_compose: bool,
 ) -> None:
     """Lint Dockerfiles. A directory means every Dockerfile under it; - reads stdin."""
@@ -169,7 +173,10 @@ def check(
     if merge_compose:
         compose_files = [f for f in files if f != "-"]
     env_paths = [Path(e) for e in env_files] or None
-    results = _lint_compose_files(flags, compose_files, plans, env_paths, merge_compose) if compose_files else []
+    folder = Path(project_directory) if project_directory else None
+    results = (
+        _lint_compose_files(flags, compose_files, plans, env_paths, merge_compose, folder) if compose_files else []
+    )
     covered = {str(Path(r.path).resolve()) for r in results}  # a service's Dockerfile is judged with its args
     dockerfiles = [f for f in files if f not in compose_files and str(Path(f).resolve()) not in covered]
     for outcome in lint_files(flags, dockerfiles, plans, jobs if jobs else (os.cpu_count() or 1)):
@@ -216,7 +223,7 @@ def check(
     sys.exit(EXIT_CLEAN)
 
 
-def _lint_compose_files(flags, compose_files, plans, env_files, merged: bool = False):
+def _lint_compose_files(flags, compose_files, plans, env_files, merged: bool = False, project_directory=None):
     """Each compose file as its own project (or, with ``merged``, all of them as ``-f a -f b``)."""
     from dockaudit.compose_lint import lint_compose
 
@@ -224,7 +231,7 @@ def _lint_compose_files(flags, compose_files, plans, env_files, merged: bool = F
     results = []
     for group in groups:
         plan = plans[group[0]]
-        results.extend(lint_compose([Path(f) for f in group], plan.rules, plan.options, env_files))
+        results.extend(lint_compose([Path(f) for f in group], plan.rules, plan.options, env_files, project_directory))
     return results
 
 
