@@ -104,6 +104,9 @@ def cli() -> None:
                    "CPUs, and none for a few files).")  # fmt: skip
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="Compose: variables for interpolation (default: the project's .env).")  # fmt: skip
+@click.option("--project-directory", type=click.Path(file_okay=False, exists=True),
+              help="Compose: the project directory (default: the first compose file's folder); files the project "
+                   "names outside it are not read.")  # fmt: skip
 @click.option("--merge-compose", is_flag=True, hidden=True)
 @click.option("--online", is_flag=True,
               help="Let rules ask registries (tag digests, the version behind latest) for their fixes.")  # fmt: skip
@@ -140,6 +143,7 @@ def check(
     write_baseline: str | None,
     jobs: int,
     env_files: tuple[str, ...],
+    project_directory: str | None,
     merge_compose: bool,
 ) -> None:
     """Lint Dockerfiles. A directory means every Dockerfile under it; - reads stdin."""
@@ -196,6 +200,7 @@ class CheckRun:
     write_baseline: str | None
     jobs: int
     env_files: tuple[str, ...]
+    project_directory: str | None
     merge_compose: bool
 
 
@@ -233,6 +238,7 @@ class _StdinEcho:
 
 def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     from dockaudit.config import ConfigError
+    from dockaudit.engine import FileResult
     from dockaudit.plan import cached_plan, config_for, lint_files
 
     try:
@@ -248,14 +254,14 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     if run.merge_compose:
         compose_files = [f for f in files if f != "-"]
     env_paths = [Path(e) for e in run.env_files] or None
-    results = _lint_compose_files(flags, compose_files, plans, env_paths, run.merge_compose) if compose_files else []
+    folder = Path(run.project_directory) if run.project_directory else None
+    results = (
+        _lint_compose_files(flags, compose_files, plans, env_paths, run.merge_compose, folder) if compose_files else []
+    )
     covered = {str(Path(r.path).resolve()) for r in results}  # a service's Dockerfile is judged with its args
     dockerfiles = [f for f in files if f not in compose_files and str(Path(f).resolve()) not in covered]
     stdin = echo.read() if "-" in dockerfiles else None
-    workers = run.jobs if run.jobs else (os.cpu_count() or 1)
-    from dockaudit.engine import FileResult
-
-    for outcome in lint_files(flags, dockerfiles, plans, workers, stdin):
+    for outcome in lint_files(flags, dockerfiles, plans, run.jobs, stdin):
         if isinstance(outcome, InputError):
             errors.append(outcome)
         else:
@@ -309,7 +315,7 @@ def _exit_code(failed: bool, findings, threshold_name: str, exit_zero: bool) -> 
     return EXIT_CLEAN
 
 
-def _lint_compose_files(flags, compose_files, plans, env_files, merged: bool = False):
+def _lint_compose_files(flags, compose_files, plans, env_files, merged: bool = False, project_directory=None):
     """Each compose file as its own project (or, with ``merged``, all of them as ``-f a -f b``)."""
     from dockaudit.compose_lint import lint_compose
 
@@ -317,7 +323,7 @@ def _lint_compose_files(flags, compose_files, plans, env_files, merged: bool = F
     results = []
     for group in groups:
         plan = plans[group[0]]
-        results.extend(lint_compose([Path(f) for f in group], plan.rules, plan.options, env_files))
+        results.extend(lint_compose([Path(f) for f in group], plan.rules, plan.options, env_files, project_directory))
     return results
 
 

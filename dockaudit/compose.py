@@ -3,7 +3,10 @@
 * YAML through PyYAML's node API, so anchors, ``<<`` merge keys and exact offsets survive;
 * interpolation (``${VAR}``, ``${VAR:-default}``, ``${VAR-default}``, ``${VAR:?err}``, ``${VAR?err}``,
   ``$VAR``, ``$$``) from the environment, then the project's ``.env`` or ``--env-file``;
-* several files merged in order (``-f a -f b``), ``extends`` and top-level ``include``.
+* several files merged in order (``-f a -f b``), ``extends`` and top-level ``include``;
+* confined to the project directory: a path a compose file names (include, ``extends.file``, ``.env``,
+  ``env_file``, build context and Dockerfile) is followed only when it resolves, symlinks included, inside
+  it; otherwise, and for FIFOs, devices and oversized files, it is listed as not read.  Loads are counted.
 A malformed file is a ``ComposeError`` with the file and line.
 """
 
@@ -11,20 +14,28 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dockaudit.files import COMPOSE_FILE_NAMES
+from dockaudit.files import COMPOSE_FILE_NAMES, InputError, read_regular_file
 from dockaudit.yamlguard import refuse_bomb
 
-_MAX_INCLUDES = 10
+MAX_COMPOSE_BYTES = 4 * 1024 * 1024  # real compose files are a few KiB
+MAX_ENV_FILE_BYTES = 1024 * 1024
+MAX_COMPOSE_LOADS = 100  # compose files read per project, repeats included: bounds wide and cyclic includes
 
 
 class ComposeError(ValueError):
+    """A compose file that cannot be read as one, or a path in it that is not followed (file and line)."""
+
     def __init__(self, path: str, line: int, message: str) -> None:
         super().__init__(f"{path}:{line}: {message}")
         self.path, self.line, self.message = path, line, message
+
+    def __reduce__(self):  # rebuilt from its fields when it crosses a process boundary
+        return (type(self), (self.path, self.line, self.message))
 
 
 @dataclass
@@ -120,12 +131,15 @@ def _substitute(expression: str, environment: dict[str, str], where: tuple[str, 
 
 
 def read_env_file(path: Path) -> dict[str, str]:
+    """The variables of a ``.env``-style file; ``InputError`` when it is not a regular file or is over
+    ``MAX_ENV_FILE_BYTES`` (a FIFO or ``/dev/zero`` must neither block nor fill memory)."""
+    data = read_regular_file(path, MAX_ENV_FILE_BYTES)
+    return parse_env_text(data.decode("utf-8", errors="replace"))
+
+
+def parse_env_text(text: str) -> dict[str, str]:
     values: dict[str, str] = {}
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return values
-    for line in lines:
+    for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
@@ -143,6 +157,12 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+def _yaml_problem(error: Exception) -> str:
+    """PyYAML's reason on one line (its ``str()`` adds the marks and a code excerpt on several lines)."""
+    problem = getattr(error, "problem", None) or str(error)
+    return problem.strip().splitlines()[0] if problem.strip() else type(error).__name__
+
+
 def parse_yaml(text: str, path: str, environment: dict[str, str]) -> YNode | None:
     """The document as ``YNode``s, merge keys flattened, scalars interpolated."""
     import yaml
@@ -152,7 +172,7 @@ def parse_yaml(text: str, path: str, environment: dict[str, str]) -> YNode | Non
         root = loader.get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ComposeError(path, (mark.line + 1) if mark else 1, str(getattr(exc, "problem", exc))) from None
+        raise ComposeError(path, (mark.line + 1) if mark else 1, _yaml_problem(exc)) from None
     except RecursionError:  # PyYAML composes nested collections recursively
         raise ComposeError(path, 1, "collections nested too deeply to read") from None
     finally:
@@ -176,7 +196,7 @@ def parse_yaml(text: str, path: str, environment: dict[str, str]) -> YNode | Non
             try:
                 loader.flatten_mapping(node)
             except yaml.YAMLError as exc:
-                raise ComposeError(path, node.start_mark.line + 1, f"bad merge key: {exc}") from None
+                raise ComposeError(path, node.start_mark.line + 1, f"bad merge key: {_yaml_problem(exc)}") from None
             mapping: dict[str, YNode] = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
@@ -221,8 +241,9 @@ _CONCATENATED = frozenset({"ports", "expose", "volumes", "devices", "env_file", 
 class ComposeProject:
     files: list[Path]
     root: YNode
-    folder: Path  # the project directory: relative paths resolve against it
+    folder: Path  # the project directory, a real path: every file the project names must resolve inside it
     texts: dict[str, str] = field(default_factory=dict)  # file → text, for positions
+    unread: list[ComposeError] = field(default_factory=list)  # files the project names but were not read, and why
 
     @property
     def services(self) -> dict[str, YNode]:
@@ -230,95 +251,298 @@ class ComposeProject:
         return node.mapping if node else {}
 
 
+class PathRefused(ValueError):
+    """A path written in a compose file that is not followed; ``str()`` says why (one line)."""
+
+
+_REMOTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@|github\.com/)")
+
+
+def project_path(written: str, base: Path, folder: Path) -> Path:
+    """``written`` (relative to ``base``) as a real path inside the project directory ``folder`` (a real path).
+
+    Symlinks are resolved before the check, so a link in the project that leads out is refused like
+    ``../..`` or ``/proc/self/environ``; a URL or git location is refused, never fetched.  A pull
+    request controls these paths, and CI must not read (and then print) files outside the checkout.
+    Raises ``PathRefused``."""
+    if "\0" in written:
+        raise PathRefused("holds a NUL byte")
+    if _REMOTE.match(written):
+        raise PathRefused("is a remote location, not fetched")
+    resolved = Path(os.path.realpath(base / written))
+    if not resolved.is_relative_to(folder):
+        raise PathRefused(f"resolves outside the project directory {folder} (widen it with --project-directory)")
+    return resolved
+
+
+_SHOWN_CHARACTERS = 200
+
+
+def shown_path(written: str) -> str:
+    """A path as written in a compose file, on one line and short enough to quote in a message."""
+    printable = "".join(c if c.isprintable() else repr(c)[1:-1] for c in written[:_SHOWN_CHARACTERS])
+    return printable + ("…" if len(written) > _SHOWN_CHARACTERS else "")
+
+
 def load_project(
-    files: list[Path], env_files: list[Path] | None = None, environ: dict[str, str] | None = None
+    files: list[Path],
+    env_files: list[Path] | None = None,
+    environ: dict[str, str] | None = None,
+    project_directory: Path | None = None,
 ) -> ComposeProject:
+    """The compose ``files`` merged in order, with their includes and extends.
+
+    The project directory is ``project_directory``, else the folder of the first file; includes,
+    ``extends.file``, ``.env`` and ``env_file`` that resolve outside it are not read and are listed in
+    ``unread`` with the reason, as are files that are not regular files or are too large.  At most
+    ``MAX_COMPOSE_LOADS`` compose files are read in all; an include cycle is a ``ComposeError``."""
     if not files:
         raise ValueError("no compose file")
-    folder = files[0].resolve().parent
-    environment: dict[str, str] = {}
-    for env_file in env_files if env_files else [folder / ".env"]:
-        environment.update(read_env_file(env_file))
+    folder = Path(os.path.realpath(project_directory if project_directory is not None else files[0].parent))
+    unread: list[ComposeError] = []
+    environment = _interpolation_values(folder, env_files, unread)
     environment.update(environ if environ is not None else os.environ)
-    texts: dict[str, str] = {}
+    loader = _Loader(folder, environment, unread)
     root: YNode | None = None
     for path in files:
-        root = _load_file(path, environment, texts, root, depth=0)
+        root = loader.load_named(path, root)
     if root is None:
         root = YNode({}, str(files[0]), 0, 0)
-    _apply_extends(root, files[0], environment, texts)
-    return ComposeProject(files, root, folder, texts)
+    loader.apply_extends(root)
+    project = ComposeProject(files, root, folder, loader.texts, unread)
+    _note_unread_env_files(project)
+    return project
 
 
-def _load_file(path: Path, environment: dict[str, str], texts: dict[str, str], into: YNode | None, depth: int):
+def _interpolation_values(folder: Path, env_files: list[Path] | None, unread: list[ComposeError]) -> dict[str, str]:
+    """Variables from ``--env-file`` (named by the user: read where they are) or the project's ``.env``."""
+    values: dict[str, str] = {}
+    if env_files:
+        for env_file in env_files:
+            values.update(_env_values(env_file, env_file, unread))
+        return values
+    default = folder / ".env"
+    if not os.path.lexists(default):
+        return values
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ComposeError(str(path), 1, f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ComposeError(str(path), 1, "not UTF-8 text") from None
-    texts[str(path)] = text
-    node = parse_yaml(text, str(path), environment)
+        resolved = project_path(".env", folder, folder)
+    except PathRefused as refusal:
+        unread.append(ComposeError(str(default), 1, f".env {refusal}; not read"))
+        return values
+    return _env_values(resolved, default, unread)
+
+
+def _env_values(path: Path, shown: Path, unread: list[ComposeError]) -> dict[str, str]:
+    try:
+        return read_env_file(path)
+    except InputError as error:
+        unread.append(ComposeError(str(shown), 1, f"{error.reason}; not read"))
+        return {}
+
+
+class _Loader:
+    """Reads one project's compose files: counts every load, follows includes inside the project only."""
+
+    def __init__(self, folder: Path, environment: dict[str, str], unread: list[ComposeError]) -> None:
+        self.folder = folder
+        self.environment = environment
+        self.unread = unread
+        self.texts: dict[str, str] = {}
+        self.loads = 0
+        self.including: list[Path] = []  # the chain of files being read, to name an include cycle
+
+    def load_named(self, path: Path, into: YNode | None) -> YNode | None:
+        """A file the user named (or a directory scan found): unreadable is an error."""
+        try:
+            text = self._read(path)
+        except InputError as error:
+            raise ComposeError(str(path), 1, error.reason) from None
+        return self._merge_in(path, text, into)
+
+    def _read(self, path: Path) -> str:
+        self.loads += 1
+        if self.loads > MAX_COMPOSE_LOADS:  # a file included from many places, or a wide tree
+            raise ComposeError(str(path), 1, f"more than {MAX_COMPOSE_LOADS} compose file loads (include, "
+                               "extends): refused")  # fmt: skip
+        data = read_regular_file(path, MAX_COMPOSE_BYTES)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(str(path), "not UTF-8 text") from None
+        self.texts[str(path)] = text
+        return text
+
+    def _merge_in(self, path: Path, text: str, into: YNode | None) -> YNode | None:
+        node = parse_yaml(text, str(path), self.environment)
+        if node is None:
+            return into
+        if not isinstance(node.value, dict):
+            raise ComposeError(str(path), 1, "a compose file is a mapping (services: …)")
+        include = node.get("include")
+        self.including.append(Path(os.path.realpath(path)))
+        try:
+            for item in include.items if include is not None else []:
+                into = self._include(item, path, into)
+        finally:
+            self.including.pop()
+        return _merge(into, node) if into is not None else node
+
+    def _include(self, item: YNode, parent: Path, into: YNode | None) -> YNode | None:
+        path_node = item.get("path")
+        written = item.text or (path_node.text if path_node is not None else "")
+        if not written:
+            return into
+        where = (item.file, _line_of(self.texts.get(item.file, ""), item.start))
+        try:
+            target = project_path(written, parent.parent, self.folder)
+        except PathRefused as refusal:
+            self.unread.append(ComposeError(*where, f"include {shown_path(written)} {refusal}; not read"))
+            return into
+        if target in self.including:
+            chain = " -> ".join(p.name for p in [*self.including[self.including.index(target) :], target])
+            raise ComposeError(*where, f"include cycle: {chain}")
+        try:
+            text = self._read(target)
+        except InputError as error:
+            self.unread.append(ComposeError(*where, f"include {shown_path(written)}: {error.reason}; not read"))
+            return into
+        return self._merge_in(target, text, into)
+
+    def apply_extends(self, root: YNode) -> None:
+        services = root.get("services")
+        if services is None:
+            return
+        extended: dict[Path, YNode | None] = {}  # each extended file read once, however many services use it
+        for name, service in list(services.mapping.items()):
+            extends = service.get("extends")
+            if extends is None:
+                continue
+            service_node = extends.get("service")
+            base_name = extends.text or (service_node.text if service_node is not None else "")
+            other = extends.get("file")
+            if other is not None and other.text:
+                other_root = self._extended_root(other, extended)
+                base = other_root.get("services", base_name) if other_root else None
+            else:
+                base = services.mapping.get(base_name)
+            if base is not None and base is not service:
+                services.mapping[name] = _merge(base, service)
+
+    def _extended_root(self, written: YNode, extended: dict[Path, YNode | None]) -> YNode | None:
+        where = (written.file, _line_of(self.texts.get(written.file, ""), written.start))
+        try:
+            target = project_path(written.text, Path(written.file).parent, self.folder)
+        except PathRefused as refusal:
+            self.unread.append(ComposeError(*where, f"extends.file {shown_path(written.text)} {refusal}; not read"))
+            return None
+        if target not in extended:
+            try:
+                extended[target] = self._merge_in(target, self._read(target), None)
+            except InputError as error:
+                self.unread.append(ComposeError(*where, f"extends.file {shown_path(written.text)}: {error.reason}; "
+                                                "not read"))  # fmt: skip
+                extended[target] = None
+        return extended[target]
+
+
+def env_file_entries(service: YNode) -> list[tuple[YNode, str]]:
+    """A service's ``env_file:`` entries as (node, path as written): a string, a list, or long syntax."""
+    node = service.get("env_file")
     if node is None:
-        return into
-    if not isinstance(node.value, dict):
-        raise ComposeError(str(path), 1, "a compose file is a mapping (services: …)")
-    include = node.get("include")
-    if include is not None and depth < _MAX_INCLUDES:
-        for item in include.items:
-            target = item.text or (item.get("path").text if item.get("path") else "")
-            if target:
-                into = _load_file((path.parent / target).resolve(), environment, texts, into, depth + 1)
-    return _merge(into, node) if into is not None else node
+        return []
+    entries = [node] if isinstance(node.value, str) else node.items
+    found = []
+    for entry in entries:
+        path_node = entry.get("path")
+        written = entry.text or (path_node.text if path_node is not None else "")
+        if written:
+            found.append((entry, written))
+    return found
 
 
-def _apply_extends(root: YNode, first: Path, environment: dict[str, str], texts: dict[str, str]) -> None:
-    services = root.get("services")
-    if services is None:
-        return
-    for name, service in list(services.mapping.items()):
-        extends = service.get("extends")
-        if extends is None:
-            continue
-        base_name = extends.text or (extends.get("service").text if extends.get("service") else "")
-        other = extends.get("file")
-        if other is not None and other.text:
-            other_root = _load_file((Path(service.file).parent / other.text).resolve(), environment, texts, None, 1)
-            base = other_root.get("services", base_name) if other_root else None
-        else:
-            base = services.mapping.get(base_name)
-        if base is not None and base is not service:
-            services.mapping[name] = _merge(base, service)
+def _note_unread_env_files(project: ComposeProject) -> None:
+    """``env_file`` paths DA912 will not read (outside the project, not regular files), said once here."""
+    for service in project.services.values():
+        for entry, written in env_file_entries(service):
+            where = (entry.file, line_of(project, entry.file, entry.start))
+            try:
+                path = project_path(written, Path(entry.file).parent, project.folder)
+            except PathRefused as refusal:
+                project.unread.append(ComposeError(*where, f"env_file {shown_path(written)} {refusal}; not read"))
+                continue
+            problem = _unreadable_env_file(path)
+            if problem:
+                project.unread.append(ComposeError(*where, f"env_file {shown_path(written)}: {problem}; not read"))
 
 
-def service_build(
-    project: ComposeProject, service: YNode
-) -> tuple[Path, Path | None, str | None, dict[str, str], str | None]:
-    """(context, Dockerfile path or None for dockerfile_inline, inline text, build args, target)."""
+def _unreadable_env_file(path: Path) -> str | None:
+    """Why DA912 will not read the env file at ``path`` (checked without opening it), or None."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None  # missing: docker compose reports it; there is nothing to read
+    if not stat.S_ISREG(status.st_mode):
+        return "not a regular file (a FIFO, device or socket)"
+    if status.st_size > MAX_ENV_FILE_BYTES:
+        return f"file too large (over {MAX_ENV_FILE_BYTES // (1024 * 1024)} MiB)"
+    return None
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How Compose would build a service, limited to what may be read."""
+
+    context: Path | None  # None: remote, or outside the project (not read)
+    dockerfile: Path | None  # None: dockerfile_inline, or not read (see ``refused``)
+    inline: str | None
+    args: dict[str, str]
+    target: str | None
+    refused: ComposeError | None = None  # why the context or the Dockerfile is not read
+
+
+def service_build(project: ComposeProject, service: YNode) -> BuildSettings:
+    """The service's build: context and Dockerfile resolved inside the project, build args and target."""
     build = service.get("build")
     base = Path(service.file).parent
     if build is None:
-        return base, None, None, {}, None
-    if isinstance(build.value, str):
-        context = (base / build.text).resolve()
-        return context, context / "Dockerfile", None, {}, None
-    context_node = build.get("context")
-    context = (base / (context_node.text if context_node else ".")).resolve()
+        return BuildSettings(None, None, None, {}, None)
+    context_node = build if isinstance(build.value, str) else build.get("context")
+    written = (context_node.text if context_node is not None else "") or "."
     inline = build.get("dockerfile_inline")
+    args, target = _build_args(build), build.get("target")
+    settings = BuildSettings(None, None, inline.text if inline else None, args, target.text if target else None)
+    try:
+        context = project_path(written, base, project.folder)
+    except PathRefused as refusal:
+        return replace(settings, refused=_refused(project, context_node or build, "build context", written, refusal))
+    if inline is not None:
+        return replace(settings, context=context)
     dockerfile_node = build.get("dockerfile")
-    dockerfile = None if inline else (context / (dockerfile_node.text if dockerfile_node else "Dockerfile"))
+    written = (dockerfile_node.text if dockerfile_node is not None else "") or "Dockerfile"
+    try:
+        return replace(settings, context=context, dockerfile=project_path(written, context, project.folder))
+    except PathRefused as refusal:
+        return replace(settings, context=context,
+                       refused=_refused(project, dockerfile_node or build, "build dockerfile", written, refusal))  # fmt: skip
+
+
+def _refused(project: ComposeProject, node: YNode, key: str, written: str, refusal: PathRefused) -> ComposeError:
+    return ComposeError(node.file, line_of(project, node.file, node.start), f"{key} {shown_path(written)} {refusal}; "
+                        "not read")  # fmt: skip
+
+
+def _build_args(build: YNode) -> dict[str, str]:
     args = build.get("args")
     values: dict[str, str] = {}
-    if args is not None:
-        if isinstance(args.value, dict):
-            values = {k: v.text for k, v in args.mapping.items() if v.value is not None}
-        else:
-            for item in args.items:
-                key, eq, value = item.text.partition("=")
-                if eq:
-                    values[key] = value
-    target = build.get("target")
-    return context, dockerfile, inline.text if inline else None, values, target.text if target else None
+    if args is None:
+        return values
+    if isinstance(args.value, dict):
+        return {k: v.text for k, v in args.mapping.items() if v.value is not None}
+    for item in args.items:
+        key, eq, value = item.text.partition("=")
+        if eq:
+            values[key] = value
+    return values
 
 
 def environment_entries(service: YNode) -> Iterator[tuple[str, str | None, YNode]]:

@@ -4,14 +4,16 @@ linted as Compose would build it (context, dockerfile or dockerfile_inline, args
 from __future__ import annotations
 
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
 from dockaudit.compose import ComposeError, ComposeProject, YNode, load_project, service_build
 from dockaudit.context import Options
+from dockaudit.dockerignore import dockerignore_problems
 from dockaudit.engine import INTERNAL_ERROR, FileResult, lint_source, to_finding
+from dockaudit.files import InputError, read_dockerfile
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import Rule
 from dockaudit.syntax.source import Source, Span
@@ -21,7 +23,7 @@ from dockaudit.syntax.source import Source, Span
 class ServiceBuild:
     name: str
     service: YNode
-    context: Path
+    context: Path | None  # None: not read (remote, or outside the project)
     dockerfile: Path | None
     inline: str | None
     args: dict[str, str]
@@ -58,33 +60,60 @@ class ComposeContext:
         from dockaudit.context import LintContext
         from dockaudit.mlfacts import ml_facts
 
-        ctx = LintContext(build.result.dockerfile, Options(build_args=build.args, target=build.target))
+        # the context the build reads, or none when it is not read
+        options = Options(build_args=build.args, target=build.target, context_dir=build.context,
+                          use_context=build.context is not None)  # fmt: skip
+        ctx = LintContext(build.result.dockerfile, options)
         return ml_facts(ctx).of(ctx.target_stage) if ctx.target_stage else None
 
 
-def _service_builds(project: ComposeProject) -> dict[str, ServiceBuild]:
-    builds = {}
+def _service_builds(project: ComposeProject) -> tuple[dict[str, ServiceBuild], list[ComposeError]]:
+    """The services that build, and the contexts and Dockerfiles that are not read (and why)."""
+    builds, refused = {}, []
     for name, service in project.services.items():
         if service.get("build") is None:
             continue
-        context, dockerfile, inline, args, target = service_build(project, service)
-        builds[name] = ServiceBuild(name, service, context, dockerfile, inline, args, target)
-    return builds
+        settings = service_build(project, service)
+        if settings.refused is not None:
+            refused.append(settings.refused)
+        builds[name] = ServiceBuild(name, service, settings.context, settings.dockerfile, settings.inline,
+                                    settings.args, settings.target)  # fmt: skip
+    return builds, refused
+
+
+def _unread_ignore_files(builds: Iterable[ServiceBuild]) -> list[InputError]:
+    """The ignore files of the services' contexts that are not read (FIFOs, links out), each said once."""
+    problems: dict[str, InputError] = {}
+    for build in builds:
+        if build.context is not None and (build.dockerfile is not None or build.inline is not None):
+            for problem in dockerignore_problems(build.context, build.dockerfile):
+                problems.setdefault(problem.path, problem)
+    return list(problems.values())
 
 
 def lint_compose(
-    files: list[Path], rules: Sequence[Rule], options: Options | None = None, env_files: list[Path] | None = None
+    files: list[Path],
+    rules: Sequence[Rule],
+    options: Options | None = None,
+    env_files: list[Path] | None = None,
+    project_directory: Path | None = None,
 ) -> list[FileResult]:
-    """Results for the compose files (DA9xx findings) and for every Dockerfile the services build."""
+    """Results for the compose files (DA9xx findings) and for every Dockerfile the services build.
+
+    Files the project names but that are not read (outside the project directory, remote, not
+    regular files) are results with a one-line error each; the rest of the project is still linted."""
     shown = str(files[0])
     try:
-        project = load_project(files, env_files)
+        project = load_project(files, env_files, project_directory=project_directory)
     except ComposeError as error:
         finding = Finding("DA001", "parse-error", Severity.ERROR, error.message, error.path, error.line, 1,
                           error.line, 1)  # fmt: skip
         return [FileResult(error.path, [finding], None, f"line {error.line}: {error.message}")]
     ctx = ComposeContext(project, options)
-    ctx.builds = _service_builds(project)
+    ctx.builds, refused = _service_builds(project)
+    unread = [FileResult(e.path, [], None, f"line {e.line}: {e.message}") for e in [*project.unread, *refused]]
+    if (options or Options()).use_context:
+        unread += [FileResult(e.path, [], None, e.reason) for e in _unread_ignore_files(ctx.builds.values())]
     results = _lint_service_dockerfiles(ctx, rules, options or Options())
     compose_rules = [r for r in rules if r.target == "compose"]
     by_file: dict[str, list[Finding]] = {str(f): [] for f in files}
@@ -101,7 +130,7 @@ def lint_compose(
                 Finding(INTERNAL_ERROR[0], INTERNAL_ERROR[1], Severity.ERROR, message, shown, 1, 1, 1, 1)
             )
     compose_results = [FileResult(path, sorted(found, key=Finding.sort_key), None) for path, found in by_file.items()]
-    return compose_results + results
+    return compose_results + unread + results
 
 
 def _shown(path: Path) -> str:
@@ -117,6 +146,8 @@ def _lint_service_dockerfiles(ctx: ComposeContext, rules: Sequence[Rule], option
     done: dict[tuple, FileResult] = {}
     services_of: dict[tuple, list[str]] = {}
     for name, build in ctx.builds.items():
+        if build.dockerfile is None and build.inline is None:
+            continue  # its context or Dockerfile is not read: lint_compose says why
         key = (str(build.dockerfile) if build.dockerfile else f"{name}:inline", tuple(sorted(build.args.items())),
                build.target)  # fmt: skip
         services_of.setdefault(key, []).append(name)
@@ -129,14 +160,15 @@ def _lint_service_dockerfiles(ctx: ComposeContext, rules: Sequence[Rule], option
         else:
             assert build.dockerfile is not None
             try:
-                data = build.dockerfile.read_bytes()
-            except OSError as exc:
-                done[key] = FileResult(str(build.dockerfile), [], None, f"cannot read ({exc.strerror or exc}) for "
+                data = read_dockerfile(str(build.dockerfile))
+            except InputError as error:
+                done[key] = FileResult(str(build.dockerfile), [], None, f"cannot read ({error.reason}) for "
                                        f"compose service {name}")  # fmt: skip
                 continue
             path = _shown(build.dockerfile)
         service_options = replace(options, build_args={**options.build_args, **build.args},
-                                  target=build.target or options.target, context_dir=build.context)  # fmt: skip
+                                  target=build.target or options.target, context_dir=build.context,
+                                  use_context=options.use_context and build.context is not None)  # fmt: skip
         result = lint_source(data, path, rules, service_options)
         build.result = result
         done[key] = result

@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockaudit.files import InputError, read_regular_file
+
+MAX_ENVIRONMENT_BYTES = 1024 * 1024  # real environment files are a few KiB
 _KEY = re.compile(r"^(\s*)([A-Za-z_][\w-]*)\s*:\s*(.*?)\s*$")
 _ITEM = re.compile(r"^(\s*)-\s*(.*?)\s*$")
 
@@ -72,7 +75,8 @@ def parse_environment(text: str) -> CondaEnvironment:
 
 
 def read_environment(path: Path) -> CondaEnvironment | None:
+    """The file's environment; None when it is not a regular file or is over ``MAX_ENVIRONMENT_BYTES``."""
     try:
-        return parse_environment(path.read_text(encoding="utf-8", errors="replace"))
-    except OSError:
+        return parse_environment(read_regular_file(path, MAX_ENVIRONMENT_BYTES).decode("utf-8", errors="replace"))
+    except InputError:
         return None

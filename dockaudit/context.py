@@ -19,6 +19,7 @@ from dockaudit.syntax.stages import Stage, build_stages
 
 T = TypeVar("T")
 CONTEXT_FILE_LIMIT = 50_000  # stop listing a huge build context; rules then judge what they saw
+CONTEXT_ENTRY_LIMIT = 500_000  # entries looked at, ignored ones included: a `!` pattern stops the pruning
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,11 @@ class LintContext:
         patterns = self.dockerignore or []
         can_reinclude = any(p.exclusion for p in patterns)
         found: list[str] = []
+        looked_at = 0
         for folder, dirs, files in os.walk(root):  # symlinked directories are not followed
+            looked_at += len(dirs) + len(files)
+            if looked_at > CONTEXT_ENTRY_LIMIT:
+                return found
             relative = os.path.relpath(folder, root)
             prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
             if not can_reinclude:

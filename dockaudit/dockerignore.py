@@ -8,10 +8,16 @@ everything under it; the last matching pattern decides.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+from dockaudit.files import InputError, read_regular_file
+
+MAX_DOCKERIGNORE_BYTES = 1024 * 1024  # real ignore files are a few hundred bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +95,54 @@ def is_ignored(path: str, patterns: list[IgnorePattern]) -> bool:
 
 def read_dockerignore(context: Path, dockerfile: Path | None = None) -> list[IgnorePattern] | None:
     """The context's ignore patterns; ``<Dockerfile>.dockerignore`` next to the Dockerfile wins
-    (BuildKit's per-Dockerfile ignore file).  None when there is no ignore file at all."""
+    (BuildKit's per-Dockerfile ignore file).  None when there is no ignore file at all.
+
+    An ignore file is read only when it is a regular file of at most ``MAX_DOCKERIGNORE_BYTES`` that
+    resolves inside its folder (the context, or the Dockerfile's folder): a link to ``/dev/zero`` or a
+    FIFO must neither fill memory nor block, and BuildKit does not follow a link out of the context
+    either.  Such a file counts as absent; ``dockerignore_problems`` says why."""
+    for candidate, folder in _candidates(context, dockerfile):
+        if not os.path.lexists(candidate) or _problem(candidate, folder):
+            continue
+        try:
+            data = read_regular_file(os.path.realpath(candidate), MAX_DOCKERIGNORE_BYTES)
+        except InputError:  # swapped since the check: still absent
+            continue
+        return parse_dockerignore(data.decode("utf-8", errors="replace"))
+    return None
+
+
+def dockerignore_problems(context: Path, dockerfile: Path | None = None) -> list[InputError]:
+    """An ``InputError`` for each ignore file that exists but that ``read_dockerignore`` does not read."""
+    problems = []
+    for candidate, folder in _candidates(context, dockerfile):
+        problem = _problem(candidate, folder) if os.path.lexists(candidate) else None
+        if problem:
+            problems.append(InputError(str(candidate), f"{problem}; not read (as if there were no ignore file)"))
+    return problems
+
+
+def _candidates(context: Path, dockerfile: Path | None) -> list[tuple[Path, Path]]:
+    """(ignore file, folder it must resolve inside), the one that wins first."""
     candidates = []
     if dockerfile is not None:
-        candidates.append(dockerfile.parent / f"{dockerfile.name}.dockerignore")
-    candidates.append(context / ".dockerignore")
-    for candidate in candidates:
-        try:
-            return parse_dockerignore(candidate.read_text(encoding="utf-8", errors="replace"))
-        except OSError:
-            continue
+        candidates.append((dockerfile.parent / f"{dockerfile.name}.dockerignore", dockerfile.parent))
+    candidates.append((context / ".dockerignore", context))
+    return candidates
+
+
+def _problem(candidate: Path, folder: Path) -> str | None:
+    """Why the ignore file is not read (checked without opening it), or None when it may be."""
+    real = os.path.realpath(candidate)
+    folder_real = os.path.realpath(folder)
+    if os.path.commonpath([real, folder_real]) != folder_real:
+        return "a symlink that leads outside the build context"
+    try:
+        status = os.stat(real)
+    except OSError as error:
+        return error.strerror or str(error)
+    if not stat.S_ISREG(status.st_mode):
+        return "not a regular file (a FIFO, device or socket)"
+    if status.st_size > MAX_DOCKERIGNORE_BYTES:
+        return f"file too large (over {MAX_DOCKERIGNORE_BYTES // (1024 * 1024)} MiB)"
     return None

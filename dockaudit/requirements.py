@@ -10,11 +10,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockaudit.files import InputError, read_regular_file
+
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$", re.DOTALL)
 _EXACT = re.compile(r"(?:===|==)\s*[^,;*\s]+(?:\s*[;,]|\s*$)")
 _ANY_SPEC = re.compile(r"(?:===|==|~=|!=|<=|>=|<|>)")
 _ARCHIVE = (".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar")
 _MAX_DEPTH = 10  # nested -r files
+MAX_REQUIREMENTS_BYTES = 4 * 1024 * 1024  # a pip-compile file with hashes for a large ML stack is ~1 MiB
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +102,9 @@ def read_requirements_file(
     requirements: list[Requirement] = []
     constraints: list[Path] = []
     missing: list[str] = []
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    try:  # a FIFO or a link to /dev/zero must neither block nor fill memory
+        text = read_regular_file(path, MAX_REQUIREMENTS_BYTES).decode("utf-8", errors="replace")
+    except InputError:
         return RequirementsFile(path, (), (), (str(path),))
     for line_number, line in _logical_lines(text):
         words = line.split()

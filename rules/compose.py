@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 from dockaudit_rules.security import _TOKEN_PREFIXES, _literal_secret_value, looks_like_secret_name
 
-from dockaudit.compose import YNode, environment_entries, read_env_file
+from dockaudit.compose import (PathRefused, YNode, env_file_entries, environment_entries, project_path, read_env_file,
+                              shown_path)  # fmt: skip
+from dockaudit.files import InputError
 from dockaudit.imageref import parse_image_ref
 from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.syntax.source import Span
@@ -769,19 +771,16 @@ def find_committed_env_file_secrets(ctx: ComposeContext) -> Iterator[Violation]:
     ```
     """
     for name, service in ctx.services.items():
-        node = service.get("env_file")
-        if node is None:
-            continue
-        entries = [node] if isinstance(node.value, str) else node.items
-        for entry in entries:
-            relative = entry.text or (entry.get("path").text if entry.get("path") else "")
-            path = (Path(entry.file).parent / relative).resolve()
-            if not relative or not path.is_file() or not _tracked_by_git(path):
+        for entry, relative in env_file_entries(service):
+            try:  # outside the project or not a regular file: not read (the loader said so)
+                path = project_path(relative, Path(entry.file).parent, ctx.project.folder)
+                values = read_env_file(path) if path.is_file() and _tracked_by_git(path) else {}
+            except (PathRefused, InputError):
                 continue
-            secrets = [k for k, v in read_env_file(path).items() if (looks_like_secret_name(k) and
-                       _literal_secret_value(v) and "$" not in v) or _TOKEN_PREFIXES.search(v)]  # fmt: skip
+            secrets = [k for k, v in values.items() if (looks_like_secret_name(k) and _literal_secret_value(v)
+                       and "$" not in v) or _TOKEN_PREFIXES.search(v)]  # fmt: skip
             if secrets:
-                yield _violation(ctx, entry, f"service {name}: {relative} is committed and holds "
+                yield _violation(ctx, entry, f"service {name}: {shown_path(relative)} is committed and holds "
                                  f"{', '.join(secrets[:3])}: keep env files with secrets out of git")  # fmt: skip
 
 
