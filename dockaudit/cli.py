@@ -107,6 +107,9 @@ def cli() -> None:
 @click.option("--project-directory", type=click.Path(file_okay=False, exists=True),
               help="Compose: the project directory (default: the first compose file's folder); files the project "
                    "names outside it are not read.")  # fmt: skip
+@click.option("--compose-environment", is_flag=True,
+              help="Compose: interpolate ${VAR} from this process's environment too, as docker compose does (off "
+                   "by default: a CI environment holds secrets that a pull request's compose file could print).")  # fmt: skip
 @click.option("--merge-compose", is_flag=True, hidden=True)
 @click.option("--online", is_flag=True,
               help="Let rules ask registries (tag digests, the version behind latest) for their fixes.")  # fmt: skip
@@ -144,6 +147,7 @@ def check(
     jobs: int,
     env_files: tuple[str, ...],
     project_directory: str | None,
+    compose_environment: bool,
     merge_compose: bool,
 ) -> None:
     """Lint Dockerfiles. A directory means every Dockerfile under it; - reads stdin."""
@@ -201,6 +205,7 @@ class CheckRun:
     jobs: int
     env_files: tuple[str, ...]
     project_directory: str | None
+    compose_environment: bool
     merge_compose: bool
 
 
@@ -256,7 +261,8 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     env_paths = [Path(e) for e in run.env_files] or None
     folder = Path(run.project_directory) if run.project_directory else None
     results = (
-        _lint_compose_files(flags, compose_files, plans, env_paths, run.merge_compose, folder) if compose_files else []
+        _lint_compose_files(flags, compose_files, plans, env_paths, run.merge_compose, folder,
+                            dict(os.environ) if run.compose_environment else None) if compose_files else []  # fmt: skip
     )
     covered = {str(Path(r.path).resolve()) for r in results}  # a service's Dockerfile is judged with its args
     dockerfiles = [f for f in files if f not in compose_files and str(Path(f).resolve()) not in covered]
@@ -315,7 +321,7 @@ def _exit_code(failed: bool, findings, threshold_name: str, exit_zero: bool) -> 
     return EXIT_CLEAN
 
 
-def _lint_compose_files(flags, compose_files, plans, env_files, merged: bool = False, project_directory=None):
+def _lint_compose_files(flags, compose_files, plans, env_files, merged=False, project_directory=None, environ=None):
     """Each compose file as its own project (or, with ``merged``, all of them as ``-f a -f b``)."""
     from dockaudit.compose_lint import lint_compose
 
@@ -323,7 +329,8 @@ def _lint_compose_files(flags, compose_files, plans, env_files, merged: bool = F
     results = []
     for group in groups:
         plan = plans[group[0]]
-        results.extend(lint_compose([Path(f) for f in group], plan.rules, plan.options, env_files, project_directory))
+        results.extend(lint_compose([Path(f) for f in group], plan.rules, plan.options, env_files, project_directory,
+                                    environ))  # fmt: skip
     return results
 
 

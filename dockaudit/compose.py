@@ -292,6 +292,10 @@ def load_project(
 ) -> ComposeProject:
     """The compose ``files`` merged in order, with their includes and extends.
 
+    ``${VAR}`` takes its value from the project's ``.env`` (or ``env_files``), then ``environ`` — not
+    from ``os.environ`` unless the caller passes it: a CI job's environment holds secrets, and a
+    pull request's ``image: ${CI_TOKEN}`` would print one into the report.
+
     The project directory is ``project_directory``, else the folder of the first file; includes,
     ``extends.file``, ``.env`` and ``env_file`` that resolve outside it are not read and are listed in
     ``unread`` with the reason, as are files that are not regular files or are too large.  At most
@@ -301,7 +305,7 @@ def load_project(
     folder = Path(os.path.realpath(project_directory if project_directory is not None else files[0].parent))
     unread: list[ComposeError] = []
     environment = _interpolation_values(folder, env_files, unread)
-    environment.update(environ if environ is not None else os.environ)
+    environment.update(environ or {})  # the process environment only when the caller passes it
     loader = _Loader(folder, environment, unread)
     root: YNode | None = None
     for path in files:

@@ -97,14 +97,16 @@ def lint_compose(
     options: Options | None = None,
     env_files: list[Path] | None = None,
     project_directory: Path | None = None,
+    environ: dict[str, str] | None = None,
 ) -> list[FileResult]:
     """Results for the compose files (DA9xx findings) and for every Dockerfile the services build.
 
     Files the project names but that are not read (outside the project directory, remote, not
-    regular files) are results with a one-line error each; the rest of the project is still linted."""
+    regular files) are results with a one-line error each; the rest of the project is still linted.
+    ``environ``: variables for interpolation beyond ``.env``/``env_files`` (``--compose-environment``)."""
     shown = str(files[0])
     try:
-        project = load_project(files, env_files, project_directory=project_directory)
+        project = load_project(files, env_files, environ, project_directory)
     except ComposeError as error:
         finding = Finding("DA001", "parse-error", Severity.ERROR, error.message, error.path, error.line, 1,
                           error.line, 1)  # fmt: skip

@@ -435,3 +435,16 @@ def test_the_context_walk_is_bounded_even_when_nothing_can_be_pruned(tmp_path: P
     assert len(LintContext(dockerfile, Options(context_dir=tmp_path)).context_files) == 51
     monkeypatch.setattr(dockaudit.context, "CONTEXT_ENTRY_LIMIT", 20)
     assert LintContext(dockerfile, Options(context_dir=tmp_path)).context_files == [".dockerignore"]
+
+
+@pytest.mark.parametrize("report", ["text", "json", "sarif", "github"])
+def test_the_process_environment_is_not_interpolated_unless_asked(tmp_path: Path, monkeypatch, report: str):
+    secret = "ghp_secretTOKENvalue1234567890"
+    monkeypatch.setenv("CI_TOKEN", secret)
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: ${CI_TOKEN}\n    environment:\n"
+                                           "      PASSWORD: ${CI_TOKEN}\n")  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    quiet = CliRunner().invoke(cli, ["--isolated", "--format", report, "compose.yaml"])
+    assert secret not in quiet.output
+    asked = CliRunner().invoke(cli, ["--isolated", "--compose-environment", "--format", report, "compose.yaml"])
+    assert secret in asked.output  # the user asked: values come from the environment, as docker compose does
