@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-_KEY = re.compile(r"^(\s*)([A-Za-z_][\w-]*)\s*:\s*(.*?)\s*$")
-_ITEM = re.compile(r"^(\s*)-\s*(.*?)\s*$")
+# The value runs from its first to its last non-space (no lazy ".*?\s*$": quadratic on a long line).
+_KEY = re.compile(r"^(\s*)([A-Za-z_][\w-]*)\s*:\s*((?:\S(?:.*\S)?)?)")
+_ITEM = re.compile(r"^(\s*)-\s*((?:\S(?:.*\S)?)?)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ def parse_environment(text: str) -> CondaEnvironment:
                 pip.extend(_flow(nested.group(1)))
             continue
         conda.append(_scalar(value))
-    python = next((m.group(1) for d in conda if (m := re.match(r"^python\s*[=<>]*=?\s*(\d+\.\d+)", d))), None)
+    python = next((m.group(1) for d in conda if (m := re.match(r"^python\s*(?:[=<>]+\s*)?(\d+\.\d+)", d))), None)
     return CondaEnvironment(tuple(conda), tuple(p for p in pip if p), python)
 
 
