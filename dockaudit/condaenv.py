@@ -14,8 +14,9 @@ from pathlib import Path
 from dockaudit.files import InputError, read_regular_file
 
 MAX_ENVIRONMENT_BYTES = 1024 * 1024  # real environment files are a few KiB
-_KEY = re.compile(r"^(\s*)([A-Za-z_][\w-]*)\s*:\s*(.*?)\s*$")
-_ITEM = re.compile(r"^(\s*)-\s*(.*?)\s*$")
+# The value runs from its first to its last non-space (no lazy ".*?\s*$": quadratic on a long line).
+_KEY = re.compile(r"^(\s*)([A-Za-z_][\w-]*)\s*:\s*((?:\S(?:.*\S)?)?)")
+_ITEM = re.compile(r"^(\s*)-\s*((?:\S(?:.*\S)?)?)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ def parse_environment(text: str) -> CondaEnvironment:
                 pip.extend(_flow(nested.group(1)))
             continue
         conda.append(_scalar(value))
-    python = next((m.group(1) for d in conda if (m := re.match(r"^python\s*[=<>]*=?\s*(\d+\.\d+)", d))), None)
+    python = next((m.group(1) for d in conda if (m := re.match(r"^python\s*(?:[=<>]+\s*)?(\d+\.\d+)", d))), None)
     return CondaEnvironment(tuple(conda), tuple(p for p in pip if p), python)
 
 

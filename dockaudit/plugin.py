@@ -104,7 +104,7 @@ def rule(
     return make
 
 
-_SECTION = re.compile(r"^## (.+?)\s*$", re.MULTILINE)
+_SECTION = re.compile(r"^## (.+)$", re.MULTILINE)  # headings and bodies are stripped by the caller
 _FENCE = re.compile(r"```(?:dockerfile|Dockerfile|yaml)?\n(.*?)```", re.DOTALL)
 
 

@@ -21,7 +21,9 @@ from dockaudit.model import Finding
 from dockaudit.plugin import Rule
 from dockaudit.syntax.nodes import Blank, Comment, Directive, Dockerfile, Instruction
 
-_DOCKAUDIT = re.compile(r"^dockaudit:\s*(ignore-file|ignore)\s*(?:=\s*([^#]*?))?\s*(?:--\s*(.*))?$", re.IGNORECASE)
+# Codes run up to "--" or "#" (single dashes allowed); _codes strips the spaces around them.
+_DOCKAUDIT = re.compile(r"^dockaudit:\s*(ignore-file|ignore)\s*(?:=([^#-]*(?:-(?!-)[^#-]*)*))?(?:--\s*(.*))?$",
+                        re.IGNORECASE)
 _HADOLINT = re.compile(r"^hadolint\s+(global\s+|stage\s+)?ignore\s*=\s*([^#\s,]+(?:\s*,\s*[^#\s,]+)*)", re.IGNORECASE)
 
 

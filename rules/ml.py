@@ -1626,8 +1626,8 @@ def find_framework_reinstalls(ctx: LintContext) -> Iterator[Violation]:
                             "matches instead (source: ml-compat.toml [pytorch_image])")  # fmt: skip
 
 
-_CUDA_APT = re.compile(r"^(?:cuda-(?:toolkit|libraries|runtime|compiler|nvcc|cudart)[\w.-]*|cuda-\d+-\d+|libcudnn\d*[\w.-]*"
-                       r"|cudnn\d*[\w.-]*|nvidia-cuda-toolkit)(?:=.*)?$")  # fmt: skip
+_CUDA_APT = re.compile(r"^(?:cuda-(?:toolkit|libraries|runtime|compiler|nvcc|cudart)[\w.-]*|cuda-\d+-\d+|libcudnn[\w.-]*"
+                       r"|cudnn[\w.-]*|nvidia-cuda-toolkit)(?:=.*)?$")  # fmt: skip  (no \d* before [\w.-]*: quadratic)
 
 
 @rule(

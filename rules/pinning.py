@@ -540,7 +540,7 @@ def _resolve_known(value: str, scope) -> str | None:
             return ""
         return variable.value
 
-    resolved = re.sub(r"\$\{(\w+)[^}]*\}|\$(\w+)", substitute, value)
+    resolved = re.sub(r"\$\{(\w+)(?:[^}\w][^}]*)?\}|\$(\w+)", substitute, value)
     return None if unknown else resolved
 
 

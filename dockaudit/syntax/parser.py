@@ -37,7 +37,8 @@ from dockaudit.syntax.nodes import (
 from dockaudit.syntax.source import Source, Span
 
 MAX_LINE_BYTES = 65535  # bufio.MaxScanTokenSize - 1: BuildKit rejects longer lines
-_DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")
+# The value runs to its last non-blank (a blank-only value is its last blank, as with ".+?[ \t]*$").
+_DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*([^ \t](?:.*[^ \t])?|[ \t])")
 _VALID_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 # An escape at the end of a line continues it, unless the escape is itself escaped.
 _CONTINUATION = {
