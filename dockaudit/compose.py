@@ -167,7 +167,10 @@ def parse_yaml(text: str, path: str, environment: dict[str, str]) -> YNode | Non
     """The document as ``YNode``s, merge keys flattened, scalars interpolated."""
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks the characters already: a NUL byte is a ReaderError here
+    except yaml.YAMLError as exc:
+        raise ComposeError(path, 1, _yaml_problem(exc)) from None
     try:
         root = loader.get_single_node()
     except yaml.YAMLError as exc:
