@@ -21,7 +21,10 @@ MAX_CACHE_FILE_BYTES = 16 * 1024 * 1024  # a cache file larger than this is not 
 _WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 # The checks need descriptor-relative opens and file owners (POSIX); elsewhere there is no cache.
 _CAN_CHECK = (
-    hasattr(os, "geteuid") and hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd
+    hasattr(os, "geteuid")
+    and hasattr(os, "O_NOFOLLOW")
+    and hasattr(os, "O_DIRECTORY")
+    and os.open in os.supports_dir_fd
 )
 
 
