@@ -1,8 +1,11 @@
 """Configuration: ``[tool.dockaudit]`` in pyproject.toml or ``.dockaudit.toml`` (nearest one up from
 each file), else a ``.hadolint.yaml`` read through the rules' aliases.
 
-Unknown keys and bad values are a ``ConfigError`` naming the file and the key; the CLI turns it into
-exit code 2.  Command-line flags win over the file.
+Every file is read through ``read_regular_file`` (regular files only, at most 1 MiB) and must be UTF-8;
+a .hadolint.yaml goes through ``yamlguard.load_yaml`` (no bombs, no deep nesting).  Unreadable files,
+unknown keys and values of the wrong type or shape are a one-line ``ConfigError`` naming the file and
+the key, echoing at most ~80 characters of a value; the CLI turns it into exit code 2.  Command-line
+flags win over the file.
 """
 
 from __future__ import annotations
@@ -295,12 +298,18 @@ def _read_bytes(path: Path) -> bytes:
         raise ConfigError(f"{path}: cannot read: {exc.reason}") from None
 
 
-def _decode_toml(data: bytes, path: Path) -> dict:
-    """The TOML document in ``data``, or a ``ConfigError`` naming ``path``."""
+def _decode_utf8(data: bytes, path: Path) -> str:
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+def _decode_toml(data: bytes, path: Path) -> dict:
+    """The TOML document in ``data``, or a ``ConfigError`` naming ``path``."""
+    text = _decode_utf8(data, path)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {_one_line(str(exc))}") from None
     except RecursionError:  # tomllib parses nested arrays and inline tables recursively
@@ -310,11 +319,7 @@ def _decode_toml(data: bytes, path: Path) -> dict:
 def _read_hadolint(path: Path) -> Config:
     from dockaudit.yamlguard import YamlRefused, load_yaml  # only when a hadolint config is in play
 
-    data = _read_bytes(path)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+    text = _decode_utf8(_read_bytes(path), path)
     try:
         document = load_yaml(text)
     except YamlRefused as exc:
