@@ -89,7 +89,7 @@ _KEYS = {
     "max-image-size", "max-layer-size",
 }  # fmt: skip
 _LABEL_TYPES = ("text", "url", "hash", "rfc3339", "semver", "email", "spdx")
-_DRIVER = re.compile(r"[0-9]+(?:\.[0-9]+)*\Z")  # ASCII digits: str.isdigit() also takes "²"
+_DRIVER = re.compile(r"\A[0-9]+(?:\.[0-9]+)*\Z")  # ASCII digits: str.isdigit() also takes "²"
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_.*/-]{1,60}\Z")
 _SHOWN = reprlib.Repr()
 _SHOWN.maxstring = _SHOWN.maxother = 60
