@@ -671,13 +671,13 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
 @click.argument("folder", default=".", type=click.Path(file_okay=False, exists=True))
 def init_command(folder: str) -> None:
     """Write a commented starter .dockaudit.toml into FOLDER (never overwrites)."""
-    from dockaudit.config import DOCKAUDIT_FILE, STARTER
+    from dockaudit.config import ConfigError, write_starter
 
-    target = Path(folder) / DOCKAUDIT_FILE
-    if target.exists():
-        _fail(f"{target}: already exists; not overwriting")
+    try:
+        target = write_starter(Path(folder))
+    except ConfigError as exc:
+        _fail(str(exc))
         sys.exit(EXIT_ERROR)
-    target.write_text(STARTER, encoding="utf-8")
     click.echo(f"Wrote {target}.")
 
 

@@ -1,18 +1,28 @@
 """Configuration: ``[tool.dockaudit]`` in pyproject.toml or ``.dockaudit.toml`` (nearest one up from
 each file), else a ``.hadolint.yaml`` read through the rules' aliases.
 
-Unknown keys and bad values are a ``ConfigError`` naming the file and the key; the CLI turns it into
-exit code 2.  Command-line flags win over the file.
+Every file is read through ``read_regular_file`` (regular files only, at most 1 MiB) and must be UTF-8;
+a .hadolint.yaml goes through ``yamlguard.load_yaml`` (no bombs, no deep nesting).  Unreadable files,
+unknown keys and values of the wrong type or shape are a one-line ``ConfigError`` naming the file and
+the key, echoing at most ~80 characters of a value; the CLI turns it into exit code 2.  Command-line
+flags win over the file.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
+import math
+import os
+import re
+import reprlib
+import stat
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from dockaudit.files import InputError, read_regular_file
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import Rule
 from dockaudit.suppressions import code_matches
@@ -27,10 +37,12 @@ PYPROJECT = "pyproject.toml"
 HADOLINT_FILES = (".hadolint.yaml", ".hadolint.yml")
 FAIL_ON = ("error", "warning", "info", "style", "never")
 FORMATS = ("text", "json", "sarif", "junit", "checkstyle", "gitlab", "github", "markdown")
+MAX_CONFIG_BYTES = 1024 * 1024  # real configuration files are a few KiB
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS}  # os.link on FAT, some FUSE mounts
 
 
 class ConfigError(ValueError):
-    """A configuration file that cannot be used; the message names the file and the key."""
+    """A configuration file that cannot be used; ``str()`` is one line naming the file and the key."""
 
 
 @dataclass(frozen=True)
@@ -77,62 +89,129 @@ _KEYS = {
     "max-image-size", "max-layer-size",
 }  # fmt: skip
 _LABEL_TYPES = ("text", "url", "hash", "rfc3339", "semver", "email", "spdx")
+_DRIVER = re.compile(r"\A[0-9]+(?:\.[0-9]+)*\Z")  # ASCII digits: str.isdigit() also takes "²"
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.*/-]{1,60}\Z")
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 60
+_SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = _SHOWN.maxset = 4
+_SHOWN.maxlevel = 2
+
+
+def _shown(value: object) -> str:
+    """``value`` as an error message shows it: a bounded repr (~80 characters, one line), computed
+    without walking all of a huge or deeply nested value."""
+    text = _SHOWN.repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _key(key: object) -> str:
+    """A key as a message shows it: as written when plain, else a bounded repr (no newline, no 1 MB key)."""
+    return key if isinstance(key, str) and _PLAIN_KEY.match(key) else _shown(key)
+
+
+_KINDS = {dict: "a table", list: "an array", str: "a string", bool: "a boolean", int: "an integer", float: "a number"}
+
+
+def _kind(value: object) -> str:
+    return _KINDS.get(type(value), type(value).__name__)
 
 
 def _codes(value: object, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ConfigError(f"{where}: expected a list of rule ids, prefixes or names")
+        raise ConfigError(f"{where}: expected a list of rule ids, prefixes or names, got {_shown(value)}")
     return tuple(v.strip() for v in value)
 
 
 def _strings(value: object, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: expected a list of strings")
+        raise ConfigError(f"{where}: expected a list of strings, got {_shown(value)}")
     return tuple(value)
 
 
 def _severity(value: object, where: str) -> Severity:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a severity name (style, info, warning, error), got {_shown(value)}")
     try:
-        return Severity.parse(str(value))
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        return Severity.parse(value)
+    except ValueError:
+        raise ConfigError(
+            f"{where}: unknown severity {_shown(value)} (choose from style, info, warning, error)"
+        ) from None
 
 
-def parse_config(data: dict, path: Path) -> Config:
-    """Validate the dockaudit table (the keys of .dockaudit.toml or [tool.dockaudit])."""
-    name = path.name if path.name != PYPROJECT else f"{path.name} [tool.dockaudit]"
-    unknown = sorted(set(data) - _KEYS)
-    if unknown:
-        raise ConfigError(f"{path}: unknown key '{unknown[0]}' (known: {', '.join(sorted(_KEYS))})")
+def _table(value: object, where: str, expected: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected {expected}, got {_kind(value)}")
+    return value
+
+
+def _flag(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {_shown(value)}")
+    return value
+
+
+def _choice(value: object, choices: tuple[str, ...], where: str) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"{where}: {_shown(value)} is not one of {', '.join(choices)}")
+    return value
+
+
+def _label_schema(value: object, where: str) -> dict[str, str]:
+    schema = _table(value, where, f"a table of label = one of {', '.join(_LABEL_TYPES)}")
+    for label, kind in schema.items():
+        if not isinstance(label, str) or kind not in _LABEL_TYPES:
+            raise ConfigError(f"{where}.{_key(label)}: {_shown(kind)} is not one of {', '.join(_LABEL_TYPES)}")
+    return dict(schema)
+
+
+def _context(value: object, base: Path, where: str) -> Path:
+    if not isinstance(value, str) or "\0" in value:
+        raise ConfigError(f"{where}: expected a path, got {_shown(value)}")
+    try:
+        return (base / value).resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise ConfigError(f"{where}: cannot resolve {_shown(value)}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _size_mib(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ConfigError(f"{where}: expected a size in MiB greater than 0, got {_shown(value)}")
+    return float(value)
+
+
+def parse_config(data: object, path: Path) -> Config:
+    """Validate the dockaudit table (the keys of .dockaudit.toml or [tool.dockaudit]); any wrong key,
+    type or value is a ``ConfigError`` naming the file and the key."""
+    in_pyproject = path.name == PYPROJECT
 
     def where(key: str) -> str:
-        return f"{path}: {key}" if name == path.name else f"{path}: tool.dockaudit.{key}"
+        return f"{path}: tool.dockaudit.{key}" if in_pyproject else f"{path}: {key}"
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: {'tool.dockaudit: ' if in_pyproject else ''}expected a table, got {_kind(data)}")
+    unknown = sorted((k for k in data if k not in _KEYS), key=str)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {_shown(unknown[0])} (known: {', '.join(sorted(_KEYS))})")
 
     values: dict = {"path": path}
     for key, attribute in (("select", "select"), ("ignore", "ignore"), ("extend-select", "extend_select")):
         if key in data:
             values[attribute] = _codes(data[key], where(key))
     if "severity" in data:
-        if not isinstance(data["severity"], dict):
-            raise ConfigError(f"{where('severity')}: expected a table of rule = severity")
-        values["severity"] = {
-            code: _severity(level, where(f"severity.{code}")) for code, level in data["severity"].items()
-        }
+        table = _table(data["severity"], where("severity"), "a table of rule = severity")
+        values["severity"] = {code: _severity(level, where(f"severity.{_key(code)}")) for code, level in table.items()}
     if "per-file-ignores" in data:
-        table = data["per-file-ignores"]
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where('per-file-ignores')}: expected a table of glob = [rule ids]")
-        values["per_file_ignores"] = {g: _codes(c, where(f"per-file-ignores.{g}")) for g, c in table.items()}
+        table = _table(data["per-file-ignores"], where("per-file-ignores"), "a table of glob = [rule ids]")
+        values["per_file_ignores"] = {
+            glob: _codes(codes, where(f"per-file-ignores.{_key(glob)}")) for glob, codes in table.items()
+        }
     if "fail-on" in data:
-        if data["fail-on"] not in FAIL_ON:
-            raise ConfigError(f"{where('fail-on')}: {data['fail-on']!r} is not one of {', '.join(FAIL_ON)}")
-        values["fail_on"] = data["fail-on"]
+        values["fail_on"] = _choice(data["fail-on"], FAIL_ON, where("fail-on"))
     if "format" in data:
-        if data["format"] not in FORMATS:
-            raise ConfigError(f"{where('format')}: {data['format']!r} is not one of {', '.join(FORMATS)}")
-        values["format"] = data["format"]
+        values["format"] = _choice(data["format"], FORMATS, where("format"))
     for key, attribute in (
         ("trusted-registries", "trusted_registries"),
         ("allowed-base-images", "allowed_base_images"),
@@ -140,39 +219,37 @@ def parse_config(data: dict, path: Path) -> Config:
         if key in data:
             values[attribute] = _strings(data[key], where(key))
     if "label-schema" in data:
-        schema = data["label-schema"]
-        if not isinstance(schema, dict) or not all(v in _LABEL_TYPES for v in schema.values()):
-            raise ConfigError(f"{where('label-schema')}: expected label = one of {', '.join(_LABEL_TYPES)}")
-        values["label_schema"] = dict(schema)
+        values["label_schema"] = _label_schema(data["label-schema"], where("label-schema"))
     if "strict-labels" in data:
-        if not isinstance(data["strict-labels"], bool):
-            raise ConfigError(f"{where('strict-labels')}: expected true or false")
-        values["strict_labels"] = data["strict-labels"]
+        values["strict_labels"] = _flag(data["strict-labels"], where("strict-labels"))
     if "min-driver" in data:
-        driver = str(data["min-driver"])
-        if not all(part.isdigit() for part in driver.split(".")):
-            raise ConfigError(f"{where('min-driver')}: {driver!r} is not a driver version like 535.104.05")
-        values["min_driver"] = driver
+        driver = data["min-driver"]
+        if isinstance(driver, bool) or not isinstance(driver, (str, int, float)) or not _DRIVER.match(str(driver)):
+            raise ConfigError(f"{where('min-driver')}: {_shown(driver)} is not a driver version like 535.104.05")
+        values["min_driver"] = str(driver)
     if "context" in data:
-        if not isinstance(data["context"], str):
-            raise ConfigError(f"{where('context')}: expected a path")
-        values["context"] = (path.parent / data["context"]).resolve()
+        values["context"] = _context(data["context"], path.parent, where("context"))
     for key in ("max-image-size", "max-layer-size"):
         if key in data:
-            size = data[key]
-            if isinstance(size, bool) or not isinstance(size, (int, float)) or size <= 0:
-                raise ConfigError(f"{where(key)}: expected a size in MiB greater than 0, got {size!r}")
-            values[key.replace("-", "_")] = float(size)
+            values[key.replace("-", "_")] = _size_mib(data[key], where(key))
     return Config(**values)
+
+
+_HADOLINT_THRESHOLDS = {"error": "error", "warning": "warning", "info": "info", "style": "style", "ignore": "never",
+                        "none": "never"}  # fmt: skip
+_HADOLINT_FORMATS = {"tty": "text", "json": "json", "checkstyle": "checkstyle", "codeclimate": "gitlab",
+                     "gitlab_codeclimate": "gitlab", "sarif": "sarif"}  # fmt: skip
 
 
 def parse_hadolint(data: object, path: Path) -> Config:
     """A .hadolint.yaml, mapped onto dockaudit: ignored, trustedRegistries, failure-threshold, override,
-    label-schema, strict-labels, no-fail, format.  hadolint keys with no dockaudit meaning are skipped."""
+    label-schema, strict-labels, no-fail, format.  hadolint keys with no dockaudit meaning are skipped
+    (and so are hadolint formats dockaudit has no counterpart for); a known key of the wrong type or
+    value is a ``ConfigError`` naming the file and the key."""
     if data is None:
         return Config(path=path)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of hadolint settings")
+        raise ConfigError(f"{path}: expected a mapping of hadolint settings, got {_kind(data)}")
     values: dict = {"path": path}
     if "ignored" in data:
         values["ignore"] = _codes(data["ignored"], f"{path}: ignored")
@@ -180,56 +257,132 @@ def parse_hadolint(data: object, path: Path) -> Config:
         values["trusted_registries"] = _strings(data["trustedRegistries"], f"{path}: trustedRegistries")
     threshold = data.get("failure-threshold")
     if threshold is not None:
-        mapped = {"error": "error", "warning": "warning", "info": "info", "style": "style", "ignore": "never",
-                  "none": "never"}.get(str(threshold).lower())  # fmt: skip
+        mapped = _HADOLINT_THRESHOLDS.get(threshold.lower()) if isinstance(threshold, str) else None
         if mapped is None:
-            raise ConfigError(f"{path}: failure-threshold {threshold!r} is not error, warning, info, style or none")
+            raise ConfigError(
+                f"{path}: failure-threshold {_shown(threshold)} is not error, warning, info, style or none"
+            )
         values["fail_on"] = mapped
-    if data.get("no-fail") is True:
+    if "no-fail" in data and _flag(data["no-fail"], f"{path}: no-fail"):
         values["fail_on"] = "never"
     if "override" in data:
-        override = data["override"]
-        if not isinstance(override, dict):
-            raise ConfigError(f"{path}: override: expected error/warning/info/style lists")
+        override = _table(data["override"], f"{path}: override", "error/warning/info/style lists")
         severity: dict[str, Severity] = {}
         for level, codes in override.items():
-            for code in _codes(codes, f"{path}: override.{level}"):
-                severity[code] = _severity(level, f"{path}: override.{level}")
+            where = f"{path}: override.{_key(level)}"
+            for code in _codes(codes, where):
+                severity[code] = _severity(level, where)
         values["severity"] = severity
     if "label-schema" in data:
-        values["label_schema"] = {str(k): str(v) for k, v in dict(data["label-schema"]).items()}
+        values["label_schema"] = _label_schema(data["label-schema"], f"{path}: label-schema")
     if "strict-labels" in data:
-        values["strict_labels"] = bool(data["strict-labels"])
-    hadolint_formats = {"tty": "text", "json": "json", "checkstyle": "checkstyle", "codeclimate": "gitlab",
-                        "gitlab_codeclimate": "gitlab", "sarif": "sarif"}  # fmt: skip
-    if data.get("format") in hadolint_formats:
-        values["format"] = hadolint_formats[data["format"]]
+        values["strict_labels"] = _flag(data["strict-labels"], f"{path}: strict-labels")
+    if "format" in data:
+        if not isinstance(data["format"], str):
+            raise ConfigError(f"{path}: format: expected a format name, got {_shown(data['format'])}")
+        if data["format"] in _HADOLINT_FORMATS:
+            values["format"] = _HADOLINT_FORMATS[data["format"]]
     return Config(**values)
 
 
-def read_config(path: Path) -> Config:
-    """Read one named configuration file (dockaudit TOML, pyproject.toml or .hadolint.yaml)."""
-    if path.name in HADOLINT_FILES or path.suffix in (".yaml", ".yml"):
-        import yaml  # only when a hadolint config is in play
+def _one_line(text: str) -> str:
+    """A parser's message, made safe to print: one line, bounded (it may quote the input)."""
+    text = " ".join(text.split())
+    return text if len(text) <= 200 else text[:199] + "…"
 
-        try:
-            return parse_hadolint(yaml.safe_load(path.read_text(encoding="utf-8")), path)
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        return read_regular_file(path, MAX_CONFIG_BYTES)
+    except InputError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.reason}") from None
+
+
+def _decode_utf8(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+def _decode_toml(data: bytes, path: Path) -> dict:
+    """The TOML document in ``data``, or a ``ConfigError`` naming ``path``."""
+    text = _decode_utf8(data, path)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{path}: not valid TOML: {_one_line(str(exc))}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
+
+
+def _read_hadolint(path: Path) -> Config:
+    from dockaudit.yamlguard import YamlRefused, load_yaml  # only when a hadolint config is in play
+
+    text = _decode_utf8(_read_bytes(path), path)
+    try:
+        document = load_yaml(text)
+    except YamlRefused as exc:
+        raise ConfigError(f"{path}: {_one_line(str(exc))}") from None
+    return parse_hadolint(document, path)
+
+
+def _dockaudit_table(document: dict, path: Path) -> object | None:
+    """``[tool.dockaudit]`` of a pyproject.toml document, or None when it has none (including a
+    ``tool`` that is not a table: not dockaudit's to judge)."""
+    tool = document.get("tool")
+    if not isinstance(tool, dict) or "dockaudit" not in tool:
+        return None
+    table = tool["dockaudit"]
+    if isinstance(table, list):
+        raise ConfigError(f"{path}: tool.dockaudit: expected a table [tool.dockaudit], got an array of tables")
+    return table
+
+
+def read_config(path: Path) -> Config:
+    """Read one named configuration file (dockaudit TOML, pyproject.toml or .hadolint.yaml): a regular
+    file of at most ``MAX_CONFIG_BYTES`` in UTF-8; anything else is a one-line ``ConfigError``."""
+    if path.name in HADOLINT_FILES or path.suffix in (".yaml", ".yml"):
+        return _read_hadolint(path)
+    document = _decode_toml(_read_bytes(path), path)
     if path.name == PYPROJECT:
-        table = data.get("tool", {}).get("dockaudit")
+        table = _dockaudit_table(document, path)
         if table is None:
             raise ConfigError(f"{path}: has no [tool.dockaudit] table")
         return parse_config(table, path)
-    return parse_config(data, path)
+    return parse_config(document, path)
+
+
+def _discovered_pyproject(path: Path) -> Config | None:
+    """The ``[tool.dockaudit]`` configuration of a pyproject.toml found on the way up, or None.
+
+    A pyproject.toml is the whole project's file, not dockaudit's, so one dockaudit cannot use is
+    skipped rather than allowed to stop the run: unreadable, too large, not UTF-8 or not TOML.  The
+    exception is a broken one whose bytes mention dockaudit: that is likely the user's dockaudit
+    configuration, and linting as if it did not exist would hide the mistake, so it is a ``ConfigError``.
+    A readable one with a malformed ``[tool.dockaudit]`` is a ``ConfigError`` too.
+    """
+    try:
+        data = read_regular_file(path, MAX_CONFIG_BYTES)
+    except InputError:
+        return None
+    try:
+        document = _decode_toml(data, path)
+    except ConfigError:
+        if b"dockaudit" in data:
+            raise
+        return None
+    table = _dockaudit_table(document, path)
+    return None if table is None else parse_config(table, path)
+
+
+def _is_candidate(path: Path) -> bool:
+    """Something other than a folder is there: dockaudit's own config names are read (and refused when a
+    FIFO or a device) rather than skipped, so a planted one is an error, never silently another config."""
+    try:
+        return not stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 @lru_cache(maxsize=256)
@@ -239,21 +392,16 @@ def find_config(folder: Path) -> Config:
     hadolint: Path | None = None
     for directory in (folder, *folder.parents):
         candidate = directory / DOCKAUDIT_FILE
-        if candidate.is_file():
+        if _is_candidate(candidate):
             return read_config(candidate)
         pyproject = directory / PYPROJECT
-        if pyproject.is_file() and _has_dockaudit_table(pyproject):
-            return read_config(pyproject)
+        if pyproject.is_file():
+            config = _discovered_pyproject(pyproject)
+            if config is not None:
+                return config
         if hadolint is None:
-            hadolint = next((directory / n for n in HADOLINT_FILES if (directory / n).is_file()), None)
+            hadolint = next((directory / n for n in HADOLINT_FILES if _is_candidate(directory / n)), None)
     return read_config(hadolint) if hadolint is not None else Config()
-
-
-def _has_dockaudit_table(pyproject: Path) -> bool:
-    try:
-        return "dockaudit" in tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
-    except (OSError, tomllib.TOMLDecodeError):
-        return False
 
 
 def apply_config(findings: list[Finding], config: Config, path: str, rules: dict[str, Rule]) -> list[Finding]:
@@ -275,6 +423,52 @@ def _with_severity(finding: Finding, severity: Severity) -> Finding:
     from dataclasses import replace
 
     return replace(finding, severity=severity)
+
+
+def write_starter(folder: Path) -> Path:
+    """Write ``STARTER`` as ``folder/.dockaudit.toml`` and return its path.
+
+    The text goes to a temporary file in the same folder first and is then hard-linked into place, so
+    the configuration appears whole or not at all (a full disk leaves nothing behind), and the link
+    fails rather than replacing a file of that name, even one created a moment ago.  On a file system
+    without hard links the file is created exclusively (``O_EXCL``) and removed again if writing fails.
+    Any failure is a one-line ``ConfigError``.
+    """
+    target = folder / DOCKAUDIT_FILE
+    data = STARTER.encode("utf-8")
+    temporary = folder / f".{DOCKAUDIT_FILE}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        _write_new_file(temporary, data)
+        try:
+            os.link(temporary, target)
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:  # EEXIST among the others: never overwrite
+                raise
+            _write_new_file(target, data)
+        finally:
+            os.unlink(temporary)
+    except FileExistsError:
+        raise ConfigError(f"{target}: already exists; not overwriting") from None
+    except OSError as exc:
+        raise ConfigError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    return target
+
+
+def _write_new_file(path: Path, data: bytes) -> None:
+    """Create ``path`` (never an existing one), write and flush ``data`` to disk; on any failure the
+    file is removed again."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view) :]
+            os.fsync(descriptor)  # a full disk may only say so here
+        finally:
+            os.close(descriptor)
+    except BaseException:
+        os.unlink(path)
+        raise
 
 
 STARTER = """\

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from dockaudit.cli import cli
-from dockaudit.config import Config, ConfigError, find_config, read_config
+from dockaudit.config import Config, ConfigError, find_config, read_config, write_starter
 
 BAD = "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl\nUSER 1\n"
 
@@ -179,3 +184,208 @@ def test_unused_suppressions_are_reported_when_asked(repo: Path):
     )
     output = run("--extend-select", "DA025", "svc/Dockerfile").output
     assert "svc/Dockerfile:2:1  DA025" in output and ":4:1  DA025" not in output
+
+
+# --- hostile configuration files: one line naming the file and the key, exit 2, never a traceback --
+
+
+def _bomb(under: str) -> str:
+    """A 364-byte "billion laughs": 9^9 strings once its aliases are expanded."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]" for prev, cur in zip("abcdefgh", "bcdefghi")]
+    return "\n".join([*lines, f"{under}: *i"]) + "\n"
+
+
+NESTED = "a = " + "[" * 50_000 + "]" * 50_000 + "\n"
+HOSTILE_CONFIGS = [
+    # (file, content, what the one line must say besides the file's name)
+    ("pyproject.toml", "[tool]\ndockaudit = 5\n", "tool.dockaudit: expected a table"),
+    ("pyproject.toml", '[[tool.dockaudit]]\nselect = ["DA1"]\n', "tool.dockaudit: expected a table"),
+    ("pyproject.toml", "[tool.dockaudit]\nselect = 5\n", "tool.dockaudit.select: expected a list"),
+    ("pyproject.toml", "[tool.dockaudit]\nnope = 1\n", "unknown key 'nope'"),
+    ("pyproject.toml", b'name = "caf\xe9"\n[tool.dockaudit]\n', "not UTF-8 text (byte 0xe9 at offset 11)"),
+    ("pyproject.toml", "[tool.dockaudit\n", "not valid TOML"),
+    (".dockaudit.toml", b'ignore = ["DA204"]  # caf\xe9\n', "not UTF-8 text"),
+    (".dockaudit.toml", NESTED, "nested too deeply"),
+    (".dockaudit.toml", "select = 5\n", "select: expected a list"),
+    (".dockaudit.toml", 'select = ["DA1", ""]\n', "select: expected a list"),
+    (".dockaudit.toml", "severity = 5\n", "severity: expected a table"),
+    (".dockaudit.toml", "severity = {DA001 = 3}\n", "severity.DA001: expected a severity name"),
+    (".dockaudit.toml", 'severity = {DA001 = ["x"]}\n', "severity.DA001: expected a severity name"),
+    (".dockaudit.toml", 'per-file-ignores = ["x"]\n', "per-file-ignores: expected a table"),
+    (".dockaudit.toml", 'per-file-ignores = {"x/*" = 5}\n', "per-file-ignores.x/*: expected a list"),
+    (".dockaudit.toml", "fail-on = [1]\n", "fail-on: [1] is not one of"),
+    (".dockaudit.toml", "format = {a = 1}\n", "format: {'a': 1} is not one of"),
+    (".dockaudit.toml", 'trusted-registries = "docker.io"\n', "trusted-registries: expected a list of strings"),
+    (".dockaudit.toml", "label-schema = 5\n", "label-schema: expected a table"),
+    (".dockaudit.toml", "label-schema = {a = 5}\n", "label-schema.a: 5 is not one of"),
+    (".dockaudit.toml", 'strict-labels = "yes"\n', "strict-labels: expected true or false"),
+    (".dockaudit.toml", 'min-driver = "\u00b2"\n', "min-driver: '\u00b2' is not a driver version"),
+    (".dockaudit.toml", "min-driver = true\n", "min-driver: True is not a driver version"),
+    (".dockaudit.toml", "min-driver = [535]\n", "min-driver: [535] is not a driver version"),
+    (".dockaudit.toml", "context = 5\n", "context: expected a path"),
+    (".dockaudit.toml", 'context = "a\\u0000b"\n', "context: expected a path"),
+    (".dockaudit.toml", "max-image-size = nan\n", "max-image-size: expected a size in MiB"),
+    (".dockaudit.toml", "max-layer-size = inf\n", "max-layer-size: expected a size in MiB"),
+    (".dockaudit.toml", 'max-image-size = "8000"\n', "max-image-size: expected a size in MiB"),
+    (".dockaudit.toml", '"a\\nb" = 1\n', "unknown key 'a\\nb'"),
+    (".dockaudit.toml", f'fail-on = "{"x" * 100_000}"\n', "fail-on: 'xxxx"),
+    (".dockaudit.toml", f'[severity]\n"{"D" * 100_000}" = "loud"\n', "severity.'DDDD"),
+    (".hadolint.yaml", "label-schema: 5\n", "label-schema: expected a table"),
+    (".hadolint.yaml", "label-schema: {maintainer: 5}\n", "label-schema.maintainer: 5 is not one of"),
+    (".hadolint.yaml", "format: [json]\n", "format: expected a format name"),
+    (".hadolint.yaml", "ignored: 5\n", "ignored: expected a list"),
+    (".hadolint.yaml", "override: [1]\n", "override: expected error/warning/info/style lists"),
+    (".hadolint.yaml", "override: {error: 5}\n", "override.error: expected a list"),
+    (".hadolint.yaml", "override: {loud: [DL3008]}\n", "override.loud: unknown severity 'loud'"),
+    (".hadolint.yaml", "override: {1: [DL3008]}\n", "override.1: expected a severity name"),
+    (".hadolint.yaml", "trustedRegistries: {a: 1}\n", "trustedRegistries: expected a list of strings"),
+    (".hadolint.yaml", "failure-threshold: [error]\n", "failure-threshold ['error'] is not"),
+    (".hadolint.yaml", "no-fail: 'yes'\n", "no-fail: expected true or false"),
+    (".hadolint.yaml", "strict-labels: 'no'\n", "strict-labels: expected true or false"),
+    (".hadolint.yaml", "- DL3008\n- DL3009\n", "expected a mapping of hadolint settings, got an array"),
+    (".hadolint.yaml", "5\n", "expected a mapping of hadolint settings, got an integer"),
+    (".hadolint.yaml", "just some text\n", "expected a mapping of hadolint settings, got a string"),
+    (".hadolint.yaml", "a: " + "[" * 50_000 + "]" * 50_000 + "\n", "nested too deeply"),
+    (".hadolint.yaml", "ignored: [DL3008\n", "not valid YAML: line"),
+    (".hadolint.yaml", "a: 1\n---\nb: 2\n", "not valid YAML"),
+    (".hadolint.yaml", f"a: *{'x' * 100_000}\n", "undefined alias 'xxxx"),
+    (".hadolint.yaml", b"ignored: [DL3008]  # caf\xe9\n", "not UTF-8 text"),
+    (".hadolint.yaml", _bomb("failure-threshold"), "refused as a YAML bomb"),
+]
+
+
+def _one_error_line(result, file_name: str) -> str:
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # not a traceback
+    (line,) = result.output.splitlines()
+    assert line.startswith("dockaudit: ") and file_name in line
+    assert len(line) < 400, len(line)  # values echoed are cut to ~80 characters
+    return line
+
+
+@pytest.mark.parametrize(
+    "file_name,content,message",
+    HOSTILE_CONFIGS,
+    ids=[f"{i}-{name}" for i, (name, _, _) in enumerate(HOSTILE_CONFIGS)],
+)
+def test_hostile_config_is_one_line_naming_file_and_key(repo: Path, file_name: str, content, message: str):
+    target = repo / "svc" / file_name
+    if isinstance(content, bytes):
+        target.write_bytes(content)
+    else:
+        target.write_text(content, encoding="utf-8")
+    assert message in _one_error_line(run("svc/Dockerfile"), file_name)
+    with pytest.raises(ConfigError):
+        read_config(target)
+    assert message in _one_error_line(run("--config", str(target), "svc/Dockerfile"), file_name)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'name = "caf\xe9"\n', b"[project\nname = 1\n", b"tool = 5\n", b"[tool.black]\nline-length = 1\n"],
+    ids=["not-utf8", "not-toml", "tool-not-a-table", "other-tools-only"],
+)
+def test_a_discovered_pyproject_without_dockaudit_settings_does_not_stop_the_run(repo: Path, content: bytes):
+    """Such a pyproject.toml is the project's, not dockaudit's: skipped like one with no [tool.dockaudit]."""
+    (repo / "pyproject.toml").write_bytes(content)
+    (repo / ".hadolint.yaml").write_text("ignored: [DL3008]\n")  # found above it, so used
+    result = run("svc/Dockerfile")
+    assert result.exit_code == 1 and "dockaudit:" not in result.output
+    assert "DA401" in rules_in(result.output) and "DA204" not in rules_in(result.output)
+    with pytest.raises(ConfigError):  # named with --config, it must be usable
+        read_config(repo / "pyproject.toml")
+
+
+def test_a_config_over_one_mib_is_refused(repo: Path):
+    (repo / ".dockaudit.toml").write_text("# padding\n" * 110_000)
+    assert "file too large (over 1 MiB)" in _one_error_line(run("svc/Dockerfile"), ".dockaudit.toml")
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    # A child process, so a config read that blocks is a failed test rather than a hung suite.
+    return subprocess.run(
+        [sys.executable, "-m", "dockaudit", *args], check=False, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize("file_name", [".dockaudit.toml", ".hadolint.yaml"])
+def test_a_fifo_or_device_named_as_a_config_is_refused_without_blocking(repo: Path, file_name: str):
+    fifo = repo / "svc" / file_name
+    os.mkfifo(fifo)
+    for args in (["svc/Dockerfile"], ["--config", str(fifo), "svc/Dockerfile"]):
+        result = _cli(repo, *args)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.strip().endswith("not a regular file (a FIFO, device or socket); not read")
+    fifo.unlink()
+    fifo.symlink_to("/dev/zero")
+    result = _cli(repo, "svc/Dockerfile")
+    assert result.returncode == 2 and "not a regular file" in result.stderr, result.stderr
+
+
+def test_config_error_pickles():
+    error = ConfigError("/repo/.dockaudit.toml: select: expected a list of rule ids, prefixes or names, got 5")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is ConfigError and str(copy) == str(error)
+
+
+# --- dockaudit init: the whole starter file or none, never over an existing one -----------------
+
+
+def _disk_full(*_args):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("failing", ["write", "fsync"])
+def test_init_on_a_full_disk_leaves_no_file(tmp_path: Path, monkeypatch, failing: str):
+    monkeypatch.setattr(os, failing, _disk_full)
+    with pytest.raises(ConfigError, match=r"\.dockaudit\.toml: cannot write: No space left on device"):
+        write_starter(tmp_path)
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_in_a_read_only_folder_is_one_line(repo: Path, monkeypatch):
+    real_open = os.open
+
+    def read_only(path, *args, **kwargs):
+        if os.path.abspath(path).startswith(str(repo)) and args and args[0] & os.O_CREAT:
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    line = _one_error_line(run("init"), ".dockaudit.toml")
+    assert line.endswith("cannot write: Read-only file system")
+    assert not (repo / ".dockaudit.toml").exists()
+
+
+def test_init_never_replaces_a_file_created_meanwhile(tmp_path: Path, monkeypatch):
+    real_link = os.link
+
+    def racing_link(source, target):
+        Path(target).write_text("theirs\n")  # another process got there between our write and the link
+        return real_link(source, target)
+
+    monkeypatch.setattr(os, "link", racing_link)
+    with pytest.raises(ConfigError, match="already exists; not overwriting"):
+        write_starter(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [".dockaudit.toml"]
+    assert (tmp_path / ".dockaudit.toml").read_text() == "theirs\n"
+
+
+def test_init_without_hard_links_writes_exclusively(tmp_path: Path, monkeypatch):
+    def no_links(*_args):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    assert write_starter(tmp_path) == tmp_path / ".dockaudit.toml"
+    assert [p.name for p in tmp_path.iterdir()] == [".dockaudit.toml"]
+    assert read_config(tmp_path / ".dockaudit.toml").fail_on == "warning"
+    with pytest.raises(ConfigError, match="already exists"):
+        write_starter(tmp_path)
+    (tmp_path / ".dockaudit.toml").unlink()
+    monkeypatch.setattr(os, "write", _disk_full)
+    with pytest.raises(ConfigError, match="No space left"):
+        write_starter(tmp_path)
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []

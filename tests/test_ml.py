@@ -51,17 +51,17 @@ def test_knowledge_comes_from_the_cache_only_for_the_same_tables(tmp_path: Path,
     load_knowledge.cache_clear()
     try:
         fresh = load_knowledge()
-        assert (tmp_path / "dockaudit" / "knowledge.pickle").is_file()
+        (cached,) = (tmp_path / "dockaudit").glob("knowledge-*.json")
         load_knowledge.cache_clear()
-        monkeypatch.setattr(knowledge_module, "parse_knowledge", must_not_parse)
+        monkeypatch.setattr(knowledge_module, "_parse_table", must_not_parse)
         assert load_knowledge() == fresh
         load_knowledge.cache_clear()
-        monkeypatch.setattr(knowledge_module, "_cache_key", lambda: ("another version", (1, 2), (3, 4)))
+        monkeypatch.setattr(knowledge_module, "_cache_key", lambda folder, tables: b'["another version"]')
         with pytest.raises(AssertionError, match="parsed although"):
             load_knowledge()  # tables edited or dockaudit upgraded: the cache is not used
         monkeypatch.undo()
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-        (tmp_path / "dockaudit" / "knowledge.pickle").write_bytes(b"not a pickle")
+        cached.write_bytes(b"not a cache file")
         load_knowledge.cache_clear()
         assert load_knowledge() == fresh  # a damaged cache is a miss
     finally:
