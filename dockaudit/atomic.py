@@ -7,6 +7,7 @@ another dockaudit run fixing the same file never leaves a partial file, a lost e
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import signal
@@ -70,6 +71,46 @@ def write_atomically(path: Path, data: bytes, expected: bytes | None = None) -> 
             temp.unlink(missing_ok=True)
             raise
         _sync_folder(folder)
+
+
+def create_atomically(path: Path, data: bytes) -> None:
+    """Create ``path`` holding ``data``, never replacing a file of that name, even one created a
+    moment ago (``FileExistsError`` then).  The data goes to a temp file first and is hard-linked into
+    place, so the file appears whole or not at all; on a file system without hard links it is created
+    exclusively (``O_EXCL``) and removed again if writing fails."""
+    with _signals_deferred():
+        descriptor, temp = _create_temp(path.parent, path.name)
+        try:
+            try:
+                _write_all(descriptor, data)
+                os.fsync(descriptor)  # a full disk may only say so here
+            finally:
+                os.close(descriptor)
+            try:
+                os.link(temp, path)
+            except OSError as exc:
+                if exc.errno not in _NO_HARD_LINKS:  # EEXIST among the others: never overwrite
+                    raise
+                _create_exclusively(path, data)
+        finally:
+            temp.unlink(missing_ok=True)
+        _sync_folder(path.parent)
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS}  # FAT, some FUSE mounts
+
+
+def _create_exclusively(path: Path, data: bytes) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        try:
+            _write_all(descriptor, data)
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def _create_temp(folder: Path, name: str) -> tuple[int, Path]:

@@ -10,7 +10,6 @@ flags win over the file.
 
 from __future__ import annotations
 
-import errno
 import fnmatch
 import math
 import os
@@ -38,7 +37,6 @@ HADOLINT_FILES = (".hadolint.yaml", ".hadolint.yml")
 FAIL_ON = ("error", "warning", "info", "style", "never")
 FORMATS = ("text", "json", "sarif", "junit", "checkstyle", "gitlab", "github", "markdown")
 MAX_CONFIG_BYTES = 1024 * 1024  # real configuration files are a few KiB
-_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS}  # os.link on FAT, some FUSE mounts
 
 
 class ConfigError(ValueError):
@@ -426,49 +424,19 @@ def _with_severity(finding: Finding, severity: Severity) -> Finding:
 
 
 def write_starter(folder: Path) -> Path:
-    """Write ``STARTER`` as ``folder/.dockaudit.toml`` and return its path.
+    """Write ``STARTER`` as ``folder/.dockaudit.toml`` and return its path: whole or not at all, and
+    never over a file of that name (``dockaudit.atomic.create_atomically``).  Any failure is a
+    one-line ``ConfigError``."""
+    from dockaudit.atomic import create_atomically
 
-    The text goes to a temporary file in the same folder first and is then hard-linked into place, so
-    the configuration appears whole or not at all (a full disk leaves nothing behind), and the link
-    fails rather than replacing a file of that name, even one created a moment ago.  On a file system
-    without hard links the file is created exclusively (``O_EXCL``) and removed again if writing fails.
-    Any failure is a one-line ``ConfigError``.
-    """
     target = folder / DOCKAUDIT_FILE
-    data = STARTER.encode("utf-8")
-    temporary = folder / f".{DOCKAUDIT_FILE}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
-        _write_new_file(temporary, data)
-        try:
-            os.link(temporary, target)
-        except OSError as exc:
-            if exc.errno not in _NO_HARD_LINKS:  # EEXIST among the others: never overwrite
-                raise
-            _write_new_file(target, data)
-        finally:
-            os.unlink(temporary)
+        create_atomically(target, STARTER.encode("utf-8"))
     except FileExistsError:
         raise ConfigError(f"{target}: already exists; not overwriting") from None
     except OSError as exc:
         raise ConfigError(f"{target}: cannot write: {exc.strerror or exc}") from None
     return target
-
-
-def _write_new_file(path: Path, data: bytes) -> None:
-    """Create ``path`` (never an existing one), write and flush ``data`` to disk; on any failure the
-    file is removed again."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(descriptor, view) :]
-            os.fsync(descriptor)  # a full disk may only say so here
-        finally:
-            os.close(descriptor)
-    except BaseException:
-        os.unlink(path)
-        raise
 
 
 STARTER = """\
