@@ -57,6 +57,9 @@ class DockerfileSyntaxError(ValueError):
         self.line = max(line, 1)
         self.end_line = max(end_line or line, self.line)
 
+    def __reduce__(self):  # crosses from --jobs workers: rebuild from every field
+        return (type(self), (self.message, self.line, self.end_line))
+
 
 class _Directives:
     __slots__ = ("done", "seen", "escape")
