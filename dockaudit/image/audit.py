@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from dockaudit.context import Options
 from dockaudit.engine import INTERNAL_ERROR, FileResult
-from dockaudit.image.layers import Entry, Filesystem, UnpackBudget, apply_entry, layer_entries
+from dockaudit.image.layers import Entry, Filesystem, UnpackBudget, apply_entry, end_layer, layer_entries
 from dockaudit.image.sources import ImageRef, ImageSourceError, open_source
 from dockaudit.model import Finding, Severity, Violation
 from dockaudit.plugin import Rule
@@ -54,6 +54,7 @@ def read_image(image: ImageRef, budget: UnpackBudget | None = None) -> ImageCont
             total += entry.size
             if content is not None:
                 ctx.contents[entry.path] = content[:20] if content[:4] == b"\x7fELF" else content
+        end_layer(fs)
         fs.layer_sizes.append(total)
     return ctx
 
