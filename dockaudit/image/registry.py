@@ -155,6 +155,7 @@ class _Body:
             try:
                 data = self._read(min(wanted - count, CHUNK), decode_content=False)
             except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+                self.deadline.check(self.label)
                 raise ImageSourceError(f"{self.label}: the connection failed ({type(exc).__name__}: "
                                        f"{str(exc)[:200]})") from None  # fmt: skip
             if not data:
@@ -201,6 +202,7 @@ class RegistryClient:
         try:
             return self.session.get(url, timeout=timeout, stream=True, allow_redirects=True, **kwargs)
         except self.requests.RequestException as exc:
+            deadline.check(label)  # a timeout cut short by the deadline is the deadline's error
             raise ImageSourceError(f"{label}: {type(exc).__name__}: {str(exc)[:300]}") from None
 
     def _get(self, url: str, deadline: _Deadline, accept: str | None = None):
