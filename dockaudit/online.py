@@ -13,7 +13,6 @@ import time
 
 from dockaudit.cache import read_cache_file, write_cache_file
 
-
 CACHE_FILE = "online.json"
 TTL = 24 * 3600
 MAX_TAG_PROBES = 30  # digests fetched while looking for the version tag behind latest

@@ -145,7 +145,7 @@ class _Misbehaving(_Registry):
         serve, self.mode, self.release = self.server.RequestHandlerClass.do_GET, mode, threading.Event()
         registry, config_digest = self, _manifest(layout)["config"]["digest"]
 
-        def do_GET(handler) -> None:  # noqa: N802 - the http.server hook's name
+        def do_GET(handler) -> None:
             if "/blobs/" in handler.path and config_digest not in handler.path:
                 if registry.mode == "stall":
                     registry.release.wait(30)
@@ -216,10 +216,9 @@ def test_damaged_layers_are_audited_or_refused_never_raised(tmp_path: Path, flip
 def _refusal(source: str) -> ImageSourceError:
     """The error reading ``source`` (and its layers) raises: one line, and it survives pickling (errors
     cross from --jobs workers to the parent)."""
-    with pytest.raises(ImageSourceError) as caught:
-        with open_source(source) as images:
-            for image in images:
-                read_image(image)
+    with pytest.raises(ImageSourceError) as caught, open_source(source) as images:
+        for image in images:
+            read_image(image)
     error = caught.value
     assert "\n" not in str(error)
     copy = pickle.loads(pickle.dumps(error))
@@ -276,6 +275,12 @@ def _config_by(algorithm: str, tamper: bool = False):
     return change
 
 
+def _platform_as_text(oci: Path) -> None:
+    member = json.loads((oci / "index.json").read_text())["manifests"][0]
+    index = {"manifests": [{**member, "platform": "linux/amd64"}]}
+    _point_index_at(oci, index, "application/vnd.oci.image.index.v1+json")
+
+
 def _index_loop(oci: Path) -> None:
     """Index A lists index B, B lists A: possible only when digests are not checked (sha512 here)."""
     names = {"a": "a" * 128, "b": "b" * 128}
@@ -328,10 +333,7 @@ _HOSTILE_OCI = {
     "a manifest without a config": (_edit_manifest(lambda o, m: m.pop("config")), "config: not a descriptor"),
     "a config that is a list": (
         _edit_manifest(lambda o, m: m["config"].update(digest=_put(o, b"[1, 2]"))), "config: not a JSON object"),
-    "a platform that is a string": (
-        lambda oci: _point_index_at(oci, {"manifests": [{**json.loads((oci / "index.json").read_text())["manifests"][0],
-                                                         "platform": "linux/amd64"}]},
-                                    "application/vnd.oci.image.index.v1+json"), "has the wrong type"),  # fmt: skip
+    "a platform that is a string": (_platform_as_text, "has the wrong type"),
     "an index loop A -> B -> A": (_index_loop, "content does not match its digest"),
     "a 1,500-deep index chain": (_deep_indexes, "indexes nested more than 16 deep"),
 }  # fmt: skip
@@ -400,6 +402,12 @@ def _header_chain(count: int) -> bytes:
     return header * count + _member("app/x")
 
 
+def _long_link() -> bytes:
+    info = tarfile.TarInfo("app/l")
+    info.type, info.linkname = tarfile.SYMTYPE, "b" * (2 * 1024 * 1024)
+    return info.tobuf(format=tarfile.GNU_FORMAT)
+
+
 def _sparse_member() -> bytes:
     info = tarfile.TarInfo("app/sparse")
     info.type = tarfile.GNUTYPE_SPARSE
@@ -409,9 +417,7 @@ def _sparse_member() -> bytes:
 _HOSTILE_TARS = {
     "a 2 MiB PAX header": (_member("a" * (2 * 1024 * 1024)), "extended tar header of"),
     "a 2 MiB GNU long name": (_member("a" * (2 * 1024 * 1024), form=tarfile.GNU_FORMAT), "extended tar header of"),
-    "a 2 MiB GNU long link": (
-        (lambda info: (setattr(info, "type", tarfile.SYMTYPE), setattr(info, "linkname", "b" * 2**21),
-                       info.tobuf(format=tarfile.GNU_FORMAT))[-1])(tarfile.TarInfo("app/l")), "extended tar header of"),
+    "a 2 MiB GNU long link": (_long_link(), "extended tar header of"),
     "a name over PATH_MAX": (_member("a/" * 3000), "over 4096 characters"),
     "2,000 PAX headers in a row": (_header_chain(2000), "extended tar headers in a row"),
     "a GNU sparse member": (_sparse_member(), "GNU sparse member; refused"),
@@ -444,9 +450,12 @@ def _fifo_cases(tmp_path: Path) -> dict[str, tuple[str, Path]]:
     oci = write_oci(tmp_path / "oci", [tar_layer({"app/x": b"x"})], config_for(1))
     blob = _blob(oci, _manifest(oci)["layers"][0]["digest"])
     index = write_oci(tmp_path / "oci2", [tar_layer({"app/x": b"x"})], config_for(1)) / "index.json"
-    cases = {"docker-archive": ("docker-archive:{}", tmp_path / "fifo.tar"),
-             "oci-archive": ("oci-archive:{}", tmp_path / "fifo.oci.tar"),
-             "an OCI layer blob": (f"oci:{oci}", blob), "an OCI index.json": (f"oci:{index.parent}", index)}  # fmt: skip
+    cases = {
+        "docker-archive": ("docker-archive:{}", tmp_path / "fifo.tar"),
+        "oci-archive": ("oci-archive:{}", tmp_path / "fifo.oci.tar"),
+        "an OCI layer blob": (f"oci:{oci}", blob),
+        "an OCI index.json": (f"oci:{index.parent}", index),
+    }
     for _source, path in cases.values():
         path.unlink(missing_ok=True)
         os.mkfifo(path)

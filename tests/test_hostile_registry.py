@@ -46,7 +46,7 @@ class _Server:
             def log_message(self, *_args) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_GET(self) -> None:
                 server.requests.append((self.path, self.headers.get("Authorization")))
                 try:
                     if not any(answer(self) for answer in server.answers):
@@ -229,7 +229,7 @@ def _finishes(work: Callable[[], object], server: _Server) -> object:
     def run() -> None:
         try:
             outcome.append(work())
-        except Exception as exc:  # noqa: BLE001 - handed to the test
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
             outcome.append(exc)
 
     worker = threading.Thread(target=run, daemon=True)

@@ -152,7 +152,9 @@ class GuardedTarInfo(tarfile.TarInfo):
         if self.type not in _EXTENDED_HEADERS:
             return super()._proc_member(archive)
         if self.size > MAX_TAR_HEADER_BYTES:
-            raise tarfile.ReadError(f"an extended tar header of {self.size} bytes (over {MAX_TAR_HEADER_BYTES}); refused")
+            raise tarfile.ReadError(
+                f"an extended tar header of {self.size} bytes (over {MAX_TAR_HEADER_BYTES}); refused"
+            )
         # tarfile processes a chain of extended headers by recursion through this method; the depth
         # is counted on the archive, the one object the recursion shares.
         depth = getattr(archive, "_dockaudit_header_depth", 0)
@@ -164,7 +166,7 @@ class GuardedTarInfo(tarfile.TarInfo):
         finally:
             archive._dockaudit_header_depth = depth
 
-    def _proc_gnusparse_10(self, next, pax_headers, archive):  # noqa: A002 - tarfile's signature
+    def _proc_gnusparse_10(self, next, pax_headers, archive):
         raise tarfile.ReadError(f"{next.name!r} is a GNU sparse member; refused")
 
 
@@ -242,7 +244,8 @@ def parse_descriptor(value: object, where: str) -> Descriptor:
     if not all(isinstance(part, str) for part in parts):
         raise ImageSourceError(f"{where}: platform fields must be strings")
     ref_name = annotations.get("org.opencontainers.image.ref.name")
-    return Descriptor(digest, media_type, size, "/".join(p for p in parts if p), ref_name if isinstance(ref_name, str) else None)  # fmt: skip
+    ref_name = ref_name if isinstance(ref_name, str) else None
+    return Descriptor(digest, media_type, size, "/".join(p for p in parts if p), ref_name)
 
 
 def parse_json(data: bytes, where: str) -> object:
@@ -295,7 +298,8 @@ def resolve_images(store: ImageStore, document: dict, media_type: str, name: str
     if media_type in INDEX_TYPES or "manifests" in document:
         if depth >= MAX_INDEX_DEPTH:
             raise ImageSourceError(f"{name}: indexes nested more than {MAX_INDEX_DEPTH} deep; refused")
-        members = [parse_descriptor(m, f"{name}: manifests[{i}]") for i, m in enumerate(_listed(document, "manifests", name))]
+        listed = _listed(document, "manifests", name)
+        members = [parse_descriptor(m, f"{name}: manifests[{i}]") for i, m in enumerate(listed)]
         chosen = members if all_platforms else [m for m in members if _matches(m.platform, platform)][:1]
         if not chosen:
             found = ", ".join(m.platform for m in members[:20])
@@ -305,9 +309,10 @@ def resolve_images(store: ImageStore, document: dict, media_type: str, name: str
         images = []
         for member in chosen:
             inner, inner_type = store.manifest(member, f"{name}: {member.digest}")
-            for image in resolve_images(store, inner, member.media_type or inner_type, name, platform, False, depth + 1):
+            found = resolve_images(store, inner, member.media_type or inner_type, name, platform, False, depth + 1)
+            for image in found:
                 image.platform, image.name = member.platform, f"{name} ({member.platform})"
-                images.append(image)
+            images.extend(found)
         return images
     config = store.config(parse_descriptor(document.get("config"), f"{name}: config"), f"{name}: config")
     layers = []
