@@ -437,6 +437,20 @@ def test_hostile_tar_headers_are_refused_before_they_are_read(tmp_path: Path, ca
     assert message in error and "layer 1" in error
 
 
+def test_a_damaged_zstd_layer_is_a_one_line_error(tmp_path: Path):
+    layer = tar_layer({"app/x": b"x" * 100_000}, compression="zstd")
+    damaged = layer[:20] + bytes(b ^ 0x55 for b in layer[20:60]) + layer[60:]
+    assert "not a readable tar stream (zstd:" in str(_refusal(f"oci:{write_oci(tmp_path, [damaged], config_for(1))}"))
+
+
+def test_an_image_with_too_many_entries_is_refused(tmp_path: Path, monkeypatch):
+    import dockaudit.image.audit as audit_module
+
+    monkeypatch.setattr(audit_module, "MAX_ENTRIES", 10)  # a few MB of gzip can hold millions of tar headers
+    oci = write_oci(tmp_path / "oci", [tar_layer({f"app/{i}": b"" for i in range(11)})], config_for(1))
+    assert "more than 10 files in its layers; refused" in str(_refusal(f"oci:{oci}"))
+
+
 def test_an_archive_with_a_huge_header_of_its_own_is_refused(tmp_path: Path):
     archive = tmp_path / "image.tar"
     archive.write_bytes(_member("m" * (2 * 1024 * 1024)) + bytes(1024))

@@ -42,13 +42,20 @@ class ImageContext:
         return str(layered[index].get("created_by", "")) if index < len(layered) else ""
 
 
+MAX_ENTRIES = 5_000_000  # entries of all layers, each kept in memory (~200 bytes); real ML images have ~500,000
+
+
 def read_image(image: ImageRef, budget: UnpackBudget | None = None) -> ImageContext:
+    """Every layer read once, in order, into the final view; over ``MAX_ENTRIES`` entries is refused
+    (a few MB of gzip can hold millions of tiny tar headers)."""
     fs = Filesystem()
     ctx = ImageContext(image, fs)
     budget = budget or UnpackBudget()
     for index, layer in enumerate(image.layers):
         total = 0
         for entry, content in layer_entries(layer, index, lambda path: bool(_READ.search("/" + path)), budget):
+            if len(ctx.entries) >= MAX_ENTRIES:
+                raise ImageSourceError(f"{image.name}: more than {MAX_ENTRIES} files in its layers; refused")
             ctx.entries.append(entry)
             apply_entry(fs, entry)
             total += entry.size

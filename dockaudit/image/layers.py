@@ -141,8 +141,26 @@ def _decompressed(raw: IO[bytes]) -> IO[bytes]:
             import zstandard
         except ImportError:
             raise ImageSourceError("a tar+zstd layer needs the zstandard package (pip install zstandard)") from None
-        return zstandard.ZstdDecompressor().stream_reader(rest)  # type: ignore[return-value]
+        reader = zstandard.ZstdDecompressor().stream_reader(rest)
+        return _Unzstd(reader, zstandard.ZstdError)  # type: ignore[return-value]
     return rest  # type: ignore[return-value]
+
+
+class _Unzstd:
+    """zstandard's stream reader, whose errors (a damaged frame) become ``OSError``: reported as an
+    unreadable layer, as zlib's are, instead of escaping as zstandard's own exception type."""
+
+    def __init__(self, reader, error: type[Exception]) -> None:
+        self.reader, self.error = reader, error
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.reader.read(size)
+        except self.error as exc:
+            raise OSError(f"zstd: {exc}") from None
+
+    def readable(self) -> bool:
+        return True
 
 
 STREAM_CHUNK = 1 << 20  # bytes per read along the layer pipeline: fewer, larger calls cost less Python

@@ -141,20 +141,21 @@ class _Body:
     connection failures (a short body, a timeout) become ``ImageSourceError``."""
 
     def __init__(self, response, deadline: _Deadline, label: str) -> None:
+        import urllib3  # requests' transport, loaded with it
+
         self.raw, self.deadline, self.label = response.raw, deadline, label
         self._read = getattr(self.raw, "read1", self.raw.read)  # urllib3 1.x has no read1: 64 KiB at a time
+        self._failures = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 
     def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes (a chunk when negative); fewer only at the end of the body."""
-        import urllib3
-
         wanted = size if size and size > 0 else CHUNK
         parts, count = [], 0
         while count < wanted:
             self.deadline.check(self.label)
             try:
                 data = self._read(min(wanted - count, CHUNK), decode_content=False)
-            except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+            except self._failures as exc:
                 self.deadline.check(self.label)
                 raise ImageSourceError(f"{self.label}: the connection failed ({type(exc).__name__}: "
                                        f"{str(exc)[:200]})") from None  # fmt: skip

@@ -141,10 +141,11 @@ class GuardedTarInfo(tarfile.TarInfo):
 
     tarfile reads a PAX or GNU long-name header whole, whatever size it declares (a 3 MB gzip layer
     declaring a multi-GB header took 6 GB), follows a chain of them by recursion (a few hundred give a
-    RecursionError), and keeps every GNU sparse map entry.  Here a header over ``MAX_TAR_HEADER_BYTES``,
-    a chain over ``MAX_TAR_HEADER_CHAIN`` and sparse members are refused before anything is read: Go's
-    archive/tar, which writes the layers of docker, BuildKit and buildah, never writes sparse files.
-    ``tarfile.ReadError`` is raised, so readers report it like any unreadable tar."""
+    RecursionError), and reads GNU sparse maps (old GNU and PAX 1.0) of any length.  Here a header over
+    ``MAX_TAR_HEADER_BYTES``, a chain over ``MAX_TAR_HEADER_CHAIN`` and those sparse members are refused
+    before their data is read (PAX 0.x sparse maps live in the capped header); Go's archive/tar, which
+    writes the layers of docker, BuildKit and buildah, never writes sparse files.  ``tarfile.ReadError``
+    is raised, so readers report it like any unreadable tar."""
 
     def _proc_member(self, archive):  # the hook tarfile calls for every header it reads
         if self.type == tarfile.GNUTYPE_SPARSE:
