@@ -380,3 +380,28 @@ def test_the_operation_deadline_covers_requests_that_each_answer_in_time(layout:
     server = serve(layout, answers=[slow_blobs])
     error = _finishes(lambda: _read(server, operation_seconds=0.3), server)
     assert isinstance(error, ImageSourceError) and "operation deadline of 0.3 s" in str(error)
+
+
+def _error_reading(host: str) -> str:
+    try:
+        RegistryClient(parse_reference(f"docker://{host}/team/app:1"), insecure=True).images("linux/amd64", False)
+    except ImageSourceError as error:
+        return str(error)
+    return ""
+
+
+def test_a_huge_authenticate_challenge_is_parsed_in_linear_time(layout: Path, serve):
+    import multiprocessing
+
+    def challenge(handler) -> None:  # 90 headers of 60,000 letters: requests joins them into one 5 MB value
+        handler.send_response(401)
+        for _ in range(90):  # http.client accepts at most 100 headers
+            handler.send_header("WWW-Authenticate", "Bearer " + "a" * 60_000)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    server = serve(layout, answers=[_when(r"/manifests/", challenge)])
+    # In a child process: the old quadratic scan held the GIL for days, so no thread could time it out.
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        error = pool.apply_async(_error_reading, (server.host,)).get(timeout=60)  # a hang guard
+    assert "answered HTTP 401" in error

@@ -226,7 +226,8 @@ class RegistryClient:
         challenge = response.headers.get("WWW-Authenticate", "")
         if not challenge.lower().startswith("bearer"):
             return False
-        fields = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
+        # \b: only a word's start may begin a match, so a hostile header cannot make the scan quadratic
+        fields = dict(re.findall(r'\b(\w+)="([^"]*)"', challenge[:8192]))
         if "realm" not in fields:
             return False
         params = {k: v for k, v in fields.items() if k in ("service", "scope")}

@@ -39,8 +39,10 @@ class ImageSourceError(ValueError):
 
 # --- digests ---------------------------------------------------------------------------------------
 
-# The OCI grammar (image-spec descriptor.md), matched whole: ``$`` would let a trailing newline through.
-_DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+# The OCI grammar (image-spec descriptor.md), ``algorithm:encoded``, each part matched whole (``$`` would let a
+# trailing newline through); matched apart, neither pattern can backtrack over the other's characters.
+_ALGORITHM = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*")
+_ENCODING = re.compile(r"[a-zA-Z0-9=_-]+")
 _ENCODED = {"sha256": re.compile(r"[a-f0-9]{64}"), "sha512": re.compile(r"[a-f0-9]{128}")}
 
 
@@ -54,9 +56,9 @@ def checked_digest(value: object, where: str) -> str:
     ``ImageSourceError``.  Digests become file names and URLs: nothing else may reach either."""
     if value is None:
         raise ImageSourceError(f"{where}: no digest")
-    if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+    algorithm, colon, encoded = value.partition(":") if isinstance(value, str) else ("", "", "")
+    if not colon or not _ALGORITHM.fullmatch(algorithm) or not _ENCODING.fullmatch(encoded):
         raise ImageSourceError(f"{where}: {_shown(value)} is not a digest")
-    algorithm, _, encoded = value.partition(":")
     pattern = _ENCODED.get(algorithm)
     if pattern is None:
         raise ImageSourceError(f"{where}: digest algorithm {algorithm!r} is not supported (sha256, sha512)")
