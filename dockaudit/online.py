@@ -1,7 +1,8 @@
 """Facts from the network, only with ``--online``: a tag's digest, and the version tag behind ``latest``.
 
-Answers are cached under the user's cache directory for a day; every request has a timeout (the
-registry client's). Nothing here runs unless the user asked for it.
+Answers are cached under the user's cache directory for a day; every request has the registry client's
+deadline, and each lookup (a digest, or the tag search behind ``latest``) one for all of its requests.
+Nothing here runs unless the user asked for it.
 """
 
 from __future__ import annotations
@@ -12,20 +13,23 @@ import time
 
 from dockaudit.cache import read_cache_file, write_cache_file
 
-
 CACHE_FILE = "online.json"
 TTL = 24 * 3600
 MAX_TAG_PROBES = 30  # digests fetched while looking for the version tag behind latest
+LOOKUP_SECONDS = 60.0  # one lookup, all its requests together: a lint run must not wait on a slow registry
 
 
 def _cached(key: str, compute) -> str | None:
     try:
         cache = json.loads(read_cache_file(CACHE_FILE) or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
+        cache = {}
+    if not isinstance(cache, dict):  # a damaged cache is only a cache miss
         cache = {}
     entry = cache.get(key)
-    if entry and time.time() - entry.get("at", 0) < TTL:
-        return entry.get("value")
+    if isinstance(entry, dict) and isinstance(entry.get("at"), (int, float)) and time.time() - entry["at"] < TTL:
+        value = entry.get("value")
+        return value if isinstance(value, str) else None
     from dockaudit.image.sources import ImageSourceError  # the registry stack loads only when asked
 
     try:
@@ -37,19 +41,20 @@ def _cached(key: str, compute) -> str | None:
     return value
 
 
-def _client(image: str):
+def _client(image: str, seconds: float):
     from dockaudit.image.registry import RegistryClient, parse_reference
 
     ref = parse_reference(image)
     local = ref.host.startswith(("127.0.0.1", "localhost"))  # local registries speak plain HTTP, as docker allows
-    return RegistryClient(ref, insecure=local), ref.reference
+    return RegistryClient(ref, insecure=local, operation_seconds=seconds), ref.reference
 
 
-def tag_digest(image: str) -> str | None:
-    """``python:3.12-slim`` → ``sha256:…`` of the manifest (list) it names today."""
+def tag_digest(image: str, seconds: float = LOOKUP_SECONDS) -> str | None:
+    """``python:3.12-slim`` → ``sha256:…`` of the manifest (list) it names today; None when the
+    registry does not answer within ``seconds``."""
 
     def compute() -> str:
-        client, reference = _client(image)
+        client, reference = _client(image, seconds)
         return client.digest_of(reference)
 
     return _cached(f"digest:{image}", compute)
@@ -60,11 +65,12 @@ def _version_key(tag: str) -> tuple:
     return (numbers, tag.count("."), len(tag))
 
 
-def version_tag(image: str) -> str | None:
-    """The most specific version tag with the same digest as ``image`` (``…:latest`` or untagged)."""
+def version_tag(image: str, seconds: float = LOOKUP_SECONDS) -> str | None:
+    """The most specific version tag with the same digest as ``image`` (``…:latest`` or untagged); None
+    when there is none or the registry does not answer within ``seconds``."""
 
     def compute() -> str | None:
-        client, reference = _client(image)
+        client, reference = _client(image, seconds)
         target = client.digest_of(reference)
         candidates = [t for t in client.tags() if re.match(r"^v?\d+(?:\.\d+)*(?:-[\w.]+)?$", t)]
         for tag in sorted(candidates, key=_version_key, reverse=True)[:MAX_TAG_PROBES]:

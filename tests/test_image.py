@@ -367,8 +367,11 @@ def test_registry_references_parse_like_docker():
 
     assert parse_reference("python:3.12").name == "library/python"
     assert parse_reference("python").reference == "latest"
-    ref = parse_reference("docker://ghcr.io/org/app@sha256:abc")
-    assert (ref.host, ref.name, ref.reference) == ("ghcr.io", "org/app", "sha256:abc")
+    digest = "sha256:" + "ab" * 32  # a digest becomes a URL path: only a well-formed one is accepted
+    ref = parse_reference(f"docker://ghcr.io/org/app@{digest}")
+    assert (ref.host, ref.name, ref.reference) == ("ghcr.io", "org/app", digest)
+    with pytest.raises(ImageSourceError, match="not a valid sha256 digest"):
+        parse_reference("docker://ghcr.io/org/app@sha256:abc")
     assert parse_reference("localhost:5000/app:1").host == "localhost:5000"
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from dockaudit.context import Options
 from dockaudit.engine import INTERNAL_ERROR, FileResult
-from dockaudit.image.layers import Entry, Filesystem, UnpackBudget, apply_entry, layer_entries
+from dockaudit.image.layers import Entry, Filesystem, UnpackBudget, apply_entry, end_layer, layer_entries
 from dockaudit.image.sources import ImageRef, ImageSourceError, open_source
 from dockaudit.model import Finding, Severity, Violation
 from dockaudit.plugin import Rule
@@ -42,18 +42,26 @@ class ImageContext:
         return str(layered[index].get("created_by", "")) if index < len(layered) else ""
 
 
+MAX_ENTRIES = 5_000_000  # entries of all layers, each kept in memory (~200 bytes); real ML images have ~500,000
+
+
 def read_image(image: ImageRef, budget: UnpackBudget | None = None) -> ImageContext:
+    """Every layer read once, in order, into the final view; over ``MAX_ENTRIES`` entries is refused
+    (a few MB of gzip can hold millions of tiny tar headers)."""
     fs = Filesystem()
     ctx = ImageContext(image, fs)
     budget = budget or UnpackBudget()
     for index, layer in enumerate(image.layers):
         total = 0
         for entry, content in layer_entries(layer, index, lambda path: bool(_READ.search("/" + path)), budget):
+            if len(ctx.entries) >= MAX_ENTRIES:
+                raise ImageSourceError(f"{image.name}: more than {MAX_ENTRIES} files in its layers; refused")
             ctx.entries.append(entry)
             apply_entry(fs, entry)
             total += entry.size
             if content is not None:
                 ctx.contents[entry.path] = content[:20] if content[:4] == b"\x7fELF" else content
+        end_layer(fs)
         fs.layer_sizes.append(total)
     return ctx
 

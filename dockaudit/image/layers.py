@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-from dockaudit.image.sources import ImageSourceError, Layer
+from dockaudit.image.sources import GuardedTarInfo, ImageSourceError, Layer
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 SMALL_FILE = 64 * 1024  # files rules may read (version.json, METADATA, env files): bounded
+MAX_PATH = 4096  # Linux's PATH_MAX: a longer entry name cannot be a real file; every entry is kept in memory
 
 
 @dataclass(slots=True)
@@ -42,13 +43,19 @@ class Waste:
 
 @dataclass
 class Filesystem:
+    """The final view of an image's layers, built by ``apply_entry`` and ``end_layer``.
+
+    An entry waits in ``pending`` until its layer ends: a whiteout hides lower layers only (OCI image
+    spec, layer.md), so whiteouts only ever meet entries they remove, and ``children`` (folder → the
+    paths directly under it) finds those without scanning the view.  Each entry is added and removed
+    at most once: applying a layer costs its entries plus what it removes, whatever the whiteouts."""
+
     files: dict[str, Entry] = field(default_factory=dict)  # the final view
     layer_sizes: list[int] = field(default_factory=list)  # uncompressed file bytes per layer
     waste: list[Waste] = field(default_factory=list)
     removed: list[Entry] = field(default_factory=list)  # every file a later layer deleted (secrets stay readable)
-    # Every folder that has (or had) something under it: a whiteout of anything else hides one path, found by a
-    # dict lookup, so only folder whiteouts pay for a scan of the view.
-    folders: set[str] = field(default_factory=set)
+    pending: dict[str, Entry] = field(default_factory=dict)  # the current layer's entries
+    children: dict[str, set[str]] = field(default_factory=dict)  # folder ("" for the root) → paths in the view
 
 
 def _normal(name: str) -> str:
@@ -120,8 +127,8 @@ def _open_tar(raw: IO[bytes], budget: UnpackBudget, label: str) -> tarfile.TarFi
         head = raw.read(4)
         raw.seek(start)
         if head[:2] != b"\x1f\x8b" and head != b"\x28\xb5\x2f\xfd":
-            return tarfile.open(fileobj=raw, mode="r:")
-    return tarfile.open(fileobj=_Bounded(_decompressed(raw), budget, label), mode="r|")
+            return tarfile.open(fileobj=raw, mode="r:", tarinfo=GuardedTarInfo)
+    return tarfile.open(fileobj=_Bounded(_decompressed(raw), budget, label), mode="r|", tarinfo=GuardedTarInfo)
 
 
 def _decompressed(raw: IO[bytes]) -> IO[bytes]:
@@ -134,8 +141,26 @@ def _decompressed(raw: IO[bytes]) -> IO[bytes]:
             import zstandard
         except ImportError:
             raise ImageSourceError("a tar+zstd layer needs the zstandard package (pip install zstandard)") from None
-        return zstandard.ZstdDecompressor().stream_reader(rest)  # type: ignore[return-value]
+        reader = zstandard.ZstdDecompressor().stream_reader(rest)
+        return _Unzstd(reader, zstandard.ZstdError)  # type: ignore[return-value]
     return rest  # type: ignore[return-value]
+
+
+class _Unzstd:
+    """zstandard's stream reader, whose errors (a damaged frame) become ``OSError``: reported as an
+    unreadable layer, as zlib's are, instead of escaping as zstandard's own exception type."""
+
+    def __init__(self, reader, error: type[Exception]) -> None:
+        self.reader, self.error = reader, error
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.reader.read(size)
+        except self.error as exc:
+            raise OSError(f"zstd: {exc}") from None
+
+    def readable(self) -> bool:
+        return True
 
 
 STREAM_CHUNK = 1 << 20  # bytes per read along the layer pipeline: fewer, larger calls cost less Python
@@ -215,6 +240,9 @@ def layer_entries(
         with _open_tar(raw, budget or UnpackBudget(), f"layer {index + 1} ({layer.digest[:19]})") as archive:
             while (member := archive.next()) is not None:
                 archive.members.clear()  # tarfile remembers every member; memory must not grow with the layer
+                if len(member.name) > MAX_PATH or len(member.linkname) > MAX_PATH:
+                    raise ImageSourceError(f"layer {index + 1} ({layer.digest[:19]}): an entry name or link over "
+                                           f"{MAX_PATH} characters; refused")  # fmt: skip
                 path = _normal(member.name)
                 kind = ("file" if member.isreg() else "dir" if member.isdir() else "symlink" if member.issym()
                         else "hardlink" if member.islnk() else "other")  # fmt: skip
@@ -232,39 +260,52 @@ def layer_entries(
 
 
 def apply_entry(fs: Filesystem, entry: Entry) -> None:
-    """Apply one entry of layer ``entry.layer`` to the filesystem view."""
+    """Apply one entry of the current layer: a whiteout at once, anything else when the layer ends."""
     directory, _, base = entry.path.rpartition("/")
     if base == OPAQUE:
-        _remove_tree(fs, directory, entry.layer, keep_dir=True)
-        return
-    if base.startswith(WHITEOUT):
+        _remove_under(fs, directory, entry.layer)
+    elif base.startswith(WHITEOUT):
         target = f"{directory}/{base[len(WHITEOUT) :]}" if directory else base[len(WHITEOUT) :]
-        _remove_tree(fs, target, entry.layer, keep_dir=False)
-        return
-    previous = fs.files.get(entry.path)
-    if previous is not None and previous.layer < entry.layer and previous.size:
-        fs.waste.append(Waste(previous.path, previous.size, previous.layer, entry.layer))
-    fs.files[entry.path] = entry
-    while directory and directory not in fs.folders:
-        fs.folders.add(directory)
-        directory = directory.rpartition("/")[0]
-
-
-def _remove_tree(fs: Filesystem, path: str, layer: int, keep_dir: bool) -> None:
-    # A whiteout hides lower layers only, never its own layer's entries.
-    if path and path not in fs.folders:
-        old = fs.files.get(path)
-        doomed = [path] if old is not None and old.layer < layer and not keep_dir else []
+        _remove_under(fs, target, entry.layer)
+        _remove_path(fs, target, entry.layer)
     else:
-        prefix = path + "/" if path else ""
-        doomed = [
-            name
-            for name, old in fs.files.items()
-            if old.layer < layer and (name.startswith(prefix) if keep_dir else (name == path or name.startswith(prefix)))
-        ]  # fmt: skip
-    for name in doomed:
-        old = fs.files.pop(name)
-        if old.layer < layer:
-            fs.removed.append(old)
-            if old.size:
-                fs.waste.append(Waste(old.path, old.size, old.layer, layer))
+        fs.pending[entry.path] = entry
+
+
+def end_layer(fs: Filesystem) -> None:
+    """Add the layer's entries to the view; what they replace is wasted."""
+    for path, entry in fs.pending.items():
+        previous = fs.files.get(path)
+        if previous is not None and previous.size:
+            fs.waste.append(Waste(previous.path, previous.size, previous.layer, entry.layer))
+        fs.files[path] = entry
+        while path:  # link the path into its folders, up to the first folder that already holds it
+            parent = path.rpartition("/")[0]
+            listed = fs.children.setdefault(parent, set())
+            if path in listed:
+                break
+            listed.add(path)
+            path = parent
+    fs.pending.clear()
+
+
+def _remove_path(fs: Filesystem, path: str, layer: int) -> None:
+    old = fs.files.pop(path, None)
+    fs.children.get(path.rpartition("/")[0], set()).discard(path)
+    if old is not None:
+        fs.removed.append(old)
+        if old.size:
+            fs.waste.append(Waste(old.path, old.size, old.layer, layer))
+
+
+def _remove_under(fs: Filesystem, folder: str, layer: int) -> None:
+    """Remove everything under ``folder`` (not the folder itself) from the view."""
+    stack = [folder]
+    while stack:
+        for path in fs.children.pop(stack.pop(), ()):
+            stack.append(path)
+            old = fs.files.pop(path, None)
+            if old is not None:
+                fs.removed.append(old)
+                if old.size:
+                    fs.waste.append(Waste(old.path, old.size, old.layer, layer))
