@@ -174,6 +174,10 @@ def check(
         unknown = unknown_selectors(load_rules(), values)
         if unknown:
             raise click.BadParameter(f"unknown rule selector {unknown[0]!r} (see `dockaudit rules`)", param_hint=option)
+    if online:
+        from dockaudit.online import BUDGET
+
+        BUDGET.restart()
     run = CheckRun(**{name: value for name, value in click.get_current_context().params.items()
                       if name in CheckRun.__dataclass_fields__})  # fmt: skip
     echo = _StdinEcho(apply_fixes and "-" in paths)
@@ -260,10 +264,10 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
         compose_files = [f for f in files if f != "-"]
     env_paths = [Path(e) for e in run.env_files] or None
     folder = Path(run.project_directory) if run.project_directory else None
-    results = (
-        _lint_compose_files(flags, compose_files, plans, env_paths, run.merge_compose, folder,
-                            dict(os.environ) if run.compose_environment else None) if compose_files else []  # fmt: skip
-    )
+    environ = dict(os.environ) if run.compose_environment else None
+    results = []
+    if compose_files:
+        results = _lint_compose_files(flags, compose_files, plans, env_paths, run.merge_compose, folder, environ)
     covered = {str(Path(r.path).resolve()) for r in results}  # a service's Dockerfile is judged with its args
     dockerfiles = [f for f in files if f not in compose_files and str(Path(f).resolve()) not in covered]
     stdin = echo.read() if "-" in dockerfiles else None

@@ -12,6 +12,7 @@ from dockaudit.cli import cli
 from dockaudit.context import Options
 from dockaudit.engine import load_rules
 from dockaudit.fix import fix_text
+from dockaudit.online import BUDGET
 from tests.test_image import _Registry, config_for, tar_layer, write_oci
 
 PINNING = [r for r in load_rules() if r.id in ("DA201", "DA202", "DA203")]
@@ -20,6 +21,7 @@ PINNING = [r for r in load_rules() if r.id in ("DA201", "DA202", "DA203")]
 @pytest.fixture
 def registry(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    BUDGET.restart()  # each test is a run of its own
     oci = write_oci(tmp_path / "oci", [tar_layer({"app/x": b"1"})], config_for(1, User="1"))
     server = _Registry(oci, tags={"latest": True, "2.1.0": True, "2.1": True, "2": True, "2.0.9": False, "dev": True})
     server.manifest_digest = json.loads((oci / "index.json").read_text())["manifests"][0]["digest"]
@@ -71,3 +73,13 @@ def test_cli_online_flag(registry, tmp_path: Path):
     result = CliRunner().invoke(cli, [*args, "--online"])
     assert result.exit_code == 0, result.output
     assert dockerfile.read_text() == f"FROM 127.0.0.1:{registry.port}/team/app:2.1.0\nUSER 1\n"
+
+
+def test_lookups_stop_when_the_runs_budget_is_spent(registry, monkeypatch):
+    monkeypatch.setattr(BUDGET, "seconds", 0.0)
+    BUDGET.restart()
+    text = f"FROM 127.0.0.1:{registry.port}/team/app:latest\n"
+    assert _fixed(text) == text  # no time left: no fix, and no wait
+    monkeypatch.setattr(BUDGET, "seconds", 60.0)
+    BUDGET.restart()
+    assert _fixed(text) != text  # not cached as "no answer": the next run with time left asks
