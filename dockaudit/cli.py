@@ -105,8 +105,8 @@ def cli() -> None:
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="Compose: variables for interpolation (default: the project's .env).")  # fmt: skip
 @click.option("--project-directory", type=click.Path(file_okay=False, exists=True),
-              help="Compose: the project directory (default: the first compose file's folder); files the project "
-                   "names outside it are not read.")  # fmt: skip
+              help="Compose: the project directory (default: the folder being scanned, else the compose file's "
+                   "folder); files the project names outside it are not read.")  # fmt: skip
 @click.option("--compose-environment", is_flag=True,
               help="Compose: interpolate ${VAR} from this process's environment too, as docker compose does (off "
                    "by default: a CI environment holds secrets that a pull request's compose file could print).")  # fmt: skip
@@ -267,7 +267,9 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     environ = dict(os.environ) if run.compose_environment else None
     results = []
     if compose_files:
-        results = _lint_compose_files(flags, compose_files, plans, env_paths, run.merge_compose, folder, environ)
+        scanned = tuple(p for p in run.paths if p != "-" and os.path.isdir(p))
+        results = _lint_compose_files(flags, compose_files, plans, env_paths, run.merge_compose, folder, environ,
+                                      scanned)  # fmt: skip
     covered = {str(Path(r.path).resolve()) for r in results}  # a service's Dockerfile is judged with its args
     dockerfiles = [f for f in files if f not in compose_files and str(Path(f).resolve()) not in covered]
     stdin = echo.read() if "-" in dockerfiles else None
@@ -325,17 +327,30 @@ def _exit_code(failed: bool, findings, threshold_name: str, exit_zero: bool) -> 
     return EXIT_CLEAN
 
 
-def _lint_compose_files(flags, compose_files, plans, env_files, merged=False, project_directory=None, environ=None):
-    """Each compose file as its own project (or, with ``merged``, all of them as ``-f a -f b``)."""
+def _lint_compose_files(flags, compose_files, plans, env_files, merged=False, project_directory=None, environ=None,
+                        scanned=()):  # fmt: skip
+    """Each compose file as its own project (or, with ``merged``, all of them as ``-f a -f b``).
+
+    The project directory, which confines what the project may read, is ``--project-directory``; else,
+    for a file found by scanning a folder named on the command line, that folder (the user named it
+    as the project: ``docker/compose.yaml`` may build ``context: ..`` inside it); else the file's folder."""
     from dockaudit.compose_lint import lint_compose
 
     groups = [compose_files] if merged else [[f] for f in compose_files]
     results = []
     for group in groups:
         plan = plans[group[0]]
-        results.extend(lint_compose([Path(f) for f in group], plan.rules, plan.options, env_files, project_directory,
-                                    environ))  # fmt: skip
+        root = project_directory or _scanned_folder(group[0], scanned)
+        results.extend(lint_compose([Path(f) for f in group], plan.rules, plan.options, env_files, root, environ))
     return results
+
+
+def _scanned_folder(path: str, scanned: tuple[str, ...]) -> Path | None:
+    """The outermost folder of ``scanned`` that holds ``path`` (None when it was named itself)."""
+    real = os.path.realpath(path)
+    holders = [Path(os.path.realpath(folder)) for folder in scanned
+               if os.path.commonpath([real, os.path.realpath(folder)]) == os.path.realpath(folder)]  # fmt: skip
+    return min(holders, key=lambda p: len(p.parts)) if holders else None
 
 
 def _print_suppressed(results) -> None:

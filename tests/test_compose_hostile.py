@@ -448,3 +448,14 @@ def test_the_process_environment_is_not_interpolated_unless_asked(tmp_path: Path
     assert secret not in quiet.output
     asked = CliRunner().invoke(cli, ["--isolated", "--compose-environment", "--format", report, "compose.yaml"])
     assert secret in asked.output  # the user asked: values come from the environment, as docker compose does
+
+
+def test_a_scanned_folder_is_the_project_of_the_compose_files_below_it(tmp_path: Path, monkeypatch):
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\nUSER 1000\n")
+    (tmp_path / "docker" / "compose.yaml").write_text("services:\n  app:\n    build:\n      context: ..\n")
+    monkeypatch.chdir(tmp_path)
+    scanned = CliRunner().invoke(cli, ["--isolated", "--exit-zero", "."])
+    assert "not read" not in scanned.output and scanned.exit_code == 0, scanned.output
+    named = CliRunner().invoke(cli, ["--isolated", "--exit-zero", "docker/compose.yaml"])
+    assert "outside the project" in named.output and named.exit_code == 2  # named alone: its own folder
