@@ -97,3 +97,136 @@ def test_da308_does_not_rebuild_the_file_for_each_install(monkeypatch):
 def test_da308_still_trusts_a_no_cache_variable_named_anywhere_in_the_file(text, fires):
     findings = run_rules(LintContext(parse(text)), select_rules(load_rules(), select=["DA308"]))
     assert bool(findings) == fires
+
+
+# --- scopes ---------------------------------------------------------------------------------------
+
+
+def test_instructions_between_two_arg_or_env_share_one_scope():
+    text = "FROM alpine\nRUN a\nRUN b\nCOPY x /x\nENV A=1\nRUN c\nWORKDIR /w\nARG B\nARG C=2\nRUN d\nUSER u\n"
+    (stage,) = parse(text).stages
+    scopes = [scope for _instruction, scope in stage.scopes()]
+    assert len({id(s) for s in scopes}) == 4  # before ENV A, before ARG B, before ARG C, after it
+    assert scopes[0] is scopes[1] is scopes[2] is scopes[3]
+    assert scopes[4] is scopes[5] is scopes[6]
+    assert scopes[8] is scopes[9]
+    assert stage.scopes() is stage.scopes()  # computed once per stage
+    assert dict(scopes[9]) == {
+        "A": Variable("A", "1", "env", stage.instructions[3]),
+        "B": Variable("B", None, "arg", stage.instructions[6]),
+        "C": Variable("C", "2", "arg", stage.instructions[7]),
+    }
+
+
+def test_a_long_stage_without_arg_or_env_holds_one_scope_and_no_copies():
+    text = "FROM alpine\nENV A=1 B=2 C=3\n" + "RUN echo $A\n" * 5000
+    (stage,) = parse(text).stages
+    assert len({id(scope) for _instruction, scope in stage.scopes()}) == 2
+
+
+def test_scope_at_finds_each_instructions_scope():
+    (stage,) = parse("FROM alpine\nENV A=1\nRUN x\n").stages
+    env, run = stage.instructions
+    assert stage.scope_at(env) == {}
+    assert dict(stage.scope_at(run)) == {"A": Variable("A", "1", "env", env)}
+    assert stage.scope_at(parse("FROM a\nRUN x\n").instructions[1]) is None
+
+
+def test_a_long_chain_of_stages_does_not_recurse():
+    text = "FROM alpine AS s0\nENV A0=0\n" + "".join(f"FROM s{n - 1} AS s{n}\nENV A{n}=$A{n - 1}\n" for n in range(1, 3000))
+    stages = parse(text).stages
+    last_env = stages[-1].instructions[0]
+    assert stages[-1].scope_at(last_env)["A2998"].value == "0"
+
+
+# The scoping as it was computed before scopes were shared: a fresh dict per instruction. The shared
+# version must agree with it on every file.
+
+
+def _reference_scopes(stage: Stage, memo: dict[int, dict[str, Variable]]) -> list[tuple[object, dict]]:
+    env = {}
+    if stage.parent is not None and stage.parent is not stage:
+        env = {k: v for k, v in _reference_final(stage.parent, memo).items() if v.kind == "env"}
+    scopes = []
+    for instruction in stage.instructions:
+        scopes.append((instruction, dict(env)))
+        _reference_apply(instruction, env, stage)
+    return scopes
+
+
+def _reference_final(stage: Stage, memo: dict[int, dict[str, Variable]]) -> dict[str, Variable]:
+    if id(stage) not in memo:
+        env = {}
+        if stage.parent is not None and stage.parent is not stage:
+            env = {k: v for k, v in _reference_final(stage.parent, memo).items() if v.kind == "env"}
+        for instruction in stage.instructions:
+            _reference_apply(instruction, env, stage)
+        memo[id(stage)] = env
+    return memo[id(stage)]
+
+
+def _reference_apply(instruction, env: dict[str, Variable], stage: Stage) -> None:
+    values = {k: v.value for k, v in env.items() if v.value is not None}
+    if instruction.name == "ARG":
+        for name, default in arg_declarations(instruction):
+            if default is not None:
+                value = expand_or_raw(default, values, stage.escape)
+            elif name in stage.meta:
+                value = stage.meta[name].value
+            elif name in PLATFORM_ARGS:
+                value = PLATFORM_ARGS[name]
+            else:
+                value = None
+            if name in env and env[name].kind == "env":
+                continue
+            env[name] = Variable(name, value, "arg", instruction)
+            if value is not None:
+                values[name] = value
+    elif instruction.name == "ENV":
+        before = dict(values)
+        for key, raw_value, _separator in env_pairs(instruction):
+            env[key] = Variable(key, expand_or_raw(raw_value, before, stage.escape), "env", instruction)
+
+
+TRICKY_SCOPES = [
+    "ARG V=1\nFROM alpine:$V AS base\nARG V\nARG V\nENV E=$V\nARG E=no\nRUN x\n",
+    "FROM alpine\nARG A=1 B=$A A C=$A\nRUN x\nARG A=2\nENV A=$A B=$A\nENV C=$B\nRUN y\n",
+    "FROM alpine AS a\nENV P=1\nARG Q=2\nFROM a AS b\nENV P=$P$Q\nFROM b\nARG P\nRUN $P\n",
+    "FROM alpine\nARG TARGETARCH\nARG BUILDOS=x\nENV T=${TARGETARCH}-${BUILDOS:-none}\nRUN x\n",
+    "FROM alpine\nENV A=1\nENV A=2 A=$A\nARG A=3\nRUN x\n",
+    "FROM alpine\nARG A=1\nARG A\nENV B=${A:-unset}\n",
+    "FROM a AS a\nENV X=1\nFROM a\nRUN x\n",  # FROM its own name: the image, not the stage
+]
+
+
+def _corpus_files() -> list[Path]:
+    return sorted(p for p in CORPUS.iterdir() if p.is_file() and p.suffix not in (".md", ".tsv"))[:400]
+
+
+@pytest.mark.parametrize("text", TRICKY_SCOPES)
+def test_shared_scopes_agree_with_a_fresh_dict_per_instruction(text):
+    _assert_same_scopes(parse(text))
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not checked out")
+def test_shared_scopes_agree_with_a_fresh_dict_per_instruction_on_the_real_corpus():
+    for path in _corpus_files():
+        try:
+            tree = parse(path.read_bytes())
+        except Exception:  # noqa: BLE001 - files that do not parse have no scopes to compare
+            continue
+        _assert_same_scopes(tree, path.name)
+
+
+def _assert_same_scopes(tree, label: str = "") -> None:
+    memo: dict[int, dict[str, Variable]] = {}
+    for stage in tree.stages:
+        expected = _reference_scopes(stage, memo)
+        actual = stage.scopes()
+        assert [i for i, _ in actual] == [i for i, _ in expected], label
+        for (instruction, scope), (_, reference) in zip(actual, expected):
+            assert dict(scope) == reference, (label, instruction.start_line)
+            assert list(scope) == list(reference), (label, instruction.start_line)  # the same order
+            assert len(scope) == len(reference)
+            assert all(name in scope and scope.get(name) == v for name, v in reference.items())
+            assert "NO_SUCH_VARIABLE" not in scope and scope.get("NO_SUCH_VARIABLE") is None
