@@ -132,6 +132,17 @@ def test_scope_at_finds_each_instructions_scope():
     assert stage.scope_at(parse("FROM a\nRUN x\n").instructions[1]) is None
 
 
+def test_da403_looks_up_the_scope_of_each_install_instead_of_scanning_the_stage(monkeypatch):
+    scans = []
+    original = Stage.scopes
+    monkeypatch.setattr(Stage, "scopes", lambda self: scans.append(1) or original(self))
+    installs = "".join(f"RUN pip install pkg{n}==1.0\n" for n in range(200))
+    text = f"FROM python:3.12\nENV PIP_NO_CACHE_DIR=1\n{installs}FROM python:3.12\nRUN pip install a==1\n"
+    findings = run_rules(LintContext(parse(text)), select_rules(load_rules(), select=["DA403"]))
+    assert [f.line for f in findings] == [204]  # the second stage has no PIP_NO_CACHE_DIR
+    assert scans == []
+
+
 def test_a_long_chain_of_stages_does_not_recurse():
     text = "FROM alpine AS s0\nENV A0=0\n" + "".join(f"FROM s{n - 1} AS s{n}\nENV A{n}=$A{n - 1}\n" for n in range(1, 3000))
     stages = parse(text).stages
