@@ -6,6 +6,7 @@ texts rebuilt per install, scope objects per stage), so the quadratic versions f
 
 from __future__ import annotations
 
+import pickle
 import tracemalloc
 from pathlib import Path
 
@@ -143,8 +144,17 @@ def test_da403_looks_up_the_scope_of_each_install_instead_of_scanning_the_stage(
     assert scans == []
 
 
+def test_scopes_survive_pickling():
+    tree = parse("FROM alpine AS a\nENV A=1\nFROM a\nRUN x\n")
+    tree.stages[-1].scopes()  # built before pickling
+    copy = pickle.loads(pickle.dumps(tree))
+    stage = copy.stages[-1]
+    assert dict(stage.scope_at(stage.instructions[0])) == {"A": Variable("A", "1", "env", copy.instructions[1])}
+
+
 def test_a_long_chain_of_stages_does_not_recurse():
-    text = "FROM alpine AS s0\nENV A0=0\n" + "".join(f"FROM s{n - 1} AS s{n}\nENV A{n}=$A{n - 1}\n" for n in range(1, 3000))
+    chain = "".join(f"FROM s{n - 1} AS s{n}\nENV A{n}=$A{n - 1}\n" for n in range(1, 3000))
+    text = "FROM alpine AS s0\nENV A0=0\n" + chain
     stages = parse(text).stages
     last_env = stages[-1].instructions[0]
     assert stages[-1].scope_at(last_env)["A2998"].value == "0"

@@ -100,6 +100,10 @@ class Stage:
         """The variables visible before ``instruction`` runs; None when it is not in this stage."""
         return _scopes_of(self).by_instruction.get(id(instruction))
 
+    def __getstate__(self) -> dict[str, object]:
+        # The scopes index instructions by id(), which unpickling changes: rebuild them on first use.
+        return {**self.__dict__, "_scopes": None}
+
 
 def _meta_args(dockerfile: Dockerfile, build_args: dict[str, str]) -> tuple[dict[str, Variable], list[Instruction]]:
     meta: dict[str, Variable] = {}
