@@ -92,10 +92,10 @@ class Source:
             checkpoints = self._byte_checkpoints = _byte_checkpoints(self.text)
         offset = slice(None, offset).indices(len(self.text))[1]  # where ``text[:offset]`` would end
         block = offset // CHECKPOINT_CHARS
-        return checkpoints[block] + utf8_length(self.text[block * CHECKPOINT_CHARS : offset])
+        return checkpoints[block] + _utf8_length(self.text[block * CHECKPOINT_CHARS : offset])
 
 
-def utf8_length(text: str) -> int:
+def _utf8_length(text: str) -> int:
     """Bytes of ``text`` in the file's encoding (UTF-8, undecodable bytes kept as they were read)."""
     return len(text.encode("utf-8", ENCODING_ERRORS))
 
@@ -105,5 +105,5 @@ def _byte_checkpoints(text: str) -> list[int]:
     code point on its own, so the blocks' lengths add up to the prefix's)."""
     checkpoints = [0]
     for block in range(0, len(text), CHECKPOINT_CHARS):
-        checkpoints.append(checkpoints[-1] + utf8_length(text[block : block + CHECKPOINT_CHARS]))
+        checkpoints.append(checkpoints[-1] + _utf8_length(text[block : block + CHECKPOINT_CHARS]))
     return checkpoints
