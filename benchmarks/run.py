@@ -10,7 +10,14 @@ machine, so results compare across machines:
    default jobs, vs hadolint given the same files; files per second.
 3. ``scaling``: synthetic Dockerfiles of 1k, 10k and 100k lines (the real instruction mix: long
    RUN chains, heredocs, multi-stage); time per line at each size.
-4. ``image``: ``dockaudit image`` on generated docker-archives (plain tar layers) and OCI layouts
+4. ``cap``: the real corpus concatenated into one long single stage (FROM lines and parser
+   directives dropped), at 10k, 50k and 100k lines and at the 16 MiB input cap, in three variants:
+   ASCII only; the corpus's own non-ASCII text plus a "©" on line 1; ASCII with a ``pip install``
+   without ``--no-cache-dir`` after every 10th instruction. Time per line against the 10k case of
+   the same variant, peak RSS, and rule crashes (DA000). Children run under ``--memory-limit``
+   (address space) and ``--timeout``, so code that breaks the promise fails fast instead of
+   swapping the machine.
+5. ``image``: ``dockaudit image`` on generated docker-archives (plain tar layers) and OCI layouts
    (gzip layers) of each ``--image-gb`` size — half incompressible (weights), half code-like text,
    plus 2,000 small files per layer — vs the floor of reading the same bytes (``cat`` for the tar
    layers; the faster of ``gzip -dc`` and zlib for the gzip ones; ``sha256sum`` shown too, since
@@ -25,24 +32,28 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import csv
 import gzip
 import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "real"
 EXAMPLE = REPO / "examples" / "Dockerfile"
-PARTS = ("single", "corpus", "scaling", "image")
+PARTS = ("single", "corpus", "scaling", "cap", "image")
+CAP_BYTES = 16 * 1024 * 1024  # dockaudit.files.MAX_FILE_BYTES: the largest file dockaudit reads
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
@@ -54,6 +65,27 @@ def measure(argv: list[str], stdout=subprocess.DEVNULL) -> tuple[float, float, i
     wall = time.perf_counter() - start
     child.returncode = 0  # reaped by wait4 above
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+
+
+def measure_bounded(argv: list[str], output: Path, timeout: float, memory_limit: int) -> tuple[float, float, int, bool]:
+    """``measure`` for a child that may not keep the promise: its address space is capped at
+    ``memory_limit`` bytes and it is killed after ``timeout`` seconds (the last value says so).
+    stdout goes to ``output``."""
+    import resource
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
+    start = time.perf_counter()
+    with output.open("wb") as sink:
+        child = subprocess.Popen(argv, stdout=sink, stderr=subprocess.DEVNULL, env=ENV, preexec_fn=limit_memory)
+        timer = threading.Timer(timeout, child.kill)
+        timer.start()
+        _pid, _status, usage = os.wait4(child.pid, 0)
+        timer.cancel()
+    wall = time.perf_counter() - start
+    child.returncode = 0  # reaped by wait4 above
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, wall >= timeout
 
 
 def median_of(argv: list[str], runs: int) -> tuple[float, float]:
@@ -223,11 +255,18 @@ def bench_single(rows: list, dockaudit: list[str], hadolint: str | None, runs: i
                      f"dockaudit/hadolint = {wall / h_wall:.1f}x wall"))  # fmt: skip
 
 
+def corpus_files() -> list[Path]:
+    """The corpus's Dockerfiles, as its manifest lists them (not the manifest or README themselves)."""
+    with (CORPUS / "manifest.tsv").open(newline="") as manifest:
+        rows = list(csv.DictReader(manifest, delimiter="\t"))
+    return [CORPUS / f"{row['repo'].replace('/', '__')}__{row['path'].replace('/', '__')}" for row in rows]
+
+
 def bench_corpus(rows: list, dockaudit: list[str], hadolint: str | None) -> None:
     if not CORPUS.exists():
         rows.append(("corpus", f"skipped: {CORPUS} not found"))
         return
-    files = sorted(str(p) for p in CORPUS.iterdir() if p.is_file() and p.name != "README.md")
+    files = [str(p) for p in corpus_files()]
     h_wall = None
     if hadolint:
         h_wall, _, _ = measure([hadolint, "--no-fail", *files])
@@ -249,6 +288,97 @@ def bench_scaling(rows: list, dockaudit: list[str]) -> None:
             rows.append((f"scaling: {size:,} lines", f"{wall:.2f} s, {per_line[size] * 1e6:.0f} µs/line, "
                          f"peak RSS {rss / 2**20:.0f} MiB"))  # fmt: skip
         rows.append(("scaling: µs/line at 100k ÷ at 1k", f"{per_line[100_000] / per_line[1_000]:.2f}x"))
+
+
+def stage_bodies() -> list[list[tuple[bool, str]]]:
+    """Each corpus Dockerfile as its nodes' text (whole lines; True for an instruction) without its
+    FROM lines and parser directives, ready to be one part of a single long stage. Files with another
+    escape character or that do not parse are left out."""
+    sys.path.insert(0, str(REPO))
+    from dockaudit import parse
+    from dockaudit.syntax.nodes import Directive, Instruction
+
+    bodies = []
+    for path in corpus_files():
+        text = path.read_bytes().decode("utf-8", "surrogateescape")
+        try:
+            tree = parse(text)
+        except Exception:  # noqa: BLE001 - a file the parser refuses has no place in a lint benchmark
+            continue
+        if tree.escape != "\\":
+            continue
+        nodes = []
+        for node in tree.nodes:
+            if isinstance(node, Directive) or (isinstance(node, Instruction) and node.name == "FROM"):
+                continue
+            span = node.line_span if isinstance(node, Instruction) else node.span
+            nodes.append((isinstance(node, Instruction), text[span.start : span.end]))
+        if nodes and not nodes[-1][1].endswith("\n"):
+            nodes[-1] = (nodes[-1][0], nodes[-1][1] + "\n")
+        bodies.append(nodes)
+    return bodies
+
+
+PIP_INSTALL = "RUN pip install torch==2.3.1 numpy==1.26.4\n"
+
+
+def single_stage(bodies: list[list[tuple[bool, str]]], variant: str, lines: int | None) -> str:
+    """One FROM and the corpus bodies repeated until ``lines`` lines (whole bodies), or as many as fit
+    in the input cap when ``lines`` is None. ``variant``: "ascii" (non-ASCII characters replaced),
+    "non-ascii" (as written, plus a "©" on line 1) or "pip" (ASCII, and a ``pip install`` without
+    ``--no-cache-dir`` after every 10th instruction)."""
+    head = "# \u00a9 dockaudit benchmark\n" if variant == "non-ascii" else "# dockaudit benchmark\n"
+    parts = [head, "FROM python:3.12-slim\n"]
+    size, count, instructions = sum(len(p.encode()) for p in parts), 2, 0
+    for nodes in (bodies[i % len(bodies)] for i in range(CAP_BYTES)):  # bounded: the cap ends it far sooner
+        body = []
+        for is_instruction, text in nodes:
+            body.append(text)
+            instructions += is_instruction
+            if variant == "pip" and is_instruction and instructions % 10 == 0:
+                body.append(PIP_INSTALL)
+        text = "".join(body)
+        if variant != "non-ascii":
+            text = text.encode("ascii", "replace").decode()
+        encoded = len(text.encode("utf-8", "surrogateescape"))
+        if (lines is not None and count >= lines) or size + encoded > CAP_BYTES:
+            break
+        parts.append(text)
+        size, count = size + encoded, count + text.count("\n")
+    return "".join(parts)
+
+
+CRASHED = re.compile(r" DA000 .*?rule (\S+) \(.*?crashed: (\w+)")  # the rule and the exception of a DA000
+
+
+def bench_cap(rows: list, dockaudit: list[str], timeout: float, memory_limit: int) -> None:
+    if not CORPUS.exists():
+        rows.append(("cap", f"skipped: {CORPUS} not found"))
+        return
+    bodies = stage_bodies()
+    with tempfile.TemporaryDirectory() as tmp:
+        for variant in ("ascii", "non-ascii", "pip"):
+            first_per_line = None
+            for lines in (10_000, 50_000, 100_000, None):
+                path = Path(tmp) / f"Dockerfile.{variant}.{lines or 'cap'}"
+                text = single_stage(bodies, variant, lines)
+                path.write_bytes(text.encode("utf-8", "surrogateescape"))
+                count, size = text.count("\n"), path.stat().st_size
+                wall, _, rss, killed = measure_bounded(
+                    [*dockaudit, "--quiet", "--jobs", "1", "--no-context", str(path)], Path(tmp) / "out", timeout,
+                    memory_limit,
+                )  # fmt: skip
+                report = (Path(tmp) / "out").read_text(errors="replace").splitlines()
+                crashes = sorted({" ".join(m) for line in report for m in CRASHED.findall(line)})
+                label = f"cap: {variant}, {count:,} lines ({size / 2**20:.1f} MiB)"
+                if killed:
+                    rows.append((label, f"killed after {timeout:.0f} s (--timeout); peak RSS {rss / 2**20:.0f} MiB"))
+                    continue
+                per_line = wall / count
+                first_per_line = first_per_line or per_line
+                crashed = f"; DA000 (rules crashed): {', '.join(crashes)}" if crashes else ""
+                rows.append((label, f"{wall:.2f} s, {per_line * 1e6:.0f} µs/line ({per_line / first_per_line:.2f}x "
+                             f"the 10k case), peak RSS {rss / 2**20:.0f} MiB{crashed}"))  # fmt: skip
 
 
 INFLATE = """
@@ -289,6 +419,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts: {', '.join(PARTS)}")
     parser.add_argument("--image-gb", default="1,4", help="image sizes in GB for the image part")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds before a cap child is killed")
+    parser.add_argument("--memory-limit", type=float, default=4, help="address-space limit of a cap child, GiB")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "dockaudit-bench",
                         help="where generated images are kept between runs")  # fmt: skip
     parser.add_argument("--markdown", action="store_true")
@@ -305,6 +437,8 @@ def main() -> None:
         bench_corpus(rows, dockaudit, hadolint)
     if "scaling" in parts:
         bench_scaling(rows, dockaudit)
+    if "cap" in parts:
+        bench_cap(rows, dockaudit, args.timeout, int(args.memory_limit * 2**30))
     if "image" in parts:
         bench_image(rows, dockaudit, [float(s) for s in args.image_gb.split(",")], args.work)
     if args.markdown:

@@ -204,11 +204,9 @@ def _env_truthy(ctx: LintContext, instruction: Instruction, commands: list[Comma
     stage = ctx.stage_of(instruction)
     if stage is None:
         return False
-    for scoped, scope in stage.scopes():
-        if scoped is instruction:
-            variable = scope.get(name)
-            return variable is not None and variable.kind == "env" and (variable.value or "").lower() in _TRUTHY
-    return False
+    scope = stage.scope_at(instruction)  # a lookup: a scan of the stage per install was quadratic
+    variable = scope.get(name) if scope is not None else None
+    return variable is not None and variable.kind == "env" and (variable.value or "").lower() in _TRUTHY
 
 
 @rule(

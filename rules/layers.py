@@ -558,6 +558,9 @@ def _created_paths(ctx: LintContext, instruction: Instruction) -> set[str]:
     return {p for p in created if p.startswith("/") and p.count("/") >= 2 and "$" not in p}
 
 
+_NO_CACHE_VARIABLES = {"pip": "PIP_NO_CACHE_DIR", "uv": "UV_NO_CACHE"}
+
+
 def _writes_cache(ctx: LintContext, instruction: Instruction, invocation: Invocation) -> bool:
     """False when the install keeps its cache out of the layer (flag, cache mount, environment)."""
     if any(m.type in ("cache", "tmpfs") for m in run_mounts(instruction)):
@@ -566,8 +569,15 @@ def _writes_cache(ctx: LintContext, instruction: Instruction, invocation: Invoca
         return False
     if any(_cleans_cache(invocation.tool, c) for c in ctx.commands(instruction)):
         return False
-    variable = {"pip": "PIP_NO_CACHE_DIR", "uv": "UV_NO_CACHE"}.get(invocation.tool)
-    return variable is None or variable not in ctx.dockerfile.to_source()
+    variable = _NO_CACHE_VARIABLES.get(invocation.tool)
+    return variable is None or variable not in ctx.derived("layers.cache-variables", lambda: _cache_variables(ctx))
+
+
+def _cache_variables(ctx: LintContext) -> frozenset[str]:
+    """Which of the no-cache variables the file's text mentions anywhere: one scan per file, not one
+    per install (rebuilding the text for each install made DA308 quadratic)."""
+    text = ctx.dockerfile.source.text
+    return frozenset(v for v in _NO_CACHE_VARIABLES.values() if v in text)
 
 
 def _cleans_cache(tool: str, command: Command) -> bool:

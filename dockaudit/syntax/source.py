@@ -13,6 +13,9 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 ENCODING_ERRORS = "surrogateescape"
+# Characters between two byte-offset checkpoints of a non-ASCII text: a byte offset encodes at most
+# this many characters, whatever the file's size or line lengths.
+CHECKPOINT_CHARS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +37,14 @@ class Position:
 
 
 class Source:
-    """The text of one file plus a line table for offset → position lookups."""
+    """The text of one file plus a line table for offset → position lookups.
 
-    __slots__ = ("text", "path", "_line_starts", "_ascii")
+    ``position`` costs O(log lines) for any text: ASCII offsets are byte offsets, and a non-ASCII
+    text keeps the byte offset of every ``CHECKPOINT_CHARS``-th character (built on the first
+    non-ASCII lookup, one pass over the text), so one lookup encodes at most that many characters.
+    """
+
+    __slots__ = ("text", "path", "_line_starts", "_ascii", "_byte_checkpoints")
 
     def __init__(self, text: str, path: str | None = None) -> None:
         self.text = text
@@ -49,6 +57,7 @@ class Source:
             i = find("\n", i + 1)
         self._line_starts = starts
         self._ascii = text.isascii()
+        self._byte_checkpoints: list[int] | None = None
 
     @classmethod
     def from_bytes(cls, data: bytes, path: str | None = None) -> Source:
@@ -74,8 +83,27 @@ class Source:
     def position(self, offset: int) -> Position:
         line = bisect_right(self._line_starts, offset)
         start = self._line_starts[line - 1]
-        if self._ascii:
-            byte_offset = offset
-        else:
-            byte_offset = len(self.text[:offset].encode("utf-8", ENCODING_ERRORS))
-        return Position(line, offset - start + 1, byte_offset)
+        return Position(line, offset - start + 1, offset if self._ascii else self._byte_offset(offset))
+
+    def _byte_offset(self, offset: int) -> int:
+        """The UTF-8 byte offset of character ``offset`` (clamped to the text, as slicing is)."""
+        checkpoints = self._byte_checkpoints
+        if checkpoints is None:
+            checkpoints = self._byte_checkpoints = _byte_checkpoints(self.text)
+        offset = slice(None, offset).indices(len(self.text))[1]  # where ``text[:offset]`` would end
+        block = offset // CHECKPOINT_CHARS
+        return checkpoints[block] + _utf8_length(self.text[block * CHECKPOINT_CHARS : offset])
+
+
+def _utf8_length(text: str) -> int:
+    """Bytes of ``text`` in the file's encoding (UTF-8, undecodable bytes kept as they were read)."""
+    return len(text.encode("utf-8", ENCODING_ERRORS))
+
+
+def _byte_checkpoints(text: str) -> list[int]:
+    """Byte offsets of characters 0, CHECKPOINT_CHARS, 2·CHECKPOINT_CHARS … (UTF-8 encodes each
+    code point on its own, so the blocks' lengths add up to the prefix's)."""
+    checkpoints = [0]
+    for block in range(0, len(text), CHECKPOINT_CHARS):
+        checkpoints.append(checkpoints[-1] + _utf8_length(text[block : block + CHECKPOINT_CHARS]))
+    return checkpoints

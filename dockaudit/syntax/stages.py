@@ -5,10 +5,17 @@
 * The platform args (``TARGETPLATFORM`` …) are predefined for FROM lines and
   become visible in a stage once declared with ``ARG``.
 * ENV persists into stages built ``FROM`` an earlier stage; ARG does not.
+
+Scopes are computed once per stage and shared: only ARG and ENV change the variables, so every
+instruction holds a read-only view of the version current before it (``Scope``), and all the
+versions of a stage share one history of assignments. Memory grows with instructions plus
+assignments, not with instructions times variables.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from dockaudit.syntax.expand import ExpansionError, LexOptions, process
@@ -55,6 +62,7 @@ class Stage:
     unresolved: frozenset[str] = frozenset()  # names in the FROM line no meta ARG defines
     meta: dict[str, Variable] = field(default_factory=dict, repr=False)  # the meta args of the file
     escape: str = "\\"
+    _scopes: _StageScopes | None = field(default=None, init=False, repr=False)  # built on first use
 
     @property
     def is_scratch(self) -> bool:
@@ -83,9 +91,18 @@ class Stage:
     def instructions_named(self, *names: str) -> list[Instruction]:
         return [i for i in self.instructions if i.name in names]
 
-    def scopes(self) -> list[tuple[Instruction, dict[str, Variable]]]:
-        """Each instruction of the stage with the variables visible before it runs."""
-        return _stage_scopes(self)
+    def scopes(self) -> tuple[tuple[Instruction, Scope], ...]:
+        """Each instruction of the stage with the variables visible before it runs (computed once,
+        after the stage is built; instructions between two ARG/ENV share one ``Scope``)."""
+        return _scopes_of(self).pairs
+
+    def scope_at(self, instruction: Instruction) -> Scope | None:
+        """The variables visible before ``instruction`` runs; None when it is not in this stage."""
+        return _scopes_of(self).by_instruction.get(id(instruction))
+
+    def __getstate__(self) -> dict[str, object]:
+        # The scopes index instructions by id(), which unpickling changes: rebuild them on first use.
+        return {**self.__dict__, "_scopes": None}
 
 
 def _meta_args(dockerfile: Dockerfile, build_args: dict[str, str]) -> tuple[dict[str, Variable], list[Instruction]]:
@@ -173,33 +190,98 @@ def build_stages(dockerfile: Dockerfile, build_args: dict[str, str] | None = Non
     return stages
 
 
-def _final_env(stage: Stage) -> dict[str, Variable]:
-    scopes = _stage_scopes(stage)
-    if not scopes:
-        return _inherited_env(stage)
-    last_instruction, env = scopes[-1]
-    env = dict(env)
-    _apply(last_instruction, env, stage)
-    return env
+class Scope(Mapping[str, Variable]):
+    """The variables visible at one point of a stage: a read-only view of one version of the
+    stage's assignment history. Lookups cost O(log assignments to that name)."""
+
+    __slots__ = ("_history", "_version")
+
+    def __init__(self, history: _History, version: int) -> None:
+        self._history = history
+        self._version = version
+
+    def __getitem__(self, name: str) -> Variable:
+        entry = self._history.get(name)
+        if entry is not None:
+            versions, variables = entry
+            index = bisect_right(versions, self._version) - 1
+            if index >= 0:
+                return variables[index]
+        raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        entry = self._history.get(name)  # type: ignore[call-overload]
+        return entry is not None and entry[0][0] <= self._version
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, (versions, _) in self._history.items() if versions[0] <= self._version)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"Scope({dict(self)!r})"
 
 
-def _inherited_env(stage: Stage) -> dict[str, Variable]:
-    if stage.parent is None or stage.parent is stage:
-        return {}
-    return {k: v for k, v in _final_env(stage.parent).items() if v.kind == "env"}
+# name → (versions at which it was assigned, ascending; the variable assigned at each)
+_History = dict[str, tuple[list[int], list[Variable]]]
 
 
-def _stage_scopes(stage: Stage) -> list[tuple[Instruction, dict[str, Variable]]]:
-    env = _inherited_env(stage)
-    scopes = []
+@dataclass(frozen=True, slots=True)
+class _StageScopes:
+    pairs: tuple[tuple[Instruction, Scope], ...]
+    by_instruction: dict[int, Scope]  # id(instruction) → its scope
+    final: dict[str, Variable]  # the variables after the last instruction
+
+
+def _scopes_of(stage: Stage) -> _StageScopes:
+    """The stage's scopes, computed for it and any ancestor not yet computed, root first (a loop:
+    a chain of thousands of stages must not recurse)."""
+    pending: list[Stage] = []
+    seen: set[int] = set()
+    walk: Stage | None = stage
+    while walk is not None and walk._scopes is None and id(walk) not in seen:
+        pending.append(walk)
+        seen.add(id(walk))
+        walk = walk.parent
+    for walk in reversed(pending):
+        parent = walk.parent if walk.parent is not walk else None
+        inherited = {} if parent is None or parent._scopes is None else parent._scopes.final
+        walk._scopes = _compute_scopes(walk, {k: v for k, v in inherited.items() if v.kind == "env"})
+    assert stage._scopes is not None  # computed above, or before
+    return stage._scopes
+
+
+def _compute_scopes(stage: Stage, inherited: dict[str, Variable]) -> _StageScopes:
+    history: _History = {name: ([0], [variable]) for name, variable in inherited.items()}
+    current = dict(inherited)  # the variables as they stand, updated in place
+    values = {k: v.value for k, v in current.items() if v.value is not None}  # what expansions see
+    version, scope = 0, Scope(history, 0)
+    pairs = []
     for instruction in stage.instructions:
-        scopes.append((instruction, dict(env)))
-        _apply(instruction, env, stage)
-    return scopes
+        pairs.append((instruction, scope))
+        if instruction.name not in ("ARG", "ENV"):
+            continue  # nothing else changes the variables: the next instruction shares this scope
+        version += 1
+        for variable in _assignments(instruction, current, values, stage):
+            if variable.name not in history:
+                history[variable.name] = ([], [])
+            versions, variables = history[variable.name]
+            if versions and versions[-1] == version:  # the same ARG/ENV names it twice: the last one wins
+                variables[-1] = variable
+            else:
+                versions.append(version)
+                variables.append(variable)
+        scope = Scope(history, version)
+    return _StageScopes(tuple(pairs), {id(i): s for i, s in pairs}, current)
 
 
-def _apply(instruction: Instruction, env: dict[str, Variable], stage: Stage) -> None:
-    values = {k: v.value for k, v in env.items() if v.value is not None}
+def _assignments(
+    instruction: Instruction, current: dict[str, Variable], values: dict[str, str], stage: Stage
+) -> list[Variable]:
+    """Apply one ARG or ENV to ``current`` (and ``values``, the non-None values of ``current``) in
+    place; the variables it assigned, in order."""
+    assigned: list[Variable] = []
     if instruction.name == "ARG":
         for name, default in arg_declarations(instruction):
             if default is not None:
@@ -210,16 +292,24 @@ def _apply(instruction: Instruction, env: dict[str, Variable], stage: Stage) -> 
                 value = PLATFORM_ARGS[name]
             else:
                 value = None
-            if name in env and env[name].kind == "env":
+            if name in current and current[name].kind == "env":
                 continue  # ENV wins over a later ARG of the same name
-            env[name] = Variable(name, value, "arg", instruction)
+            current[name] = Variable(name, value, "arg", instruction)
+            assigned.append(current[name])
             if value is not None:
                 values[name] = value
+        # A name declared without a value keeps its old value for the rest of this ARG line only.
+        for variable in assigned:
+            if current[variable.name].value is None:
+                values.pop(variable.name, None)
     elif instruction.name == "ENV":
         # Every pair of one ENV sees the variables as they were before that ENV.
-        before = dict(values)
-        for key, raw_value, _separator in env_pairs(instruction):
-            env[key] = Variable(key, _expand_or_raw(raw_value, before, stage.escape), "env", instruction)
+        pairs = [(key, _expand_or_raw(raw, values, stage.escape)) for key, raw, _separator in env_pairs(instruction)]
+        for key, value in pairs:
+            current[key] = Variable(key, value, "env", instruction)
+            assigned.append(current[key])
+            values[key] = value
+    return assigned
 
 
 def env_pairs(instruction: Instruction) -> list[tuple[str, str, str]]:
