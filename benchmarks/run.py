@@ -17,7 +17,10 @@ machine, so results compare across machines:
    the same variant, peak RSS, and rule crashes (DA000). Children run under ``--memory-limit``
    (address space) and ``--timeout``, so code that breaks the promise fails fast instead of
    swapping the machine.
-5. ``image``: ``dockaudit image`` on generated docker-archives (plain tar layers) and OCI layouts
+5. ``pool``: batches of 10, 100 and all corpus files linted with ``--jobs 1`` (the baseline), the
+   default jobs and a forced two-worker pool (``--jobs 2``): the pool's ratio to one process, the
+   figure that sets ``MIN_FILES_PER_WORKER`` and the idle-core rule in ``dockaudit/plan.py``.
+6. ``image``: ``dockaudit image`` on generated docker-archives (plain tar layers) and OCI layouts
    (gzip layers) of each ``--image-gb`` size — half incompressible (weights), half code-like text,
    plus 2,000 small files per layer — vs the floor of reading the same bytes (``cat`` for the tar
    layers; the faster of ``gzip -dc`` and zlib for the gzip ones; ``sha256sum`` shown too, since
@@ -52,7 +55,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "real"
 EXAMPLE = REPO / "examples" / "Dockerfile"
-PARTS = ("single", "corpus", "scaling", "cap", "image")
+PARTS = ("single", "corpus", "scaling", "cap", "pool", "image")
 CAP_BYTES = 16 * 1024 * 1024  # dockaudit.files.MAX_FILE_BYTES: the largest file dockaudit reads
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
@@ -277,6 +280,20 @@ def bench_corpus(rows: list, dockaudit: list[str], hadolint: str | None) -> None
         rows.append((f"corpus: dockaudit {label}", f"{len(files) / wall:.0f} files/s ({wall:.2f} s){versus}"))
 
 
+def bench_pool(rows: list, dockaudit: list[str], runs: int) -> None:
+    if not CORPUS.exists():
+        rows.append(("pool", f"skipped: {CORPUS} not found"))
+        return
+    files = [str(p) for p in corpus_files()]
+    for count in (10, 100, len(files)):
+        batch = files[:count]
+        serial, _ = median_of([*dockaudit, "--quiet", "--jobs", "1", *batch], runs)
+        default, _ = median_of([*dockaudit, "--quiet", *batch], runs)
+        pooled, _ = median_of([*dockaudit, "--quiet", "--jobs", "2", *batch], runs)
+        rows.append((f"pool: {count} files", f"--jobs 1 {serial:.2f} s; default {default / serial:.2f}x; "
+                                             f"--jobs 2 {pooled / serial:.2f}x (load {os.getloadavg()[0]:.1f})"))  # fmt: skip
+
+
 def bench_scaling(rows: list, dockaudit: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         per_line = {}
@@ -437,6 +454,8 @@ def main() -> None:
         bench_corpus(rows, dockaudit, hadolint)
     if "scaling" in parts:
         bench_scaling(rows, dockaudit)
+    if "pool" in parts:
+        bench_pool(rows, dockaudit, max(3, args.runs // 5))
     if "cap" in parts:
         bench_cap(rows, dockaudit, args.timeout, int(args.memory_limit * 2**30))
     if "image" in parts:
