@@ -55,11 +55,7 @@ def write_atomically(path: Path, data: bytes, expected: bytes | None = None) -> 
             old = None
         descriptor, temp = _create_temp(folder, path.name)
         try:
-            try:
-                _write_all(descriptor, data)
-                os.fsync(descriptor)
-            finally:
-                os.close(descriptor)
+            _fill(descriptor, data)
             if old is not None and stat.S_ISREG(old.st_mode):
                 os.chmod(temp, stat.S_IMODE(old.st_mode))
                 _keep_owner(temp, old)
@@ -81,11 +77,7 @@ def create_atomically(path: Path, data: bytes) -> None:
     with _signals_deferred():
         descriptor, temp = _create_temp(path.parent, path.name)
         try:
-            try:
-                _write_all(descriptor, data)
-                os.fsync(descriptor)  # a full disk may only say so here
-            finally:
-                os.close(descriptor)
+            _fill(descriptor, data)
             try:
                 os.link(temp, path)
             except OSError as exc:
@@ -103,11 +95,7 @@ _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS}  #
 def _create_exclusively(path: Path, data: bytes) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
-        try:
-            _write_all(descriptor, data)
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        _fill(descriptor, data)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -124,13 +112,18 @@ def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
     raise FileExistsError(f"{folder}: no free temporary file name after {_TEMP_NAME_TRIES} tries")
 
 
-def _write_all(descriptor: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(descriptor, view)
-        if written <= 0:  # a regular file never does this; refuse to spin if one does
-            raise OSError(f"write returned {written}")
-        view = view[written:]
+def _fill(descriptor: int, data: bytes) -> None:
+    """Write all of ``data``, fsync (a full disk may only say so here) and close ``descriptor``."""
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(descriptor, view)
+            if written <= 0:  # a regular file never does this; refuse to spin if one does
+                raise OSError(f"write returned {written}")
+            view = view[written:]
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _keep_owner(temp: Path, old: os.stat_result) -> None:
