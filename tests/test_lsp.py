@@ -1,0 +1,325 @@
+"""``dockaudit lsp``: a real session over stdio against ``python -m dockaudit lsp``, driven by a small
+JSON-RPC client (Content-Length framing); and ``check --stdin-filename``.
+
+Every read has a timeout (``WAIT``): a server that hangs fails the test instead of hanging it."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dockaudit.cli import cli
+
+pytest.importorskip("pygls")
+
+WAIT = 60.0  # a hang guard, not a speed budget
+DOCKERFILE = (
+    "FROM python:3.12-slim\n"
+    "RUN pip install flask==3.0.0\n"
+    'CMD ["python", "app.py"]\n'
+)
+
+
+class Session:
+    """One server process and the messages it sent, read by a thread into a queue."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dockaudit", "lsp"], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        self.messages: queue.Queue = queue.Queue()
+        self.seen: list[dict] = []
+        self.next_id = 0
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        stream = self.process.stdout
+        assert stream is not None
+        while True:
+            length = None
+            while True:
+                line = stream.readline()
+                if not line:
+                    self.messages.put(None)
+                    return
+                if line in (b"\r\n", b"\n"):
+                    break
+                name, _, value = line.decode("ascii").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            assert length is not None
+            self.messages.put(json.loads(stream.read(length)))
+
+    def send_raw(self, data: bytes) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(data)
+        self.process.stdin.flush()
+
+    def send(self, message: dict) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode("utf-8")
+        self.send_raw(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    def notify(self, method: str, params: dict) -> None:
+        self.send({"method": method, "params": params})
+
+    def request(self, method: str, params: dict | None) -> dict:
+        self.next_id += 1
+        self.send({"id": self.next_id, "method": method, "params": params})
+        return self.wait(lambda m: m.get("id") == self.next_id and "method" not in m)
+
+    def wait(self, wanted) -> dict:
+        """The first message (already seen and not yet taken, or arriving within ``WAIT``) ``wanted`` accepts."""
+        for index, message in enumerate(self.seen):
+            if wanted(message):
+                return self.seen.pop(index)
+        while True:
+            try:
+                message = self.messages.get(timeout=WAIT)
+            except queue.Empty:
+                raise AssertionError(f"no such message within {WAIT} s; seen: {self.seen[-5:]}") from None
+            if message is None:
+                stderr = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                raise AssertionError(f"the server closed its output; stderr: {stderr[-2000:]}")
+            if wanted(message):
+                return message
+            self.seen.append(message)
+
+    def diagnostics(self, uri: str, version: int | None = None) -> list[dict]:
+        def wanted(m: dict) -> bool:
+            if m.get("method") != "textDocument/publishDiagnostics" or m["params"]["uri"] != uri:
+                return False
+            return version is None or m["params"].get("version") == version
+
+        return self.wait(wanted)["params"]["diagnostics"]
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=WAIT)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture
+def session(tmp_path):
+    started = Session(tmp_path)
+    reply = started.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
+    assert reply["result"]["serverInfo"]["name"] == "dockaudit"
+    started.notify("initialized", {})
+    yield started
+    started.close()
+
+
+def open_document(session: Session, path: Path, text: str, language: str = "dockerfile") -> str:
+    uri = path.as_uri()
+    session.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": language, "version": 1,
+                                                             "text": text}})  # fmt: skip
+    return uri
+
+
+def change(session: Session, uri: str, version: int, text: str) -> None:
+    session.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
+                                              "contentChanges": [{"text": text}]})  # fmt: skip
+
+
+def apply_edits(text: str, edits: list[dict]) -> str:
+    """LSP text edits (UTF-16 positions; ASCII here) applied bottom-up."""
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(position: dict) -> int:
+        return starts[position["line"]] + position["character"] if position["line"] < len(lines) else len(text)
+
+    for edit in sorted(edits, key=lambda e: offset(e["range"]["start"]), reverse=True):
+        text = text[: offset(edit["range"]["start"])] + edit["newText"] + text[offset(edit["range"]["end"]) :]
+    return text
+
+
+def edits_of(action: dict) -> list[dict]:
+    return [e for change in action["edit"]["documentChanges"] for e in change["edits"]]
+
+
+def test_open_publishes_diagnostics_with_exact_ranges_codes_and_links(session, tmp_path):
+    uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+    found = session.diagnostics(uri)
+    by_code = {d["code"]: d for d in found}
+    assert set(by_code) == {"DA101", "DA403"}
+    pip = by_code["DA403"]
+    assert pip["range"] == {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 28}}
+    assert pip["severity"] == 2 and pip["source"] == "dockaudit"
+    assert pip["codeDescription"]["href"].endswith("docs/rules.md#da403-pip-cache")
+
+
+def test_quickfix_edit_applied_then_change_clears_the_diagnostic(session, tmp_path):
+    uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+    pip = next(d for d in session.diagnostics(uri) if d["code"] == "DA403")
+    reply = session.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": pip["range"],
+                                                        "context": {"diagnostics": [pip]}})  # fmt: skip
+    fix = next(a for a in reply["result"] if a["kind"] == "quickfix" and a["title"].startswith("add --no-cache-dir"))
+    assert fix["isPreferred"] is True
+    fixed = apply_edits(DOCKERFILE, edits_of(fix))
+    assert fixed.splitlines()[1] == "RUN pip install --no-cache-dir flask==3.0.0"
+    change(session, uri, 2, fixed)
+    assert [d["code"] for d in session.diagnostics(uri, version=2)] == ["DA101"]
+
+
+def test_unsafe_fix_is_titled_unsafe_and_not_preferred(session, tmp_path):
+    uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+    user = next(d for d in session.diagnostics(uri) if d["code"] == "DA101")
+    reply = session.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": user["range"],
+                                                        "context": {"diagnostics": [user]}})  # fmt: skip
+    unsafe = [a for a in reply["result"] if a["title"].startswith("(unsafe) ")]
+    assert unsafe and all(not a.get("isPreferred") for a in unsafe)
+    docs = next(a for a in reply["result"] if a["title"] == "Show docs for DA101")
+    assert docs["command"] == {"title": "Show docs for DA101", "command": "dockaudit.showRuleDocs",
+                               "arguments": ["DA101"]}  # fmt: skip
+
+
+def test_fix_all_applies_every_safe_fix(session, tmp_path):
+    text = "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y curl=8.5.0-2\nRUN pip install flask==3.0.0\n"
+    uri = open_document(session, tmp_path / "Dockerfile", text)
+    session.diagnostics(uri)
+    whole = {"start": {"line": 0, "character": 0}, "end": {"line": 3, "character": 0}}
+    reply = session.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": whole,
+                                                        "context": {"diagnostics": [],
+                                                                    "only": ["source.fixAll.dockaudit"]}})  # fmt: skip
+    (action,) = reply["result"]
+    assert action["kind"] == "source.fixAll.dockaudit"
+    fixed = apply_edits(text, edits_of(action))
+    assert "--no-cache-dir" in fixed and "--no-install-recommends" in fixed and "rm -rf /var/lib/apt/lists/*" in fixed
+    change(session, uri, 2, fixed)
+    assert {d["code"] for d in session.diagnostics(uri, version=2)} == {"DA101"}  # its fix is unsafe
+
+
+def test_ignore_action_writes_an_indented_comment_that_silences_the_finding(session, tmp_path):
+    text = "FROM python:3.12-slim\nRUN echo hi && \\\n    pip install flask==3.0.0\nUSER 10001\n"
+    indented = text.replace("RUN echo", "  RUN echo")
+    uri = open_document(session, tmp_path / "Dockerfile", indented)
+    pip = next(d for d in session.diagnostics(uri) if d["code"] == "DA403")
+    assert pip["range"]["start"]["line"] == 2
+    reply = session.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": pip["range"],
+                                                        "context": {"diagnostics": [pip]}})  # fmt: skip
+    ignore = next(a for a in reply["result"] if a["title"] == "Ignore DA403 for this instruction")
+    (edit,) = edits_of(ignore)
+    assert edit == {"range": {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 0}},
+                    "newText": "  # dockaudit: ignore=DA403 -- reason\n"}  # fmt: skip
+    change(session, uri, 2, apply_edits(indented, [edit]))
+    assert session.diagnostics(uri, version=2) == []
+
+
+def test_hover_on_from_shows_base_facts_and_on_pip_torch_the_release(session, tmp_path):
+    text = ("FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04\n"
+            "RUN pip install --no-cache-dir torch==2.4.1 --index-url https://download.pytorch.org/whl/cu124\n")  # fmt: skip
+    uri = open_document(session, tmp_path / "Dockerfile", text)
+    session.diagnostics(uri)
+    hover = session.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 1}})
+    value = hover["result"]["contents"]["value"]
+    assert hover["result"]["contents"]["kind"] == "markdown"
+    for fact in ("| CUDA | 12.4.1 |", "| cuDNN | 9 |", "| OS | ubuntu22.04 |", "| driver floor | 550.54.15",
+                 "ubuntu 22.04: end of life 2027-05-31", "| flavour | runtime |"):  # fmt: skip
+        assert fact in value, value
+    hover = session.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 20}})
+    value = hover["result"]["contents"]["value"]
+    assert "**torch**" in value and "| version | 2.4.1 |" in value and "| variant | cu124 (CUDA 12.4) |" in value
+
+
+def test_hover_on_a_finding_shows_the_rule_docs(session, tmp_path):
+    uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+    session.diagnostics(uri)
+    hover = session.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 8}})
+    assert "# DA403 pip-cache" in hover["result"]["contents"]["value"]
+
+
+def test_syntax_error_edit_gives_one_diagnostic_and_the_server_goes_on(session, tmp_path):
+    uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+    session.diagnostics(uri)
+    change(session, uri, 2, "FROM python:3.12-slim\nRUN <<EOF\necho never closed\n")
+    (only,) = session.diagnostics(uri, version=2)
+    assert only["code"] == "DA001" and only["severity"] == 1
+    change(session, uri, 3, DOCKERFILE)
+    assert {d["code"] for d in session.diagnostics(uri, version=3)} == {"DA101", "DA403"}
+
+
+def test_configuration_of_the_documents_folder_applies(session, tmp_path):
+    project = tmp_path / "svc"
+    project.mkdir()
+    (project / ".dockaudit.toml").write_text('ignore = ["DA403"]\n')
+    uri = open_document(session, project / "Dockerfile", DOCKERFILE)
+    assert [d["code"] for d in session.diagnostics(uri)] == ["DA101"]
+
+
+def test_compose_file_diagnostics_from_the_saved_file(session, tmp_path):
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  app:\n    image: nginx\n    privileged: true\n")
+    uri = open_document(session, compose, compose.read_text(), "dockercompose")
+    found = {d["code"]: d["range"] for d in session.diagnostics(uri)}
+    assert found == {"DA901": {"start": {"line": 2, "character": 11}, "end": {"line": 2, "character": 16}},
+                     "DA909": {"start": {"line": 3, "character": 16}, "end": {"line": 3, "character": 20}}}
+
+
+def test_garbage_keeps_the_server_running(session, tmp_path):
+    session.send_raw(b"Content-Length: 9\r\n\r\n{not json")  # bad JSON
+    session.send_raw(b"this is no header at all\r\n")  # bad framing
+    reply = session.request("dockaudit/noSuchMethod", {})
+    assert reply["error"]["code"] == -32601
+    session.notify("$/noSuchNotification", {})
+    huge = "FROM scratch\n" + "# padding\n" * (17 * 1024 * 1024 // 10)
+    big_uri = open_document(session, tmp_path / "big.Dockerfile", huge)
+    (too_large,) = session.diagnostics(big_uri)
+    assert "over the 16 MiB" in too_large["message"]
+    uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+    change(session, uri, 2, DOCKERFILE + "RUN true\n")
+    session.notify("textDocument/didClose", {"textDocument": {"uri": uri}})  # closed while its lint is pending
+    other = open_document(session, tmp_path / "b.Dockerfile", DOCKERFILE)
+    assert {d["code"] for d in session.diagnostics(other)} == {"DA101", "DA403"}
+    # Whatever was published for the closed document before, the last word is "no diagnostics".
+    published = [m["params"]["diagnostics"] for m in session.seen
+                 if m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri]
+    assert published and published[-1] == []
+
+
+def test_a_handler_exception_is_logged_not_fatal(session, tmp_path):
+    reply = session.request("textDocument/hover", {"textDocument": {"uri": "file:///nowhere/Dockerfile"},
+                                                   "position": {"line": 0, "character": 0}})  # fmt: skip
+    assert reply.get("result") is None
+    uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+    assert session.diagnostics(uri)
+
+
+def test_shutdown_then_exit_ends_with_code_0(session):
+    assert session.request("shutdown", None)["result"] is None
+    session.notify("exit", None)
+    assert session.process.wait(timeout=WAIT) == 0
+
+
+def test_stdin_filename_uses_the_files_configuration_and_name(tmp_path, monkeypatch):
+    project = tmp_path / "svc"
+    project.mkdir()
+    (project / ".dockaudit.toml").write_text('ignore = ["DA101"]\n')
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["check", "-", "--stdin-filename", "svc/Dockerfile", "--format", "json"],
+                                input=DOCKERFILE)  # fmt: skip
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    findings = report["findings"]
+    assert [f["rule"] for f in findings] == ["DA403"]
+    assert [f["path"] for f in report["files"]] == ["svc/Dockerfile"]
+    assert {f["path"] for f in findings} == {"svc/Dockerfile"}
+
+
+def test_stdin_filename_without_stdin_or_with_fix_is_a_usage_error(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(cli, ["check", "Dockerfile", "--stdin-filename", "x/Dockerfile"]).exit_code == 2
+    assert runner.invoke(cli, ["check", "-", "--fix", "--stdin-filename", "x/Dockerfile"], input="FROM a\n").exit_code == 2
