@@ -110,12 +110,17 @@ class Session:
                 stream.close()
 
 
+def start(folder: Path, capabilities: dict) -> tuple[Session, dict]:
+    started = Session(folder)
+    reply = started.request("initialize", {"processId": None, "rootUri": folder.as_uri(), "capabilities": capabilities})
+    started.notify("initialized", {})
+    return started, reply["result"]
+
+
 @pytest.fixture
 def session(tmp_path):
-    started = Session(tmp_path)
-    reply = started.request("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
-    assert reply["result"]["serverInfo"]["name"] == "dockaudit"
-    started.notify("initialized", {})
+    started, result = start(tmp_path, {})
+    assert result["serverInfo"]["name"] == "dockaudit"
     yield started
     started.close()
 
@@ -269,8 +274,31 @@ def test_compose_file_diagnostics_from_the_saved_file(session, tmp_path):
                      "DA909": {"start": {"line": 3, "character": 16}, "end": {"line": 3, "character": 20}}}
 
 
+@pytest.mark.parametrize(("encodings", "chosen", "first", "last"), [
+    ([], "utf-16", 18, 34),  # the protocol's default: "é" is 1 unit, "🚀" 2
+    (["utf-8", "utf-16"], "utf-8", 21, 37),  # the client's first choice: "é" is 2 bytes, "🚀" 4
+    (["utf-32"], "utf-32", 17, 33),
+])  # fmt: skip
+def test_columns_follow_the_negotiated_position_encoding(tmp_path, encodings, chosen, first, last):
+    text = 'FROM python:3.12-slim\nRUN echo "é🚀" && pip install y==1\nUSER 1\n'
+    capabilities = {"general": {"positionEncodings": encodings}} if encodings else {}
+    session, result = start(tmp_path, capabilities)
+    try:
+        assert result["capabilities"]["positionEncoding"] == chosen
+        uri = open_document(session, tmp_path / "Dockerfile", text)
+        pip = next(d for d in session.diagnostics(uri) if d["code"] == "DA403")
+        assert pip["range"] == {"start": {"line": 1, "character": first}, "end": {"line": 1, "character": last}}
+        hover = session.request("textDocument/hover", {"textDocument": {"uri": uri},
+                                                       "position": {"line": 1, "character": first + 1}})  # fmt: skip
+        assert "# DA403 pip-cache" in hover["result"]["contents"]["value"]
+    finally:
+        session.close()
+
+
 def test_garbage_keeps_the_server_running(session, tmp_path):
     session.send_raw(b"Content-Length: 9\r\n\r\n{not json")  # bad JSON
+    logged = session.wait(lambda m: m.get("method") == "window/logMessage")
+    assert logged["params"]["type"] == 1 and "dockaudit lsp" in logged["params"]["message"]
     session.send_raw(b"this is no header at all\r\n")  # bad framing
     reply = session.request("dockaudit/noSuchMethod", {})
     assert reply["error"]["code"] == -32601
@@ -323,3 +351,35 @@ def test_stdin_filename_without_stdin_or_with_fix_is_a_usage_error(tmp_path):
     runner = CliRunner()
     assert runner.invoke(cli, ["check", "Dockerfile", "--stdin-filename", "x/Dockerfile"]).exit_code == 2
     assert runner.invoke(cli, ["check", "-", "--fix", "--stdin-filename", "x/Dockerfile"], input="FROM a\n").exit_code == 2
+
+
+def test_bounded_reader_discards_an_oversized_body_and_keeps_the_framing(monkeypatch):
+    import io
+
+    from dockaudit.lsp import server
+
+    monkeypatch.setattr(server, "MAX_MESSAGE_BYTES", 10)
+    monkeypatch.setattr(server, "_READ_CHUNK", 4)
+    reader = server.BoundedReader(io.BytesIO(b"x" * 25 + b"Content-Length: 2\r\n"))
+    assert reader.read(25) == b"null"  # read through in chunks, not held
+    assert reader.readline() == b"Content-Length: 2\r\n"
+    assert server.BoundedReader(io.BytesIO(b"a" * (server.MAX_HEADER_LINE + 5))).readline() == b"a" * server.MAX_HEADER_LINE
+
+
+def test_a_handler_exception_is_logged_to_the_client_and_answered_with_nothing(monkeypatch, tmp_path):
+    from lsprotocol import types
+
+    from dockaudit.lsp import server as server_module
+
+    server = server_module.build_server()
+    logged: list[str] = []
+    monkeypatch.setattr(server, "log", lambda kind, message: logged.append(message))
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(server, "lint_now", broken)
+    hover = server.protocol.fm.features[types.TEXT_DOCUMENT_HOVER]
+    params = types.HoverParams(types.TextDocumentIdentifier((tmp_path / "Dockerfile").as_uri()), types.Position(0, 0))
+    assert hover(params) is None
+    assert logged == ["dockaudit lsp: hover: RuntimeError: boom"]

@@ -12,22 +12,22 @@ import re
 from lsprotocol import types
 
 from dockaudit.lsp.linting import DocumentLint
-from dockaudit.lsp.protocol import finding_range, lint_source_text
+from dockaudit.lsp.protocol import Positions, lint_source_text
 
 _SIZE_KEYS = ("uncompressed_mb", "compressed_mb", "uncompressed_gb", "compressed_gb")
 _NON_ROOT_IMAGE = re.compile(r"(?:^|/)(?:jupyter/|bitnami/)|[:-]nonroot\b|^cgr\.dev/chainguard/")
 
 
-def hover_markdown(lint: DocumentLint, where: types.Position) -> str | None:
+def hover_markdown(lint: DocumentLint, where: types.Position, encoding: str) -> str | None:
     """Markdown for the LSP position ``where``: the base or framework facts of the instruction on
     its line, then the docs of the rules whose findings' ranges hold it; None when there is nothing
     to say."""
     parts = []
     if lint.result is not None and lint.result.dockerfile is not None and lint.plan is not None:
         parts.extend(_instruction_facts(lint, where.line + 1))
-    source = lint_source_text(lint)
+    positions = Positions(lint_source_text(lint), encoding)
     at = (where.line, where.character)
-    hit = [f.rule for f in lint.findings if _holds(finding_range(source, f), at)]
+    hit = [f.rule for f in lint.findings if _holds(positions.finding(f), at)]
     parts.extend(filter(None, (_rule_docs(rule_id) for rule_id in dict.fromkeys(hit))))
     return "\n\n---\n\n".join(parts) or None
 

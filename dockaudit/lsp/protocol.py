@@ -32,43 +32,49 @@ def rule_docs_url(rule_id: str) -> str | None:
     return f"{DOCS_URL}#{found.id.lower()}-{found.name}" if found else None
 
 
-def _utf16_column(line_text: str, column: int) -> int:
-    """UTF-16 units before the 1-based character ``column`` of a line (past the end: the end)."""
-    prefix = line_text[: max(column - 1, 0)]
-    return len(prefix.encode("utf-16-le", "surrogatepass")) // 2
+class Positions:
+    """dockaudit's positions in ``source`` as LSP positions in the session's encoding ("utf-16", the
+    protocol's default, or "utf-8"/"utf-32" when the client offered one first)."""
+
+    def __init__(self, source: Source, encoding: str) -> None:
+        self.source = source
+        self.encoding = encoding
+
+    def _units(self, text: str) -> int:
+        if self.encoding == types.PositionEncodingKind.Utf8:
+            return len(text.encode("utf-8", "surrogateescape"))
+        if self.encoding == types.PositionEncodingKind.Utf32:
+            return len(text)
+        return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+    def at(self, line: int, column: int) -> types.Position:
+        """The 1-based (line, character column), clamped into the text."""
+        line = min(max(line, 1), self.source.line_count)
+        return types.Position(line - 1, self._units(self.source.line_text(line)[: max(column - 1, 0)]))
+
+    def offset(self, offset: int) -> types.Position:
+        where = self.source.position(min(max(offset, 0), len(self.source.text)))
+        return self.at(where.line, where.column)
+
+    def finding(self, finding: Finding) -> types.Range:
+        start = self.at(finding.line, finding.column)
+        end = self.at(finding.end_line, finding.end_column)
+        if (end.line, end.character) < (start.line, start.character):
+            end = start
+        return types.Range(start, end)
 
 
-def position(source: Source, line: int, column: int) -> types.Position:
-    """The LSP position of dockaudit's 1-based (line, character column), clamped into the text."""
-    line = min(max(line, 1), source.line_count)
-    return types.Position(line - 1, _utf16_column(source.line_text(line), column))
-
-
-def offset_position(source: Source, offset: int) -> types.Position:
-    where = source.position(min(max(offset, 0), len(source.text)))
-    return position(source, where.line, where.column)
-
-
-def finding_range(source: Source, finding: Finding) -> types.Range:
-    start = position(source, finding.line, finding.column)
-    end = position(source, finding.end_line, finding.end_column)
-    if (end.line, end.character) < (start.line, start.character):
-        end = start
-    return types.Range(start, end)
-
-
-def diagnostic(source: Source, finding: Finding, uri: str) -> types.Diagnostic:
+def diagnostic(positions: Positions, finding: Finding, uri: str) -> types.Diagnostic:
     href = rule_docs_url(finding.rule)
     related = [
         types.DiagnosticRelatedInformation(
-            types.Location(uri, types.Range(position(source, line, 1), position(source, line, 1))),
-            f"line {line}",
+            types.Location(uri, types.Range(positions.at(line, 1), positions.at(line, 1))), f"line {line}"
         )
         for line in mentioned_lines(finding)
-        if line <= source.line_count
+        if line <= positions.source.line_count
     ]
     return types.Diagnostic(
-        range=finding_range(source, finding),
+        range=positions.finding(finding),
         message=finding.message,
         severity=_SEVERITY[finding.severity],
         code=finding.rule,
@@ -79,9 +85,9 @@ def diagnostic(source: Source, finding: Finding, uri: str) -> types.Diagnostic:
     )
 
 
-def diagnostics(lint: DocumentLint, uri: str) -> list[types.Diagnostic]:
-    source = lint_source_text(lint)
-    return [diagnostic(source, f, uri) for f in lint.findings]
+def diagnostics(lint: DocumentLint, uri: str, encoding: str) -> list[types.Diagnostic]:
+    positions = Positions(lint_source_text(lint), encoding)
+    return [diagnostic(positions, f, uri) for f in lint.findings]
 
 
 def lint_source_text(lint: DocumentLint) -> Source:
@@ -95,14 +101,14 @@ def _identity(finding: Finding) -> tuple:
     return (finding.rule, finding.line, finding.column, finding.end_line, finding.end_column)
 
 
-def _text_edits(source: Source, edits: tuple[Edit, ...]) -> list[types.TextEdit]:
+def _text_edits(positions: Positions, edits: tuple[Edit, ...]) -> list[types.TextEdit]:
     """The fix's edits as LSP edits; a CRLF file gets CRLF in inserted newlines (as ``apply_edits``)."""
-    text = source.text
+    text = positions.source.text
     crlf = "\r\n" in text and text.count("\r\n") * 2 >= text.count("\n")
     out = []
     for edit in edits:
         replacement = edit.replacement.replace("\r\n", "\n").replace("\n", "\r\n") if crlf else edit.replacement
-        rng = types.Range(offset_position(source, edit.span.start), offset_position(source, edit.span.end))
+        rng = types.Range(positions.offset(edit.span.start), positions.offset(edit.span.end))
         out.append(types.TextEdit(rng, replacement))
     return out
 
@@ -115,24 +121,23 @@ def _overlaps(a: types.Range, b: types.Range) -> bool:
 
 
 def code_actions(
-    lint: DocumentLint, uri: str, wanted: types.Range, kinds: list[str] | None, version: int | None
+    lint: DocumentLint, uri: str, wanted: types.Range, kinds: list[str] | None, version: int | None, encoding: str
 ) -> list[types.CodeAction]:
     """The actions for the findings touching ``wanted``, plus the file-wide fix-all; ``kinds`` is the
     client's filter (``context.only``), a prefix match as the protocol says."""
-    source = lint_source_text(lint)
+    positions = Positions(lint_source_text(lint), encoding)
     actions: list[types.CodeAction] = []
     for finding in lint.findings:
-        rng = finding_range(source, finding)
-        if not _overlaps(rng, wanted):
+        if not _overlaps(positions.finding(finding), wanted):
             continue
-        diag = diagnostic(source, finding, uri)
+        diag = diagnostic(positions, finding, uri)
         fix = finding.fix
         if fix is not None and fix.edits and lint.kind != COMPOSE:
             title = f"{fix.description} ({finding.rule})" if fix.safe else f"(unsafe) {fix.description} ({finding.rule})"
             actions.append(types.CodeAction(
                 title, kind=types.CodeActionKind.QuickFix, diagnostics=[diag], is_preferred=fix.safe,
-                edit=_workspace_edit(uri, version, _text_edits(source, fix.edits))))  # fmt: skip
-        ignore = _ignore_edit(lint, source, finding)
+                edit=_workspace_edit(uri, version, _text_edits(positions, fix.edits))))  # fmt: skip
+        ignore = _ignore_edit(lint, positions.source, finding)
         if ignore is not None:
             actions.append(types.CodeAction(
                 f"Ignore {finding.rule} for this instruction", kind=types.CodeActionKind.QuickFix,
@@ -141,7 +146,7 @@ def code_actions(
             actions.append(types.CodeAction(
                 f"Show docs for {finding.rule}", kind=types.CodeActionKind.QuickFix, diagnostics=[diag],
                 command=types.Command(title=f"Show docs for {finding.rule}", command=SHOW_DOCS_COMMAND, arguments=[finding.rule])))  # fmt: skip
-    fix_all = fix_all_action(lint, uri, version)
+    fix_all = fix_all_action(lint, uri, version, encoding)
     if fix_all is not None:
         actions.append(fix_all)
     if kinds:
@@ -178,7 +183,7 @@ def _ignore_edit(lint: DocumentLint, source: Source, finding: Finding) -> types.
     return types.TextEdit(types.Range(at, at), comment)
 
 
-def fix_all_action(lint: DocumentLint, uri: str, version: int | None) -> types.CodeAction | None:
+def fix_all_action(lint: DocumentLint, uri: str, version: int | None, encoding: str) -> types.CodeAction | None:
     """Every safe fix at once through ``fix_text`` (fixed point, re-parsed, the plan's filter), as one
     whole-document edit; None when nothing would change."""
     from dockaudit.fix import fix_text
@@ -196,8 +201,7 @@ def fix_all_action(lint: DocumentLint, uri: str, version: int | None) -> types.C
         return None
     if not outcome.changed:
         return None
-    source = Source(lint.text)
-    whole = types.Range(types.Position(0, 0), offset_position(source, len(lint.text)))
+    whole = types.Range(types.Position(0, 0), Positions(Source(lint.text), encoding).offset(len(lint.text)))
     count = len(outcome.applied)
     return types.CodeAction(
         f"Fix all safe dockaudit findings ({count})",

@@ -132,7 +132,8 @@ class DockauditServer(LanguageServer):
 
     def publish(self, uri: str, lint: DocumentLint, version: int | None) -> None:
         self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=protocol.diagnostics(lint, uri), version=version)
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=protocol.diagnostics(lint, uri, self.workspace.position_encoding),
+                                       version=version)
         )
 
 
@@ -200,7 +201,8 @@ def build_server() -> DockauditServer:
         if lint is None:
             return None
         version = ls.workspace.get_text_document(uri).version
-        return protocol.code_actions(lint, uri, params.range, params.context.only, version)
+        return protocol.code_actions(lint, uri, params.range, params.context.only, version,
+                                     ls.workspace.position_encoding)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @guarded
@@ -208,7 +210,7 @@ def build_server() -> DockauditServer:
         lint = ls.lint_now(params.text_document.uri)
         if lint is None:
             return None
-        text = hover_markdown(lint, params.position)
+        text = hover_markdown(lint, params.position, ls.workspace.position_encoding)
         if text is None:
             return None
         return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text))
