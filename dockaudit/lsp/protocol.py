@@ -6,6 +6,8 @@ Positions: dockaudit counts 1-based lines and columns in characters (code points
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from lsprotocol import types
 
 from dockaudit.lsp.linting import COMPOSE, DocumentLint, mentioned_lines
@@ -24,6 +26,7 @@ _SEVERITY = {
 }
 
 
+@lru_cache(maxsize=None)  # the rules do not change in a session; a lookup is a scan of them
 def rule_docs_url(rule_id: str) -> str | None:
     """The rule's section of docs/rules.md, the link the SARIF report gives (``helpUri``)."""
     from dockaudit.engine import rule_by_id
