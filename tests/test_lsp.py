@@ -383,3 +383,82 @@ def test_a_handler_exception_is_logged_to_the_client_and_answered_with_nothing(m
     params = types.HoverParams(types.TextDocumentIdentifier((tmp_path / "Dockerfile").as_uri()), types.Position(0, 0))
     assert hover(params) is None
     assert logged == ["dockaudit lsp: hover: RuntimeError: boom"]
+
+
+EDITORS = Path(__file__).resolve().parents[1] / "editors"
+NVIM_INIT = """
+vim.lsp.config("dockaudit", {
+  cmd = { vim.env.DOCKAUDIT_PYTHON, "-m", "dockaudit", "lsp" },
+  filetypes = { "dockerfile" },
+  root_markers = { ".git" },
+})
+vim.lsp.enable("dockaudit")
+vim.api.nvim_create_autocmd("VimEnter", { callback = function()
+  local arrived = vim.wait(50000, function() return #vim.diagnostic.get(0) > 0 end, 50)
+  local codes = {}
+  for _, d in ipairs(vim.diagnostic.get(0)) do table.insert(codes, d.code .. " " .. d.lnum .. ":" .. d.col) end
+  table.sort(codes)
+  vim.fn.writefile(arrived and codes or { "no diagnostics" }, vim.env.DOCKAUDIT_NVIM_OUT)
+  vim.cmd("qa!")
+end })
+"""
+
+
+def _neovim() -> str | None:
+    """An nvim with ``vim.lsp.config`` (0.11 or later), or None."""
+    import shutil
+
+    nvim = shutil.which("nvim")
+    if nvim is None:
+        return None
+    probe = subprocess.run([nvim, "--headless", "--clean", "-c", "lua io.stdout:write(vim.lsp.config and 'yes' or 'no')",
+                            "-c", "qa!"], capture_output=True, text=True, timeout=WAIT)  # fmt: skip
+    return nvim if "yes" in probe.stdout else None
+
+
+@pytest.mark.slow
+def test_neovim_attaches_and_shows_diagnostics(tmp_path):
+    nvim = _neovim()
+    if nvim is None:
+        pytest.skip("no Neovim 0.11 or later (vim.lsp.config) on PATH")
+    (tmp_path / "init.lua").write_text(NVIM_INIT)
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE)
+    out = tmp_path / "codes.txt"
+    env = {**os.environ, "DOCKAUDIT_PYTHON": sys.executable, "DOCKAUDIT_NVIM_OUT": str(out),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_STATE_HOME": str(tmp_path / "state")}  # fmt: skip
+    subprocess.run([nvim, "--headless", "-i", "NONE", "-u", str(tmp_path / "init.lua"), "Dockerfile"], cwd=tmp_path,
+                   env=env, timeout=WAIT + 30, capture_output=True, check=True)  # fmt: skip
+    assert out.read_text().splitlines() == ["DA101 0:0", "DA403 1:4"]
+
+
+def test_vscode_extension_manifest_starts_the_server_for_dockerfiles_and_compose():
+    manifest = json.loads((EDITORS / "vscode" / "package.json").read_text())
+    assert manifest["activationEvents"] == ["onLanguage:dockerfile", "onLanguage:dockercompose"]
+    assert "vscode-languageclient" in manifest["dependencies"]
+    script = (EDITORS / "vscode" / manifest["main"]).read_text()
+    assert 'args: ["lsp"]' in script
+
+
+def test_vscode_extension_script_is_valid_javascript():
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    subprocess.run([node, "--check", str(EDITORS / "vscode" / "extension.js")], check=True, timeout=WAIT)
+
+
+@pytest.mark.slow
+def test_vscode_extension_builds(tmp_path):
+    """``npm install`` + ``vsce package`` in a copy of editors/vscode (the npm registry is needed)."""
+    import shutil
+
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        pytest.skip("node and npm are not installed")
+    folder = tmp_path / "vscode"
+    shutil.copytree(EDITORS / "vscode", folder, ignore=shutil.ignore_patterns("node_modules", "*.vsix"))
+    subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=folder, check=True, timeout=600, capture_output=True)
+    subprocess.run([npm, "run", "package"], cwd=folder, check=True, timeout=600, capture_output=True)
+    assert (folder / "dockaudit-0.1.0.vsix").stat().st_size > 0
