@@ -347,6 +347,27 @@ def test_stdin_filename_uses_the_files_configuration_and_name(tmp_path, monkeypa
     assert {f["path"] for f in findings} == {"svc/Dockerfile"}
 
 
+CONTEXT_DOCKERFILE = ("FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+                      "RUN pip install --no-cache-dir -r requirements.txt\nUSER 1\n")  # fmt: skip
+
+
+def test_stdin_filename_reads_the_build_context_of_paths_folder(tmp_path, monkeypatch):
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "requirements.txt").write_text("flask\n")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    named = runner.invoke(cli, ["check", "-", "--stdin-filename", "svc/Dockerfile", "-q"], input=CONTEXT_DOCKERFILE)
+    assert "svc/Dockerfile:4:32  DA205  warning  requirements.txt:1: pin 'flask'" in named.stdout
+    assert "DA205" not in runner.invoke(cli, ["check", "-", "-q"], input=CONTEXT_DOCKERFILE).stdout
+
+
+def test_the_documents_folder_is_its_build_context(session, tmp_path):
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    uri = open_document(session, tmp_path / "Dockerfile", CONTEXT_DOCKERFILE)
+    (pin,) = session.diagnostics(uri)
+    assert pin["code"] == "DA205" and pin["message"].startswith("requirements.txt:1: pin 'flask'")
+
+
 def test_stdin_filename_without_stdin_or_with_fix_is_a_usage_error(tmp_path):
     runner = CliRunner()
     assert runner.invoke(cli, ["check", "Dockerfile", "--stdin-filename", "x/Dockerfile"]).exit_code == 2
