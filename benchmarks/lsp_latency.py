@@ -40,7 +40,7 @@ def ml_dockerfile(lines: int = LINES) -> str:
     ]
     block = [
         "FROM nvidia/cuda:${{CUDA}}-cudnn-devel-ubuntu22.04 AS build{n}",
-        "ENV TORCH_CUDA_ARCH_LIST=\"8.0;9.0+PTX\" PIP_NO_CACHE_DIR=1",
+        'ENV TORCH_CUDA_ARCH_LIST="8.0;9.0+PTX" PIP_NO_CACHE_DIR=1',
         "RUN apt-get update && apt-get install -y --no-install-recommends \\",
         "    python3.11 python3.11-venv python3-pip git build-essential \\",
         "    && rm -rf /var/lib/apt/lists/*",

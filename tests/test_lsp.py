@@ -21,11 +21,7 @@ from dockaudit.cli import cli
 pytest.importorskip("pygls")
 
 WAIT = 60.0  # a hang guard, not a speed budget
-DOCKERFILE = (
-    "FROM python:3.12-slim\n"
-    "RUN pip install flask==3.0.0\n"
-    'CMD ["python", "app.py"]\n'
-)
+DOCKERFILE = 'FROM python:3.12-slim\nRUN pip install flask==3.0.0\nCMD ["python", "app.py"]\n'
 
 
 class Session:
@@ -193,7 +189,9 @@ def test_unsafe_fix_is_titled_unsafe_and_not_preferred(session, tmp_path):
 
 
 def test_fix_all_applies_every_safe_fix(session, tmp_path):
-    text = "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y curl=8.5.0-2\nRUN pip install flask==3.0.0\n"
+    text = (
+        "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y curl=8.5.0-2\nRUN pip install flask==3.0.0\n"
+    )
     uri = open_document(session, tmp_path / "Dockerfile", text)
     session.diagnostics(uri)
     whole = {"start": {"line": 0, "character": 0}, "end": {"line": 3, "character": 0}}
@@ -229,13 +227,17 @@ def test_hover_on_from_shows_base_facts_and_on_pip_torch_the_release(session, tm
             "RUN pip install --no-cache-dir torch==2.4.1 --index-url https://download.pytorch.org/whl/cu124\n")  # fmt: skip
     uri = open_document(session, tmp_path / "Dockerfile", text)
     session.diagnostics(uri)
-    hover = session.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 1}})
+    hover = session.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 1}}
+    )
     value = hover["result"]["contents"]["value"]
     assert hover["result"]["contents"]["kind"] == "markdown"
     for fact in ("| CUDA | 12.4.1 |", "| cuDNN | 9 |", "| OS | ubuntu22.04 |", "| driver floor | 550.54.15",
                  "ubuntu 22.04: end of life 2027-05-31", "| flavour | runtime |"):  # fmt: skip
         assert fact in value, value
-    hover = session.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 20}})
+    hover = session.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 20}}
+    )
     value = hover["result"]["contents"]["value"]
     assert "**torch**" in value and "| version | 2.4.1 |" in value and "| variant | cu124 (CUDA 12.4) |" in value
 
@@ -243,7 +245,9 @@ def test_hover_on_from_shows_base_facts_and_on_pip_torch_the_release(session, tm
 def test_hover_on_a_finding_shows_the_rule_docs(session, tmp_path):
     uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
     session.diagnostics(uri)
-    hover = session.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 8}})
+    hover = session.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 8}}
+    )
     assert "# DA403 pip-cache" in hover["result"]["contents"]["value"]
 
 
@@ -265,13 +269,24 @@ def test_configuration_of_the_documents_folder_applies(session, tmp_path):
     assert [d["code"] for d in session.diagnostics(uri)] == ["DA101"]
 
 
+def test_per_file_ignores_and_severity_overrides_apply(session, tmp_path):
+    (tmp_path / ".dockaudit.toml").write_text(
+        '[severity]\nDA403 = "error"\n[per-file-ignores]\n"docker/*" = ["DA101"]\n'
+    )
+    (tmp_path / "docker").mkdir()
+    uri = open_document(session, tmp_path / "docker" / "api.Dockerfile", DOCKERFILE)
+    assert [(d["code"], d["severity"]) for d in session.diagnostics(uri)] == [("DA403", 1)]
+
+
 def test_compose_file_diagnostics_from_the_saved_file(session, tmp_path):
     compose = tmp_path / "compose.yaml"
     compose.write_text("services:\n  app:\n    image: nginx\n    privileged: true\n")
     uri = open_document(session, compose, compose.read_text(), "dockercompose")
     found = {d["code"]: d["range"] for d in session.diagnostics(uri)}
-    assert found == {"DA901": {"start": {"line": 2, "character": 11}, "end": {"line": 2, "character": 16}},
-                     "DA909": {"start": {"line": 3, "character": 16}, "end": {"line": 3, "character": 20}}}
+    assert found == {
+        "DA901": {"start": {"line": 2, "character": 11}, "end": {"line": 2, "character": 16}},
+        "DA909": {"start": {"line": 3, "character": 16}, "end": {"line": 3, "character": 20}},
+    }
 
 
 @pytest.mark.parametrize(("encodings", "chosen", "first", "last"), [
@@ -313,8 +328,11 @@ def test_garbage_keeps_the_server_running(session, tmp_path):
     other = open_document(session, tmp_path / "b.Dockerfile", DOCKERFILE)
     assert {d["code"] for d in session.diagnostics(other)} == {"DA101", "DA403"}
     # Whatever was published for the closed document before, the last word is "no diagnostics".
-    published = [m["params"]["diagnostics"] for m in session.seen
-                 if m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri]
+    published = [
+        m["params"]["diagnostics"]
+        for m in session.seen
+        if m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+    ]
     assert published and published[-1] == []
 
 
@@ -371,7 +389,9 @@ def test_the_documents_folder_is_its_build_context(session, tmp_path):
 def test_stdin_filename_without_stdin_or_with_fix_is_a_usage_error(tmp_path):
     runner = CliRunner()
     assert runner.invoke(cli, ["check", "Dockerfile", "--stdin-filename", "x/Dockerfile"]).exit_code == 2
-    assert runner.invoke(cli, ["check", "-", "--fix", "--stdin-filename", "x/Dockerfile"], input="FROM a\n").exit_code == 2
+    assert (
+        runner.invoke(cli, ["check", "-", "--fix", "--stdin-filename", "x/Dockerfile"], input="FROM a\n").exit_code == 2
+    )
 
 
 def test_bounded_reader_discards_an_oversized_body_and_keeps_the_framing(monkeypatch):
@@ -384,7 +404,10 @@ def test_bounded_reader_discards_an_oversized_body_and_keeps_the_framing(monkeyp
     reader = server.BoundedReader(io.BytesIO(b"x" * 25 + b"Content-Length: 2\r\n"))
     assert reader.read(25) == b"null"  # read through in chunks, not held
     assert reader.readline() == b"Content-Length: 2\r\n"
-    assert server.BoundedReader(io.BytesIO(b"a" * (server.MAX_HEADER_LINE + 5))).readline() == b"a" * server.MAX_HEADER_LINE
+    assert (
+        server.BoundedReader(io.BytesIO(b"a" * (server.MAX_HEADER_LINE + 5))).readline()
+        == b"a" * server.MAX_HEADER_LINE
+    )
 
 
 def test_a_handler_exception_is_logged_to_the_client_and_answered_with_nothing(monkeypatch, tmp_path):
@@ -433,7 +456,7 @@ def _neovim() -> str | None:
     if nvim is None:
         return None
     probe = subprocess.run([nvim, "--headless", "--clean", "-c", "lua io.stdout:write(vim.lsp.config and 'yes' or 'no')",
-                            "-c", "qa!"], capture_output=True, text=True, timeout=WAIT)  # fmt: skip
+                            "-c", "qa!"], check=False, capture_output=True, text=True, timeout=WAIT)  # fmt: skip
     return nvim if "yes" in probe.stdout else None
 
 
@@ -480,6 +503,29 @@ def test_vscode_extension_builds(tmp_path):
         pytest.skip("node and npm are not installed")
     folder = tmp_path / "vscode"
     shutil.copytree(EDITORS / "vscode", folder, ignore=shutil.ignore_patterns("node_modules", "*.vsix"))
-    subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=folder, check=True, timeout=600, capture_output=True)
+    subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund"], cwd=folder, check=True, timeout=600, capture_output=True
+    )
     subprocess.run([npm, "run", "package"], cwd=folder, check=True, timeout=600, capture_output=True)
     assert (folder / "dockaudit-0.1.0.vsix").stat().st_size > 0
+
+
+def test_a_new_edit_cancels_the_pending_lint_of_the_document(tmp_path):
+    import asyncio
+
+    from dockaudit.lsp import server as server_module
+
+    server = server_module.build_server()
+    uri = (tmp_path / "Dockerfile").as_uri()
+
+    async def two_edits():
+        server.documents[uri] = server_module._Open("dockerfile")
+        server.schedule(uri, 60)
+        first = server.documents[uri].pending
+        server.schedule(uri, 60)
+        second = server.documents[uri].pending
+        await asyncio.sleep(0)
+        assert first.cancelled() and not second.done()
+        second.cancel()
+
+    asyncio.run(two_edits())

@@ -108,7 +108,7 @@ def _driver_floor(cuda: str, knowledge) -> str | None:
     parts = cuda.split(".")
     exact = knowledge.cuda_min_driver.get(cuda) or knowledge.cuda_min_driver.get(".".join(parts[:2] + ["0"]))
     if exact:
-        return f"{exact} (ml-compat.toml [cuda.\"{'.'.join(parts[:2])}\"])"
+        return f'{exact} (ml-compat.toml [cuda."{".".join(parts[:2])}"])'
     floor = knowledge.cuda_major_min_driver.get(int(parts[0])) if parts[0].isdigit() else None
     return f"{floor} (minor-version compatibility)" if floor else None
 
@@ -148,7 +148,10 @@ def _size(base, knowledge) -> str | None:
 def install_markdown(install, knowledge) -> str:
     """A framework install as resolved: version, CUDA variant, index; for torch and tensorflow, the
     table's row for that release."""
-    rows = [("tool", install.tool), ("version", install.version or f"unpinned{' ' + install.specifier if install.specifier else ''}")]
+    rows = [
+        ("tool", install.tool),
+        ("version", install.version or f"unpinned{' ' + install.specifier if install.specifier else ''}"),
+    ]
     if install.variant:
         rows.append(("variant", install.variant + (f" (CUDA {install.variant_cuda})" if install.variant_cuda else "")))
     if install.index_url:

@@ -72,9 +72,12 @@ def lint_document(text: str, path: str | None, kind: str, plans: dict) -> Docume
     from dockaudit.config import ConfigError
 
     shown = path or "-"
-    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
-        size = len(text.encode("utf-8", "surrogatepass")) / 2**20
-        message = f"this document is {size:.1f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB dockaudit reads: not linted"
+    size = len(text) if len(text) * 4 <= MAX_FILE_BYTES else len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:  # as the CLI refuses such a file (a UTF-8 character is at most 4 bytes)
+        message = (
+            f"this document is {size / 2**20:.1f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB dockaudit "
+            "reads: not linted"
+        )
         return DocumentLint(text, path, kind, [_document_finding(PARSE_ERROR, message, shown)])
     try:
         plan = document_plan(path, plans)

@@ -6,7 +6,7 @@ Positions: dockaudit counts 1-based lines and columns in characters (code points
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from lsprotocol import types
 
@@ -26,7 +26,7 @@ _SEVERITY = {
 }
 
 
-@lru_cache(maxsize=None)  # the rules do not change in a session; a lookup is a scan of them
+@cache  # the rules do not change in a session; a lookup is a scan of them
 def rule_docs_url(rule_id: str) -> str | None:
     """The rule's section of docs/rules.md, the link the SARIF report gives (``helpUri``)."""
     from dockaudit.engine import rule_by_id
@@ -136,7 +136,9 @@ def code_actions(
         diag = diagnostic(positions, finding, uri)
         fix = finding.fix
         if fix is not None and fix.edits and lint.kind != COMPOSE:
-            title = f"{fix.description} ({finding.rule})" if fix.safe else f"(unsafe) {fix.description} ({finding.rule})"
+            title = (
+                f"{fix.description} ({finding.rule})" if fix.safe else f"(unsafe) {fix.description} ({finding.rule})"
+            )
             actions.append(types.CodeAction(
                 title, kind=types.CodeActionKind.QuickFix, diagnostics=[diag], is_preferred=fix.safe,
                 edit=_workspace_edit(uri, version, _text_edits(positions, fix.edits))))  # fmt: skip

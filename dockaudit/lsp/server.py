@@ -82,7 +82,7 @@ class DockauditServer(LanguageServer):
     def log(self, kind: types.MessageType, message: str) -> None:
         try:
             self.window_log_message(types.LogMessageParams(type=kind, message=message))
-        except Exception:  # noqa: BLE001 - the client is gone: stderr is all that is left
+        except Exception:  # the client is gone: stderr is all that is left
             log.exception("cannot log to the client: %s", message)
 
     def lint_now(self, uri: str) -> DocumentLint | None:
@@ -132,8 +132,9 @@ class DockauditServer(LanguageServer):
 
     def publish(self, uri: str, lint: DocumentLint, version: int | None) -> None:
         self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=protocol.diagnostics(lint, uri, self.workspace.position_encoding),
-                                       version=version)
+            types.PublishDiagnosticsParams(
+                uri=uri, diagnostics=protocol.diagnostics(lint, uri, self.workspace.position_encoding), version=version
+            )
         )
 
 
@@ -201,8 +202,9 @@ def build_server() -> DockauditServer:
         if lint is None:
             return None
         version = ls.workspace.get_text_document(uri).version
-        return protocol.code_actions(lint, uri, params.range, params.context.only, version,
-                                     ls.workspace.position_encoding)
+        return protocol.code_actions(
+            lint, uri, params.range, params.context.only, version, ls.workspace.position_encoding
+        )
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @guarded
