@@ -278,6 +278,38 @@ def test_per_file_ignores_and_severity_overrides_apply(session, tmp_path):
     assert [(d["code"], d["severity"]) for d in session.diagnostics(uri)] == [("DA403", 1)]
 
 
+def test_a_finding_naming_another_line_relates_to_it(session, tmp_path):
+    (tmp_path / ".dockaudit.toml").write_text('extend-select = ["DA303"]\n')
+    text = "FROM python:3.12-slim\nRUN pip install --no-cache-dir a==1\nRUN pip install --no-cache-dir b==1\nUSER 1\n"
+    uri = open_document(session, tmp_path / "Dockerfile", text)
+    (merge,) = session.diagnostics(uri)
+    assert merge["code"] == "DA303" and merge["message"].startswith("merge with the RUN on line 2")
+    assert merge["relatedInformation"] == [
+        {"location": {"uri": uri, "range": {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 0}}},
+         "message": "line 2"}
+    ]  # fmt: skip
+
+
+def test_a_bad_configuration_is_one_diagnostic(session, tmp_path):
+    (tmp_path / ".dockaudit.toml").write_text('select = ["DA9999"]\n')
+    uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+    (only,) = session.diagnostics(uri)
+    assert only["code"] == "config-error" and "DA9999" in only["message"] and "codeDescription" not in only
+
+
+def test_a_crash_while_linting_is_one_da000_diagnostic(monkeypatch, tmp_path):
+    from dockaudit.lsp import linting
+
+    def crash(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(linting, "lint_source", crash)
+    lint = linting.lint_document(DOCKERFILE, str(tmp_path / "Dockerfile"), linting.DOCKERFILE, {})
+    assert [(f.rule, f.message) for f in lint.findings] == [
+        ("DA000", "linting crashed: RuntimeError: boom; please report it")
+    ]
+
+
 def test_compose_file_diagnostics_from_the_saved_file(session, tmp_path):
     compose = tmp_path / "compose.yaml"
     compose.write_text("services:\n  app:\n    image: nginx\n    privileged: true\n")
