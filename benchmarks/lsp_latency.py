@@ -69,9 +69,10 @@ def ml_dockerfile(lines: int = LINES) -> str:
     return "\n".join(out[:lines]) + "\n"
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    """Median, 90th percentile and minimum (the run least disturbed by other load on the machine)."""
     ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))], ordered[0]
 
 
 def corpus_medians(runs: int) -> list[tuple[float, str]]:
@@ -191,19 +192,19 @@ def main() -> None:
         path.write_text(text)
         (Path(folder) / "requirements.txt").write_text("transformers==4.44.2\naccelerate==0.33.0\n")
         samples, findings = in_process(path, text, args.runs)
-        median, p90 = percentiles(samples)
+        median, p90, best = percentiles(samples)
         verdict = "within" if median <= TARGET_MS else "OVER"
         print(f"in-process re-lint of a {LINES}-line Dockerfile ({findings} findings): median {median:.1f} ms, "
-              f"p90 {p90:.1f} ms over {args.runs} runs ({verdict} the {TARGET_MS:.0f} ms target)")  # fmt: skip
+              f"p90 {p90:.1f} ms, min {best:.1f} ms over {args.runs} runs ({verdict} the {TARGET_MS:.0f} ms target)")  # fmt: skip
         medians = corpus_medians(max(args.runs // 5, 5))
         if medians:
             middle, slowest = medians[len(medians) // 2], medians[-1]
             print(f"real Dockerfiles of 150-260 lines ({len(medians)}): median file {middle[0]:.1f} ms, slowest "
                   f"{slowest[0]:.1f} ms ({slowest[1]}), {sum(m <= TARGET_MS for m, _ in medians)} within the target")  # fmt: skip
         samples = end_to_end(path, text, min(args.runs, 30))
-        median, p90 = percentiles(samples)
+        median, p90, best = percentiles(samples)
         print(f"end-to-end didChange -> publishDiagnostics over stdio, less the debounce: median {median:.1f} ms, "
-              f"p90 {p90:.1f} ms over {len(samples)} edits")  # fmt: skip
+              f"p90 {p90:.1f} ms, min {best:.1f} ms over {len(samples)} edits")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -745,7 +745,8 @@ def lsp_command() -> None:
     try:
         from dockaudit.lsp.server import serve
     except ImportError as exc:
-        _fail(f"lsp: {exc.name or exc} is not installed: pip install 'dockaudit[lsp]'")
+        missing = (exc.name or "pygls").split(".")[0]  # the distribution, not the submodule that failed
+        _fail(f"lsp: {missing} is not installed: pip install 'dockaudit[lsp]'")
         sys.exit(EXIT_ERROR)
     serve(sys.stdin.buffer, sys.stdout.buffer)
 

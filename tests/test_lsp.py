@@ -561,3 +561,18 @@ def test_a_new_edit_cancels_the_pending_lint_of_the_document(tmp_path):
         second.cancel()
 
     asyncio.run(two_edits())
+
+
+def test_the_server_ends_when_the_editor_closes_its_input(session):
+    assert session.process.stdin is not None
+    session.process.stdin.close()
+    assert session.process.wait(timeout=WAIT) == 0
+
+
+def test_lsp_without_the_extra_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pygls", None)  # as if not installed: importing it raises ImportError
+    monkeypatch.delitem(sys.modules, "pygls.lsp.server", raising=False)
+    monkeypatch.delitem(sys.modules, "dockaudit.lsp.server", raising=False)
+    result = CliRunner().invoke(cli, ["lsp"])
+    assert result.exit_code == 2
+    assert result.stderr == "dockaudit: lsp: pygls is not installed: pip install 'dockaudit[lsp]'\n"
