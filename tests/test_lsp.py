@@ -570,9 +570,9 @@ def test_the_server_ends_when_the_editor_closes_its_input(session):
 
 
 def test_lsp_without_the_extra_says_how_to_install_it(monkeypatch):
+    for name in [n for n in sys.modules if n.startswith(("pygls.", "dockaudit.lsp."))]:
+        monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "pygls", None)  # as if not installed: importing it raises ImportError
-    monkeypatch.delitem(sys.modules, "pygls.lsp.server", raising=False)
-    monkeypatch.delitem(sys.modules, "dockaudit.lsp.server", raising=False)
     result = CliRunner().invoke(cli, ["lsp"])
     assert result.exit_code == 2
     assert result.stderr == "dockaudit: lsp: pygls is not installed: pip install 'dockaudit[lsp]'\n"
