@@ -222,6 +222,25 @@ def test_ignore_action_writes_an_indented_comment_that_silences_the_finding(sess
     assert session.diagnostics(uri, version=2) == []
 
 
+def test_no_ignore_action_for_a_finding_outside_any_instruction(session, tmp_path):
+    (tmp_path / ".dockaudit.toml").write_text('extend-select = ["DA025"]\n')
+    text = "FROM python:3.12-slim\n# dockaudit: ignore=DA403 -- old\nUSER 1\n"
+    uri = open_document(session, tmp_path / "Dockerfile", text)
+    (unused,) = session.diagnostics(uri)
+    assert unused["code"] == "DA025"
+    reply = session.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": unused["range"],
+                                                        "context": {"diagnostics": [unused]}})  # fmt: skip
+    titles = [a["title"] for a in reply["result"]]
+    assert "Show docs for DA025" in titles and not any(t.startswith("Ignore") for t in titles)
+
+
+def test_plans_never_go_online(tmp_path):
+    from dockaudit.lsp.linting import document_plan
+
+    (tmp_path / ".dockaudit.toml").write_text('select = ["DA2"]\n')
+    assert document_plan(str(tmp_path / "Dockerfile"), {}).options.online is False
+
+
 def test_hover_on_from_shows_base_facts_and_on_pip_torch_the_release(session, tmp_path):
     text = ("FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04\n"
             "RUN pip install --no-cache-dir torch==2.4.1 --index-url https://download.pytorch.org/whl/cu124\n")  # fmt: skip

@@ -177,7 +177,7 @@ def _ignore_edit(lint: DocumentLint, source: Source, finding: Finding) -> types.
     spans = lint.result.instruction_spans
     start = next((s for s, e in spans if s <= offset < max(e, s + 1)), None)
     if start is None:
-        start = next((s for s, _e in reversed(spans) if s <= offset), spans[0][0])
+        return None  # on a comment or blank line: a suppression covers only the instruction below it
     line = source.position(start).line
     line_start = source.line_start(line)
     text = source.line_text(line)
