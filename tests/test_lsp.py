@@ -387,7 +387,7 @@ def test_garbage_keeps_the_server_running(session, tmp_path):
     assert published and published[-1] == []
 
 
-def test_a_handler_exception_is_logged_not_fatal(session, tmp_path):
+def test_hover_on_a_document_never_opened_is_null_and_the_server_goes_on(session, tmp_path):
     reply = session.request("textDocument/hover", {"textDocument": {"uri": "file:///nowhere/Dockerfile"},
                                                    "position": {"line": 0, "character": 0}})  # fmt: skip
     assert reply.get("result") is None
