@@ -111,6 +111,8 @@ def cli() -> None:
               help="Compose: interpolate ${VAR} from this process's environment too, as docker compose does (off "
                    "by default: a CI environment holds secrets that a pull request's compose file could print).")  # fmt: skip
 @click.option("--merge-compose", is_flag=True, hidden=True)
+@click.option("--stdin-filename", metavar="PATH",
+              help="Lint standard input (-) as if it were PATH: its configuration, build context and name.")
 @click.option("--online", is_flag=True,
               help="Let rules ask registries (tag digests, the version behind latest) for their fixes.")  # fmt: skip
 @click.option("--min-driver", help="Oldest NVIDIA driver in the fleet (e.g. 535.104.05): turns on DA512.")
@@ -136,6 +138,7 @@ def check(
     unsafe_fixes: bool,
     show_diff: bool,
     fix_symlink_targets: bool,
+    stdin_filename: str | None,
     online: bool,
     min_driver: str | None,
     trusted_registries: tuple[str, ...],
@@ -153,6 +156,10 @@ def check(
     """Lint Dockerfiles. A directory means every Dockerfile under it; - reads stdin."""
     from dockaudit.plan import Flags
 
+    if stdin_filename is not None and "-" not in paths:
+        raise click.BadParameter("needs - (standard input) among the paths", param_hint="--stdin-filename")
+    if stdin_filename is not None and (apply_fixes or show_diff):  # the fixed text would be written to PATH
+        raise click.BadParameter("not with --fix or --diff", param_hint="--stdin-filename")
     flags = Flags(
         select=_split_list(select),
         ignore=_split_list(ignore),
@@ -166,6 +173,7 @@ def check(
         min_driver=min_driver,
         trusted_registries=trusted_registries,
         online=online,
+        stdin_filename=stdin_filename,
     )
     from dockaudit.engine import load_rules, unknown_selectors
 
@@ -744,6 +752,18 @@ def rule_command(rule_id: str) -> None:
         _fail(f"unknown rule {rule_id!r} (see `dockaudit rules`)")
         sys.exit(EXIT_ERROR)
     click.echo(render_rule_docs(found), nl=False)
+
+
+@cli.command("lsp")
+def lsp_command() -> None:
+    """Run the language server on stdio (for editors; needs the lsp extra: pip install 'dockaudit[lsp]')."""
+    try:
+        from dockaudit.lsp.server import serve
+    except ImportError as exc:
+        missing = (exc.name or "pygls").split(".")[0]  # the distribution, not the submodule that failed
+        _fail(f"lsp: {missing} is not installed: pip install 'dockaudit[lsp]'")
+        sys.exit(EXIT_ERROR)
+    serve(sys.stdin.buffer, sys.stdout.buffer)
 
 
 class _Signalled(BaseException):

@@ -33,6 +33,7 @@ class Flags:
     min_driver: str | None = None
     trusted_registries: tuple[str, ...] = ()
     online: bool = False
+    stdin_filename: str | None = None  # --stdin-filename: standard input is judged as this file
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,10 @@ def config_for(flags: Flags, folder: Path) -> Config:
 
 
 def plan_for(flags: Flags, path: str) -> FilePlan:
-    """The rules and options for one file (``-`` is judged from the working directory)."""
+    """The rules and options for one file (``-`` is judged from the working directory, or as the
+    ``--stdin-filename`` file: from its folder, with that folder as build context)."""
+    if path == "-" and flags.stdin_filename:
+        path = flags.stdin_filename
     folder = Path.cwd() if path == "-" else Path(path).resolve().parent
     config = config_for(flags, folder)
     if config.path is not None and config.path.suffix == ".toml":  # hadolint configs may name ShellCheck codes
@@ -118,7 +122,8 @@ def lint_file(flags: Flags, path: str, plan: FilePlan | None = None, data: bytes
         data = read_dockerfile(path) if data is None else check_dockerfile_bytes(path, data)
     except InputError as error:
         return error
-    result = lint_source(data, None if path == "-" else path, plan.rules, plan.options)
+    shown = (flags.stdin_filename or None) if path == "-" else path
+    result = lint_source(data, shown, plan.rules, plan.options)
     result.findings = plan.findings_filter(result.path)(result.findings)
     return result
 
