@@ -134,20 +134,39 @@ MIN_FILES_PER_WORKER = 16  # below this a pool costs more than it saves (see ben
 def worker_count(jobs: int, files: int) -> int:
     """Processes worth starting for ``files`` files when the user allows ``jobs`` (0: decide).
 
-    Never more than the cores.  By default, only the cores that are idle (the cores less the
-    one-minute load, as ``make -l`` judges): on a busy machine a pool's workers wait for the same
-    cores the parent would use, and the run is slower than one process (measured: 1.1-1.7x slower
-    with one of two cores busy).  And one process, no pool, unless each worker gets a real share of
-    the work (``MIN_FILES_PER_WORKER``)."""
+    Never more than the cores, and one process (no pool) unless each worker gets a real share of the
+    work (``MIN_FILES_PER_WORKER``).  By default, only the cores idle right now count: on a busy
+    machine a pool's workers wait for the cores the parent would use, and the run is slower than one
+    process (measured: 1.1-1.7x slower with one of two cores busy; 0.6x, i.e. faster, when idle)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if jobs:
-        wanted = min(jobs, cores)
-    else:
-        try:
-            wanted = round(cores - os.getloadavg()[0])
-        except OSError:  # no load average on this system
-            wanted = cores
-    return max(1, min(wanted, files // MIN_FILES_PER_WORKER))
+    wanted = min(jobs, cores) if jobs else cores
+    workers = max(1, min(wanted, files // MIN_FILES_PER_WORKER))
+    if not jobs and workers > 1:
+        workers = max(1, min(workers, round(idle_cores(cores))))
+    return workers
+
+
+def idle_cores(cores: int, window: float = 0.05) -> float:
+    """How many of ``cores`` were idle over the last ``window`` seconds (/proc/stat; all of them where
+    that cannot be read).  Measured now rather than taken from the load average, which counts this
+    very process and the runs just before it (back-to-back runs would always see a busy machine)."""
+    import time
+
+    try:
+        before = _cpu_ticks()
+        time.sleep(window)
+        after = _cpu_ticks()
+    except (OSError, ValueError, IndexError):
+        return float(cores)
+    total, idle = after[0] - before[0], after[1] - before[1]
+    return cores * idle / total if total > 0 else float(cores)
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(all ticks, idle ticks) of every CPU since boot, from the first line of /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    return sum(fields[:8]), fields[3] + fields[4]  # user … steal; idle + iowait
 
 
 def lint_files(

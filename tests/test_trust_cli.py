@@ -251,14 +251,19 @@ def test_a_dead_worker_is_reported_for_its_file_only(tmp_path: Path, monkeypatch
 
 def test_worker_count_is_capped_by_cores_idle_cores_and_work(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    monkeypatch.setattr(plan, "idle_cores", lambda cores: 1.9)
     assert plan.worker_count(200, 10_000) == 2  # -j 200 on two cores
     assert plan.worker_count(0, 10) == 1  # a pre-commit batch: no pool
     assert plan.worker_count(0, 2 * plan.MIN_FILES_PER_WORKER) == 2
     assert plan.worker_count(1, 10_000) == 1
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.4, 1.0, 1.0))
+    monkeypatch.setattr(plan, "idle_cores", lambda cores: 1.0)
     assert plan.worker_count(0, 10_000) == 1  # one core busy: a pool would only be slower
     assert plan.worker_count(2, 10_000) == 2  # unless the user asks for it
+
+
+def test_idle_cores_reads_the_cpu_counters():
+    idle = plan.idle_cores(2, window=0.01)
+    assert 0.0 <= idle <= 2.0
 
 
 # --- item 12: FIFOs never block ---------------------------------------------------------------------------
