@@ -785,11 +785,20 @@ def find_committed_env_file_secrets(ctx: ComposeContext) -> Iterator[Violation]:
 
 
 def _tracked_by_git(path: Path) -> bool:
+    """Whether ``path`` is committed in the repository that holds it: the nearest folder up with a
+    ``.git``.  Git is asked from that folder, never from the file's own: a pull request can commit the
+    files of a bare repository (HEAD, config, objects/, refs/) next to an env file, git run there took
+    them for the repository, found the env file untracked, and the rule was silenced.  No fsmonitor
+    command and no implicitly found bare repository either way."""
     import subprocess  # only for the rare runs that need it: a pre-commit run saves the import
 
+    top = next((folder for folder in (path.parent, *path.parent.parents) if (folder / ".git").exists()), None)
+    if top is None:
+        return False
+    command = ["git", "-c", "core.fsmonitor=", "-c", "safe.bareRepository=explicit", "-C", str(top), "ls-files",
+               "--error-unmatch", "--", path.relative_to(top).as_posix()]  # fmt: skip
     try:
-        completed = subprocess.run(["git", "ls-files", "--error-unmatch", path.name], cwd=path.parent,
-                                   capture_output=True, timeout=10, check=False)  # fmt: skip
+        completed = subprocess.run(command, capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return completed.returncode == 0

@@ -459,3 +459,28 @@ def test_a_scanned_folder_is_the_project_of_the_compose_files_below_it(tmp_path:
     assert "not read" not in scanned.output and scanned.exit_code == 0, scanned.output
     named = CliRunner().invoke(cli, ["--isolated", "--exit-zero", "docker/compose.yaml"])
     assert "outside the project" in named.output and named.exit_code == 2  # named alone: its own folder
+
+
+def test_a_planted_bare_repository_cannot_hide_a_committed_env_file(tmp_path: Path):
+    # The files of a bare repository (HEAD, config, objects/, refs/), committed next to an env file:
+    # git run in that folder took them for the repository, found the env file untracked, and the
+    # rule on committed secrets was silenced.  Git must answer from the project's own repository.
+    from rules.compose import _tracked_by_git
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)  # fmt: skip
+
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    (folder / "secrets.env").write_text("API_TOKEN=ghp_0123456789abcdef\n")
+    (folder / "HEAD").write_text("ref: refs/heads/main\n")
+    (folder / "config").write_text("[core]\n\tbare = true\n")
+    (folder / "objects").mkdir()
+    (folder / "refs").mkdir()
+    (folder / "objects" / ".keep").write_text("")
+    (folder / "refs" / ".keep").write_text("")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "a PR")
+    assert _tracked_by_git(folder / "secrets.env") is True
