@@ -7,6 +7,7 @@ import stat
 import sys
 from collections.abc import Iterator
 from fnmatch import fnmatch
+from typing import BinaryIO
 
 MAX_FILE_BYTES = 16 * 1024 * 1024  # far above any real Dockerfile; bounds time and memory
 SKIPPED_DIRS = frozenset(
@@ -85,14 +86,13 @@ def expand_paths(paths: list[str]) -> tuple[list[str], list[InputError]]:
     return files, errors
 
 
-def read_regular_file(path: str | os.PathLike, limit: int, *, label: str | None = None) -> bytes:
-    """The bytes of the regular file at ``path``, at most ``limit`` of them, or ``InputError``.
+def open_regular_file(path: str | os.PathLike, *, label: str | None = None) -> BinaryIO:
+    """A binary handle on the regular file at ``path``, or ``InputError``.
 
     Every reader of a file a pull request can plant goes through here.  The file is opened
     non-blocking and checked *after* opening (``fstat``), so a FIFO, a device (``/dev/zero``), a
     socket or a directory is refused without blocking or reading, and a file swapped for one
-    between a check and the open cannot slip through.  Reading stops at ``limit + 1`` bytes:
-    a larger file is refused, never truncated silently.  ``label`` names the file in the error
+    between a check and the open cannot slip through.  ``label`` names the file in the error
     (defaults to ``path``)."""
     shown = label if label is not None else os.fspath(path)
     try:
@@ -109,7 +109,16 @@ def read_regular_file(path: str | os.PathLike, limit: int, *, label: str | None 
         if stat.S_ISDIR(mode):
             raise InputError(shown, "is a directory")
         raise InputError(shown, "not a regular file (a FIFO, device or socket); not read")
-    with open(descriptor, "rb") as handle:
+    os.set_blocking(descriptor, True)
+    return open(descriptor, "rb")
+
+
+def read_regular_file(path: str | os.PathLike, limit: int, *, label: str | None = None) -> bytes:
+    """The bytes of the regular file at ``path`` (opened by ``open_regular_file``), at most ``limit``
+    of them, or ``InputError``.  Reading stops at ``limit + 1`` bytes: a larger file is refused,
+    never truncated silently."""
+    shown = label if label is not None else os.fspath(path)
+    with open_regular_file(path, label=label) as handle:
         try:
             data = handle.read(limit + 1)
         except OSError as exc:

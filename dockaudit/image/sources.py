@@ -13,7 +13,6 @@ import json
 import os
 import posixpath
 import re
-import stat
 import tarfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
-from dockaudit.files import InputError, read_regular_file
+from dockaudit.files import InputError, open_regular_file, read_regular_file
 
 MAX_JSON_BYTES = 16 * 1024 * 1024  # manifests and configs are small; a huge one is hostile
 MAX_BLOB_BYTES = 64 * 1024**3  # a layer that declares no size may still not be larger than this
@@ -171,23 +170,6 @@ class GuardedTarInfo(tarfile.TarInfo):
 
     def _proc_gnusparse_10(self, next, pax_headers, archive):
         raise tarfile.ReadError(f"{next.name!r} is a GNU sparse member; refused")
-
-
-def open_regular(path: Path) -> IO[bytes]:
-    """A binary handle on the regular file at ``path``, or ``InputError``: opened without blocking and
-    checked after opening (as ``read_regular_file``), so a FIFO, device or socket named as an archive
-    or a blob is refused, never waited on; the handle streams, for files too large to hold."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-        raise InputError(str(path), getattr(exc, "strerror", None) or str(exc)) from None
-    mode = os.fstat(descriptor).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(descriptor)
-        kind = "is a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, device or socket); not read"
-        raise InputError(str(path), kind)
-    os.set_blocking(descriptor, True)
-    return os.fdopen(descriptor, "rb")
 
 
 # --- documents -------------------------------------------------------------------------------------
@@ -393,7 +375,7 @@ def _oci_directory(folder: Path) -> _BlobStore:
 
     def opener(relative: str) -> IO[bytes]:
         try:
-            return open_regular(folder / relative)
+            return open_regular_file(folder / relative)
         except InputError as exc:
             raise unreadable(relative, "blob ", exc) from None
 
@@ -515,7 +497,7 @@ def open_source(
     if transport not in ("docker-archive", "oci-archive"):
         raise ImageSourceError(f"{source}: unknown transport {transport!r} (docker-archive, oci, oci-archive)")
     try:
-        handle = open_regular(Path(location))
+        handle = open_regular_file(Path(location))
     except InputError as exc:
         raise ImageSourceError(f"{source}: cannot open the archive ({exc.reason})") from None
     try:
