@@ -7,6 +7,13 @@ import json
 from dockaudit.engine import load_rules
 from dockaudit.plugin import Rule
 
+DOCS_URL = "https://github.com/dockaudit/dockaudit/blob/main/docs/rules.md"
+
+
+def docs_url(r: Rule) -> str:
+    """The rule's section of docs/rules.md (SARIF's ``helpUri``, the editor's ``codeDescription``)."""
+    return f"{DOCS_URL}#{r.id.lower()}-{r.name}"
+
 
 def rule_to_dict(r: Rule) -> dict:
     return {

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dockaudit.files import COMPOSE_FILE_NAMES, InputError, read_regular_file
-from dockaudit.yamlguard import refuse_bomb
+from dockaudit.yamlguard import refuse_bomb, yaml_problem
 
 MAX_COMPOSE_BYTES = 4 * 1024 * 1024  # real compose files are a few KiB
 MAX_ENV_FILE_BYTES = 1024 * 1024
@@ -157,12 +157,6 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def _yaml_problem(error: Exception) -> str:
-    """PyYAML's reason on one line (its ``str()`` adds the marks and a code excerpt on several lines)."""
-    problem = getattr(error, "problem", None) or str(error)
-    return problem.strip().splitlines()[0] if problem.strip() else type(error).__name__
-
-
 def parse_yaml(text: str, path: str, environment: dict[str, str]) -> YNode | None:
     """The document as ``YNode``s, merge keys flattened, scalars interpolated."""
     import yaml
@@ -170,12 +164,12 @@ def parse_yaml(text: str, path: str, environment: dict[str, str]) -> YNode | Non
     try:
         loader = yaml.SafeLoader(text)  # checks the characters already: a NUL byte is a ReaderError here
     except yaml.YAMLError as exc:
-        raise ComposeError(path, 1, _yaml_problem(exc)) from None
+        raise ComposeError(path, 1, yaml_problem(exc)) from None
     try:
         root = loader.get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ComposeError(path, (mark.line + 1) if mark else 1, _yaml_problem(exc)) from None
+        raise ComposeError(path, (mark.line + 1) if mark else 1, yaml_problem(exc)) from None
     except RecursionError:  # PyYAML composes nested collections recursively
         raise ComposeError(path, 1, "collections nested too deeply to read") from None
     finally:
@@ -199,7 +193,7 @@ def parse_yaml(text: str, path: str, environment: dict[str, str]) -> YNode | Non
             try:
                 loader.flatten_mapping(node)
             except yaml.YAMLError as exc:
-                raise ComposeError(path, node.start_mark.line + 1, f"bad merge key: {_yaml_problem(exc)}") from None
+                raise ComposeError(path, node.start_mark.line + 1, f"bad merge key: {yaml_problem(exc)}") from None
             mapping: dict[str, YNode] = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):

@@ -67,7 +67,7 @@ def load_yaml(text: str) -> object:
     try:
         loader = yaml.SafeLoader(text)  # checks the characters already: a NUL byte is a ReaderError here
     except yaml.YAMLError as exc:
-        raise YamlRefused(f"not valid YAML: {_problem(exc)}") from None
+        raise YamlRefused(f"not valid YAML: {yaml_problem(exc)}") from None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -79,14 +79,14 @@ def load_yaml(text: str) -> object:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
-        raise YamlRefused(f"not valid YAML: {where}{_problem(exc)}") from None
+        raise YamlRefused(f"not valid YAML: {where}{yaml_problem(exc)}") from None
     except RecursionError:  # PyYAML composes and constructs nested collections recursively
         raise YamlRefused("collections nested too deeply to read") from None
     finally:
         loader.dispose()
 
 
-def _problem(error: Exception) -> str:
+def yaml_problem(error: Exception) -> str:
     """PyYAML's reason on one line (its ``str()`` adds marks and a code excerpt on several lines)."""
     problem = (getattr(error, "problem", None) or str(error)).strip()
     return problem.splitlines()[0] if problem else type(error).__name__

@@ -10,9 +10,9 @@ from functools import cache
 
 from lsprotocol import types
 
+from dockaudit.catalogue import docs_url
 from dockaudit.lsp.linting import COMPOSE, DocumentLint, mentioned_lines
 from dockaudit.model import Edit, Finding, Severity
-from dockaudit.report.sarif import DOCS_URL
 from dockaudit.syntax.source import Source
 
 SOURCE = "dockaudit"
@@ -32,7 +32,7 @@ def rule_docs_url(rule_id: str) -> str | None:
     from dockaudit.engine import rule_by_id
 
     found = rule_by_id(rule_id) if rule_id.upper().startswith("DA") else None
-    return f"{DOCS_URL}#{found.id.lower()}-{found.name}" if found else None
+    return docs_url(found) if found else None
 
 
 class Positions:

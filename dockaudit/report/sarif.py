@@ -12,12 +12,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from dockaudit import __version__
+from dockaudit.catalogue import DOCS_URL, docs_url
 from dockaudit.engine import FileResult, load_rules
 from dockaudit.fingerprint import fingerprints
 from dockaudit.model import Finding, Severity
 from dockaudit.report import safe_data, safe_text
 
-DOCS_URL = "https://github.com/dockaudit/dockaudit/blob/main/docs/rules.md"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.STYLE: "note"}
 
 
@@ -39,7 +39,7 @@ def _rule(rule) -> dict:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.docs.what},
         "help": {"text": f"{rule.docs.what}\n\n{rule.docs.why}", "markdown": rule.docs.markdown()},
-        "helpUri": f"{DOCS_URL}#{rule.id.lower()}-{rule.name}",
+        "helpUri": docs_url(rule),
         "defaultConfiguration": {"level": _LEVEL[rule.severity], "enabled": rule.enabled},
         "properties": {"tags": [rule.family, *rule.aliases]},
     }
