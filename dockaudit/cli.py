@@ -43,6 +43,17 @@ def _split_list(values: tuple[str, ...]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+def _refuse_unknown_selectors(**options: list[str] | tuple[str, ...]) -> None:
+    """A usage error for the first selector of ``--select``/``--ignore``/… that names no rule."""
+    from dockaudit.engine import load_rules, unknown_selectors
+
+    for option, values in options.items():
+        unknown = unknown_selectors(load_rules(), values)
+        if unknown:
+            raise click.BadParameter(f"unknown rule selector {unknown[0]!r} (see `dockaudit rules`)",
+                                     param_hint="--" + option.replace("_", "-"))  # fmt: skip
+
+
 def _build_args(values: tuple[str, ...]) -> dict[str, str]:
     args = {}
     for value in values:
@@ -175,13 +186,7 @@ def check(
         online=online,
         stdin_filename=stdin_filename,
     )
-    from dockaudit.engine import load_rules, unknown_selectors
-
-    for option, values in (("--select", flags.select), ("--ignore", flags.ignore),
-                           ("--extend-select", flags.extend_select)):  # fmt: skip
-        unknown = unknown_selectors(load_rules(), values)
-        if unknown:
-            raise click.BadParameter(f"unknown rule selector {unknown[0]!r} (see `dockaudit rules`)", param_hint=option)
+    _refuse_unknown_selectors(select=flags.select, ignore=flags.ignore, extend_select=flags.extend_select)
     if online:
         from dockaudit.online import BUDGET
 
@@ -630,7 +635,7 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
     docker://[HOST/]NAME[:TAG|@DIGEST] (a bare NAME:TAG is Docker Hub), docker-daemon:NAME."""
     from dockaudit.config import ConfigError
     from dockaudit.context import Options
-    from dockaudit.engine import load_rules, select_rules, unknown_selectors
+    from dockaudit.engine import load_rules, select_rules
     from dockaudit.image.audit import audit_source
     from dockaudit.model import Severity
     from dockaudit.plan import Flags, config_for
@@ -641,10 +646,7 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
     except ConfigError as exc:
         _fail(str(exc))
         sys.exit(EXIT_ERROR)
-    for option, values in (("--select", select), ("--ignore", ignore)):
-        unknown = unknown_selectors(load_rules(), _split_list(values))
-        if unknown:
-            raise click.BadParameter(f"unknown rule selector {unknown[0]!r} (see `dockaudit rules`)", param_hint=option)
+    _refuse_unknown_selectors(select=_split_list(select), ignore=_split_list(ignore))
     rules = select_rules(load_rules(), _split_list(select) or ["DA8"], [*config.ignore, *_split_list(ignore)])
     max_image_size = max_image_size or config.max_image_size
     max_layer_size = max_layer_size or config.max_layer_size

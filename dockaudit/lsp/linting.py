@@ -15,7 +15,7 @@ from pathlib import Path
 from dockaudit.engine import INTERNAL_ERROR, PARSE_ERROR, FileResult, lint_source
 from dockaudit.files import MAX_FILE_BYTES, is_compose_file, is_dockerfile_name
 from dockaudit.model import Finding, Severity
-from dockaudit.plan import FilePlan, Flags, plan_for
+from dockaudit.plan import FilePlan, Flags, cached_plan
 
 DOCKERFILE, COMPOSE = "dockerfile", "compose"
 CONFIG_ERROR = "config-error"  # a finding code of its own: no rule has it, so no docs link
@@ -60,10 +60,7 @@ def document_kind(path: str | None, language_id: str | None) -> str | None:
 def document_plan(path: str | None, plans: dict) -> FilePlan:
     """The plan for ``path`` (``None``: an unsaved buffer, judged from the working directory), one per
     folder in ``plans``; raises ``ConfigError`` for a bad configuration file."""
-    key = None if path is None else str(Path(path).parent)
-    if key not in plans:
-        plans[key] = plan_for(Flags(online=False), "-" if path is None else path)
-    return plans[key]
+    return cached_plan(Flags(online=False), "-" if path is None else path, plans)
 
 
 def lint_document(text: str, path: str | None, kind: str, plans: dict) -> DocumentLint:
