@@ -360,9 +360,9 @@ def _lint_compose_files(flags, compose_files, plans, env_files, merged=False, pr
 
 def _scanned_folder(path: str, scanned: tuple[str, ...]) -> Path | None:
     """The outermost folder of ``scanned`` that holds ``path`` (None when it was named itself)."""
-    real = os.path.realpath(path)
-    holders = [Path(os.path.realpath(folder)) for folder in scanned
-               if os.path.commonpath([real, os.path.realpath(folder)]) == os.path.realpath(folder)]  # fmt: skip
+    from dockaudit.files import resolves_inside
+
+    holders = [Path(os.path.realpath(folder)) for folder in scanned if resolves_inside(path, folder)]
     return min(holders, key=lambda p: len(p.parts)) if holders else None
 
 

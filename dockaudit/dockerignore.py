@@ -15,7 +15,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockaudit.files import InputError, read_regular_file
+from dockaudit.files import InputError, read_regular_file, resolves_inside
 
 MAX_DOCKERIGNORE_BYTES = 1024 * 1024  # real ignore files are a few hundred bytes
 
@@ -133,12 +133,10 @@ def _candidates(context: Path, dockerfile: Path | None) -> list[tuple[Path, Path
 
 def _problem(candidate: Path, folder: Path) -> str | None:
     """Why the ignore file is not read (checked without opening it), or None when it may be."""
-    real = os.path.realpath(candidate)
-    folder_real = os.path.realpath(folder)
-    if os.path.commonpath([real, folder_real]) != folder_real:
+    if not resolves_inside(candidate, folder):
         return "a symlink that leads outside the build context"
     try:
-        status = os.stat(real)
+        status = os.stat(candidate)
     except OSError as error:
         return error.strerror or str(error)
     if not stat.S_ISREG(status.st_mode):

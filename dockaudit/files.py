@@ -59,12 +59,14 @@ def find_dockerfiles(directory: str, errors: list[InputError]) -> Iterator[str]:
                 path = os.path.join(root, name)
                 if not os.path.islink(path):
                     yield path
-                elif os.path.isfile(path) and _inside(os.path.realpath(path), root_real):
+                elif os.path.isfile(path) and resolves_inside(path, root_real):
                     yield path
 
 
-def _inside(path: str, folder: str) -> bool:
-    return os.path.commonpath([path, folder]) == folder
+def resolves_inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    """Whether ``path``, symlinks resolved, is ``folder`` (also resolved) or lies below it."""
+    real, folder_real = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([real, folder_real]) == folder_real
 
 
 def expand_paths(paths: list[str]) -> tuple[list[str], list[InputError]]:
