@@ -302,8 +302,7 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
         outcomes = _compute_fixes(flags, results, plans, run.unsafe_fixes)
         if run.show_diff:
             changed = _print_fix_diffs(results, outcomes)
-            failed = any(r.error for r in results)
-            sys.exit(EXIT_ERROR if failed else (EXIT_FINDINGS if changed else EXIT_CLEAN))
+            sys.exit(EXIT_ERROR if _failed(results) else (EXIT_FINDINGS if changed else EXIT_CLEAN))
         results = _apply_fixes(results, outcomes, run.fix_symlink_targets, echo)
     if run.write_baseline:
         _write_baseline(results, run.write_baseline)
@@ -311,7 +310,7 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
         results = _filter_baseline(results, run.baseline)
 
     findings = [f for r in results for f in r.findings]
-    failed = any(r.error for r in results)
+    failed = _failed(results)
     for report_format, destination in reports:
         _write_report(results, findings, report_format, destination, run.no_color, run.quiet, run.statistics,
                       report_to_stderr)  # fmt: skip
@@ -325,13 +324,19 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     sys.exit(_exit_code(failed, findings, run.fail_on or run_config.fail_on or "warning", run.exit_zero))
 
 
-def _exit_code(failed: bool, findings, threshold_name: str, exit_zero: bool) -> int:
-    """2 for any error — an input that could not be read or parsed, or a crash (a DA000 finding) — so
-    that a crash never passes for the "findings" code 1; else 1 when findings reach the threshold."""
+def _failed(results) -> bool:
+    """Whether the run must exit 2 whatever its findings: an input that could not be read or parsed, or
+    a crash (a DA000 finding) — a crash never passes for the "findings" code 1."""
     from dockaudit.engine import INTERNAL_ERROR
+
+    return any(r.error or any(f.rule == INTERNAL_ERROR[0] for f in r.findings) for r in results)
+
+
+def _exit_code(failed: bool, findings, threshold_name: str, exit_zero: bool) -> int:
+    """2 when the run ``failed`` (``_failed``); else 1 when findings reach the threshold."""
     from dockaudit.model import Severity
 
-    if failed or any(f.rule == INTERNAL_ERROR[0] for f in findings):
+    if failed:
         return EXIT_ERROR
     if threshold_name != "never" and not exit_zero:
         threshold = Severity.parse(threshold_name)

@@ -290,9 +290,15 @@ def test_a_crashing_rule_exits_2_not_1(tmp_path: Path, monkeypatch):
     def crash(ctx):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(plan, "select_rules", lambda *a: [dataclasses.replace(r, check=crash) for r in real_select(*a)])
+    def crash_da201(*args):
+        return [dataclasses.replace(r, check=crash) if r.id == "DA201" else r for r in real_select(*args)]
+
+    monkeypatch.setattr(plan, "select_rules", crash_da201)
     result = run("--isolated", "--select", "DA201", str(target))
     assert "DA000" in result.stdout and result.exit_code == 2
+    target.write_bytes(FIXABLE)
+    diff = run("--isolated", "--select", "DA201,DA008", "--diff", str(target))  # DA008's fix is a change
+    assert '+CMD ["python", "app.py"]' in diff.stdout and diff.exit_code == 2  # still the crash's code
 
 
 def test_an_unexpected_exception_is_one_line_and_exit_2(tmp_path: Path, monkeypatch, capsys):
