@@ -12,7 +12,7 @@ from dockaudit.plugin import rule
 from dockaudit.syntax.expand import ExpansionError, LexOptions, process
 from dockaudit.syntax.nodes import Comment, Instruction
 from dockaudit.syntax.source import Span
-from dockaudit.syntax.stages import PLATFORM_ARGS, PROXY_ARGS, env_pairs
+from dockaudit.syntax.stages import PLATFORM_ARGS, PROXY_ARGS, Stage, env_pairs
 
 FAMILY = "syntax"
 
@@ -897,7 +897,9 @@ def find_platform_flags(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
     Flags `FROM --platform=linux/amd64` (a constant) and `FROM --platform=$TARGETPLATFORM`
-    (what BuildKit does anyway).
+    (what BuildKit does anyway). A stage named for its architecture (`base-amd64`, chosen
+    later by `FROM base-${TARGETARCH}`) and images that exist for one platform only
+    (NVIDIA Jetson `l4t-*`) keep their constant.
 
     ## Why is this bad?
     A constant platform forces emulation on other machines (an arm64 laptop builds
@@ -922,11 +924,23 @@ def find_platform_flags(ctx: LintContext) -> Iterator[Violation]:
         if value in ("$TARGETPLATFORM", "${TARGETPLATFORM}"):
             yield Violation(flag.span, "--platform=$TARGETPLATFORM is redundant: it is the default", alias="DL3065")
         elif "$" not in value:
-            if stage.name and stage.name in value.lower().replace("/", "-"):
-                continue  # a stage named for its platform (build-amd64) is deliberate
+            if _platform_is_deliberate(stage, value):
+                continue
             yield Violation(
                 flag.span, f"--platform={value} is a constant: the image builds for {value} everywhere", alias="DL3029"
             )
+
+
+_SINGLE_PLATFORM_IMAGES = ("l4t-", "jetson", "jetpack")  # NVIDIA Jetson images exist for linux/arm64 only
+
+
+def _platform_is_deliberate(stage: Stage, platform: str) -> bool:
+    """A stage named for its platform (base-amd64, picked by base-${TARGETARCH}) or an image
+    published for that platform only: the constant is the point."""
+    arch = platform.lower().split("/")[1] if "/" in platform else platform.lower()
+    if stage.name and (arch in stage.name or stage.name in platform.lower().replace("/", "-")):
+        return True
+    return any(marker in stage.image.lower() for marker in _SINGLE_PLATFORM_IMAGES)
 
 
 _LABEL_KEY = re.compile(r"^[a-z](?:[a-z0-9.-]*[a-z0-9])?$")  # starts with a letter, ends alphanumeric
@@ -1135,7 +1149,9 @@ def find_pipes_without_pipefail(ctx: LintContext) -> Iterator[Violation]:
 def find_shell_symlinks(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Flags `RUN ln -s … /bin/sh` (and `ln -sf`), which swaps the system shell.
+    Flags `RUN ln -sf … /bin/sh`, which swaps the system shell. Without `-f`, `ln`
+    fails when `/bin/sh` exists, so `ln -s` only adds a shell to an image that has
+    none (distroless) and is left alone.
 
     ## Why is this bad?
     Every script in the image that expects a POSIX `sh` now runs under another
@@ -1155,7 +1171,10 @@ def find_shell_symlinks(ctx: LintContext) -> Iterator[Violation]:
     """
     for _instruction, command in ctx.all_commands():
         if command.name == "ln" and command.args and command.args[-1].value == "/bin/sh":
-            if any(w.value.startswith("-") and "s" in w.value for w in command.args[:-1]):
+            # Without -f, ln fails when /bin/sh exists: it can only add a shell (distroless), not replace one.
+            letters = "".join(w.value[1:] for w in command.args[:-1] if w.value.startswith("-") and w.value[1:2] != "-")
+            long = {w.value for w in command.args[:-1] if w.value.startswith("--")}
+            if ("s" in letters or "--symbolic" in long) and ("f" in letters or "--force" in long):
                 yield Violation(command.span, "use SHELL to change the default shell instead of replacing /bin/sh")
 
 
@@ -1170,7 +1189,10 @@ def find_shell_symlinks(ctx: LintContext) -> Iterator[Violation]:
 def find_whole_stage_copies(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Flags `COPY --from=<stage> / <dest>`: copying the root of another stage.
+    Flags `COPY --from=<stage> / <dest>`: copying the root of another stage that ran
+    build steps (`RUN`) on a real base. Images, stages that only alias an image
+    (`FROM tonistiigi/xx AS xx`) and scratch stages are left alone: they hold only
+    the artifacts put there on purpose.
 
     ## Why is this bad?
     It brings the builder's compilers, package caches and pip wheels into the
@@ -1193,14 +1215,33 @@ def find_whole_stage_copies(ctx: LintContext) -> Iterator[Violation]:
     ```
     """
     for instruction in ctx.dockerfile.instructions:
-        if instruction.name != "COPY" or instruction.flag("from") is None or len(instruction.args) < 2:
+        flag = instruction.flag("from")
+        if instruction.name != "COPY" or flag is None or flag.value is None or len(instruction.args) < 2:
             continue
+        source_stage = _copied_stage(ctx, instruction, flag.value)
+        if source_stage is None or not _builds_something(source_stage):
+            continue  # an image or an alias of one (tonistiigi/xx), or a scratch stage of chosen artifacts
         for source in instruction.args[:-1]:
             if source.value.strip("\"'") in ("/", "/.", "/*"):
                 yield Violation(
                     source.span,
                     "copying '/' of another stage brings its whole filesystem: copy only what the image needs",
                 )
+
+
+def _builds_something(stage: Stage) -> bool:
+    """A stage on a real base whose own RUNs left build output (and caches) in its filesystem."""
+    chain = stage.ancestry()
+    return not any(s.is_scratch for s in chain) and any(s.instructions_named("RUN") for s in chain)
+
+
+def _copied_stage(ctx: LintContext, instruction: Instruction, name: str) -> Stage | None:
+    """The earlier stage ``COPY --from=name`` reads (by alias or index), or None for an image."""
+    here = ctx.stage_of(instruction)
+    before = ctx.stages[: here.index] if here is not None else ctx.stages
+    if name.isdigit():
+        return before[int(name)] if int(name) < len(before) else None
+    return next((s for s in reversed(before) if s.name == name.lower()), None)
 
 
 _NUMERIC_USER = re.compile(r"^\d+(?::\d+)?$")
