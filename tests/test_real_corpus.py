@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 import os
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from dockaudit.context import Options
 from dockaudit.engine import lint_source, load_rules, select_rules
 from dockaudit.syntax import DockerfileSyntaxError, parse
 from tests.conftest import CORPUS
+from tests.precision_ledger import lint_corpus
 
 REAL = CORPUS / "real"
 
@@ -59,16 +58,8 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "real_corpus_counts.json"
 
 
 def _corpus_counts() -> dict[str, int]:
-    # Every rule except DA703 (one shellcheck process per RUN); no build context: the corpus folder is
-    # not any file's real context.
-    rules = select_rules(load_rules(), select=["ALL"], ignore=["DA703"])
-    options = Options(use_context=False, as_of=date(2026, 11, 23))  # end-of-life answers move with the date
-    counts: Counter[str] = Counter()
-    for path in _files():
-        if path.name in ("README.md", "manifest.tsv"):
-            continue
-        for finding in lint_source(path.read_bytes(), str(path), rules, options).findings:
-            counts[finding.rule] += 1
+    # The run the precision ledger judges (every rule but DA703, no build context), made once per session.
+    counts: Counter[str] = Counter(f.rule for _path, result in lint_corpus(REAL) for f in result.findings)
     return dict(sorted(counts.items()))
 
 
