@@ -14,7 +14,7 @@ from dockaudit.compose import (PathRefused, YNode, env_file_entries, environment
                               shown_path)  # fmt: skip
 from dockaudit.files import InputError
 from dockaudit.imageref import parse_image_ref
-from dockaudit.model import Edit, Fix, Severity, Violation
+from dockaudit.model import Edit, Fix, Violation
 from dockaudit.syntax.source import Span
 from dockaudit.plugin import rule
 
@@ -414,21 +414,25 @@ def _has_healthcheck(ctx: ComposeContext, name: str, service: YNode) -> bool | N
     "compose-dependency-health",
     family=FAMILY,
     severity="warning",
-    summary="a depended-on service without healthcheck or restart policy; depends_on without service_healthy",
+    summary="a service that starts as soon as its database has started, not when it is ready, and never retries",
     target="compose",
 )
 def find_unhealthy_dependencies(ctx: ComposeContext) -> Iterator[Violation]:
     """
     ## What it does
-    For services others `depends_on`: flags a missing `healthcheck` (when neither the
-    file nor the service's Dockerfile defines one) and a missing `restart:` policy;
-    notes (info) `depends_on` entries without `condition: service_healthy`. Jobs others
-    wait for with `service_completed_successfully` are exempt.
+    Flags a `depends_on` on a database or queue (Postgres, MySQL, MariaDB, MongoDB,
+    Redis, RabbitMQ, Milvus, Qdrant, MinIO …) that waits only for the container to start
+    — no `condition: service_healthy`, or no healthcheck to wait for — from a service
+    with no `restart:` policy to recover.
+
+    UIs, proxies and dashboards that call their dependency per request, services that
+    restart until it answers, and jobs waited for with `service_completed_successfully`
+    are left alone: there the start order is enough.
 
     ## Why is this bad?
-    `depends_on` alone only orders container starts: the API starts while Postgres or
-    the model server is still loading and fails its first requests; without a restart
-    policy a crash of the dependency is permanent.
+    `depends_on` alone only orders container starts: on a first start the API connects
+    while the database is still initialising, fails, and — with no restart policy —
+    stays down.
 
     ## Example
     ```yaml
@@ -450,34 +454,25 @@ def find_unhealthy_dependencies(ctx: ComposeContext) -> Iterator[Violation]:
             condition: service_healthy
       db:
         image: postgres:16.4
-        restart: unless-stopped
         healthcheck:
           test: ["CMD", "pg_isready", "-U", "postgres"]
     ```
     """
-    depended: dict[str, list[str]] = {}
-    one_shot: set[str] = set()  # jobs others wait to *finish*: no healthcheck or restart expected
     for name, service in ctx.services.items():
+        if service.get("restart") is not None or service.get("deploy", "restart_policy") is not None:
+            continue  # it retries until the dependency answers
         for other, node, condition in _depends_on(service):
-            depended.setdefault(other, []).append(name)
-            if condition == "service_completed_successfully":
-                one_shot.add(other)
-            elif condition != "service_healthy" and other in ctx.services:
-                violation = _violation(ctx, node, f"service {name} waits only for {other} to start, not to be "
-                                       "ready: use condition: service_healthy")  # fmt: skip
-                yield replace(violation, severity=Severity.INFO)
-    for other, dependants in depended.items():
-        service = ctx.services.get(other)
-        if service is None or other in one_shot:
-            continue
-        anchor = service.get("image") or service.get("build") or service
-        has_healthcheck = _has_healthcheck(ctx, other, service)
-        if has_healthcheck is False or (has_healthcheck is None and _known_without_healthcheck(service)):
-            yield _violation(ctx, anchor, f"service {other} is needed by {', '.join(dependants)} but has no "
-                             "healthcheck")  # fmt: skip
-        if service.get("restart") is None and service.get("deploy", "restart_policy") is None:
-            yield _violation(ctx, anchor, f"service {other} is needed by {', '.join(dependants)} but has no "
-                             "restart policy")  # fmt: skip
+            store = ctx.services.get(other)
+            if store is None or condition in ("service_healthy", "service_completed_successfully"):
+                continue
+            if not _known_without_healthcheck(store):
+                continue  # not a database or queue: a per-request dependency, start order is enough
+            if _has_healthcheck(ctx, other, store):
+                reason = f"{other} has a healthcheck but {name} does not wait for it (condition: service_healthy)"
+            else:
+                reason = f"{other} has no healthcheck to wait for"
+            yield _violation(ctx, node, f"service {name} starts as soon as {other} has started, not when it accepts "
+                             f"connections, and has no restart policy: {reason}")  # fmt: skip
 
 
 _NO_HEALTHCHECK_IMAGES = re.compile(r"^(?:docker\.io/)?(?:library/)?(?:postgres|redis|mysql|mariadb|mongo|rabbitmq|"
@@ -485,7 +480,8 @@ _NO_HEALTHCHECK_IMAGES = re.compile(r"^(?:docker\.io/)?(?:library/)?(?:postgres|
 
 
 def _known_without_healthcheck(service: YNode) -> bool:
-    """Official database images ship no HEALTHCHECK; for other images it is unknown."""
+    """A database or queue from an official image: they ship no HEALTHCHECK and take a while to accept
+    connections on a first start."""
     return bool(_NO_HEALTHCHECK_IMAGES.match(_image(service)))
 
 
