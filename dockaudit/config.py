@@ -24,7 +24,7 @@ from pathlib import Path
 from dockaudit.files import InputError, read_regular_file
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import Rule
-from dockaudit.suppressions import code_matches
+from dockaudit.selectors import matches
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -408,10 +408,10 @@ def apply_config(findings: list[Finding], config: Config, path: str, rules: dict
     out = []
     for finding in findings:
         rule = rules.get(finding.rule)
-        if any(code_matches(code, finding, rule) for code in ignored):
+        if any(matches(code, finding.rule, rule, finding.alias) for code in ignored):
             continue
         for code, severity in config.severity.items():
-            if code_matches(code, finding, rule):
+            if matches(code, finding.rule, rule, finding.alias):
                 finding = _with_severity(finding, severity)
         out.append(finding)
     return out
