@@ -443,10 +443,11 @@ STARTER = """\
 # dockaudit configuration (also accepted as [tool.dockaudit] in pyproject.toml).
 # Every key is optional; command-line flags win. `dockaudit rules` lists the rule ids.
 
-# Rules to run instead of the defaults (ids, prefixes like "DA4", names, or hadolint ids like "DL3008").
-# select = ["DA"]
+# Rules to run instead of the defaults (ids, prefixes like "DA4", names, hadolint ids like "DL3008", or
+# presets: recommended, security, ml, reproducible, size, hadolint, all; see docs/selectors.md).
+# select = ["recommended"]
 # Rules to add to the defaults (turns on off-by-default rules such as DA203 or DA703).
-# extend-select = ["DA703"]
+# extend-select = ["reproducible"]
 # Rules to skip.
 # ignore = ["DA303"]
 
