@@ -18,8 +18,7 @@ from pathlib import Path
 from dockaudit.context import LintContext, Options
 from dockaudit.model import Finding, Severity, Violation
 from dockaudit.plugin import Rule
-from dockaudit.selectors import matches, rule_named
-from dockaudit.selectors import select_rules, unknown_selectors  # noqa: F401 - the engine's API, as before
+from dockaudit.selectors import matches, rule_named, select_rules, unknown_selectors  # noqa: F401 - API as before
 from dockaudit.suppressions import Suppression, apply_suppressions, find_suppressions
 from dockaudit.syntax.nodes import Dockerfile
 from dockaudit.syntax.parser import DockerfileSyntaxError, parse

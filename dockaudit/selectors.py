@@ -88,8 +88,9 @@ PRESETS: dict[str, Preset] = {
             "size",
             "image size: caches, build tools, bloated bases, bytes left in layers",
             families=frozenset({"cleanup"}),
-            ids=frozenset({"DA306", "DA308", "DA504", "DA527", "DA601", "DA603",
-                           "DA803", "DA804", "DA805", "DA809", "DA810"}),  # fmt: skip
+            ids=frozenset(
+                {"DA306", "DA308", "DA504", "DA527", "DA601", "DA603", "DA803", "DA804", "DA805", "DA809", "DA810"}
+            ),
         ),
         Preset(
             "hadolint",
@@ -175,7 +176,8 @@ def select_rules(
     chosen = []
     for r in rules:
         if select:
-            on = any(matches(s, r.id, r) for s in select) and (r.enabled or any(names_specifically(s, r) for s in select))
+            named = any(matches(s, r.id, r) for s in select)
+            on = named and (r.enabled or any(names_specifically(s, r) for s in select))
         else:
             on = r.enabled
         if any(matches(s, r.id, r) for s in extend_select):
