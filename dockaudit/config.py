@@ -24,7 +24,7 @@ from pathlib import Path
 from dockaudit.files import InputError, read_regular_file
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import Rule
-from dockaudit.selectors import matches
+from dockaudit.selectors import is_shellcheck_code, matches
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -250,7 +250,12 @@ def parse_hadolint(data: object, path: Path) -> Config:
         raise ConfigError(f"{path}: expected a mapping of hadolint settings, got {_kind(data)}")
     values: dict = {"path": path}
     if "ignored" in data:
-        values["ignore"] = _codes(data["ignored"], f"{path}: ignored")
+        ignored = _codes(data["ignored"], f"{path}: ignored")
+        # A ShellCheck code names one part of DA703: ignored there, not by turning all of ShellCheck off.
+        values["ignore"] = tuple(c for c in ignored if not is_shellcheck_code(c))
+        shellcheck = tuple(c for c in ignored if is_shellcheck_code(c))
+        if shellcheck:
+            values["per_file_ignores"] = {"*": shellcheck}
     if "trustedRegistries" in data:
         values["trusted_registries"] = _strings(data["trustedRegistries"], f"{path}: trustedRegistries")
     threshold = data.get("failure-threshold")

@@ -159,6 +159,11 @@ def is_known(selector: str, rules: Sequence[Rule]) -> bool:
     return any(matches(selector, r.id, r) for r in rules)
 
 
+def is_shellcheck_code(selector: str) -> bool:
+    """A ShellCheck code (SC + four digits): one part of the rule that reports ShellCheck's findings."""
+    return bool(_SHELLCHECK_CODE.match(_normal(selector)))
+
+
 def is_hadolint_code(selector: str) -> bool:
     """A hadolint id (DL + four digits), whether or not a dockaudit rule maps it."""
     return bool(_HADOLINT_CODE.match(_normal(selector)))

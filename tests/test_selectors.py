@@ -290,3 +290,13 @@ def test_rules_table_fits_80_columns_and_marks_presets_and_off_rules():
 def test_rule_docs_name_the_presets():
     assert "Presets: reproducible, all" in run("rule", "DA203").output
     assert "Presets: recommended, security, hadolint, all" in run("rule", "DL3002").output
+
+
+def test_a_shellcheck_code_in_hadolint_ignored_drops_that_code_not_all_of_shellcheck():
+    from dockaudit.config import parse_hadolint
+
+    config = parse_hadolint({"ignored": ["DL3008", "SC2086"]}, Path(".hadolint.yaml"))
+    assert config.ignore == ("DL3008",)
+    assert "DA703" in {r.id for r in select_rules(RULES, ignore=config.ignore, extend_select=["DA703"])}
+    findings = [_finding("DA703", "SC2086"), _finding("DA703", "SC2046")]
+    assert apply_config(findings, config, "Dockerfile", {"DA703": rule_by_id("DA703")}) == [findings[1]]
