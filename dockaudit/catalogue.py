@@ -7,7 +7,7 @@ import json
 
 from dockaudit.engine import load_rules
 from dockaudit.plugin import Rule
-from dockaudit.selectors import presets_of
+from dockaudit.selectors import PRESETS, presets_of, select_rules
 
 DOCS_URL = "https://github.com/dockaudit/dockaudit/blob/main/docs/rules.md"
 
@@ -79,6 +79,22 @@ def render_rule_docs(r: Rule) -> str:
         meta.append(f"Covers: {', '.join(r.aliases)}")
     meta.append(f"Presets: {', '.join([*presets_of(r), 'all'])}")
     return "\n".join(meta) + "\n\n" + r.docs.markdown()
+
+
+def render_preset(name: str) -> str | None:
+    """``dockaudit rule PRESET``: what the preset is and the rules ``--select PRESET`` runs (None when
+    ``name`` is no preset)."""
+    preset = PRESETS.get(name.strip().lower())
+    if preset is None:
+        return None
+    rules = load_rules()
+    selected = {r.id for r in select_rules(rules, select=[preset.name])}
+    lines = [f"# preset {preset.name}", "", preset.summary, ""]
+    for r in rules:
+        if preset.holds(r):
+            shown = "" if r.id in selected else "  (off by default: --extend-select to run it)"
+            lines.append(f"{r.id}  {r.name}{shown}")
+    return "\n".join(lines) + "\n"
 
 
 def render_reference() -> str:

@@ -752,11 +752,15 @@ def rules_command(output_format: str) -> None:
 @cli.command("rule")
 @click.argument("rule_id")
 def rule_command(rule_id: str) -> None:
-    """Show one rule's full documentation (by id, name or hadolint/BuildKit alias)."""
-    from dockaudit.catalogue import render_rule_docs
+    """Show one rule's full documentation (by id, name or hadolint/BuildKit alias), or a preset's rules."""
+    from dockaudit.catalogue import render_preset, render_rule_docs
     from dockaudit.engine import rule_by_id
 
     found = rule_by_id(rule_id)
+    preset = render_preset(rule_id) if found is None else None
+    if preset is not None:
+        click.echo(preset, nl=False)
+        return
     if found is None:
         _fail(f"unknown rule {rule_id!r} (see `dockaudit rules`)")
         sys.exit(EXIT_ERROR)

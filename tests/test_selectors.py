@@ -290,6 +290,9 @@ def test_rules_table_fits_80_columns_and_marks_presets_and_off_rules():
 def test_rule_docs_name_the_presets():
     assert "Presets: reproducible, all" in run("rule", "DA203").output
     assert "Presets: recommended, security, hadolint, all" in run("rule", "DL3002").output
+    listing = run("rule", "Reproducible").output
+    assert listing.startswith("# preset reproducible") and "DA203  base-image-not-digest\n" in listing
+    assert "DA022  ignore-pragma-used  (off by default" in run("rule", "all").output
 
 
 def test_a_shellcheck_code_in_hadolint_ignored_drops_that_code_not_all_of_shellcheck():
