@@ -1,4 +1,5 @@
-"""The rule catalogue as a table, JSON or Markdown, and one rule's full docs."""
+"""The rule catalogue as a table (80 columns), JSON or Markdown, and one rule's full docs, each with
+the presets that hold the rule."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 
 from dockaudit.engine import load_rules
 from dockaudit.plugin import Rule
+from dockaudit.selectors import PRESETS, presets_of, select_rules
 
 DOCS_URL = "https://github.com/dockaudit/dockaudit/blob/main/docs/rules.md"
 
@@ -26,7 +28,21 @@ def rule_to_dict(r: Rule) -> dict:
         "aliases": list(r.aliases),
         "summary": r.summary,
         "pack": r.pack,
+        "presets": presets_of(r),
     }
+
+
+def preset_cell(r: Rule) -> str:
+    """The presets column of the table: "off" for an off-by-default rule, then the presets holding
+    it other than ``recommended`` (every rule that is not "off") and ``all`` (every rule)."""
+    return ",".join(["off"] * (not r.enabled) + [p for p in presets_of(r) if p != "recommended"])
+
+
+TABLE_LEGEND = (
+    "off: not run by default (turn on: --extend-select ID, or a preset holding it).\n"
+    "The others form the `recommended` preset (the default). Every rule is in `all`.\n"
+    "Presets select like rules (--select security,ml). Docs: dockaudit rule ID.\n"
+)
 
 
 def render_catalogue(output_format: str) -> str:
@@ -34,21 +50,20 @@ def render_catalogue(output_format: str) -> str:
     if output_format == "json":
         return json.dumps([rule_to_dict(r) for r in rules], indent=2) + "\n"
     if output_format == "markdown":
-        lines = ["| id | name | family | severity | fix | aliases | summary |", "|---|---|---|---|---|---|---|"]
+        lines = ["| id | name | family | severity | fix | aliases | presets | summary |",
+                 "|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for r in rules:
             off = " (off by default)" if not r.enabled else ""
             lines.append(
                 f"| {r.id} | {r.name} | {r.family} | {r.severity.label} | {r.fix} | "
-                f"{', '.join(r.aliases)} | {r.summary}{off} |"
+                f"{', '.join(r.aliases)} | {', '.join(presets_of(r))} | {r.summary}{off} |"
             )
         return "\n".join(lines) + "\n"
-    rows = [(r.id, r.name, r.family, r.severity.label, r.fix, ",".join(r.aliases), r.summary) for r in rules]
-    header = ("ID", "NAME", "FAMILY", "SEVERITY", "FIX", "ALIASES", "SUMMARY")
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
-    out = []
-    for row in [header, *rows]:
-        out.append("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
-    return "\n".join(out) + "\n"
+    rows = [(r.id, r.name, r.severity.label, r.fix, preset_cell(r)) for r in rules]
+    header = ("ID", "NAME", "SEVERITY", "FIX", "PRESETS")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in [header, *rows]]
+    return "\n".join(line.rstrip() for line in out) + "\n\n" + TABLE_LEGEND
 
 
 def render_rule_docs(r: Rule) -> str:
@@ -62,7 +77,24 @@ def render_rule_docs(r: Rule) -> str:
     ]
     if r.aliases:
         meta.append(f"Covers: {', '.join(r.aliases)}")
+    meta.append(f"Presets: {', '.join([*presets_of(r), 'all'])}")
     return "\n".join(meta) + "\n\n" + r.docs.markdown()
+
+
+def render_preset(name: str) -> str | None:
+    """``dockaudit rule PRESET``: what the preset is and the rules ``--select PRESET`` runs (None when
+    ``name`` is no preset)."""
+    preset = PRESETS.get(name.strip().lower())
+    if preset is None:
+        return None
+    rules = load_rules()
+    selected = {r.id for r in select_rules(rules, select=[preset.name])}
+    lines = [f"# preset {preset.name}", "", preset.summary, ""]
+    for r in rules:
+        if preset.holds(r):
+            shown = "" if r.id in selected else "  (off by default: --extend-select to run it)"
+            lines.append(f"{r.id}  {r.name}{shown}")
+    return "\n".join(lines) + "\n"
 
 
 def render_reference() -> str:

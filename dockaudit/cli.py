@@ -81,10 +81,12 @@ def cli() -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Write the (first) report to FILE.")  # fmt: skip
 @click.option(
-    "--select", multiple=True, help="Rule ids, prefixes (DA4), names or aliases to run instead of the defaults."
-)
+    "--select", multiple=True,
+    help="Rule ids, prefixes (DA4), names, aliases or presets (security, ml, reproducible, size, hadolint, all) "
+         "to run instead of the defaults (the recommended preset).",
+)  # fmt: skip
 @click.option("--extend-select", multiple=True, help="Rules to add to the selection (turns on off-by-default rules).")
-@click.option("--ignore", multiple=True, help="Rule ids, prefixes, names or aliases to skip.")
+@click.option("--ignore", multiple=True, help="Rule ids, prefixes, names, aliases or presets to skip.")
 @click.option("--fail-on", type=click.Choice(SEVERITY_CHOICES), default=None,
               help="Lowest severity that makes the exit code 1 (default: warning, or the config's fail-on).")  # fmt: skip
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on (errors still exit 2).")
@@ -612,8 +614,8 @@ def compose_command(arguments: tuple[str, ...]) -> None:
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the (first) report to FILE."
 )
-@click.option("--select", multiple=True, help="Rule ids, prefixes or names to run (default: the DA8xx rules).")
-@click.option("--ignore", multiple=True, help="Rule ids, prefixes or names to skip.")
+@click.option("--select", multiple=True, help="Rule ids, prefixes, names or presets to run (default: the DA8xx rules).")
+@click.option("--ignore", multiple=True, help="Rule ids, prefixes, names or presets to skip.")
 @click.option("--platform", default="linux/amd64", show_default=True, help="The image of an index to audit.")
 @click.option("--all-platforms", is_flag=True, help="Audit every image of an index.")
 @click.option("--insecure", is_flag=True, help="Plain HTTP for docker:// registries (local test registries).")
@@ -750,11 +752,15 @@ def rules_command(output_format: str) -> None:
 @cli.command("rule")
 @click.argument("rule_id")
 def rule_command(rule_id: str) -> None:
-    """Show one rule's full documentation (by id, name or hadolint/BuildKit alias)."""
-    from dockaudit.catalogue import render_rule_docs
+    """Show one rule's full documentation (by id, name or hadolint/BuildKit alias), or a preset's rules."""
+    from dockaudit.catalogue import render_preset, render_rule_docs
     from dockaudit.engine import rule_by_id
 
     found = rule_by_id(rule_id)
+    preset = render_preset(rule_id) if found is None else None
+    if preset is not None:
+        click.echo(preset, nl=False)
+        return
     if found is None:
         _fail(f"unknown rule {rule_id!r} (see `dockaudit rules`)")
         sys.exit(EXIT_ERROR)

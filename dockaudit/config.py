@@ -24,7 +24,7 @@ from pathlib import Path
 from dockaudit.files import InputError, read_regular_file
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import Rule
-from dockaudit.suppressions import code_matches
+from dockaudit.selectors import is_shellcheck_code, matches
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -250,7 +250,12 @@ def parse_hadolint(data: object, path: Path) -> Config:
         raise ConfigError(f"{path}: expected a mapping of hadolint settings, got {_kind(data)}")
     values: dict = {"path": path}
     if "ignored" in data:
-        values["ignore"] = _codes(data["ignored"], f"{path}: ignored")
+        ignored = _codes(data["ignored"], f"{path}: ignored")
+        # A ShellCheck code names one part of DA703: ignored there, not by turning all of ShellCheck off.
+        values["ignore"] = tuple(c for c in ignored if not is_shellcheck_code(c))
+        shellcheck = tuple(c for c in ignored if is_shellcheck_code(c))
+        if shellcheck:
+            values["per_file_ignores"] = {"*": shellcheck}
     if "trustedRegistries" in data:
         values["trusted_registries"] = _strings(data["trustedRegistries"], f"{path}: trustedRegistries")
     threshold = data.get("failure-threshold")
@@ -408,10 +413,10 @@ def apply_config(findings: list[Finding], config: Config, path: str, rules: dict
     out = []
     for finding in findings:
         rule = rules.get(finding.rule)
-        if any(code_matches(code, finding, rule) for code in ignored):
+        if any(matches(code, finding.rule, rule, finding.alias) for code in ignored):
             continue
         for code, severity in config.severity.items():
-            if code_matches(code, finding, rule):
+            if matches(code, finding.rule, rule, finding.alias):
                 finding = _with_severity(finding, severity)
         out.append(finding)
     return out
@@ -443,10 +448,11 @@ STARTER = """\
 # dockaudit configuration (also accepted as [tool.dockaudit] in pyproject.toml).
 # Every key is optional; command-line flags win. `dockaudit rules` lists the rule ids.
 
-# Rules to run instead of the defaults (ids, prefixes like "DA4", names, or hadolint ids like "DL3008").
-# select = ["DA"]
+# Rules to run instead of the defaults (ids, prefixes like "DA4", names, hadolint ids like "DL3008", or
+# presets: recommended, security, ml, reproducible, size, hadolint, all; see docs/selectors.md).
+# select = ["recommended"]
 # Rules to add to the defaults (turns on off-by-default rules such as DA203 or DA703).
-# extend-select = ["DA703"]
+# extend-select = ["reproducible"]
 # Rules to skip.
 # ignore = ["DA303"]
 

@@ -1,4 +1,4 @@
-"""Rule discovery, selection and execution.
+"""Rule discovery and execution (selection is ``dockaudit.selectors``; its names are re-exported here).
 
 Findings flow one way: tree → rules → findings.  A rule that raises does not
 stop the others: it becomes a DA000 internal-error finding naming the rule.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
@@ -18,6 +18,7 @@ from pathlib import Path
 from dockaudit.context import LintContext, Options
 from dockaudit.model import Finding, Severity, Violation
 from dockaudit.plugin import Rule
+from dockaudit.selectors import matches, rule_named, select_rules, unknown_selectors  # noqa: F401 - API as before
 from dockaudit.suppressions import Suppression, apply_suppressions, find_suppressions
 from dockaudit.syntax.nodes import Dockerfile
 from dockaudit.syntax.parser import DockerfileSyntaxError, parse
@@ -109,74 +110,11 @@ def load_rules() -> tuple[Rule, ...]:
 
 
 def rule_by_id(rule_id: str) -> Rule | None:
-    wanted = rule_id.upper()
-    for r in load_rules():
-        if r.id == wanted or r.name == rule_id.lower() or wanted in (a.upper() for a in r.aliases):
-            return r
-    return None
-
-
-def _matches(r: Rule, selectors: Iterable[str]) -> bool:
-    for selector in selectors:
-        s = selector.strip().upper()
-        if s == "ALL" or r.id.startswith(s) or s in (a.upper() for a in r.aliases) or s.lower() == r.name:
-            return True
-    return False
-
-
-def unknown_selectors(rules: Sequence[Rule], selectors: Iterable[str]) -> list[str]:
-    """The selectors that name no rule of ``rules``: a typo in ``--select`` must not turn the linter
-    off ("All clear", exit 0), nor one in ``--ignore`` leave a rule on unnoticed."""
-    return [s for s in selectors if not any(_matches(r, (s,)) for r in rules)]
-
-
-def select_rules(
-    rules: Sequence[Rule],
-    select: Sequence[str] = (),
-    ignore: Sequence[str] = (),
-    extend_select: Sequence[str] = (),
-) -> list[Rule]:
-    """``select`` replaces the default set; ``extend_select`` adds to it; ``ignore`` removes.
-
-    Selectors are ids (DA401), prefixes (DA4), names (apt-lists-not-removed),
-    aliases (DL3009) or ALL.  Off-by-default rules run only when selected by a
-    selector more specific than a family prefix, or by extend-select.
-    """
-    chosen = []
-    for r in rules:
-        if select:
-            on = _matches(r, select) and (r.enabled or _named_exactly(r, select))
-        else:
-            on = r.enabled
-        if extend_select and _matches(r, extend_select):
-            on = True
-        if ignore and _matches(r, ignore):
-            on = False
-        if on:
-            chosen.append(r)
-    return chosen
-
-
-def _named_exactly(r: Rule, selectors: Iterable[str]) -> bool:
-    for selector in selectors:
-        s = selector.strip().upper()
-        if s == r.id or s.lower() == r.name or s in (a.upper() for a in r.aliases):
-            return True
-    return False
+    """The rule ``rule_id`` names exactly: its id, name or an alias."""
+    return rule_named(load_rules(), rule_id)
 
 
 UNUSED_SUPPRESSION = "DA025"  # computed here, after the suppressions are applied
-
-
-def _refers_to(code: str, r: Rule) -> bool:
-    """A suppression code names this rule (id, id prefix, name, alias; SC codes are DA703's)."""
-    upper = code.upper()
-    return (
-        r.id.startswith(upper)
-        or code.lower() == r.name
-        or upper in (a.upper() for a in r.aliases)
-        or (upper.startswith("SC") and r.id == "DA703")
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +247,7 @@ def lint_source(
     if unused_rule is not None:
         used = {id(s) for _f, s in suppressed}
         for suppression in suppressions:
-            judged = suppression.codes is None or any(_refers_to(code, r) for code in suppression.codes for r in rules)
+            judged = suppression.codes is None or any(matches(code, r.id, r) for code in suppression.codes for r in rules)
             if id(suppression) not in used and suppression.origin != "buildkit" and judged:
                 codes = ",".join(sorted(suppression.codes)) if suppression.codes else "all rules"
                 line = dockerfile.source.line_start(suppression.line)

@@ -7,8 +7,9 @@
   ``# hadolint stage ignore=…`` (up to the end of the stage that follows the comment).
 * ``# check=skip=JSONArgsRecommended`` (BuildKit's directive; ``skip=all``).
 
-A code matches a finding by rule id, id prefix, rule name, or an alias the rule
-carries; a finding tagged with one specific alias is matched only by that alias.
+A code is a selector of ``dockaudit.selectors`` (ids, prefixes, names, aliases, ALL, presets),
+matched by its one matcher; a finding tagged with one specific alias is matched only by that alias.
+A malformed comment or an unknown code suppresses nothing and is reported (DA026).
 """
 
 from __future__ import annotations
@@ -19,12 +20,19 @@ from dataclasses import dataclass
 
 from dockaudit.model import Finding
 from dockaudit.plugin import Rule
+from dockaudit.selectors import is_hadolint_code, is_known, matches
 from dockaudit.syntax.nodes import Blank, Comment, Directive, Dockerfile, Instruction
+from dockaudit.syntax.source import Span
 
+# Any comment that starts "dockaudit:" is meant as a directive; one that does not parse is reported.
+_DOCKAUDIT_HEAD = re.compile(r"^dockaudit\s*:", re.IGNORECASE)
 # Codes run up to "--" or "#" (single dashes allowed); _codes strips the spaces around them.
 _DOCKAUDIT = re.compile(r"^dockaudit:\s*(ignore-file|ignore)\s*(?:=([^#-]*(?:-(?!-)[^#-]*)*))?(?:--\s*(.*))?$",
                         re.IGNORECASE)
+_HADOLINT_HEAD = re.compile(r"^hadolint\s+(?:(?:global|stage)\s+)?ignore\b", re.IGNORECASE)
 _HADOLINT = re.compile(r"^hadolint\s+(global\s+|stage\s+)?ignore\s*=\s*([^#\s,]+(?:\s*,\s*[^#\s,]+)*)", re.IGNORECASE)
+_BUILDKIT_SKIP = re.compile(r"skip\s*=\s*([^;]+)")
+_DOCKAUDIT_FORM = "`# dockaudit: ignore=ID[,ID...] [-- reason]` or `# dockaudit: ignore-file[=ID,...]`"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,23 +49,29 @@ class Suppression:
             return False
         if self.codes is None:
             return True
-        return any(code_matches(code, finding, rule) for code in self.codes)
+        return any(matches(code, finding.rule, rule, finding.alias) for code in self.codes)
 
 
-def code_matches(code: str, finding: Finding, rule: Rule | None) -> bool:
-    upper = code.upper()
-    if upper == finding.rule or (finding.rule.startswith(upper) and upper[:2] == finding.rule[:2]):
-        return True
-    if finding.alias and finding.alias.upper() == upper:
-        return True  # "SC2086" for a ShellCheck finding, "DL3033" for the yum part of DA210
-    if rule is None:
-        return False
-    if code.lower() == rule.name:
-        return True
-    aliases = {a.upper() for a in rule.aliases}
-    if upper not in aliases:
-        return False
-    return finding.alias is None or finding.alias.upper() == upper
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One ignore comment as written: whom it is for, how far it reaches, and what it names."""
+
+    origin: str  # "dockaudit", "hadolint", "buildkit"
+    reach: str  # "next" instruction, whole "file", or the "stage" after it
+    codes: frozenset[str] | None  # None: every rule
+    reason: str = ""
+    problem: str = ""  # why it is malformed (then it suppresses nothing)
+
+
+@dataclass(frozen=True, slots=True)
+class CommentProblem:
+    """An ignore comment that does not do what it says: malformed, or naming a rule that does not exist.
+    ``foreign``: it names another tool's rule dockaudit does not map (advice, not a mistake)."""
+
+    span: Span
+    line: int
+    message: str
+    foreign: bool = False
 
 
 def _codes(text: str | None) -> frozenset[str] | None:
@@ -66,43 +80,105 @@ def _codes(text: str | None) -> frozenset[str] | None:
     return frozenset(c.strip() for c in text.split(",") if c.strip())
 
 
-def find_suppressions(dockerfile: Dockerfile) -> list[Suppression]:
-    found: list[Suppression] = []
-    last_line = dockerfile.source.line_count or 1
-    pending: list[tuple[Comment, re.Match, str]] = []
+def _list_problem(text: str) -> str:
+    """What is wrong with a list of codes written after '=' ("" when nothing): empty, or not separated
+    by commas (``ignore=DA204 DA205``, or a reason without '--')."""
+    if not text.replace(",", " ").strip():
+        return "the list of rules after '=' is empty: name the rules, or drop '=' to mean every rule"
+    spaced = next((c.strip() for c in text.split(",") if len(c.split()) > 1), None)
+    if spaced:
+        return f"'{spaced}': separate rules with commas and put a reason after '--'"
+    return ""
+
+
+def _read_comment(text: str) -> _Read | None:
+    """The ignore comment in ``text`` (a comment's text after "#"), or None when it is none."""
+    dockaudit = _DOCKAUDIT.match(text)
+    if dockaudit:
+        written = dockaudit.group(2)
+        reach = "file" if dockaudit.group(1).lower() == "ignore-file" else "next"
+        problem = "" if written is None else _list_problem(written)
+        return _Read("dockaudit", reach, _codes(written), dockaudit.group(3) or "", problem)
+    if _DOCKAUDIT_HEAD.match(text):
+        return _Read("dockaudit", "next", None, problem=f"expected {_DOCKAUDIT_FORM}")
+    hadolint = _HADOLINT.match(text)
+    if hadolint:
+        where = (hadolint.group(1) or "").strip().lower()
+        reach = {"global": "file", "stage": "stage"}.get(where, "next")
+        return _Read("hadolint", reach, _codes(hadolint.group(2)))
+    if _HADOLINT_HEAD.match(text):
+        return _Read("hadolint", "next", None, problem="a hadolint ignore needs '=' and a list: "
+                     "`# hadolint ignore=DL3008[,DL3009]`")  # fmt: skip
+    return None
+
+
+def _read_check_directive(value: str) -> _Read | None:
+    """BuildKit's ``# check=skip=A,B`` (``skip=all``: every check) as an ignore of the whole file."""
+    skip = _BUILDKIT_SKIP.search(value)
+    if not skip:
+        return None
+    codes = _codes(skip.group(1))
+    everything = codes is not None and any(c.lower() == "all" for c in codes)
+    return _Read("buildkit", "file", None if everything else codes)
+
+
+def _ignore_comments(dockerfile: Dockerfile):
+    """``(node, _Read)`` for every ignore comment and ``check`` directive, and every other node with None."""
     for node in dockerfile.nodes:
         if isinstance(node, Directive) and node.name.lower() == "check":
-            skip = re.search(r"skip\s*=\s*([^;]+)", node.value)
-            if skip:
-                codes = _codes(skip.group(1))
-                everything = codes is not None and any(c.lower() == "all" for c in codes)
-                found.append(Suppression(node.line, None if everything else codes, 1, last_line, "buildkit"))
-            continue
-        if isinstance(node, Comment):
-            dockaudit = _DOCKAUDIT.match(node.text)
-            hadolint = _HADOLINT.match(node.text)
-            if dockaudit and dockaudit.group(1).lower() == "ignore-file":
-                codes = _codes(dockaudit.group(2))
-                found.append(Suppression(node.line, codes, 1, last_line, "dockaudit", dockaudit.group(3) or ""))
-            elif hadolint and hadolint.group(1) and hadolint.group(1).strip().lower() == "global":
-                found.append(Suppression(node.line, _codes(hadolint.group(2)), 1, last_line, "hadolint"))
-            elif hadolint and hadolint.group(1):
-                end = _stage_end(dockerfile, node.line)
-                found.append(Suppression(node.line, _codes(hadolint.group(2)), node.line, end, "hadolint"))
-            elif dockaudit:
-                pending.append((node, dockaudit, "dockaudit"))
-            elif hadolint:
-                pending.append((node, hadolint, "hadolint"))
-            continue
-        if isinstance(node, Instruction):
-            for comment, match, origin in pending:
-                codes = _codes(match.group(2))
-                reason = (match.group(3) or "") if origin == "dockaudit" else ""
-                found.append(Suppression(comment.line, codes, node.start_line, node.end_line, origin, reason))
+            yield node, _read_check_directive(node.value)
+        elif isinstance(node, Comment):
+            yield node, _read_comment(node.text)
+        else:
+            yield node, None
+
+
+def find_suppressions(dockerfile: Dockerfile) -> list[Suppression]:
+    """The suppressions the file's comments make; malformed ones make none (``comment_problems`` says so)."""
+    found: list[Suppression] = []
+    last_line = dockerfile.source.line_count or 1
+    pending: list[tuple[int, _Read]] = []
+    for node, read in _ignore_comments(dockerfile):
+        if read is not None and not read.problem:
+            if read.reach == "file":
+                found.append(Suppression(node.line, read.codes, 1, last_line, read.origin, read.reason))
+            elif read.reach == "stage":
+                found.append(Suppression(node.line, read.codes, node.line, _stage_end(dockerfile, node.line),
+                                         read.origin))  # fmt: skip
+            else:
+                pending.append((node.line, read))
+        elif isinstance(node, Instruction):
+            for line, waiting in pending:
+                found.append(Suppression(line, waiting.codes, node.start_line, node.end_line, waiting.origin,
+                                         waiting.reason))  # fmt: skip
             pending = []
         elif isinstance(node, Blank):
             pending = []  # a blank line detaches the comment from the instruction below
     return found
+
+
+def comment_problems(dockerfile: Dockerfile, rules: Sequence[Rule]) -> list[CommentProblem]:
+    """Ignore comments that are malformed or name a code no rule of ``rules`` answers to.  A hadolint
+    id or a BuildKit check name dockaudit does not map is ``foreign``: the comment may be meant for
+    hadolint or BuildKit, which will read it; dockaudit says only that it does not apply here."""
+    problems: list[CommentProblem] = []
+    for node, read in _ignore_comments(dockerfile):
+        if read is None:
+            continue
+        if read.problem:
+            problems.append(CommentProblem(node.span, node.line, f"malformed {read.origin} comment: {read.problem}"))
+            continue
+        for code in sorted(read.codes or ()):
+            if is_known(code, rules):
+                continue
+            if read.origin == "buildkit" or is_hadolint_code(code):
+                owner = "BuildKit check" if read.origin == "buildkit" else "hadolint rule"
+                problems.append(CommentProblem(node.span, node.line, f"{owner} '{code}' has no dockaudit "
+                                               "counterpart: dockaudit suppresses nothing for it", foreign=True))  # fmt: skip
+            else:
+                problems.append(CommentProblem(node.span, node.line, f"unknown rule '{code}' in this "
+                                               f"{read.origin} comment: it suppresses nothing (see `dockaudit rules`)"))  # fmt: skip
+    return problems
 
 
 def _stage_end(dockerfile: Dockerfile, after_line: int) -> int:

@@ -1492,3 +1492,45 @@ def find_unused_suppressions(ctx: LintContext) -> Iterator[Violation]:
     ```
     """
     return iter(())  # computed by the engine from the suppressions no finding used
+
+
+@rule(
+    "DA026",
+    "invalid-suppression",
+    family=FAMILY,
+    severity="warning",
+    summary="an ignore comment that is malformed or names a rule that does not exist",
+)
+def find_invalid_suppressions(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Reports `# dockaudit: …`, `# hadolint ignore=…` and `# check=skip=…` comments that
+    dockaudit cannot use: a directive it cannot read (`ignore DA008` without `=`, an
+    empty list after `=`, rules separated by spaces), and rule codes no rule answers to
+    (`DA999`, a misspelt name). The codes are read with the same grammar as `--select`.
+    A hadolint id or BuildKit check name dockaudit does not map is reported as info:
+    the comment may be meant for hadolint or BuildKit.
+
+    ## Why is this bad?
+    Such a comment silences nothing, silently: the finding it was written for comes
+    back, or, worse, the author believes a rule is off when it is not.
+
+    ## Example
+    ```dockerfile
+    FROM debian:12-slim
+    # dockaudit: ignore DA008
+    CMD python app.py
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM debian:12-slim
+    # dockaudit: ignore=DA008 -- the app handles no signals
+    CMD python app.py
+    ```
+    """
+    from dockaudit.engine import load_rules  # every installed rule, not only the selected ones
+    from dockaudit.suppressions import comment_problems
+
+    for problem in comment_problems(ctx.dockerfile, load_rules()):
+        yield Violation(problem.span, problem.message, severity=Severity.INFO if problem.foreign else None)
