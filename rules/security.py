@@ -512,18 +512,28 @@ _EMPTY_AUTH = re.compile(
 
 
 def _notebook_problems(command: Command) -> Iterator[tuple[str, Severity]]:
+    """What is wrong with how ``command`` starts a notebook server: one message per command, however
+    many of its words are wrong (an empty token, an empty password and --allow-root are one open door)."""
     argv = command.argv
     if command.name in ("jupyter", "jupyter-lab", "jupyter-notebook") or (
         command.name.startswith("python") and "jupyter" in argv[1:3]
     ):
+        empty = []
         for word in argv[1:]:
             if _EMPTY_AUTH.match(word):
-                yield (
-                    f"Jupyter started with an empty {word.split('.')[1].split('=')[0]}: anyone who reaches the port runs code",
-                    Severity.ERROR,
-                )
-            elif word == "--allow-root":
-                yield "Jupyter started with --allow-root: notebooks run code as root", Severity.ERROR
+                what = word.split(".")[1].split("=")[0].lower()
+                if what not in empty:
+                    empty.append(what)
+        as_root = "--allow-root" in argv[1:]
+        if empty:
+            also = " and --allow-root" if as_root else ""
+            yield (
+                f"Jupyter started with an empty {' and '.join(empty)}{also}: anyone who reaches the port runs code"
+                + (" as root" if as_root else ""),
+                Severity.ERROR,
+            )
+        elif as_root:
+            yield "Jupyter started with --allow-root: notebooks run code as root", Severity.ERROR
     elif command.name == "tensorboard" and ("--bind_all" in argv or "0.0.0.0" in " ".join(argv)):
         yield "TensorBoard bound to all interfaces without authentication", Severity.INFO
     elif command.name == "streamlit" and any("0.0.0.0" in w for w in argv):

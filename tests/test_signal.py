@@ -1,0 +1,42 @@
+"""Issue 16: one finding per problem, and the wrong findings seen on unseen files stay silent."""
+
+from __future__ import annotations
+
+import dockaudit
+from dockaudit.context import Options
+
+
+def fired(text: str, rule_id: str, options: Options | None = None) -> list[tuple[int, str]]:
+    return [(f.line, f.message) for f in dockaudit.lint(text, options, select=[rule_id]) if f.rule == rule_id]
+
+
+# --- one finding per problem ----------------------------------------------------------------------
+
+
+def test_one_notebook_finding_per_command():
+    text = 'FROM a:1\nCMD ["jupyter", "lab", "--ServerApp.token=", "--ServerApp.password=", "--allow-root"]\n'
+    assert fired(text, "DA109") == [
+        (2, "Jupyter started with an empty token and password and --allow-root: anyone who reaches the port "
+            "runs code as root")
+    ]  # fmt: skip
+
+
+def test_one_build_tools_finding_per_install_command():
+    text = "FROM a:1\nRUN apt-get install -y gcc g++ curl python3-dev\n"
+    assert fired(text, "DA408") == [
+        (2, "'gcc', 'g++' and 'python3-dev' are build tools and headers: compile in a builder stage, copy the result")
+    ]
+
+
+def test_dev_tools_one_finding_per_install_and_read_from_requirement_files(tmp_path):
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "prod.txt").write_text("fastapi==0.115.0\npytest==8.3.3\nblack==24.8.0\n")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "FROM python:3.12-slim\nCOPY requirements/prod.txt /app/req.txt\n"
+        "RUN pip install --no-cache-dir ipython==8.0 -r /app/req.txt\nCMD [\"uvicorn\", \"app:app\"]\n"
+    )
+    assert fired(str(dockerfile), "DA409") == [
+        (3, "'ipython', 'pytest' (prod.txt:2) and 'black' (prod.txt:3) are development tools: keep them out of "
+            "the runtime image")
+    ]  # fmt: skip
