@@ -773,20 +773,19 @@ def _apt_quiet_level(invocation: Invocation) -> int:
     "wget-progress",
     family=FAMILY,
     severity="style",
-    summary="wget without --progress=dot:giga or -q; both curl and wget in one stage",
-    aliases=("DL3047", "DL4001"),
+    summary="wget without --progress=dot:giga or -q",
+    aliases=("DL3047",),
     fix="safe",
 )
 def find_noisy_downloads(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Flags `wget` without `--progress=…`, `-q`, `-nv` or an output log, and a stage
-    that uses both `curl` and `wget` (one of them is an extra package).
+    Flags `wget` without `--progress=…`, `-q`, `-nv` or an output log. (A stage using
+    both curl and wget is DA414.)
 
     ## Why is this bad?
     wget's default progress bar writes thousands of lines into the build log for a
-    large download (a model, a CUDA installer). Two download tools where one serves
-    is a package more to install and patch.
+    large download (a model, a CUDA installer).
 
     ## Example
     ```dockerfile
@@ -801,26 +800,57 @@ def find_noisy_downloads(ctx: LintContext) -> Iterator[Violation]:
     ```
     """
     quiet = ("--progress", "-q", "--quiet", "-nv", "--no-verbose", "-o", "--output-file", "-a", "--append-output")
+    for instruction in ctx.dockerfile.instructions:
+        for command in ctx.commands(instruction):
+            if command.name == "wget" and not command.has_flag(*quiet):
+                edit = insert_after_word(ctx.dockerfile, command.words[0], "--progress=dot:giga")
+                yield Violation(
+                    command.span,
+                    "add --progress=dot:giga (or -q) to keep the build log readable",
+                    _fix("add --progress=dot:giga", edit),
+                )
+
+
+@rule(
+    "DA414",
+    "curl-and-wget",
+    family=FAMILY,
+    severity="style",
+    summary="both curl and wget used in one stage: one download tool serves",
+    aliases=("DL4001",),
+)
+def find_two_download_tools(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags the first use of the second download tool in a stage that runs both `curl`
+    and `wget` (split from DA411, which is only about wget's progress bar).
+
+    ## Why is this bad?
+    Two download tools where one serves is a package more to install, scan and
+    patch, and two sets of retry and TLS flags to keep right.
+
+    ## Example
+    ```dockerfile
+    FROM debian:12-slim
+    RUN curl -fsSL https://example.com/a.tar.gz -o /tmp/a.tar.gz \
+     && wget -q https://example.com/b.tar.gz
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM debian:12-slim
+    RUN curl -fsSL https://example.com/a.tar.gz -o /tmp/a.tar.gz \
+     && curl -fsSLO https://example.com/b.tar.gz
+    ```
+    """
     for stage in ctx.stages:
-        first: dict[str, Command] = {}
+        seen: set[str] = set()
         for instruction in stage.instructions:
             for command in ctx.commands(instruction):
-                if command.name not in ("wget", "curl"):
-                    continue
-                if command.name == "wget" and not command.has_flag(*quiet):
-                    edit = insert_after_word(ctx.dockerfile, command.words[0], "--progress=dot:giga")
-                    yield Violation(
-                        command.span,
-                        "add --progress=dot:giga (or -q) to keep the build log readable",
-                        _fix("add --progress=dot:giga", edit),
-                        alias="DL3047",
-                    )
-                if command.name not in first:
-                    first[command.name] = command
-                    if len(first) == 2:
-                        yield Violation(
-                            command.span, "both curl and wget are used in this stage: use one of them", alias="DL4001"
-                        )
+                if command.name in ("wget", "curl") and command.name not in seen:
+                    seen.add(command.name)
+                    if len(seen) == 2:
+                        yield Violation(command.span, "both curl and wget are used in this stage: use one of them")
 
 
 @rule(
