@@ -134,13 +134,19 @@ def find_copy_before_install(ctx: LintContext) -> Iterator[Violation]:
     """
     for stage in ctx.stages:
         broad: Instruction | None = None
+        # Manifests installed before the code arrives (``uv sync --no-install-project`` with bind
+        # mounts, ``poetry install --no-root``): the install after COPY . only adds the project.
+        installed_first: set[str] = set()
         for instruction in stage.instructions:
             if broad is None and _is_broad_copy(instruction):
                 broad = instruction
                 continue
             if broad is None:
+                installed_first.update(found.manifest for found in _stage_manifest_installs(ctx, instruction))
                 continue
             for found in _stage_manifest_installs(ctx, instruction):
+                if found.manifest in installed_first:
+                    continue
                 source = broad.trigger or broad
                 yield Violation(
                     source.args[0].span,
