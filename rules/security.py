@@ -16,15 +16,35 @@ from dockaudit.syntax.mounts import run_mounts
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import SHELLS, Command, start_commands
 from dockaudit.syntax.source import Span
-from dockaudit.syntax.stages import env_pairs
+from dockaudit.syntax.stages import Stage, env_pairs
 
 FAMILY = "security"
 
 _ROOT_USERS = frozenset({"root", "0"})
 # Bases whose default user is not root: judging them "runs as root" would be a false positive.
+# Bases whose image config already names a non-root user: Jupyter's docker-stacks (jovyan), Bitnami,
+# distroless and Chainguard nonroot, Nano Server (ContainerUser), .NET chiseled images (app), and Red Hat's
+# UBI language images (1001).
 _NON_ROOT_BASES = re.compile(
     r"(?:^|/)(?:jupyter/|quay\.io/jupyter/|bitnami/)|[:-]nonroot\b|^cgr\.dev/chainguard/|^gcr\.io/distroless/.*:nonroot"
+    r"|nanoserver|-chiseled\b|(?:^|/)ubi\d+/(?:python|nodejs|ruby|php|perl)-\d+",
+    re.IGNORECASE,
 )
+# Windows bases: no useradd, no numeric UIDs; users are ContainerUser / ContainerAdministrator.
+_WINDOWS_BASES = re.compile(r"mcr\.microsoft\.com/windows|servercore|nanoserver", re.IGNORECASE)
+# A FROM the build system fills in (``ARG BASE=<jupyter>``): which image it is, nobody here knows.
+_PLACEHOLDER = re.compile(r"<[^<>]*>")
+
+
+def unknown_base(stage: Stage) -> bool:
+    """The stage's FROM names a placeholder the build system replaces, not an image."""
+    return bool(_PLACEHOLDER.search(stage.image))
+
+
+def windows_base(stage: Stage) -> bool:
+    """The stage (through the stages it is built FROM) starts from a Windows image."""
+    root = stage.ancestry()[-1]
+    return bool(_WINDOWS_BASES.search(root.image) or _WINDOWS_BASES.search(root.image_raw))
 
 
 def _user_name(value: str) -> str:
@@ -88,8 +108,10 @@ def find_root_final_user(ctx: LintContext) -> Iterator[Violation]:
             yield Violation(word.span, "the image runs as root: switch to a non-root USER last", fix, alias="DL3002")
         return
     root = stage.ancestry()[-1]
-    if root.is_implicit or _NON_ROOT_BASES.search(root.image):
+    if root.is_implicit or _NON_ROOT_BASES.search(root.image) or unknown_base(root):
         return
+    if root.is_scratch and not any(i.name in ("CMD", "ENTRYPOINT") for s in stage.ancestry() for i in s.instructions):
+        return  # a scratch stage of build artifacts (exported with --output, or COPY --from): nothing runs
     yield Violation(stage.anchor, "no USER in the final stage: the image runs as root", _add_user(ctx, stage), alias="")
 
 
@@ -99,8 +121,13 @@ def _continues_at_end_of_file(ctx: LintContext, instruction) -> bool:
     return bool(code) and code[-1].endswith(ctx.escape) and not instruction.heredocs
 
 
-def _add_user(ctx: LintContext, stage) -> Fix | None:
-    """``USER 10001:10001`` before the stage's CMD/ENTRYPOINT, or after its last instruction."""
+def _add_user(ctx: LintContext, stage: Stage) -> Fix | None:
+    """``USER 10001:10001`` before the stage's CMD/ENTRYPOINT, or after its last instruction.
+
+    Precondition: a Linux base. Windows images have no numeric UIDs (their users are ContainerUser
+    and ContainerAdministrator), so there the fix is not offered."""
+    if windows_base(stage):
+        return None
     starts = [i for i in stage.instructions if i.name in ("CMD", "ENTRYPOINT")]
     text = "USER 10001:10001\n"
     if starts:

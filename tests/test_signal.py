@@ -40,3 +40,27 @@ def test_dev_tools_one_finding_per_install_and_read_from_requirement_files(tmp_p
         (3, "'ipython', 'pytest' (prod.txt:2) and 'black' (prod.txt:3) are development tools: keep them out of "
             "the runtime image")
     ]  # fmt: skip
+
+
+# --- DA101 / DA201 ---------------------------------------------------------------------------------
+
+
+def test_runs_as_root_fix_is_not_offered_on_windows_bases():
+    for base in ("mcr.microsoft.com/windows/servercore:ltsc2022", "mcr.microsoft.com/dotnet/sdk:8.0-windowsservercore-ltsc2022"):
+        (finding,) = dockaudit.lint(f"FROM {base}\nCMD [\"app.exe\"]\n", select=["DA101"])
+        assert finding.fix is None, base  # USER 10001:10001 does not exist on Windows
+    (linux,) = dockaudit.lint('FROM debian:12-slim\nCMD ["app"]\n', select=["DA101"])
+    assert linux.fix is not None and "USER 10001:10001" in linux.fix.edits[0].replacement
+
+
+def test_runs_as_root_on_nano_server_and_scratch_with_an_entrypoint():
+    assert fired('FROM mcr.microsoft.com/windows/nanoserver:ltsc2022\nCMD ["app.exe"]\n', "DA101") == []
+    # scratch that runs a binary runs it as UID 0: still reported
+    text = 'FROM golang:1.23 AS b\nRUN go build -o /x .\nFROM scratch\nCOPY --from=b /x /x\nENTRYPOINT ["/x"]\n'
+    assert [line for line, _m in fired(text, "DA101")] == [3]
+
+
+def test_placeholder_base_is_not_an_image_reference():
+    from dockaudit.imageref import parse_image_ref
+
+    assert parse_image_ref("<jupyter>") is None and parse_image_ref("<registry>/app:1") is None
