@@ -785,7 +785,7 @@ def find_root_home_for_non_root_user(ctx: LintContext) -> Iterator[Violation]:
     In the image's final stage, when the last USER is not root: flags `ENV PATH`,
     `PYTHONPATH` or `PYTHONUSERBASE` pointing under `/root`, and COPY/ADD into
     `/root` (the classic `COPY --from=builder /root/.local /root/.local`), unless a
-    RUN opens `/root` up with chmod.
+    RUN opens `/root` up with chmod or hands it to the user with chown.
 
     ## Why is this bad?
     `/root` is mode 700 on Debian, Ubuntu and Alpine: the non-root user cannot enter
@@ -818,8 +818,9 @@ def find_root_home_for_non_root_user(ctx: LintContext) -> Iterator[Violation]:
     users = [i for i in instructions if i.name == "USER" and i.args]
     if not users or _user_name(users[-1].args[0].value) in _ROOT_USERS or "$" in users[-1].args[0].value:
         return
+    # ``chmod 755 /root`` opens it to everyone; ``chown app /root`` hands it to the user.
     opened = any(
-        c.name == "chmod" and any(w.value.rstrip("/") == "/root" for w in c.args)
+        c.name in ("chmod", "chown") and any(w.value.rstrip("/") == "/root" for w in c.args)
         for i in instructions
         for c in ctx.commands(i)
     )
