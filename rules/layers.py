@@ -14,7 +14,7 @@ from dockaudit.syntax.source import Span
 from dockaudit.plugin import rule
 from dockaudit.syntax.mounts import run_mounts
 from dockaudit.syntax.nodes import Instruction
-from dockaudit.syntax.shell import Command
+from dockaudit.syntax.shell import SHELLS, Command
 from dockaudit.syntax.stages import Stage
 
 FAMILY = "layers"
@@ -237,13 +237,28 @@ def find_lone_apt_update(ctx: LintContext) -> Iterator[Violation]:
             continue
         if any(installs(i) or i.action in ("upgrade", "build-dep", "source", "dist-upgrade") for i in invocations):
             continue
-        if any(
-            c.name in ("apt-cache", "apt-get", "xargs") or c.name.endswith(".sh") for c in ctx.commands(instruction)[1:]
-        ):
+        if any(c.name in ("apt-cache", "apt-get", "xargs") or _runs_script(c) for c in ctx.commands(instruction)[1:]):
             continue  # a script or xargs may install from the fresh index
         yield Violation(
             updates[0].command.span, "update and install in the same RUN, or the index goes stale in the cache"
         )
+
+
+_SYSTEM_BIN = ("/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/")
+
+
+def _runs_script(command: Command) -> bool:
+    """The command runs a script whose contents are not in the Dockerfile: ``./install.sh``,
+    ``bash /install/ubuntu_install_core.sh``, ``/opt/setup/install_deps``, ``. /tmp/env.sh``."""
+    program = command.words[0].value if command.words else ""
+    if program.endswith((".sh", ".bash")):
+        return True
+    if "/" in program and not program.startswith(_SYSTEM_BIN):
+        return True
+    first = command.args[0].value if command.args else ""
+    if command.name in SHELLS or command.name in (".", "source"):
+        return bool(first) and not first.startswith("-")
+    return False
 
 
 def _is_chained(commands: list[Command]) -> bool:

@@ -64,3 +64,26 @@ def test_placeholder_base_is_not_an_image_reference():
     from dockaudit.imageref import parse_image_ref
 
     assert parse_image_ref("<jupyter>") is None and parse_image_ref("<registry>/app:1") is None
+
+
+# --- DA302 and the shell view of compound commands -------------------------------------------------
+
+
+def test_commands_inside_if_then_else_are_seen():
+    from dockaudit.syntax import parse
+    from dockaudit.syntax.shell import run_commands
+
+    text = 'FROM a:1\nRUN if apt-cache policy x | grep -q C; then apt-get install -y x; else ! make; fi\n'
+    names = [c.name for c in run_commands(parse(text.encode(), "Dockerfile").instructions[1])]
+    assert names == ["apt-cache", "grep", "apt-get", "make"]
+
+
+def test_update_with_the_install_in_an_if_or_a_script_is_not_alone():
+    for run in (
+        'apt-get update && if [ "$A" = 1 ]; then apt-get install -y x; else apt-get install -y y; fi',
+        "apt-get update && bash /install/ubuntu_install_core.sh",
+        "apt-get update && /install/setup_deps",
+        "apt-get update && . /tmp/install.sh",
+    ):
+        assert fired(f"FROM debian:12\nRUN {run}\n", "DA302") == [], run
+    assert fired("FROM debian:12\nRUN apt-get update && echo done\n", "DA302")
