@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 from dockaudit.context import LintContext
 from dockaudit.copies import context_sources
-from dockaudit.dockerignore import is_ignored
+from dockaudit.dockerignore import IgnorePattern, is_ignored, parse_dockerignore
+from dockaudit.files import InputError, read_regular_file
 from dockaudit.imageref import parse_image_ref, registry_matches
 from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
@@ -241,6 +242,39 @@ _SECRET_FILES = re.compile(
 )
 
 
+# Config files that are credentials only when they hold one: an .npmrc naming a registry, a .pypirc
+# naming an index. ``${NPM_TOKEN}`` is npm's own interpolation from the environment, not a secret.
+_CREDENTIAL_IN_CONFIG = {
+    ".npmrc": re.compile(r"(?im)^\s*[^#;\s]*(?:_authToken|_auth|_password|password)\s*=\s*(?!\$\{)\S"),
+    ".pypirc": re.compile(r"(?im)^\s*password\s*[=:]\s*(?!\$)\S"),
+}
+_CONFIG_READ_LIMIT = 256 * 1024  # an .npmrc or .pypirc is a few lines
+
+
+def _holds_credential(ctx: LintContext, context_path: str) -> bool:
+    """Whether the context file at ``context_path`` may hold a credential: true for every credential
+    file name, except a config file (.npmrc, .pypirc) whose content, read from the build context, has
+    none. Unreadable or absent content counts as a credential (the name is the only evidence)."""
+    pattern = _CREDENTIAL_IN_CONFIG.get(context_path.rstrip("/").rsplit("/", 1)[-1])
+    root = ctx.build_context
+    if pattern is None or root is None:
+        return True
+    path = root.joinpath(*[p for p in context_path.split("/") if p not in ("", ".")])
+    if ".." in context_path.split("/") or not path.resolve().is_relative_to(root.resolve()):
+        return True
+    try:
+        text = read_regular_file(path, _CONFIG_READ_LIMIT, label=context_path).decode("utf-8", errors="replace")
+    except InputError:
+        return True
+    return bool(pattern.search(text))
+
+
+def _copy_excludes(instruction: Instruction) -> list[IgnorePattern]:
+    """``COPY --exclude=.env . .``: the patterns (dockerignore syntax) this COPY leaves out."""
+    values = [f.value for f in instruction.flags if f.name == "exclude" and f.value]
+    return parse_dockerignore("\n".join(v.strip("'\"") for v in values))
+
+
 @rule(
     "DA103",
     "secret-file-copied",
@@ -254,8 +288,9 @@ def find_secret_files_copied(ctx: LintContext) -> Iterator[Violation]:
     Flags COPY/ADD whose source names a credential file (`.env`, `id_rsa`, `*.pem`,
     `*.key`, `.netrc`, `.pypirc`, `.npmrc`, `.aws/`, `credentials*`, kube configs,
     service-account JSON). For `COPY . .` it reads the build context: each such file
-    that `.dockerignore` does not exclude is reported. `.env.example` and friends
-    are fine.
+    that neither `.dockerignore` nor the COPY's `--exclude` leaves out is reported.
+    `.env.example` and friends are fine, and so are an `.npmrc` or `.pypirc` whose
+    content (read from the build context) holds no credential.
 
     ## Why is this bad?
     Every file copied into a layer can be read by anyone who pulls the image, even if
@@ -276,12 +311,19 @@ def find_secret_files_copied(ctx: LintContext) -> Iterator[Violation]:
     patterns = ctx.dockerignore or []
     reported_context = False
     for source in context_sources(ctx.dockerfile):
+        excluded = _copy_excludes(source.instruction)
         if _SECRET_FILES.search(source.path.rstrip("/")):
             if ctx.build_context is not None and is_ignored(source.path, patterns):
                 continue  # .dockerignore keeps it out of the context: the COPY would fail, not leak
+            if not _holds_credential(ctx, source.path):
+                continue
             yield Violation(source.arg.span, f"'{source.path}' looks like a credential file: it ships in the layer")
         elif source.whole_context and not reported_context:
-            leaked = [f for f in ctx.context_files if _SECRET_FILES.search(f)]
+            leaked = [
+                f
+                for f in ctx.context_files
+                if _SECRET_FILES.search(f) and not is_ignored(f, excluded) and _holds_credential(ctx, f)
+            ]
             if leaked:
                 reported_context = True
                 shown = ", ".join(leaked[:5]) + (f" and {len(leaked) - 5} more" if len(leaked) > 5 else "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import dockaudit
 from dockaudit.context import Options
 
@@ -87,3 +89,37 @@ def test_update_with_the_install_in_an_if_or_a_script_is_not_alone():
     ):
         assert fired(f"FROM debian:12\nRUN {run}\n", "DA302") == [], run
     assert fired("FROM debian:12\nRUN apt-get update && echo done\n", "DA302")
+
+
+# --- DA103 reads what it can --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("files", "dockerfile", "reported"),
+    [
+        ({".env": "A=1\n"}, "COPY --exclude=.env . .", False),
+        ({".env": "A=1\n"}, "COPY --exclude=*.pem . .", True),
+        ({".env": "A=1\n"}, "COPY . .", True),
+        ({".npmrc": "registry=https://registry.npmjs.org/\n"}, "COPY .npmrc ./", False),
+        ({".npmrc": "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"}, "COPY .npmrc ./", False),
+        ({".npmrc": "//registry.npmjs.org/:_authToken=npm_abc123\n"}, "COPY .npmrc ./", True),
+        ({".npmrc": "//registry.npmjs.org/:_authToken=npm_abc123\n"}, "COPY . .", True),
+        ({".npmrc": "registry=https://registry.npmjs.org/\n"}, "COPY . .", False),
+        ({".pypirc": "[pypi]\nusername = __token__\n"}, "COPY .pypirc /root/", False),
+        ({".pypirc": "[pypi]\npassword = pypi-AgEIcHlwaS5vcmc\n"}, "COPY .pypirc /root/", True),
+    ],
+)
+def test_credential_files_are_judged_by_excludes_and_content(tmp_path, files, dockerfile, reported):
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    (tmp_path / "Dockerfile").write_text(f"FROM node:22-slim\nWORKDIR /app\n{dockerfile}\n")
+    assert bool(fired(str(tmp_path / "Dockerfile"), "DA103")) is reported
+
+
+def test_an_npmrc_that_cannot_be_read_counts_as_a_credential(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / ".npmrc")  # would block a naive open()
+    (tmp_path / "Dockerfile").write_text("FROM node:22-slim\nCOPY .npmrc ./\n")
+    assert fired(str(tmp_path / "Dockerfile"), "DA103")
+    assert fired("FROM node:22-slim\nCOPY .npmrc ./\n", "DA103")  # no build context: the name is the evidence
