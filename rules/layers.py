@@ -12,6 +12,7 @@ from dockaudit.installs import Invocation, installs
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.syntax.source import Span
 from dockaudit.plugin import rule
+from dockaudit.requirements import parse_requirement
 from dockaudit.syntax.mounts import run_mounts
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import SHELLS, Command
@@ -282,8 +283,10 @@ def find_consecutive_runs(ctx: LintContext) -> Iterator[Violation]:
     ## What it does
     Notes a RUN that directly follows another RUN (comments between are fine) when
     both run a single command with the same `--mount`/`--network`/`--security`
-    options. RUNs that already chain commands, heredoc RUNs and RUNs with different
-    mounts are deliberate and left alone.
+    options. RUNs that already chain commands, heredoc RUNs, RUNs with different
+    mounts and a RUN installing a heavy ML framework (torch, tensorflow, jax …, its
+    own cache layer so that a requirements change does not download it again) are
+    deliberate and left alone.
 
     ## Why is this bad?
     Each RUN is a layer: more layers make pulls slower, and files deleted in a later
@@ -307,12 +310,34 @@ def find_consecutive_runs(ctx: LintContext) -> Iterator[Violation]:
         for instruction in stage.instructions:
             simple = instruction.name == "RUN" and not instruction.heredocs and not instruction.json
             commands = ctx.commands(instruction) if simple else []
-            simple = simple and bool(commands) and not _is_chained(commands)
+            simple = simple and bool(commands) and not _is_chained(commands) and not _installs_framework(ctx, instruction)
             if simple and previous is not None and _run_options(previous) == _run_options(instruction):
                 yield Violation(
                     instruction.keyword_span, f"merge with the RUN on line {previous.start_line}: one layer"
                 )
             previous = instruction if simple else None
+
+
+# Multi-gigabyte frameworks: a RUN of its own for them is a cache layer kept on purpose, so that
+# changing the requirements after it does not download torch again.
+_FRAMEWORKS = frozenset({
+    "torch", "torchvision", "torchaudio", "pytorch", "tensorflow", "tensorflow-gpu", "tensorflow-cpu", "tf-nightly",
+    "jax", "jaxlib", "paddlepaddle", "paddlepaddle-gpu", "mxnet", "onnxruntime-gpu", "tensorrt", "vllm",
+    "flash-attn", "deepspeed", "xformers", "cupy", "nvidia-pyindex",
+})  # fmt: skip
+
+
+def _installs_framework(ctx: LintContext, instruction: Instruction) -> bool:
+    """The RUN installs a heavy ML framework with pip, uv or conda (``pip install torch==2.4.1``,
+    ``jax[cuda12]``, ``cupy-cuda12x``)."""
+    for invocation in ctx.invocations(instruction):
+        if invocation.tool not in ("pip", "uv", "conda") or not installs(invocation):
+            continue
+        for word in invocation.packages:
+            name = parse_requirement(word.value).name or ""
+            if name in _FRAMEWORKS or name.startswith("cupy-cuda"):
+                return True
+    return False
 
 
 @rule(
