@@ -123,3 +123,33 @@ def test_an_npmrc_that_cannot_be_read_counts_as_a_credential(tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM node:22-slim\nCOPY .npmrc ./\n")
     assert fired(str(tmp_path / "Dockerfile"), "DA103")
     assert fired("FROM node:22-slim\nCOPY .npmrc ./\n", "DA103")  # no build context: the name is the evidence
+
+
+# --- parse errors and fragments -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("COPY --chmod 777 src dst", "missing a value on flag: chmod (write --chmod=<value>)"),
+        ("RUN --network none true", "missing a value on flag: network (write --network=<value>)"),
+        ("COPY --link=maybe a /b", "expecting boolean value for flag link, not: maybe"),
+        ("ADD --keep-git-dir= https://github.com/moby/buildkit.git /b", "missing a value on flag: keep-git-dir"),
+    ],
+)
+def test_flag_values_are_checked_as_buildkit_checks_them(line, message):
+    assert fired(f"FROM alpine:3.20\n{line}\n", "DA001") == [(2, message)]
+
+
+def test_valid_flag_values_pass():
+    text = "FROM alpine:3.20\nCOPY --link --parents=true --chmod=0755 a /b/\nCOPY --link=false --chown= a /c\n"
+    assert fired(text, "DA001") == []
+
+
+def test_a_from_less_fragment_gets_one_finding():
+    text = "ARG V=1\nRUN a\nENV B=2\nCOPY a b\n"
+    assert fired(text, "DA002") == [
+        (2, "no FROM in this file (3 instructions from line 2 need one): a fragment or template cannot be built on "
+            "its own")
+    ]  # fmt: skip
+    assert [line for line, _m in fired("RUN a\nENV B=2\nFROM alpine:3.20\n", "DA002")] == [1, 2]
