@@ -579,7 +579,12 @@ def _created_paths(ctx: LintContext, instruction: Instruction) -> set[str]:
     """Absolute paths an instruction writes: COPY/ADD destinations, downloads, clones, package caches."""
     target = instruction.trigger or instruction
     created: set[str] = set()
-    if target.name in ("COPY", "ADD") and len(target.args) >= 2:
+    if target.name == "COPY" and target.flag("from") is not None and len(target.args) >= 2:
+        # Another stage's output (the wheel hand-off ``COPY --from=build /wheels /tmp/wheels``) is
+        # bytes worth a layer, whatever the names: deleting it later leaves them in this one.
+        destination = target.args[-1].value.strip("'\"").rstrip("/")
+        created.add(destination)
+    elif target.name in ("COPY", "ADD") and len(target.args) >= 2:
         destination = target.args[-1].value.strip("'\"").rstrip("/")
         if destination.startswith("/"):
             # Only bulky files are worth a finding: a copied requirements.txt removed later costs nothing.
@@ -678,7 +683,7 @@ def find_cleanup_in_later_layers(ctx: LintContext) -> Iterator[Violation]:
 
 
 def _later_cleanups(ctx: LintContext, stage: Stage) -> Iterator[Violation]:
-    left: dict[str, int] = {}  # paths earlier instructions left in their layers → line
+    left: dict[str, Instruction] = {}  # paths earlier instructions left in their layers → the instruction
     for instruction in stage.instructions:
         made_here = _created_paths(ctx, instruction)
         removed_here: set[str] = set()
@@ -692,16 +697,26 @@ def _later_cleanups(ctx: LintContext, stage: Stage) -> Iterator[Violation]:
                 removed_here.add(path)
                 if any(_overlaps(path, p) for p in made_here):
                     continue  # created and removed in this same RUN: nothing stays behind
-                line = next((ln for p, ln in left.items() if _overlaps(path, p)), None)
-                if line is not None:
-                    yield Violation(
-                        word.span,
-                        f"{word.value} was created on line {line}: deleting it in a later RUN does not shrink "
-                        "the image; delete it in the same RUN",
-                    )
+                maker = next((i for p, i in left.items() if _overlaps(path, p)), None)
+                if maker is not None:
+                    yield Violation(word.span, _later_cleanup_message(word.value, maker))
         for path in made_here:
             if not any(_overlaps(r, path) for r in removed_here):
-                left.setdefault(path, instruction.start_line)
+                left.setdefault(path, instruction)
+
+
+def _later_cleanup_message(removed: str, maker: Instruction) -> str:
+    copied_from = maker.flag("from") if maker.name == "COPY" else None
+    if copied_from is not None and copied_from.value:
+        return (
+            f"{removed} was copied from '{copied_from.value}' on line {maker.start_line}: deleting it later leaves it "
+            f"in that COPY's layer; mount it for the one RUN instead (RUN --mount=type=bind,from={copied_from.value},"
+            "source=…,target=…)"
+        )
+    return (
+        f"{removed} was created on line {maker.start_line}: deleting it in a later RUN does not shrink the image; "
+        "delete it in the same RUN"
+    )
 
 
 def _overlaps(removed: str, created: str) -> bool:
