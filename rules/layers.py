@@ -582,8 +582,13 @@ def _created_paths(ctx: LintContext, instruction: Instruction) -> set[str]:
     if target.name == "COPY" and target.flag("from") is not None and len(target.args) >= 2:
         # Another stage's output (the wheel hand-off ``COPY --from=build /wheels /tmp/wheels``) is
         # bytes worth a layer, whatever the names: deleting it later leaves them in this one.
-        destination = target.args[-1].value.strip("'\"").rstrip("/")
-        created.add(destination)
+        raw = target.args[-1].value.strip("'\"")
+        destination = raw.rstrip("/")
+        sources = [a.value.strip("'\"").rstrip("/") for a in target.args[:-1]]
+        if raw.endswith("/") or len(sources) > 1:  # into a folder: each source lands under its own name
+            created.update(f"{destination}/{source.rsplit('/', 1)[-1]}" for source in sources if source)
+        else:
+            created.add(destination)
     elif target.name in ("COPY", "ADD") and len(target.args) >= 2:
         destination = target.args[-1].value.strip("'\"").rstrip("/")
         if destination.startswith("/"):
