@@ -84,6 +84,17 @@ def _flag_value_problem(instruction: str, name: str, value: str | None) -> str |
     return None
 
 
+def template_markup(ctx: LintContext) -> Instruction | None:
+    """The first line of Go-template / jq / Jinja markup (``{{ if … }}``, ``{% … %}``) when the file is a
+    template a build system renders into a Dockerfile, else None. Each markup line is an unknown
+    instruction to BuildKit; reporting every one (82 in docker-library's ruby template) says one thing."""
+    for instruction in _all_instructions(ctx):
+        keyword = instruction.keyword or ""
+        if not instruction.is_known and ("{{" in keyword or "}}" in keyword or keyword.startswith(("{%", "{#"))):
+            return instruction
+    return None
+
+
 @rule(
     "DA001",
     "parse-error",
@@ -95,7 +106,8 @@ def find_parse_errors(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
     Reports text that BuildKit refuses to build: an unknown instruction, a flag the
-    instruction does not take, the wrong number of arguments. Files that BuildKit
+    instruction does not take or takes with a value, the wrong number of arguments.
+    A template (`{{ … }}` markup a build system renders) gets one finding. Files that BuildKit
     cannot parse at all (unterminated heredoc, bad JSON array, invalid directive)
     are reported under the same id by the parser, with the line.
 
@@ -115,6 +127,15 @@ def find_parse_errors(ctx: LintContext) -> Iterator[Violation]:
     COPY --chown=app:app . /app
     ```
     """
+    template = template_markup(ctx)
+    if template is not None:
+        rejected = sum(1 for i in _all_instructions(ctx) if not i.is_known and i.keyword)
+        yield Violation(
+            template.keyword_span,
+            f"template markup ({template.keyword!r} on line {template.start_line}): BuildKit rejects "
+            f"{rejected} line{'s' if rejected > 1 else ''} of this file; lint the Dockerfile it renders",
+        )
+        return
     for instruction in _all_instructions(ctx):
         if not instruction.is_known:
             if instruction.keyword:
@@ -171,6 +192,8 @@ def find_instructions_before_from(ctx: LintContext) -> Iterator[Violation]:
     RUN echo hello
     ```
     """
+    if template_markup(ctx) is not None:
+        return  # DA001 reports the template once; its markup lines are not instructions
     instructions = ctx.dockerfile.instructions
     early = []
     for instruction in instructions:

@@ -153,3 +153,15 @@ def test_a_from_less_fragment_gets_one_finding():
             "its own")
     ]  # fmt: skip
     assert [line for line, _m in fired("RUN a\nENV B=2\nFROM alpine:3.20\n", "DA002")] == [1, 2]
+
+
+def test_a_template_gets_one_parse_finding_and_no_instruction_before_from():
+    text = '{{ if eq .Accelerator "gpu" }}\nFROM a:1\n{{ else }}\nFROM b:1\n{{ end }}\nRUN x\n'
+    assert fired(text, "DA001") == [
+        (1, "template markup ('{{' on line 1): BuildKit rejects 3 lines of this file; lint the Dockerfile it renders")
+    ]
+    assert fired(text, "DA002") == []
+    assert [m for _l, m in fired("FROM a:1\nRUNN x\nCOPYY a b\n", "DA001")] == [
+        "unknown instruction: RUNN",
+        "unknown instruction: COPYY",
+    ]
