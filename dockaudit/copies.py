@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dockaudit.syntax.mounts import run_mounts
 from dockaudit.syntax.nodes import Arg, Dockerfile, Instruction
 
 if TYPE_CHECKING:
@@ -48,7 +49,8 @@ def _absolute(path: str, workdir: str) -> str:
 def copied_context_file(ctx: LintContext, instruction: Instruction, container_path: str) -> Path | None:
     """The build-context file behind a path a RUN names (``pip install -r /app/req/prod.txt``).
 
-    Follows the COPY/ADD instructions of the RUN's stage that ran before it, latest first, with
+    A bind mount of the context on the RUN itself answers first. Then the COPY/ADD instructions of the
+    RUN's stage that ran before it, latest first, with
     the WORKDIRs in force: ``COPY backend/requirements.txt /app/`` makes ``/app/requirements.txt``
     mean ``backend/requirements.txt``, not a ``requirements.txt`` at the context root.  When no COPY
     of this stage delivers the path (it came with ``COPY . .`` through a parent, or through a
@@ -69,12 +71,32 @@ def copied_context_file(ctx: LintContext, instruction: Instruction, container_pa
             copies.append((earlier, workdir))
     wanted = _absolute(container_path, workdir)
     resolved_root = root.resolve()
+    mounted = _bind_mounted(instruction, workdir, wanted, root)
+    if mounted is not None:
+        inside = mounted.is_file() and mounted.resolve().is_relative_to(resolved_root)
+        return mounted if inside else None
     for copy, at in reversed(copies):
         candidate = _delivered_by(copy, at, wanted, root)
         if candidate is not None:
             inside = candidate.is_file() and candidate.resolve().is_relative_to(resolved_root)
             return candidate if inside else None  # the latest COPY to that path wins, found or not
     return ctx.context_file(container_path)
+
+
+def _bind_mounted(run: Instruction, workdir: str, wanted: str, root: Path) -> Path | None:
+    """``RUN --mount=type=bind,source=requirements.txt,target=/tmp/req.txt``: the context file the RUN
+    itself mounts at ``wanted`` (mounts from another stage or image are not the context)."""
+    for mount in run_mounts(run):
+        if mount.type != "bind" or mount.option("from") or not mount.target:
+            continue
+        source = (mount.option("source") or mount.option("src") or ".").strip("'\"")
+        target = _absolute(mount.target, workdir)
+        parts = [p for p in source.split("/") if p not in ("", ".")]
+        if wanted == target:
+            return root.joinpath(*parts)
+        if wanted.startswith(target.rstrip("/") + "/"):
+            return root.joinpath(*parts, posixpath.relpath(wanted, target))
+    return None
 
 
 def _delivered_by(copy: Instruction, workdir: str, wanted: str, root: Path) -> Path | None:

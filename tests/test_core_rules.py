@@ -284,3 +284,21 @@ def test_requirement_file_lines_are_one_finding_per_file(tmp_path):
     assert [m for _l, m in fired(str(dockerfile), "DA205")] == [
         "requirements.txt: pin 'fastapi' (line 1) and 'requests' (line 3) with ==<version>"
     ]
+
+
+def test_requirement_file_bind_mounted_by_the_run_is_read(tmp_path):
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "serve.txt").write_text("fastapi\n")
+    (tmp_path / "requirements.txt").write_text("flask==3.0.3\n")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "# syntax=docker/dockerfile:1\nFROM python:3.12\n"
+        "RUN --mount=type=bind,source=requirements/serve.txt,target=/tmp/requirements.txt \\\n"
+        "    pip install --no-cache-dir -r /tmp/requirements.txt\n"
+    )
+    assert [m for _l, m in fired(str(dockerfile), "DA205")] == ["serve.txt:1: pin 'fastapi' with ==<version>"]
+    dockerfile.write_text(
+        "FROM python:3.12\nRUN --mount=type=bind,from=build,source=/r.txt,target=/tmp/requirements.txt "
+        "pip install -r /tmp/requirements.txt\n"
+    )
+    assert fired(str(dockerfile), "DA205") == []  # another stage's file is not in the context
