@@ -38,9 +38,10 @@ class ImageRef:
 
 
 def parse_image_ref(text: str) -> ImageRef | None:
-    """Parse a reference; None for text that is not one (empty, spaces, unresolved ``$VAR``)."""
+    """Parse a reference; None for text that is not one (empty, spaces, unresolved ``$VAR``, a
+    ``<placeholder>`` a build system fills in)."""
     text = text.strip()
-    if not text or "$" in text or any(c.isspace() for c in text) or text.startswith(("/", ".", ":", "@")):
+    if not text or "$" in text or any(c.isspace() or c in "<>" for c in text) or text.startswith(("/", ".", ":", "@")):
         return None
     rest, _, digest = text.partition("@")
     first, slash, remainder = rest.partition("/")

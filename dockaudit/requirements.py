@@ -7,10 +7,18 @@ build context (``-r requirements.txt`` with nested ``-r``/``-c`` and ``--hash``)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from dockaudit.copies import copied_context_file
 from dockaudit.files import InputError, read_regular_file
+
+if TYPE_CHECKING:
+    from dockaudit.context import LintContext
+    from dockaudit.installs import Invocation, Option
+    from dockaudit.syntax.nodes import Instruction
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$", re.DOTALL)
 _EXACT = re.compile(r"(?:===|==)\s*[^,;*\s]+(?:\s*[;,]|\s*$)")
@@ -173,3 +181,16 @@ def constrained_names(paths: tuple[Path, ...]) -> set[str]:
             if requirement.name and requirement.constrained:
                 names.add(requirement.name)
     return names
+
+
+def requirement_files(
+    ctx: LintContext, instruction: Instruction, invocation: Invocation
+) -> Iterator[tuple[Option, RequirementsFile]]:
+    """Each ``-r`` file of a pip/uv install, read from the build context where the stage's COPYs
+    took it from (the one reader for every rule that looks inside requirement files)."""
+    for option in invocation.options:
+        if option.name not in ("-r", "--requirement") or not option.value:
+            continue
+        found = copied_context_file(ctx, instruction, option.value)
+        if found is not None:
+            yield option, read_requirements_file(found, ctx.build_context)

@@ -16,9 +16,11 @@ from dockaudit.edits import append_to_run, insert_after_word
 from dockaudit.installs import Invocation, installs
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
+from dockaudit.requirements import requirement_files
 from dockaudit.syntax.mounts import caches_path, run_mounts
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
+from dockaudit.wording import listing
 
 FAMILY = "cleanup"
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
@@ -593,12 +595,22 @@ def find_build_tools_in_final_image(ctx: LintContext) -> Iterator[Violation]:
                 virtual = invocation.values("-t", "--virtual")[0]
                 if virtual in removed:
                     continue
+            tools = []
             for word in invocation.packages:
                 name = re.split(r"[=~<>]", word.value, maxsplit=1)[0]
-                if not _BUILD_TOOLS.match(word.value) or name in removed:
-                    continue
-                kind = "a header package" if name.endswith(("-dev", "-devel")) else "a build tool"
-                yield Violation(word.span, f"'{name}' is {kind}: compile in a builder stage, copy the result")
+                if _BUILD_TOOLS.match(word.value) and name not in removed and name not in tools:
+                    tools.append(name)
+            if tools:  # one finding per install command, naming every tool in it
+                yield Violation(invocation.command.span, _build_tools_message(tools))
+
+
+def _build_tools_message(tools: list[str]) -> str:
+    headers = all(name.endswith(("-dev", "-devel")) for name in tools)
+    if len(tools) == 1:
+        kind = "is a header package" if headers else "is a build tool"
+    else:
+        kind = "are header packages" if headers else "are build tools and headers"
+    return f"{listing(tools)} {kind}: compile in a builder stage, copy the result"
 
 
 def _purges_what_it_installed(commands: list[Command]) -> bool:
@@ -657,10 +669,20 @@ def find_dev_tools_in_final_image(ctx: LintContext) -> Iterator[Violation]:
         for invocation in ctx.invocations(instruction):
             if invocation.tool not in ("pip", "uv", "conda") or not installs(invocation):
                 continue
-            for word in invocation.packages:
-                name = re.split(r"[=<>~!\[;@ ]", word.value.lower(), maxsplit=1)[0]
+            named = [(word.value, "") for word in invocation.packages]
+            if invocation.tool != "conda":  # -r files, read as DA205 reads them
+                for option, contents in requirement_files(ctx, instruction, invocation):
+                    for r in contents.requirements:
+                        if r.name:
+                            named.append((r.text, f" ({r.file.name if r.file else option.value}:{r.line})"))
+            tools = []
+            for text, where in named:
+                name = re.split(r"[=<>~!\[;@ ]", text.lower(), maxsplit=1)[0]
                 if name in _DEV_TOOLS and not (name in _NOTEBOOK and runs_notebook):
-                    yield Violation(word.span, f"'{name}' is a development tool: keep it out of the runtime image")
+                    tools.append(f"'{name}'{where}")
+            if tools:
+                verb = "is a development tool: keep it" if len(tools) == 1 else "are development tools: keep them"
+                yield Violation(invocation.command.span, f"{listing(tools, quoted=False)} {verb} out of the runtime image")
 
 
 _APT_YES = ("-y", "--yes", "--assume-yes")
@@ -751,20 +773,19 @@ def _apt_quiet_level(invocation: Invocation) -> int:
     "wget-progress",
     family=FAMILY,
     severity="style",
-    summary="wget without --progress=dot:giga or -q; both curl and wget in one stage",
-    aliases=("DL3047", "DL4001"),
+    summary="wget without --progress=dot:giga or -q",
+    aliases=("DL3047",),
     fix="safe",
 )
 def find_noisy_downloads(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Flags `wget` without `--progress=…`, `-q`, `-nv` or an output log, and a stage
-    that uses both `curl` and `wget` (one of them is an extra package).
+    Flags `wget` without `--progress=…`, `-q`, `-nv` or an output log. (A stage using
+    both curl and wget is DA414.)
 
     ## Why is this bad?
     wget's default progress bar writes thousands of lines into the build log for a
-    large download (a model, a CUDA installer). Two download tools where one serves
-    is a package more to install and patch.
+    large download (a model, a CUDA installer).
 
     ## Example
     ```dockerfile
@@ -779,26 +800,57 @@ def find_noisy_downloads(ctx: LintContext) -> Iterator[Violation]:
     ```
     """
     quiet = ("--progress", "-q", "--quiet", "-nv", "--no-verbose", "-o", "--output-file", "-a", "--append-output")
+    for instruction in ctx.dockerfile.instructions:
+        for command in ctx.commands(instruction):
+            if command.name == "wget" and not command.has_flag(*quiet):
+                edit = insert_after_word(ctx.dockerfile, command.words[0], "--progress=dot:giga")
+                yield Violation(
+                    command.span,
+                    "add --progress=dot:giga (or -q) to keep the build log readable",
+                    _fix("add --progress=dot:giga", edit),
+                )
+
+
+@rule(
+    "DA414",
+    "curl-and-wget",
+    family=FAMILY,
+    severity="style",
+    summary="both curl and wget used in one stage: one download tool serves",
+    aliases=("DL4001",),
+)
+def find_two_download_tools(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags the first use of the second download tool in a stage that runs both `curl`
+    and `wget` (split from DA411, which is only about wget's progress bar).
+
+    ## Why is this bad?
+    Two download tools where one serves is a package more to install, scan and
+    patch, and two sets of retry and TLS flags to keep right.
+
+    ## Example
+    ```dockerfile
+    FROM debian:12-slim
+    RUN curl -fsSL https://example.com/a.tar.gz -o /tmp/a.tar.gz \
+     && wget -q https://example.com/b.tar.gz
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM debian:12-slim
+    RUN curl -fsSL https://example.com/a.tar.gz -o /tmp/a.tar.gz \
+     && curl -fsSLO https://example.com/b.tar.gz
+    ```
+    """
     for stage in ctx.stages:
-        first: dict[str, Command] = {}
+        seen: set[str] = set()
         for instruction in stage.instructions:
             for command in ctx.commands(instruction):
-                if command.name not in ("wget", "curl"):
-                    continue
-                if command.name == "wget" and not command.has_flag(*quiet):
-                    edit = insert_after_word(ctx.dockerfile, command.words[0], "--progress=dot:giga")
-                    yield Violation(
-                        command.span,
-                        "add --progress=dot:giga (or -q) to keep the build log readable",
-                        _fix("add --progress=dot:giga", edit),
-                        alias="DL3047",
-                    )
-                if command.name not in first:
-                    first[command.name] = command
-                    if len(first) == 2:
-                        yield Violation(
-                            command.span, "both curl and wget are used in this stage: use one of them", alias="DL4001"
-                        )
+                if command.name in ("wget", "curl") and command.name not in seen:
+                    seen.add(command.name)
+                    if len(seen) == 2:
+                        yield Violation(command.span, "both curl and wget are used in this stage: use one of them")
 
 
 @rule(

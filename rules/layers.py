@@ -12,9 +12,10 @@ from dockaudit.installs import Invocation, installs
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.syntax.source import Span
 from dockaudit.plugin import rule
+from dockaudit.requirements import parse_requirement
 from dockaudit.syntax.mounts import run_mounts
 from dockaudit.syntax.nodes import Instruction
-from dockaudit.syntax.shell import Command
+from dockaudit.syntax.shell import SHELLS, Command
 from dockaudit.syntax.stages import Stage
 
 FAMILY = "layers"
@@ -134,13 +135,19 @@ def find_copy_before_install(ctx: LintContext) -> Iterator[Violation]:
     """
     for stage in ctx.stages:
         broad: Instruction | None = None
+        # Manifests installed before the code arrives (``uv sync --no-install-project`` with bind
+        # mounts, ``poetry install --no-root``): the install after COPY . only adds the project.
+        installed_first: set[str] = set()
         for instruction in stage.instructions:
             if broad is None and _is_broad_copy(instruction):
                 broad = instruction
                 continue
             if broad is None:
+                installed_first.update(found.manifest for found in _stage_manifest_installs(ctx, instruction))
                 continue
             for found in _stage_manifest_installs(ctx, instruction):
+                if found.manifest in installed_first:
+                    continue
                 source = broad.trigger or broad
                 yield Violation(
                     source.args[0].span,
@@ -231,13 +238,28 @@ def find_lone_apt_update(ctx: LintContext) -> Iterator[Violation]:
             continue
         if any(installs(i) or i.action in ("upgrade", "build-dep", "source", "dist-upgrade") for i in invocations):
             continue
-        if any(
-            c.name in ("apt-cache", "apt-get", "xargs") or c.name.endswith(".sh") for c in ctx.commands(instruction)[1:]
-        ):
+        if any(c.name in ("apt-cache", "apt-get", "xargs") or _runs_script(c) for c in ctx.commands(instruction)[1:]):
             continue  # a script or xargs may install from the fresh index
         yield Violation(
             updates[0].command.span, "update and install in the same RUN, or the index goes stale in the cache"
         )
+
+
+_SYSTEM_BIN = ("/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/")
+
+
+def _runs_script(command: Command) -> bool:
+    """The command runs a script whose contents are not in the Dockerfile: ``./install.sh``,
+    ``bash /install/ubuntu_install_core.sh``, ``/opt/setup/install_deps``, ``. /tmp/env.sh``."""
+    program = command.words[0].value if command.words else ""
+    if program.endswith((".sh", ".bash")):
+        return True
+    if "/" in program and not program.startswith(_SYSTEM_BIN):
+        return True
+    first = command.args[0].value if command.args else ""
+    if command.name in SHELLS or command.name in (".", "source"):
+        return bool(first) and not first.startswith("-")
+    return False
 
 
 def _is_chained(commands: list[Command]) -> bool:
@@ -261,8 +283,10 @@ def find_consecutive_runs(ctx: LintContext) -> Iterator[Violation]:
     ## What it does
     Notes a RUN that directly follows another RUN (comments between are fine) when
     both run a single command with the same `--mount`/`--network`/`--security`
-    options. RUNs that already chain commands, heredoc RUNs and RUNs with different
-    mounts are deliberate and left alone.
+    options. RUNs that already chain commands, heredoc RUNs, RUNs with different
+    mounts and a RUN installing a heavy ML framework (torch, tensorflow, jax …, its
+    own cache layer so that a requirements change does not download it again) are
+    deliberate and left alone.
 
     ## Why is this bad?
     Each RUN is a layer: more layers make pulls slower, and files deleted in a later
@@ -286,12 +310,34 @@ def find_consecutive_runs(ctx: LintContext) -> Iterator[Violation]:
         for instruction in stage.instructions:
             simple = instruction.name == "RUN" and not instruction.heredocs and not instruction.json
             commands = ctx.commands(instruction) if simple else []
-            simple = simple and bool(commands) and not _is_chained(commands)
+            simple = simple and bool(commands) and not _is_chained(commands) and not _installs_framework(ctx, instruction)
             if simple and previous is not None and _run_options(previous) == _run_options(instruction):
                 yield Violation(
                     instruction.keyword_span, f"merge with the RUN on line {previous.start_line}: one layer"
                 )
             previous = instruction if simple else None
+
+
+# Multi-gigabyte frameworks: a RUN of its own for them is a cache layer kept on purpose, so that
+# changing the requirements after it does not download torch again.
+_FRAMEWORKS = frozenset({
+    "torch", "torchvision", "torchaudio", "pytorch", "tensorflow", "tensorflow-gpu", "tensorflow-cpu", "tf-nightly",
+    "jax", "jaxlib", "paddlepaddle", "paddlepaddle-gpu", "mxnet", "onnxruntime-gpu", "tensorrt", "vllm",
+    "flash-attn", "deepspeed", "xformers", "cupy", "nvidia-pyindex",
+})  # fmt: skip
+
+
+def _installs_framework(ctx: LintContext, instruction: Instruction) -> bool:
+    """The RUN installs a heavy ML framework with pip, uv or conda (``pip install torch==2.4.1``,
+    ``jax[cuda12]``, ``cupy-cuda12x``)."""
+    for invocation in ctx.invocations(instruction):
+        if invocation.tool not in ("pip", "uv", "conda") or not installs(invocation):
+            continue
+        for word in invocation.packages:
+            name = parse_requirement(word.value).name or ""
+            if name in _FRAMEWORKS or name.startswith("cupy-cuda"):
+                return True
+    return False
 
 
 @rule(
@@ -533,7 +579,17 @@ def _created_paths(ctx: LintContext, instruction: Instruction) -> set[str]:
     """Absolute paths an instruction writes: COPY/ADD destinations, downloads, clones, package caches."""
     target = instruction.trigger or instruction
     created: set[str] = set()
-    if target.name in ("COPY", "ADD") and len(target.args) >= 2:
+    if target.name == "COPY" and target.flag("from") is not None and len(target.args) >= 2:
+        # Another stage's output (the wheel hand-off ``COPY --from=build /wheels /tmp/wheels``) is
+        # bytes worth a layer, whatever the names: deleting it later leaves them in this one.
+        raw = target.args[-1].value.strip("'\"")
+        destination = raw.rstrip("/")
+        sources = [a.value.strip("'\"").rstrip("/") for a in target.args[:-1]]
+        if raw.endswith("/") or len(sources) > 1:  # into a folder: each source lands under its own name
+            created.update(f"{destination}/{source.rsplit('/', 1)[-1]}" for source in sources if source)
+        else:
+            created.add(destination)
+    elif target.name in ("COPY", "ADD") and len(target.args) >= 2:
         destination = target.args[-1].value.strip("'\"").rstrip("/")
         if destination.startswith("/"):
             # Only bulky files are worth a finding: a copied requirements.txt removed later costs nothing.
@@ -632,7 +688,7 @@ def find_cleanup_in_later_layers(ctx: LintContext) -> Iterator[Violation]:
 
 
 def _later_cleanups(ctx: LintContext, stage: Stage) -> Iterator[Violation]:
-    left: dict[str, int] = {}  # paths earlier instructions left in their layers → line
+    left: dict[str, Instruction] = {}  # paths earlier instructions left in their layers → the instruction
     for instruction in stage.instructions:
         made_here = _created_paths(ctx, instruction)
         removed_here: set[str] = set()
@@ -646,16 +702,26 @@ def _later_cleanups(ctx: LintContext, stage: Stage) -> Iterator[Violation]:
                 removed_here.add(path)
                 if any(_overlaps(path, p) for p in made_here):
                     continue  # created and removed in this same RUN: nothing stays behind
-                line = next((ln for p, ln in left.items() if _overlaps(path, p)), None)
-                if line is not None:
-                    yield Violation(
-                        word.span,
-                        f"{word.value} was created on line {line}: deleting it in a later RUN does not shrink "
-                        "the image; delete it in the same RUN",
-                    )
+                maker = next((i for p, i in left.items() if _overlaps(path, p)), None)
+                if maker is not None:
+                    yield Violation(word.span, _later_cleanup_message(word.value, maker))
         for path in made_here:
             if not any(_overlaps(r, path) for r in removed_here):
-                left.setdefault(path, instruction.start_line)
+                left.setdefault(path, instruction)
+
+
+def _later_cleanup_message(removed: str, maker: Instruction) -> str:
+    copied_from = maker.flag("from") if maker.name == "COPY" else None
+    if copied_from is not None and copied_from.value:
+        return (
+            f"{removed} was copied from '{copied_from.value}' on line {maker.start_line}: deleting it later leaves it "
+            f"in that COPY's layer; mount it for the one RUN instead (RUN --mount=type=bind,from={copied_from.value},"
+            "source=…,target=…)"
+        )
+    return (
+        f"{removed} was created on line {maker.start_line}: deleting it in a later RUN does not shrink the image; "
+        "delete it in the same RUN"
+    )
 
 
 def _overlaps(removed: str, created: str) -> bool:

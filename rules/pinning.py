@@ -11,9 +11,11 @@ from dockaudit.installs import Invocation, installs
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.online import tag_digest, version_tag
 from dockaudit.plugin import rule
-from dockaudit.requirements import constrained_names, parse_requirement, read_requirements_file
+from dockaudit.requirements import constrained_names, parse_requirement, requirement_files
+from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import ShellWord
 from dockaudit.syntax.source import Span
+from dockaudit.wording import listing
 
 FAMILY = "pinning"
 
@@ -168,13 +170,30 @@ def _plain(word: ShellWord) -> bool:
     return "$" not in word.value and "`" not in word.value and not word.value.startswith("<")
 
 
-def _install_packages(ctx: LintContext, *tools: str) -> Iterator[tuple[Invocation, ShellWord]]:
+def _install_commands(ctx: LintContext, *tools: str) -> Iterator[tuple[Invocation, list[str]]]:
+    """Each install by one of ``tools``, with its literal package words."""
     for instruction in ctx.dockerfile.instructions:
         for invocation in ctx.invocations(instruction):
             if invocation.tool in tools and installs(invocation):
-                for word in invocation.packages:
-                    if _plain(word):
-                        yield invocation, word
+                yield invocation, [word.value for word in invocation.packages if _plain(word)]
+
+
+def pin_message(names: list[str], pin: str) -> str:
+    """The one message for every unpinned name of one command.
+
+    ``pin`` spells how one name is pinned, ``{}`` standing for it (``"{}=<version>"``): a single
+    name reads ``pin 'curl' with curl=<version>``, several ``pin 'curl' and 'git' with
+    <package>=<version>``."""
+    if len(names) == 1:
+        return f"pin '{names[0]}' with {pin.format(names[0])}"
+    return f"pin {listing(names)} with {pin.format('<package>')}"
+
+
+def _unpinned(invocation: Invocation, names: list[str], pin: str, alias: str | None = None) -> Iterator[Violation]:
+    """One finding on the install command for all its unpinned ``names`` (none when there are none):
+    the problem is the command, and one line per package buried real findings under thousands."""
+    if names:
+        yield Violation(invocation.command.span, pin_message(names, pin), alias=alias)
 
 
 @rule(
@@ -207,11 +226,9 @@ def find_unpinned_apt_packages(ctx: LintContext) -> Iterator[Violation]:
     RUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1-10+deb12u8 && rm -rf /var/lib/apt/lists/*
     ```
     """
-    for _invocation, word in _install_packages(ctx, "apt-get", "apt", "aptitude"):
-        value = word.value
-        if "=" in value or value.endswith(".deb") or "/" in value:
-            continue
-        yield Violation(word.span, f"pin '{value}' with {value}=<version>")
+    for invocation, packages in _install_commands(ctx, "apt-get", "apt", "aptitude"):
+        loose = [value for value in packages if "=" not in value and not value.endswith(".deb") and "/" not in value]
+        yield from _unpinned(invocation, loose, "{}=<version>")
 
 
 _PIP_BOOTSTRAP = frozenset({"pip", "setuptools", "wheel"})
@@ -258,48 +275,62 @@ def find_unpinned_pip_packages(ctx: LintContext) -> Iterator[Violation]:
                 continue
             if invocation.values("-c", "--constraint"):
                 continue  # a constraint file pins what it names
+            loose_vcs, loose = [], []
             for word in invocation.packages:
                 if not _plain(word):
                     continue
                 requirement = parse_requirement(word.value)
                 if requirement.is_vcs:
                     if requirement.vcs_ref is None:
-                        yield Violation(word.span, f"pin the VCS link '{word.value}' to a tag or commit with @<ref>")
-                    continue
-                if requirement.local or requirement.name is None or requirement.constrained:
-                    continue
-                if requirement.name in _PIP_BOOTSTRAP:
-                    continue
-                yield Violation(word.span, f"pin '{word.value}' with {word.value}==<version>")
-            yield from _unpinned_requirement_files(ctx, invocation)
+                        loose_vcs.append(word.value)
+                elif not (requirement.local or requirement.name is None or requirement.constrained):
+                    if requirement.name not in _PIP_BOOTSTRAP:
+                        loose.append(word.value)
+            if loose_vcs:
+                yield Violation(
+                    invocation.command.span,
+                    f"pin the VCS link{'s' if len(loose_vcs) > 1 else ''} {listing(loose_vcs)} to a tag or commit "
+                    "with @<ref>",
+                )
+            yield from _unpinned(invocation, loose, "{}==<version>")
+            yield from _unpinned_requirement_files(ctx, instruction, invocation)
 
 
-def _unpinned_requirement_files(ctx: LintContext, invocation: Invocation) -> Iterator[Violation]:
-    for option in invocation.options:
-        if option.name not in ("-r", "--requirement") or not option.value:
-            continue
-        found = ctx.context_file(option.value)
-        if found is None:
-            continue
-        contents = read_requirements_file(found, ctx.build_context)
+def _unpinned_requirement_files(
+    ctx: LintContext, instruction: Instruction, invocation: Invocation
+) -> Iterator[Violation]:
+    """One finding per ``-r`` file read (nested includes counted with the file that holds the line),
+    on the ``-r`` word: the fix is in that file, not on the command line."""
+    for option, contents in requirement_files(ctx, instruction, invocation):
         pinned_by_constraints = constrained_names(contents.constraints)
         loose = [
             r
             for r in contents.requirements
-            if not r.local
-            and r.name is not None
-            and not r.constrained
-            and r.name not in pinned_by_constraints
-            and r.name not in _PIP_BOOTSTRAP
-        ]
-        loose_vcs = [r for r in contents.requirements if r.is_vcs and r.vcs_ref is None]
-        for requirement in loose + loose_vcs:
-            where = requirement.file.name if requirement.file else option.value
-            yield Violation(
-                option.word.span,
-                f"{where}:{requirement.line}: pin '{requirement.text}' "
-                + ("to a tag or commit with @<ref>" if requirement.is_vcs else "with ==<version>"),
+            if (r.is_vcs and r.vcs_ref is None)
+            or (
+                not r.local
+                and r.name is not None
+                and not r.constrained
+                and r.name not in pinned_by_constraints
+                and r.name not in _PIP_BOOTSTRAP
             )
+        ]
+        by_file: dict[str, list] = {}
+        for requirement in loose:
+            by_file.setdefault(requirement.file.name if requirement.file else option.value, []).append(requirement)
+        for where, requirements in by_file.items():
+            yield Violation(option.word.span, _requirement_file_message(where, requirements))
+
+
+def _requirement_file_message(where: str, requirements: list) -> str:
+    """``req.txt:3: pin 'flask' with ==<version>`` for one line; the lines listed for several."""
+    if len(requirements) == 1:
+        (requirement,) = requirements
+        how = "to a tag or commit with @<ref>" if requirement.is_vcs else "with ==<version>"
+        return f"{where}:{requirement.line}: pin '{requirement.text}' {how}"
+    lines = listing([f"'{r.text}' (line {r.line})" for r in requirements], quoted=False)
+    vcs_note = " (VCS links with @<ref>)" if any(r.is_vcs for r in requirements) else ""
+    return f"{where}: pin {lines} with ==<version>{vcs_note}"
 
 
 @rule(
@@ -332,11 +363,9 @@ def find_unpinned_apk_packages(ctx: LintContext) -> Iterator[Violation]:
     RUN apk add --no-cache curl=8.9.1-r1
     ```
     """
-    for _invocation, word in _install_packages(ctx, "apk"):
-        value = word.value
-        if any(c in value for c in "=~<>") or value.endswith(".apk") or "/" in value:
-            continue
-        yield Violation(word.span, f"pin '{value}' with {value}=<version>")
+    for invocation, packages in _install_commands(ctx, "apk"):
+        loose = [v for v in packages if not any(c in v for c in "=~<>") and not v.endswith(".apk") and "/" not in v]
+        yield from _unpinned(invocation, loose, "{}=<version>")
 
 
 _NPM_LOCAL = re.compile(r"^(?:\.{0,2}/|~/|file:)|\.(?:tgz|tar|tar\.gz)$")
@@ -374,17 +403,13 @@ def find_unpinned_js_packages(ctx: LintContext) -> Iterator[Violation]:
     RUN npm install -g pm2@5.4.2
     ```
     """
-    for invocation, word in _install_packages(ctx, "npm", "yarn", "pnpm"):
-        value = word.value
+    for invocation, packages in _install_commands(ctx, "npm", "yarn", "pnpm"):
         alias = "DL3016" if invocation.tool == "npm" else ""
-        if _NPM_LOCAL.search(value):
-            continue
-        if _NPM_GIT.search(value) or "://" in value:
-            if "#" not in value:
-                yield Violation(word.span, f"pin the git dependency '{value}' with #<tag or commit>", alias=alias)
-            continue
-        if "@" not in value[1:]:
-            yield Violation(word.span, f"pin '{value}' with {value}@<version>", alias=alias)
+        remote = [value for value in packages if not _NPM_LOCAL.search(value)]
+        from_git = [value for value in remote if _NPM_GIT.search(value) or "://" in value]
+        yield from _unpinned(invocation, [value for value in from_git if "#" not in value], "{}#<tag or commit>", alias)
+        loose = [value for value in remote if value not in from_git and "@" not in value[1:]]
+        yield from _unpinned(invocation, loose, "{}@<version>", alias)
 
 
 @rule(
@@ -416,12 +441,11 @@ def find_unpinned_gems(ctx: LintContext) -> Iterator[Violation]:
     RUN gem install bundler:2.5.18
     ```
     """
-    for invocation, word in _install_packages(ctx, "gem"):
-        if invocation.values("-v", "--version") or ":" in word.value or word.value in ("true", "false"):
+    for invocation, packages in _install_commands(ctx, "gem"):
+        if invocation.values("-v", "--version"):
             continue
-        if word.value.endswith(".gem") or "/" in word.value:
-            continue
-        yield Violation(word.span, f"pin '{word.value}' with {word.value}:<version>")
+        loose = [v for v in packages if ":" not in v and v not in ("true", "false") and not v.endswith(".gem")]
+        yield from _unpinned(invocation, [v for v in loose if "/" not in v], "{}:<version>")
 
 
 @rule(
@@ -458,13 +482,15 @@ def find_unpinned_conda_packages(ctx: LintContext) -> Iterator[Violation]:
         for invocation in ctx.invocations(instruction):
             if invocation.tool != "conda" or invocation.action not in ("install", "create"):
                 continue
-            for word in invocation.packages:
-                value = word.value
-                if not _plain(word) or any(c in value for c in "=<>") or "/" in value.split("::")[-1]:
-                    continue
-                if value.endswith((".tar.bz2", ".conda")):
-                    continue
-                yield Violation(word.span, f"pin '{value}' with {value}=<version>")
+            loose = [
+                word.value
+                for word in invocation.packages
+                if _plain(word)
+                and not any(c in word.value for c in "=<>")
+                and "/" not in word.value.split("::")[-1]
+                and not word.value.endswith((".tar.bz2", ".conda"))
+            ]
+            yield from _unpinned(invocation, loose, "{}=<version>")
 
 
 _RPM_VERSIONED = re.compile(r"-(?:\d+:)?\d[\w.+~^-]*$")
@@ -508,21 +534,18 @@ def find_unpinned_rpm_packages(ctx: LintContext) -> Iterator[Violation]:
             for invocation in ctx.invocations(instruction):
                 if invocation.tool not in aliases or not installs(invocation) or invocation.action.startswith("group"):
                     continue
+                if invocation.action.startswith("module"):
+                    pin, pinned = "{}:<stream>", lambda value: ":" in value
+                elif invocation.tool == "zypper":
+                    pin, pinned = "{}=<version>", lambda value: any(c in value for c in "=<>")
+                else:
+                    pin, pinned = "{}-<version>", lambda value: bool(_RPM_VERSIONED.search(value))
+                loose = []
                 for word in invocation.packages:
                     value = _resolve_known(word.value, scope)
-                    if value is None or value.endswith(".rpm") or "/" in value:
-                        continue
-                    if invocation.tool == "zypper":
-                        pinned = any(c in value for c in "=<>")
-                    elif invocation.action.startswith("module"):
-                        pinned = ":" in value
-                    else:
-                        pinned = bool(_RPM_VERSIONED.search(value))
-                    if not pinned:
-                        hint = f"{value}:<stream>" if invocation.action.startswith("module") else (
-                            f"{value}=<version>" if invocation.tool == "zypper" else f"{value}-<version>"
-                        )  # fmt: skip
-                        yield Violation(word.span, f"pin '{value}' with {hint}", alias=aliases[invocation.tool])
+                    if value is not None and not value.endswith(".rpm") and "/" not in value and not pinned(value):
+                        loose.append(value)
+                yield from _unpinned(invocation, loose, pin, aliases[invocation.tool])
 
 
 def _resolve_known(value: str, scope) -> str | None:
@@ -579,13 +602,15 @@ def find_unpinned_go_modules(ctx: LintContext) -> Iterator[Violation]:
             if invocation.tool != "go" or invocation.action not in ("install", "get", "run"):
                 continue
             words = invocation.packages[:1] if invocation.action == "run" else invocation.packages
+            loose = []
             for word in words:
                 value = word.value
                 if not _plain(word) or value.startswith((".", "/")) or value.endswith(".go"):
                     continue
                 module, _at, version = value.partition("@")
                 if not version or version == "latest":
-                    yield Violation(word.span, f"pin '{module}' with {module}@<version>")
+                    loose.append(module)
+            yield from _unpinned(invocation, loose, "{}@<version>")
 
 
 @rule(

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 from dockaudit.context import LintContext
 from dockaudit.copies import context_sources
-from dockaudit.dockerignore import is_ignored
+from dockaudit.dockerignore import IgnorePattern, is_ignored, parse_dockerignore
+from dockaudit.files import InputError, read_regular_file
 from dockaudit.imageref import parse_image_ref, registry_matches
 from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
@@ -16,15 +17,35 @@ from dockaudit.syntax.mounts import run_mounts
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import SHELLS, Command, start_commands
 from dockaudit.syntax.source import Span
-from dockaudit.syntax.stages import env_pairs
+from dockaudit.syntax.stages import Stage, env_pairs
 
 FAMILY = "security"
 
 _ROOT_USERS = frozenset({"root", "0"})
 # Bases whose default user is not root: judging them "runs as root" would be a false positive.
+# Bases whose image config already names a non-root user: Jupyter's docker-stacks (jovyan), Bitnami,
+# distroless and Chainguard nonroot, Nano Server (ContainerUser), .NET chiseled images (app), and Red Hat's
+# UBI language images (1001).
 _NON_ROOT_BASES = re.compile(
     r"(?:^|/)(?:jupyter/|quay\.io/jupyter/|bitnami/)|[:-]nonroot\b|^cgr\.dev/chainguard/|^gcr\.io/distroless/.*:nonroot"
+    r"|nanoserver|-chiseled\b|(?:^|/)ubi\d+/(?:python|nodejs|ruby|php|perl)-\d+",
+    re.IGNORECASE,
 )
+# Windows bases: no useradd, no numeric UIDs; users are ContainerUser / ContainerAdministrator.
+_WINDOWS_BASES = re.compile(r"mcr\.microsoft\.com/windows|servercore|nanoserver", re.IGNORECASE)
+# A FROM the build system fills in (``ARG BASE=<jupyter>``): which image it is, nobody here knows.
+_PLACEHOLDER = re.compile(r"<[^<>]*>")
+
+
+def unknown_base(stage: Stage) -> bool:
+    """The stage's FROM names a placeholder the build system replaces, not an image."""
+    return bool(_PLACEHOLDER.search(stage.image))
+
+
+def windows_base(stage: Stage) -> bool:
+    """The stage (through the stages it is built FROM) starts from a Windows image."""
+    root = stage.ancestry()[-1]
+    return bool(_WINDOWS_BASES.search(root.image) or _WINDOWS_BASES.search(root.image_raw))
 
 
 def _user_name(value: str) -> str:
@@ -88,8 +109,10 @@ def find_root_final_user(ctx: LintContext) -> Iterator[Violation]:
             yield Violation(word.span, "the image runs as root: switch to a non-root USER last", fix, alias="DL3002")
         return
     root = stage.ancestry()[-1]
-    if root.is_implicit or _NON_ROOT_BASES.search(root.image):
+    if root.is_implicit or _NON_ROOT_BASES.search(root.image) or unknown_base(root):
         return
+    if root.is_scratch and not any(i.name in ("CMD", "ENTRYPOINT") for s in stage.ancestry() for i in s.instructions):
+        return  # a scratch stage of build artifacts (exported with --output, or COPY --from): nothing runs
     yield Violation(stage.anchor, "no USER in the final stage: the image runs as root", _add_user(ctx, stage), alias="")
 
 
@@ -99,8 +122,13 @@ def _continues_at_end_of_file(ctx: LintContext, instruction) -> bool:
     return bool(code) and code[-1].endswith(ctx.escape) and not instruction.heredocs
 
 
-def _add_user(ctx: LintContext, stage) -> Fix | None:
-    """``USER 10001:10001`` before the stage's CMD/ENTRYPOINT, or after its last instruction."""
+def _add_user(ctx: LintContext, stage: Stage) -> Fix | None:
+    """``USER 10001:10001`` before the stage's CMD/ENTRYPOINT, or after its last instruction.
+
+    Precondition: a Linux base. Windows images have no numeric UIDs (their users are ContainerUser
+    and ContainerAdministrator), so there the fix is not offered."""
+    if windows_base(stage):
+        return None
     starts = [i for i in stage.instructions if i.name in ("CMD", "ENTRYPOINT")]
     text = "USER 10001:10001\n"
     if starts:
@@ -214,6 +242,39 @@ _SECRET_FILES = re.compile(
 )
 
 
+# Config files that are credentials only when they hold one: an .npmrc naming a registry, a .pypirc
+# naming an index. ``${NPM_TOKEN}`` is npm's own interpolation from the environment, not a secret.
+_CREDENTIAL_IN_CONFIG = {
+    ".npmrc": re.compile(r"(?im)^\s*[^#;\s]*(?:_authToken|_auth|_password|password)\s*=\s*(?!\$\{)\S"),
+    ".pypirc": re.compile(r"(?im)^\s*password\s*[=:]\s*(?!\$)\S"),
+}
+_CONFIG_READ_LIMIT = 256 * 1024  # an .npmrc or .pypirc is a few lines
+
+
+def _holds_credential(ctx: LintContext, context_path: str) -> bool:
+    """Whether the context file at ``context_path`` may hold a credential: true for every credential
+    file name, except a config file (.npmrc, .pypirc) whose content, read from the build context, has
+    none. Unreadable or absent content counts as a credential (the name is the only evidence)."""
+    pattern = _CREDENTIAL_IN_CONFIG.get(context_path.rstrip("/").rsplit("/", 1)[-1])
+    root = ctx.build_context
+    if pattern is None or root is None:
+        return True
+    path = root.joinpath(*[p for p in context_path.split("/") if p not in ("", ".")])
+    if ".." in context_path.split("/") or not path.resolve().is_relative_to(root.resolve()):
+        return True
+    try:
+        text = read_regular_file(path, _CONFIG_READ_LIMIT, label=context_path).decode("utf-8", errors="replace")
+    except InputError:
+        return True
+    return bool(pattern.search(text))
+
+
+def _copy_excludes(instruction: Instruction) -> list[IgnorePattern]:
+    """``COPY --exclude=.env . .``: the patterns (dockerignore syntax) this COPY leaves out."""
+    values = [f.value for f in instruction.flags if f.name == "exclude" and f.value]
+    return parse_dockerignore("\n".join(v.strip("'\"") for v in values))
+
+
 @rule(
     "DA103",
     "secret-file-copied",
@@ -227,8 +288,9 @@ def find_secret_files_copied(ctx: LintContext) -> Iterator[Violation]:
     Flags COPY/ADD whose source names a credential file (`.env`, `id_rsa`, `*.pem`,
     `*.key`, `.netrc`, `.pypirc`, `.npmrc`, `.aws/`, `credentials*`, kube configs,
     service-account JSON). For `COPY . .` it reads the build context: each such file
-    that `.dockerignore` does not exclude is reported. `.env.example` and friends
-    are fine.
+    that neither `.dockerignore` nor the COPY's `--exclude` leaves out is reported.
+    `.env.example` and friends are fine, and so are an `.npmrc` or `.pypirc` whose
+    content (read from the build context) holds no credential.
 
     ## Why is this bad?
     Every file copied into a layer can be read by anyone who pulls the image, even if
@@ -249,12 +311,19 @@ def find_secret_files_copied(ctx: LintContext) -> Iterator[Violation]:
     patterns = ctx.dockerignore or []
     reported_context = False
     for source in context_sources(ctx.dockerfile):
+        excluded = _copy_excludes(source.instruction)
         if _SECRET_FILES.search(source.path.rstrip("/")):
             if ctx.build_context is not None and is_ignored(source.path, patterns):
                 continue  # .dockerignore keeps it out of the context: the COPY would fail, not leak
+            if not _holds_credential(ctx, source.path):
+                continue
             yield Violation(source.arg.span, f"'{source.path}' looks like a credential file: it ships in the layer")
         elif source.whole_context and not reported_context:
-            leaked = [f for f in ctx.context_files if _SECRET_FILES.search(f)]
+            leaked = [
+                f
+                for f in ctx.context_files
+                if _SECRET_FILES.search(f) and not is_ignored(f, excluded) and _holds_credential(ctx, f)
+            ]
             if leaked:
                 reported_context = True
                 shown = ", ".join(leaked[:5]) + (f" and {len(leaked) - 5} more" if len(leaked) > 5 else "")
@@ -512,18 +581,28 @@ _EMPTY_AUTH = re.compile(
 
 
 def _notebook_problems(command: Command) -> Iterator[tuple[str, Severity]]:
+    """What is wrong with how ``command`` starts a notebook server: one message per command, however
+    many of its words are wrong (an empty token, an empty password and --allow-root are one open door)."""
     argv = command.argv
     if command.name in ("jupyter", "jupyter-lab", "jupyter-notebook") or (
         command.name.startswith("python") and "jupyter" in argv[1:3]
     ):
+        empty = []
         for word in argv[1:]:
             if _EMPTY_AUTH.match(word):
-                yield (
-                    f"Jupyter started with an empty {word.split('.')[1].split('=')[0]}: anyone who reaches the port runs code",
-                    Severity.ERROR,
-                )
-            elif word == "--allow-root":
-                yield "Jupyter started with --allow-root: notebooks run code as root", Severity.ERROR
+                what = word.split(".")[1].split("=")[0].lower()
+                if what not in empty:
+                    empty.append(what)
+        as_root = "--allow-root" in argv[1:]
+        if empty:
+            also = " and --allow-root" if as_root else ""
+            yield (
+                f"Jupyter started with an empty {' and '.join(empty)}{also}: anyone who reaches the port runs code"
+                + (" as root" if as_root else ""),
+                Severity.ERROR,
+            )
+        elif as_root:
+            yield "Jupyter started with --allow-root: notebooks run code as root", Severity.ERROR
     elif command.name == "tensorboard" and ("--bind_all" in argv or "0.0.0.0" in " ".join(argv)):
         yield "TensorBoard bound to all interfaces without authentication", Severity.INFO
     elif command.name == "streamlit" and any("0.0.0.0" in w for w in argv):
@@ -748,7 +827,7 @@ def find_root_home_for_non_root_user(ctx: LintContext) -> Iterator[Violation]:
     In the image's final stage, when the last USER is not root: flags `ENV PATH`,
     `PYTHONPATH` or `PYTHONUSERBASE` pointing under `/root`, and COPY/ADD into
     `/root` (the classic `COPY --from=builder /root/.local /root/.local`), unless a
-    RUN opens `/root` up with chmod.
+    RUN opens `/root` up with chmod or hands it to the user with chown.
 
     ## Why is this bad?
     `/root` is mode 700 on Debian, Ubuntu and Alpine: the non-root user cannot enter
@@ -781,8 +860,9 @@ def find_root_home_for_non_root_user(ctx: LintContext) -> Iterator[Violation]:
     users = [i for i in instructions if i.name == "USER" and i.args]
     if not users or _user_name(users[-1].args[0].value) in _ROOT_USERS or "$" in users[-1].args[0].value:
         return
+    # ``chmod 755 /root`` opens it to everyone; ``chown app /root`` hands it to the user.
     opened = any(
-        c.name == "chmod" and any(w.value.rstrip("/") == "/root" for w in c.args)
+        c.name in ("chmod", "chown") and any(w.value.rstrip("/") == "/root" for w in c.args)
         for i in instructions
         for c in ctx.commands(i)
     )

@@ -24,6 +24,8 @@ ALLOWED_FLAGS = {
     "ADD": {"chown", "chmod", "link", "checksum", "keep-git-dir", "exclude", "unpack"},
     "HEALTHCHECK": {"interval", "timeout", "start-period", "start-interval", "retries"},
 }
+# The boolean ones among them (bflag.go's AddBool); every other flag takes a value (AddString/AddStrings).
+_BOOL_FLAGS = {"COPY": {"link", "parents"}, "ADD": {"link", "keep-git-dir", "unpack"}}
 _MIN_ARGS = {"ADD": 2, "COPY": 2, "FROM": 1, "RUN": 1, "WORKDIR": 1, "USER": 1, "EXPOSE": 1, "VOLUME": 1,
              "ENV": 1, "LABEL": 1, "ARG": 1, "STOPSIGNAL": 1, "MAINTAINER": 1, "SHELL": 1, "HEALTHCHECK": 1,
              "ONBUILD": 1}  # fmt: skip
@@ -68,6 +70,31 @@ def _arity_problem(instruction: Instruction) -> str | None:
     return None
 
 
+def _flag_value_problem(instruction: str, name: str, value: str | None) -> str | None:
+    """BuildKit's BFlags.Parse: a value flag written without ``=`` (``COPY --chmod 777 a b``) and a
+    boolean flag with an empty or non-boolean value are refused, in BuildKit's words."""
+    if name in _BOOL_FLAGS.get(instruction, ()):
+        if value == "":
+            return f"missing a value on flag: {name}"
+        if value is not None and value.lower() not in ("true", "false"):
+            return f"expecting boolean value for flag {name}, not: {value}"
+        return None
+    if value is None:
+        return f"missing a value on flag: {name} (write --{name}=<value>)"
+    return None
+
+
+def template_markup(ctx: LintContext) -> Instruction | None:
+    """The first line of Go-template / jq / Jinja markup (``{{ if … }}``, ``{% … %}``) when the file is a
+    template a build system renders into a Dockerfile, else None. Each markup line is an unknown
+    instruction to BuildKit; reporting every one (82 in docker-library's ruby template) says one thing."""
+    for instruction in _all_instructions(ctx):
+        keyword = instruction.keyword or ""
+        if not instruction.is_known and ("{{" in keyword or "}}" in keyword or keyword.startswith(("{%", "{#"))):
+            return instruction
+    return None
+
+
 @rule(
     "DA001",
     "parse-error",
@@ -79,7 +106,8 @@ def find_parse_errors(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
     Reports text that BuildKit refuses to build: an unknown instruction, a flag the
-    instruction does not take, the wrong number of arguments. Files that BuildKit
+    instruction does not take or takes with a value, the wrong number of arguments.
+    A template (`{{ … }}` markup a build system renders) gets one finding. Files that BuildKit
     cannot parse at all (unterminated heredoc, bad JSON array, invalid directive)
     are reported under the same id by the parser, with the line.
 
@@ -99,6 +127,15 @@ def find_parse_errors(ctx: LintContext) -> Iterator[Violation]:
     COPY --chown=app:app . /app
     ```
     """
+    template = template_markup(ctx)
+    if template is not None:
+        rejected = sum(1 for i in _all_instructions(ctx) if not i.is_known and i.keyword)
+        yield Violation(
+            template.keyword_span,
+            f"template markup ({template.keyword!r} on line {template.start_line}): BuildKit rejects "
+            f"{rejected} line{'s' if rejected > 1 else ''} of this file; lint the Dockerfile it renders",
+        )
+        return
     for instruction in _all_instructions(ctx):
         if not instruction.is_known:
             if instruction.keyword:
@@ -113,6 +150,10 @@ def find_parse_errors(ctx: LintContext) -> Iterator[Violation]:
                     else f"{instruction.name} takes --" + ", --".join(sorted(allowed))
                 )
                 yield Violation(flag.span, f"unknown flag: --{flag.name} ({where})")
+            else:
+                problem = _flag_value_problem(instruction.name, flag.name, flag.value)
+                if problem:
+                    yield Violation(flag.span, problem)
         problem = _arity_problem(instruction)
         if problem:
             yield Violation(
@@ -132,7 +173,8 @@ def find_parse_errors(ctx: LintContext) -> Iterator[Violation]:
 def find_instructions_before_from(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Flags any instruction other than `ARG` that appears before the first `FROM`.
+    Flags any instruction other than `ARG` that appears before the first `FROM`. A
+    file with no `FROM` at all (a fragment or template) gets one finding.
 
     ## Why is this bad?
     BuildKit rejects the file: there is no image yet to run or copy into.
@@ -150,13 +192,28 @@ def find_instructions_before_from(ctx: LintContext) -> Iterator[Violation]:
     RUN echo hello
     ```
     """
-    for instruction in ctx.dockerfile.instructions:
+    if template_markup(ctx) is not None:
+        return  # DA001 reports the template once; its markup lines are not instructions
+    instructions = ctx.dockerfile.instructions
+    early = []
+    for instruction in instructions:
         if instruction.name == "FROM":
-            return
+            break
         if instruction.name != "ARG":
+            early.append(instruction)
+    else:
+        # No FROM at all: a fragment or template that a build system splices into a Dockerfile.
+        # One finding says so; one per instruction said the same thing dozens of times.
+        if early:
+            first = early[0]
             yield Violation(
-                instruction.keyword_span, f"{instruction.name} before the first FROM: only ARG may come first"
+                first.keyword_span,
+                f"no FROM in this file ({len(early)} instruction{'s' if len(early) > 1 else ''} from line "
+                f"{first.start_line} need one): a fragment or template cannot be built on its own",
             )
+        return
+    for instruction in early:
+        yield Violation(instruction.keyword_span, f"{instruction.name} before the first FROM: only ARG may come first")
 
 
 @rule(

@@ -45,9 +45,28 @@ def test_pip_pinning_covers_pip_spellings(run):
     assert len(fired(f"FROM python:3.12\nRUN {run}\n", "DA205")) == 1
 
 
-def test_finding_points_at_the_package_word():
+def test_pinning_finding_points_at_the_install_command():
+    # One finding per install command (issue 16), on the command: it used to point at each package word.
     finding = next(f for f in dockaudit.lint("FROM a:1\nRUN apk add --no-cache git curl=8\n", select=["DA206"]))
-    assert (finding.line, finding.column, finding.end_column) == (2, 24, 27)
+    assert (finding.line, finding.column, finding.end_column) == (2, 5, 34)
+
+
+@pytest.mark.parametrize(
+    ("run", "rule", "message"),
+    [
+        ("apt-get install -y curl git wget=1 jq", "DA204", "pin 'curl', 'git' and 'jq' with <package>=<version>"),
+        ("apk add a b c d e f g", "DA206", "pin 'a', 'b', 'c', 'd', 'e' and 2 more with <package>=<version>"),
+        ("pip install flask numpy==2 requests", "DA205", "pin 'flask' and 'requests' with <package>==<version>"),
+        ("npm install -g pm2 yarn", "DA207", "pin 'pm2' and 'yarn' with <package>@<version>"),
+        ("gem install bundler rake", "DA208", "pin 'bundler' and 'rake' with <package>:<version>"),
+        ("conda install -y numpy scipy", "DA209", "pin 'numpy' and 'scipy' with <package>=<version>"),
+        ("dnf install -y httpd tar", "DA210", "pin 'httpd' and 'tar' with <package>-<version>"),
+        ("go install a.io/x@latest b.io/y", "DA211", "pin 'a.io/x' and 'b.io/y' with <package>@<version>"),
+    ],
+)
+def test_pinning_reports_one_finding_per_install_command(run, rule, message):
+    findings = fired(f"FROM a:1\nRUN {run} && {run}\n", rule)
+    assert findings == [(2, message), (2, message)]  # one per command, not one per package
 
 
 def test_conda_mamba_micromamba_and_rpm_tools():
@@ -237,3 +256,49 @@ def test_requirement_files_outside_the_build_context_are_not_read(tmp_path):
     messages = [f.message for f in dockaudit.lint(text, options, select=["DA205"])]
     assert any("'flask'" in m for m in messages) and not any("evilpkg" in m for m in messages)
     assert read_requirements_file(context / "req.txt", context).missing == ("../outside.txt",)
+
+
+def test_requirement_file_is_read_where_the_dockerfile_copies_it_from(tmp_path):
+    # Issue 16: the -r file was looked up by path suffix only, so the context root's requirements.txt
+    # stood in for backend/requirements.txt (or nothing was found at all).
+    (tmp_path / "requirements.txt").write_text("flask==3.0.3\n")
+    (tmp_path / "backend").mkdir()
+    (tmp_path / "backend" / "requirements.txt").write_text("fastapi\nuvicorn==0.30.0\n")
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "prod.txt").write_text("torch\n")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "FROM python:3.12\nWORKDIR /srv\nCOPY backend/requirements.txt ./\nCOPY deps /opt/deps\n"
+        "RUN pip install -r requirements.txt -r /opt/deps/prod.txt\n"
+    )
+    messages = [m for _l, m in fired(str(dockerfile), "DA205")]
+    assert messages == ["requirements.txt:1: pin 'fastapi' with ==<version>", "prod.txt:1: pin 'torch' with ==<version>"]
+    dockerfile.write_text("FROM python:3.12\nCOPY requirements.txt /app/requirements.txt\nRUN pip install -r /app/requirements.txt\n")
+    assert fired(str(dockerfile), "DA205") == []
+
+
+def test_requirement_file_lines_are_one_finding_per_file(tmp_path):
+    (tmp_path / "requirements.txt").write_text("fastapi\nuvicorn==0.30.0\nrequests\n")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM python:3.12\nCOPY . .\nRUN pip install -r requirements.txt\n")
+    assert [m for _l, m in fired(str(dockerfile), "DA205")] == [
+        "requirements.txt: pin 'fastapi' (line 1) and 'requests' (line 3) with ==<version>"
+    ]
+
+
+def test_requirement_file_bind_mounted_by_the_run_is_read(tmp_path):
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "serve.txt").write_text("fastapi\n")
+    (tmp_path / "requirements.txt").write_text("flask==3.0.3\n")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "# syntax=docker/dockerfile:1\nFROM python:3.12\n"
+        "RUN --mount=type=bind,source=requirements/serve.txt,target=/tmp/requirements.txt \\\n"
+        "    pip install --no-cache-dir -r /tmp/requirements.txt\n"
+    )
+    assert [m for _l, m in fired(str(dockerfile), "DA205")] == ["serve.txt:1: pin 'fastapi' with ==<version>"]
+    dockerfile.write_text(
+        "FROM python:3.12\nRUN --mount=type=bind,from=build,source=/r.txt,target=/tmp/requirements.txt "
+        "pip install -r /tmp/requirements.txt\n"
+    )
+    assert fired(str(dockerfile), "DA205") == []  # another stage's file is not in the context

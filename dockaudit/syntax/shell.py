@@ -315,8 +315,18 @@ def _shifted(to_source: Callable[[int, int], Span | None], offset: int) -> Calla
     return lambda s, e: to_source(offset + s, offset + e)
 
 
+# Reserved words that open or continue a compound command: what follows them is a command
+# (``if apt-cache policy x; then apt-get install -y x; fi``). The closers end one and run nothing.
+_COMPOUND_OPENERS = frozenset({"if", "then", "else", "elif", "while", "until", "do", "!", "{"})
+_COMPOUND_CLOSERS = frozenset({"fi", "done", "}", "esac"})
+
+
 def _commands_from_words(script: Script, tokens: list[_Token], operator: str) -> list[Command]:
     tokens = _strip_redirections(tokens)
+    while tokens and not tokens[0].quoted and tokens[0].value in _COMPOUND_OPENERS:
+        tokens = tokens[1:]
+    if len(tokens) == 1 and not tokens[0].quoted and tokens[0].value in _COMPOUND_CLOSERS:
+        return []
     assignments: list[str] = []
     while tokens and _is_assignment(tokens[0]):
         assignments.append(tokens.pop(0).value)
