@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from dockaudit import toolflags
 from dockaudit.context import LintContext
 from dockaudit.edits import append_to_run, insert_after_word
 from dockaudit.installs import Invocation, installs
@@ -224,7 +225,8 @@ def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
     Flags `pip install` (and `python -m pip`) that writes its wheel cache into the
     layer: no `--no-cache-dir`, no truthy `PIP_NO_CACHE_DIR` (ENV, inline or
     `export`), no cache mount on the pip cache and no `pip cache purge` afterwards.
-    `uv pip install` is held to the same standard with `--no-cache`/`UV_NO_CACHE`.
+    `uv pip install` is held to the same standard with `--no-cache` (or its spellings
+    `-n` and `--no-cache-dir`) or `UV_NO_CACHE`.
 
     ## Why is this bad?
     pip keeps every downloaded wheel under `~/.cache/pip`. For ML images that is the
@@ -257,6 +259,8 @@ def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                     continue
                 if _removes(commands, index, "/root/.cache/pip", "/root/.cache", "~/.cache/pip", "~/.cache"):
                     continue
+                # Precondition of the safe fix: pip (any version since 6) takes --no-cache-dir after
+                # "install", and neither spelling is there yet (checked above).
                 edit = insert_after_word(ctx.dockerfile, invocation.verb, "--no-cache-dir") if invocation.verb else None
                 yield Violation(
                     invocation.command.span,
@@ -264,12 +268,14 @@ def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                     _fix("add --no-cache-dir", edit),
                 )
             else:
-                if invocation.has("--no-cache", "-n") or _env_truthy(ctx, instruction, commands, index, "UV_NO_CACHE"):
+                if _uv_cache_option(invocation) or _env_truthy(ctx, instruction, commands, index, "UV_NO_CACHE"):
                     continue
                 if caches_path(instruction, "/root/.cache/uv", "/root/.cache") or _mount_ends(instruction, ".cache/uv"):
                     continue
                 if _runs_later(commands, index, lambda c: c.name == "uv" and c.argv[1:2] == ["cache"]):
                     continue
+                # Precondition of the safe fix: no spelling of the option is there yet (checked above) — uv
+                # refuses --no-cache given twice, and --no-cache-dir is the same option.
                 edit = insert_after_word(ctx.dockerfile, invocation.verb, "--no-cache") if invocation.verb else None
                 yield Violation(
                     invocation.command.span,
@@ -277,6 +283,12 @@ def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                     _fix("add --no-cache", edit),
                     alias="",
                 )
+
+
+def _uv_cache_option(invocation: Invocation) -> bool:
+    """``uv pip install`` already turns the cache off: ``--no-cache``, ``-n`` or ``--no-cache-dir`` (uv's
+    hidden alias of ``--no-cache`` for pip users, astral-sh/uv#1380; see dockaudit.toolflags)."""
+    return invocation.has(*toolflags.spellings("uv", "--no-cache"))
 
 
 def _mount_ends(instruction: Instruction, suffix: str) -> bool:
