@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import re
 
+from dockaudit.context import LintContext
 from dockaudit.imageref import DOCKER_HUB, parse_image_ref
+from dockaudit.installs import installs
+from dockaudit.syntax.nodes import Instruction
+from dockaudit.syntax.shell import Command
 from dockaudit.syntax.stages import Stage
 
 DEBIAN = "debian"  # Debian and Ubuntu: bash is Essential (always installed) at /bin/bash
@@ -102,3 +106,32 @@ def stage_family(stage: Stage) -> str | None:
 def shell_path(family: str | None, shell: str) -> str | None:
     """Where ``shell`` (``bash``, ``ash``, ``sh``) is on a base of ``family``; None when not known there."""
     return _SHELLS.get(family or "", {}).get(shell)
+
+
+_OS_INSTALLERS = frozenset({"apk", "apt-get", "apt", "dnf", "yum", "zypper"})
+
+
+def installed_before(ctx: LintContext, stage: Stage, instruction: Instruction, command: Command | None,
+                     package: str) -> bool:
+    """An OS package manager installed ``package`` earlier: in a RUN of a stage this one is built FROM,
+    earlier in this stage, or earlier in this RUN than ``command`` (none of it when ``command`` is None:
+    a SHELL placed before this RUN runs it, so what this RUN installs comes too late)."""
+    for walk in reversed(stage.ancestry()):
+        for earlier in walk.instructions:
+            if earlier.name != "RUN":
+                continue
+            current = earlier is instruction
+            for invocation in ctx.invocations(earlier):
+                if current and (command is None or _starts(invocation.command) >= _starts(command)):
+                    break
+                if invocation.tool in _OS_INSTALLERS and installs(invocation) and any(
+                    re.split(r"[=~<>]", w.value, maxsplit=1)[0] == package for w in invocation.packages
+                ):
+                    return True
+            if current:
+                return False
+    return False
+
+
+def _starts(command: Command) -> int:
+    return command.span.start if command.span is not None else -1

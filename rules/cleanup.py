@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dockaudit import toolflags
+from dockaudit import baseos, toolflags
 from dockaudit.context import LintContext
 from dockaudit.edits import append_to_run, insert_after_word
 from dockaudit.installs import Invocation, installs
@@ -19,6 +19,7 @@ from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.mounts import caches_path, run_mounts
 from dockaudit.syntax.nodes import Instruction
+from dockaudit.syntax.stages import Stage
 from dockaudit.syntax.shell import Command
 
 FAMILY = "cleanup"
@@ -771,7 +772,10 @@ def find_noisy_downloads(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
     Flags `wget` without `--progress=…`, `-q`, `-nv` or an output log, and a stage
-    that uses both `curl` and `wget` (one of them is an extra package).
+    that uses both `curl` and `wget` (one of them is an extra package). The fix adds
+    `--progress=dot:giga` where wget is GNU wget (Debian and RHEL-family bases, or a
+    `wget` package installed earlier) and `-q` on Alpine and BusyBox, whose wget
+    refuses `--progress`.
 
     ## Why is this bad?
     wget's default progress bar writes thousands of lines into the build log for a
@@ -798,11 +802,10 @@ def find_noisy_downloads(ctx: LintContext) -> Iterator[Violation]:
                 if command.name not in ("wget", "curl"):
                     continue
                 if command.name == "wget" and not command.has_flag(*quiet):
-                    edit = insert_after_word(ctx.dockerfile, command.words[0], "--progress=dot:giga")
                     yield Violation(
                         command.span,
                         "add --progress=dot:giga (or -q) to keep the build log readable",
-                        _fix("add --progress=dot:giga", edit),
+                        _wget_quiet_fix(ctx, stage, instruction, command),
                         alias="DL3047",
                     )
                 if command.name not in first:
@@ -811,6 +814,28 @@ def find_noisy_downloads(ctx: LintContext) -> Iterator[Violation]:
                         yield Violation(
                             command.span, "both curl and wget are used in this stage: use one of them", alias="DL4001"
                         )
+
+
+def _wget_quiet_fix(ctx: LintContext, stage: Stage, instruction: Instruction, command: Command) -> Fix | None:
+    """``--progress=dot:giga`` where the wget is known to be GNU wget (``wget_is_gnu``); ``-q`` where it is
+    BusyBox's, which refuses ``--progress`` (dockaudit.toolflags); an unsafe fix where the base is unknown."""
+    family = baseos.stage_family(stage)
+    if wget_is_gnu(ctx, stage, instruction, command):
+        flag, safe = "--progress=dot:giga", True
+    elif family in (baseos.ALPINE, baseos.BUSYBOX, baseos.BASH_IMAGE):
+        flag, safe = "-q", True
+    else:
+        flag, safe = "--progress=dot:giga", False
+    edit = insert_after_word(ctx.dockerfile, command.words[0], flag)
+    return Fix(f"add {flag}", (edit,), safe=safe) if edit is not None else None
+
+
+def wget_is_gnu(ctx: LintContext, stage: Stage, instruction: Instruction, command: Command) -> bool:
+    """Precondition of DA411's safe --progress fix: Debian and RHEL-family bases only package GNU wget;
+    elsewhere (BusyBox's wget on Alpine) it takes an installed ``wget`` package."""
+    if baseos.stage_family(stage) in (baseos.DEBIAN, baseos.RHEL):
+        return True
+    return baseos.installed_before(ctx, stage, instruction, command, "wget")
 
 
 @rule(

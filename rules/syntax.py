@@ -1074,22 +1074,6 @@ def _shell_has_pipefail(words: list[str]) -> bool:
 _NON_POSIX_SHELLS = ("pwsh", "pwsh.exe", "powershell", "powershell.exe", "cmd", "cmd.exe")
 
 
-def _installs_bash_before(ctx: LintContext, stage: Stage, instruction: Instruction) -> bool:
-    """An earlier RUN of the stage or of a stage it is built FROM installs the ``bash`` package (apk or
-    apt put it at /bin/bash)."""
-    for walk in reversed(stage.ancestry()):
-        for earlier in walk.instructions:
-            if earlier is instruction:
-                return False
-            if earlier.name != "RUN":
-                continue
-            for invocation in ctx.invocations(earlier):
-                if invocation.tool in ("apk", "apt-get", "apt") and invocation.action == "install":
-                    if any(re.split(r"[=~<>]", w.value, maxsplit=1)[0] == "bash" for w in invocation.packages):
-                        return True
-    return False
-
-
 def _pipefail_shell(ctx: LintContext, stage: Stage, instruction: Instruction) -> tuple[str, bool] | None:
     """The SHELL line that turns on pipefail for this stage, and whether writing it is safe.
 
@@ -1100,7 +1084,7 @@ def _pipefail_shell(ctx: LintContext, stage: Stage, instruction: Instruction) ->
     known to have no bash and no ash (busybox) there is none."""
     family = baseos.stage_family(stage)
     bash = baseos.shell_path(family, "bash")
-    if bash is None and family != baseos.BUSYBOX and _installs_bash_before(ctx, stage, instruction):
+    if bash is None and family != baseos.BUSYBOX and baseos.installed_before(ctx, stage, instruction, None, "bash"):
         bash = "/bin/bash"  # apk add bash and apt-get install bash both put it there
     if bash is not None:
         return f'["{bash}", "-o", "pipefail", "-c"]', True
