@@ -121,10 +121,17 @@ def find_apt_lists_left_behind(ctx: LintContext) -> Iterator[Violation]:
                 if caches_path(instruction, "/var/lib/apt/lists") or _removes(commands, index, "/var/lib/apt/lists"):
                     continue
                 edit = append_to_run(ctx.dockerfile, instruction, "rm -rf /var/lib/apt/lists/*")
+                fix = None
+                if edit is not None:
+                    unused = apt_lists_unused_later(ctx, instruction)
+                    description = "remove the apt lists in the same RUN" + (
+                        "" if unused else " (a later RUN installs without apt-get update: merge it into this one)"
+                    )
+                    fix = Fix(description, (edit,), safe=unused)
                 yield Violation(
                     invocation.command.span,
                     "remove the package lists in the same RUN: && rm -rf /var/lib/apt/lists/*",
-                    _fix("remove the apt lists in the same RUN", edit),
+                    fix,
                 )
             elif installs(invocation) and docker_clean_removed:
                 cleaned = _runs_later(commands, index, lambda c: c.name in ("apt-get", "apt") and "clean" in c.argv)
@@ -135,6 +142,28 @@ def find_apt_lists_left_behind(ctx: LintContext) -> Iterator[Violation]:
                     "docker-clean was removed, so downloaded .deb files stay in this layer: "
                     "mount a cache on /var/cache/apt or run apt-get clean",
                 )
+
+
+def apt_lists_unused_later(ctx: LintContext, instruction: Instruction) -> bool:
+    """Precondition of DA401's safe fix: no later RUN of this stage, or of a stage built FROM it, installs
+    with apt before running ``apt-get update`` itself, so removing the lists here takes nothing a later
+    step reads (``RUN apt-get update`` then ``RUN apt-get install …`` needs them)."""
+    stage = ctx.stage_of(instruction)
+    if stage is None:
+        return True
+    index = next(i for i, x in enumerate(stage.instructions) if x is instruction)
+    sequences = [stage.instructions[index + 1 :]]
+    sequences += [s.instructions for s in ctx.stages if s is not stage and stage in s.ancestry()]
+    for sequence in sequences:
+        for later in sequence:
+            if later.name != "RUN":
+                continue
+            apt = [i for i in ctx.invocations(later) if i.tool in ("apt-get", "apt", "aptitude")]
+            if any(i.action == "update" for i in apt):
+                break  # the lists are fetched again before anything reads them
+            if any(installs(i) or i.action == "upgrade" for i in apt):
+                return False
+    return True
 
 
 @rule(

@@ -3,9 +3,10 @@
 ``--fix`` and ``--fix --unsafe-fixes`` are applied to each file of ``../shared/corpus/real``.
 Each fixed file must parse, keep its instruction sequence (except the instructions a fix
 documents that it inserts, renames or removes), be a fixed point (a second run changes
-nothing), write only options the tool takes, once (dockaudit.toolflags), and, in a SHELL it
-inserts, name only a shell its base is known to have (dockaudit.baseos); a safe fix may not
-name one on a base dockaudit cannot identify.
+nothing), write only options the tool takes, once (dockaudit.toolflags), in a SHELL it
+inserts name only a shell its base is known to have (dockaudit.baseos; a safe fix may not
+name one on a base dockaudit cannot identify), and remove nothing a later step reads (the
+apt lists a later ``apt-get install`` needs).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dockaudit import baseos, toolflags
 from dockaudit.context import LintContext, Options
 from dockaudit.engine import load_rules, select_rules
 from dockaudit.fix import fix_text
-from dockaudit.installs import read_invocation
+from dockaudit.installs import installs, read_invocation
 from dockaudit.syntax import DockerfileSyntaxError, parse
 from dockaudit.syntax.nodes import Dockerfile, Instruction
 from dockaudit.syntax.shell import Command
@@ -130,6 +131,28 @@ def _shell_problems(new_ctx: LintContext, pairs: list[tuple], unsafe: bool) -> l
     return problems
 
 
+def _installs_without_lists(ctx: LintContext) -> int:
+    """RUNs that install with apt after an earlier RUN of the stage removed the package lists and none
+    fetched them again (``apt-get install`` then finds no package)."""
+    count = 0
+    for stage in ctx.stages:
+        lists = False  # the same start before and after the fix: only what fixes change counts
+        for instruction in stage.instructions:
+            if instruction.name != "RUN":
+                continue
+            apt = [i for i in ctx.invocations(instruction) if i.tool in ("apt-get", "apt")]
+            removes = any(
+                c.name == "rm" and any("/var/lib/apt/lists" in w.value for w in c.args) for c in ctx.commands(instruction)
+            )
+            if any(i.action == "update" for i in apt):
+                lists = not removes
+            elif any(installs(i) for i in apt) and not lists:
+                count += 1
+            elif removes:
+                lists = False
+    return count
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
 def test_every_fix_on_real_files_keeps_the_build_working(unsafe):
@@ -155,6 +178,8 @@ def test_every_fix_on_real_files_keeps_the_build_working(unsafe):
         found += shape
         found += _flag_problems(LintContext(before, OPTIONS), LintContext(after, OPTIONS), pairs)
         found += _shell_problems(LintContext(after, OPTIONS), pairs, unsafe)
+        if _installs_without_lists(LintContext(after, OPTIONS)) > _installs_without_lists(LintContext(before, OPTIONS)):
+            found.append("a fix removed the apt lists a later RUN installs from")
         again = fix_text(outcome.text, str(path), RULES, OPTIONS, unsafe=unsafe)
         if again.changed:
             found.append(f"not a fixed point: a second run applies {sorted({f.rule for f in again.applied})}")
