@@ -2,12 +2,13 @@
 
 Fixes that name a path or rely on a tool's flavour (``SHELL ["/bin/bash", …]``, GNU wget's
 ``--progress``) are safe only where the base is known.  The base of a stage is the image at
-the root of its ``FROM`` chain (``FROM build`` follows the earlier stage); a root written with
-a variable (``FROM $BASE``) is unknown even when the ARG has a default, because the build may
-pass another one.  The family comes from the image name and tag: the facts below, each with
-its source, and the OS bases of ``rules/data/base-images.toml`` (``[image.debian]``,
-``[image.ubuntu]``, ``[image.python_slim]`` "minimal Debian", ``[image.nvidia_cuda_*]``
-``…-{os}`` tags, ``[image.pytorch_*]`` "ubuntu:22.04").
+the root of its ``FROM`` chain (``FROM build`` follows the earlier stage).  A variable in the
+image name (``FROM $BASE``) leaves it unknown even when the ARG has a default, because the
+build may pass another one; a variable inside the tag is read around (``family_of_image``).
+The family comes from the image name and tag: the facts below, each with its source, and the
+OS bases of ``rules/data/base-images.toml`` (``[image.debian]``, ``[image.ubuntu]``,
+``[image.python_slim]`` "minimal Debian", ``[image.nvidia_cuda_*]`` ``…-{os}`` tags,
+``[image.pytorch_*]`` "ubuntu:22.04").
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ _TAG_OS = (
     (re.compile(r"windowsservercore|nanoserver|ltsc\d{4}"), WINDOWS),
     (re.compile(r"alpine"), ALPINE),
     (re.compile(r"ubuntu|debian|bookworm|bullseye|buster|trixie|jammy|noble|focal"), DEBIAN),
-    (re.compile(r"ubi\d|rockylinux|oraclelinux|centos|amzn|almalinux"), RHEL),
+    (re.compile(r"ubi\d|rockylinux|oraclelinux|centos|amzn|almalinux"), RHEL),  # amzn2023: Amazon Linux
 )
 _WINDOWS_REGISTRY_PREFIXES = ("mcr.microsoft.com/windows",)
 
@@ -71,29 +72,40 @@ _SHELLS = {
 
 
 def root_image(stage: Stage) -> str | None:
-    """The image at the root of the stage's FROM chain, or None when a variable names it."""
+    """The image at the root of the stage's FROM chain as written (variables unexpanded), or None for
+    a FROM-less snippet."""
     root = stage.ancestry()[-1]
-    if root.is_implicit or "$" in root.image_raw or root.unresolved or root.parent is not None:
+    if root.is_implicit or root.parent is not None:  # a parent here means a FROM cycle
         return None
-    return root.image
+    return root.image_raw
+
+
+_VARIABLE = re.compile(r"\$\{[^}]*\}|\$\w+")
 
 
 def family_of_image(image: str) -> str | None:
-    """The OS family of an image reference, or None when it is not known."""
-    ref = parse_image_ref(image)
-    if ref is None:
+    """The OS family of an image reference, or None when it is not known.
+
+    A variable may stand in the tag (``nvidia/cuda:${CUDA}-devel-ubuntu22.04``): the written parts
+    of the tag still name the OS.  A variable in the name, or a tag that is only variables where the
+    tag decides the OS (``python:${TAG}``), leaves the family unknown: the build may pass anything."""
+    reference = image.strip().split("@", 1)[0]
+    colon = reference.rfind(":")
+    name, tag = (reference[:colon], reference[colon + 1 :]) if colon > reference.rfind("/") else (reference, "")
+    ref = parse_image_ref(name)
+    if ref is None:  # empty, or a variable in the name
         return None
     repository = (ref.short_name if ref.registry == DOCKER_HUB else ref.repository).lower()
-    tag = (ref.tag or "").lower()
+    written = _VARIABLE.sub(" ", tag.lower())
     if repository.startswith(_WINDOWS_REGISTRY_PREFIXES):
         return WINDOWS
     if repository in _WHOLE_REPOSITORY:
         return _WHOLE_REPOSITORY[repository]
-    tagged = next((family for pattern, family in _TAG_OS if pattern.search(tag)), None)
+    tagged = next((family for pattern, family in _TAG_OS if pattern.search(written)), None)
     if repository in _CUDA_REPOSITORIES:
         return tagged  # a CUDA tag without an OS suffix is not a complete tag
     if repository in _DEBIAN_UNLESS_TAGGED:
-        return tagged or DEBIAN
+        return tagged or (DEBIAN if written == tag.lower() else None)
     return None
 
 

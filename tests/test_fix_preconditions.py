@@ -118,3 +118,17 @@ def test_tool_flag_table(tool, sub, option, accepted):
 def test_uv_cache_spellings_are_one_option():
     assert toolflags.spellings("uv", "--no-cache-dir") == {"--no-cache", "-n", "--no-cache-dir"}
     assert toolflags.spellings("pip", "--user") == {"--user"}
+
+
+@pytest.mark.parametrize(
+    ("image", "family"),
+    [
+        ("nvidia/cuda:${CUDA_VERSION}-devel-ubuntu24.04", baseos.DEBIAN),
+        ("nvidia/cuda:${CUDA_VERSION}-runtime-amzn2023", baseos.RHEL), ("alpine:${ALPINE_VERSION}", baseos.ALPINE),
+        ("golang:${GO_VERSION}-alpine", baseos.ALPINE), ("golang:${GO_VERSION}-${DEBIAN_VERSION}", None),
+        ("python:${TAG}", None), ("${BASE_IMAGE}", None), ("$REPO:9.0-alpine3.24", None),
+        ("ubuntu:${UBUNTU_VERSION}@sha256:${DIGEST}", baseos.DEBIAN),
+    ],
+)  # fmt: skip
+def test_variables_in_the_tag_are_read_around(image, family):
+    assert baseos.family_of_image(image) == family
