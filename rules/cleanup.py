@@ -120,19 +120,14 @@ def find_apt_lists_left_behind(ctx: LintContext) -> Iterator[Violation]:
             if invocation.action == "update":
                 if caches_path(instruction, "/var/lib/apt/lists") or _removes(commands, index, "/var/lib/apt/lists"):
                     continue
-                edit = append_to_run(ctx.dockerfile, instruction, "rm -rf /var/lib/apt/lists/*")
+                message = "remove the package lists in the same RUN: && rm -rf /var/lib/apt/lists/*"
                 fix = None
-                if edit is not None:
-                    unused = apt_lists_unused_later(ctx, instruction)
-                    description = "remove the apt lists in the same RUN" + (
-                        "" if unused else " (a later RUN installs without apt-get update: merge it into this one)"
-                    )
-                    fix = Fix(description, (edit,), safe=unused)
-                yield Violation(
-                    invocation.command.span,
-                    "remove the package lists in the same RUN: && rm -rf /var/lib/apt/lists/*",
-                    fix,
-                )
+                if apt_lists_unused_later(ctx, instruction):
+                    edit = append_to_run(ctx.dockerfile, instruction, "rm -rf /var/lib/apt/lists/*")
+                    fix = _fix("remove the apt lists in the same RUN", edit)
+                else:
+                    message += " (a later RUN installs from them without apt-get update: merge it into this one first)"
+                yield Violation(invocation.command.span, message, fix)
             elif installs(invocation) and docker_clean_removed:
                 cleaned = _runs_later(commands, index, lambda c: c.name in ("apt-get", "apt") and "clean" in c.argv)
                 if caches_path(instruction, "/var/cache/apt") or cleaned or _removes(commands, index, "/var/cache/apt"):
