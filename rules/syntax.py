@@ -820,7 +820,8 @@ def find_multi_source_without_slash(ctx: LintContext) -> Iterator[Violation]:
     Flags `COPY`/`ADD` with more than one source whose destination does not end in `/`
     (a heredoc counts as one source: `COPY <<EOF /etc/app.conf` writes a file). Also
     flags a `# …` after the arguments: Dockerfiles have no inline comments, so its
-    words become more sources and the destination.
+    words become more sources and the destination. A `.` destination is a warning:
+    BuildKit takes it as the working directory, the legacy builder fails on it.
 
     ## Why is this bad?
     With several sources the destination must be a directory; BuildKit fails the
@@ -850,6 +851,8 @@ def find_multi_source_without_slash(ctx: LintContext) -> Iterator[Violation]:
                 "on its own line",
             )
             continue
+        if any(f.value is None and f.name in _VALUED_COPY_FLAGS for f in instruction.flags):
+            continue  # "--chmod 777 src dst": the build fails on the flag, and 777 is not a source
         markers = sum(1 for a in instruction.args[:-1] if a.value.startswith("<<"))
         sources = len(instruction.args) - 1 - markers + len(instruction.heredocs)
         dest = instruction.args[-1]
@@ -859,9 +862,15 @@ def find_multi_source_without_slash(ctx: LintContext) -> Iterator[Violation]:
         fix = None
         if _slash_appends_to_destination(instruction, dest.value, value):
             fix = Fix(f"write {value}/", (Edit(Span(dest.span.end, dest.span.end), "/"),))
-        yield Violation(
-            dest.span, f"{instruction.name} with {sources} sources needs a directory destination ending in '/'", fix
-        )
+        message = f"{instruction.name} with {sources} sources needs a directory destination ending in '/'"
+        if value == ".":  # BuildKit takes "." as the working directory; the legacy builder does not
+            message += " (BuildKit accepts '.', the legacy builder fails on it)"
+            yield Violation(dest.span, message, fix, severity=Severity.WARNING)
+            continue
+        yield Violation(dest.span, message, fix)
+
+
+_VALUED_COPY_FLAGS = frozenset({"from", "chown", "chmod", "exclude", "checksum", "keep-git-dir", "unpack"})
 
 
 def _inline_comment(instruction: Instruction) -> Arg | None:

@@ -42,6 +42,7 @@ CASES = [
     ("heredoc", "DA014", "FROM alpine:3.20\nCOPY <<EOF /etc/app.conf\nport=1\nEOF\n", False),
     ("two-heredocs", "DA014", "FROM alpine:3.20\nCOPY <<a <<b /etc/app\n1\na\n2\nb\n", (True, "/")),
     ("comment", "DA014", "FROM alpine:3.20\nCOPY . .  # the project\n", None),
+    ("flag-without-value", "DA014", "FROM alpine:3.20\nCOPY --chmod 777 a.txt /tmp\n", False),
     ("json-hash", "DA014", 'FROM alpine:3.20\nCOPY ["a", "#b", "/dst"]\n', None),
     # DA411: BusyBox wget refuses --progress.
     ("wget-alpine", "DA411", "FROM alpine:3.20\nRUN wget https://example.com/m.bin\n", (True, " -q")),
@@ -82,6 +83,12 @@ def test_da014_says_dockerfiles_have_no_inline_comments():
 def test_da401_says_why_it_offers_no_fix():
     (finding,) = dockaudit.lint("FROM debian:12\nRUN apt-get update\nRUN apt-get install -y curl\n", select=["DA401"])
     assert "merge it into this one first" in finding.message
+
+
+def test_da014_dot_destination_is_a_warning_buildkit_accepts():
+    (finding,) = dockaudit.lint("FROM alpine:3.20\nCOPY go.mod go.sum .\n", select=["DA014"])
+    assert finding.severity.label == "warning" and "BuildKit accepts '.'" in finding.message
+    assert finding.fix is not None and finding.fix.safe and finding.fix.edits[0].replacement == "/"
 
 
 def test_busybox_message_offers_set_o_pipefail():
