@@ -123,8 +123,9 @@ def shell_path(family: str | None, shell: str) -> str | None:
 _OS_INSTALLERS = frozenset({"apk", "apt-get", "apt", "dnf", "yum", "zypper"})
 
 
-def installed_before(ctx: LintContext, stage: Stage, instruction: Instruction, command: Command | None,
-                     package: str) -> bool:
+def installed_before(
+    ctx: LintContext, stage: Stage, instruction: Instruction, command: Command | None, package: str
+) -> bool:
     """An OS package manager installed ``package`` earlier: in a RUN of a stage this one is built FROM,
     earlier in this stage, or earlier in this RUN than ``command`` (none of it when ``command`` is None:
     a SHELL placed before this RUN runs it, so what this RUN installs comes too late)."""
@@ -136,8 +137,10 @@ def installed_before(ctx: LintContext, stage: Stage, instruction: Instruction, c
             for invocation in ctx.invocations(earlier):
                 if current and (command is None or _starts(invocation.command) >= _starts(command)):
                     break
-                if invocation.tool in _OS_INSTALLERS and installs(invocation) and any(
-                    re.split(r"[=~<>]", w.value, maxsplit=1)[0] == package for w in invocation.packages
+                if (
+                    invocation.tool in _OS_INSTALLERS
+                    and installs(invocation)
+                    and any(re.split(r"[=~<>]", w.value, maxsplit=1)[0] == package for w in invocation.packages)
                 ):
                     return True
             if current:

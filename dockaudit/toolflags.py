@@ -14,6 +14,7 @@ from __future__ import annotations
 
 # (tool, subcommand) → options.  "tool" is dockaudit.installs' normalised tool (``uv`` is
 # ``uv pip``) or a command name; "" is the tool without a subcommand.
+# fmt: off
 FLAGS: dict[tuple[str, str], frozenset[str]] = {
     # pip install --help (pip 24.x, "Install Options" and "General Options"); --no-cache is
     # optparse's unambiguous prefix of --no-cache-dir, which pip accepts.
@@ -24,7 +25,7 @@ FLAGS: dict[tuple[str, str], frozenset[str]] = {
         "--break-system-packages", "--root-user-action", "--only-binary", "--no-binary", "-q", "--quiet",
         "-v", "--verbose", "--trusted-host", "--force-reinstall", "--ignore-installed", "-I",
         "--no-compile", "--no-warn-script-location", "--disable-pip-version-check", "--progress-bar",
-    }),  # fmt: skip
+    }),
     # uv pip install --help (uv 0.4+): cache options are global; --no-cache-dir is the hidden
     # alias added in astral-sh/uv#1380 for pip compatibility.
     ("uv", "install"): frozenset({
@@ -34,47 +35,47 @@ FLAGS: dict[tuple[str, str], frozenset[str]] = {
         "--python", "-p", "--break-system-packages", "--pre", "--prerelease", "--no-build-isolation",
         "--only-binary", "--no-binary", "--compile-bytecode", "--index-strategy", "-q", "--quiet",
         "-v", "--verbose", "--link-mode", "--torch-backend",
-    }),  # fmt: skip
+    }),
     # apt-get(8) and apt(8): -y/--yes/--assume-yes, --no-install-recommends, -q; options are
     # accepted anywhere on the command line.
     ("apt-get", "install"): frozenset({
         "-y", "--yes", "--assume-yes", "--no-install-recommends", "--no-install-suggests", "-q", "--quiet",
         "-qq", "-o", "--option", "-t", "--target-release", "--allow-downgrades", "--fix-missing", "-f",
         "--fix-broken", "--reinstall", "--allow-unauthenticated", "--allow-change-held-packages",
-    }),  # fmt: skip
+    }),
     ("apt", "install"): frozenset({
         "-y", "--yes", "--assume-yes", "--no-install-recommends", "--no-install-suggests", "-q", "--quiet",
         "-qq", "-o", "--option", "-t", "--target-release", "-f", "--fix-broken", "--reinstall",
-    }),  # fmt: skip
+    }),
     # aptitude(8): -y/--assume-yes; it has no --no-install-recommends (that is -R).
     ("aptitude", "install"): frozenset({"-y", "--assume-yes", "-R", "--without-recommends", "-q"}),
     # apk(8) (apk-tools 2.x): --no-cache is a global option, valid after "add".
     ("apk", "install"): frozenset({
         "--no-cache", "-t", "--virtual", "-U", "--update-cache", "-X", "--repository", "--upgrade", "-u",
         "--allow-untrusted", "-q", "--quiet", "--force-overwrite", "--no-scripts",
-    }),  # fmt: skip
+    }),
     # dnf(8) / yum(8) / microdnf --help: -y/--assumeyes is a global option accepted after the
     # command (microdnf accepts it and always assumes yes).
     ("dnf", "install"): frozenset({
         "-y", "--assumeyes", "--setopt", "--nodocs", "--enablerepo", "--disablerepo", "-q", "--quiet",
         "--allowerasing", "--best", "--nobest", "--refresh", "--installroot", "--releasever",
-    }),  # fmt: skip
+    }),
     ("yum", "install"): frozenset({
         "-y", "--assumeyes", "--setopt", "--nodocs", "--enablerepo", "--disablerepo", "-q", "--quiet",
         "--skip-broken", "--installroot", "--releasever",
-    }),  # fmt: skip
+    }),
     ("dnf", "clean"): frozenset(),  # "dnf clean all": a subcommand word, no option
     ("yum", "clean"): frozenset(),
     # zypper(8): "install" takes -y/--no-confirm (alias of the global -n/--non-interactive).
     ("zypper", "install"): frozenset({
         "-y", "--no-confirm", "--no-recommends", "-l", "--auto-agree-with-licenses", "--force", "-f",
-    }),  # fmt: skip
+    }),
     ("zypper", "clean"): frozenset({"-a", "--all", "-m", "--metadata", "-M", "--raw-metadata"}),
     # conda clean --help (conda 23+), micromamba clean --help: -a/--all, -f/--force-pkgs-dirs, -y/--yes.
     ("conda", "clean"): frozenset({
         "-a", "--all", "-f", "--force-pkgs-dirs", "-y", "--yes", "-i", "--index-cache", "-p", "--packages",
         "-t", "--tarballs", "-q", "--quiet",
-    }),  # fmt: skip
+    }),
     # npm-cache(1): "npm cache clean" refuses to run without --force since npm 5.
     ("npm", "cache"): frozenset({"--force", "-f"}),
     # yarn cache clean (classic and berry): no option needed.
@@ -84,22 +85,23 @@ FLAGS: dict[tuple[str, str], frozenset[str]] = {
         "--progress", "-q", "--quiet", "-nv", "--no-verbose", "-O", "--output-document", "-o",
         "--output-file", "-a", "--append-output", "-c", "--continue", "-P", "--directory-prefix",
         "--header", "-T", "--timeout", "-t", "--tries", "--no-check-certificate", "-U", "--user-agent",
-    }),  # fmt: skip
+    }),
     # BusyBox wget usage (BusyBox 1.36, Alpine's default wget): no --progress, no -nv.
     ("busybox-wget", ""): frozenset({
         "-c", "--continue", "-q", "--quiet", "-S", "--server-response", "-O", "--output-document",
         "-o", "--output-file", "-P", "--directory-prefix", "-Y", "--proxy", "-U", "--user-agent", "-T",
         "--timeout", "--header", "--post-data", "--post-file", "--spider", "--no-check-certificate",
-    }),  # fmt: skip
+    }),
     # shadow-utils useradd(8): -l/--no-log-init.
     ("useradd", ""): frozenset({
         "-l", "--no-log-init", "-u", "--uid", "-g", "--gid", "-G", "--groups", "-m", "--create-home",
         "-M", "--no-create-home", "-r", "--system", "-s", "--shell", "-d", "--home-dir", "-U",
         "--user-group", "-N", "--no-user-group", "-c", "--comment", "-o", "--non-unique",
-    }),  # fmt: skip
+    }),
     # rm(1), GNU coreutils and BusyBox alike.
     ("rm", ""): frozenset({"-r", "-R", "--recursive", "-f", "--force", "-v", "-rf", "-fr"}),
 }
+# fmt: on
 
 # Spellings of one option (the first is the one fixes write).  Giving two of them is a duplicate.
 SAME_OPTION: dict[str, tuple[frozenset[str], ...]] = {

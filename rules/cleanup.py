@@ -19,8 +19,8 @@ from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.mounts import caches_path, run_mounts
 from dockaudit.syntax.nodes import Instruction
-from dockaudit.syntax.stages import Stage
 from dockaudit.syntax.shell import Command
+from dockaudit.syntax.stages import Stage
 
 FAMILY = "cleanup"
 _TRUTHY = frozenset({"1", "true", "yes", "on"})

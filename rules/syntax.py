@@ -857,7 +857,7 @@ def find_multi_source_without_slash(ctx: LintContext) -> Iterator[Violation]:
         sources = len(instruction.args) - 1 - markers + len(instruction.heredocs)
         dest = instruction.args[-1]
         value = dest.value.strip("\"'")
-        if sources < 2 or value.endswith("/") or value.endswith("\\") or "$" in value or value.startswith("<<"):
+        if sources < 2 or value.endswith(("/", "\\")) or "$" in value or value.startswith("<<"):
             continue  # ("<<EOF" last: a heredoc with no destination at all, which the build itself reports)
         fix = None
         if _slash_appends_to_destination(instruction, dest.value, value):

@@ -55,9 +55,9 @@ def _shape_problems(before: Dockerfile, after: Dockerfile, applied: set[str]) ->
     for op, a1, a2, b1, b2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
         if op == "equal":
             pairs += zip(before.instructions[a1:a2], after.instructions[b1:b2])
-        elif op == "insert" and all(INSERTED.get(n) in applied for n in new[b1:b2]):
-            continue
-        elif op == "delete" and all(REMOVED.get(n) in applied for n in old[a1:a2]):
+        elif (op == "insert" and all(INSERTED.get(n) in applied for n in new[b1:b2])) or (
+            op == "delete" and all(REMOVED.get(n) in applied for n in old[a1:a2])
+        ):
             continue
         else:
             problems.append(f"{op} {old[a1:a2]} -> {new[b1:b2]}")
@@ -122,8 +122,10 @@ def _shell_problems(new_ctx: LintContext, pairs: list[tuple], unsafe: bool) -> l
         path = json.loads(instruction.args_text)[0]
         family = baseos.stage_family(stage) if stage is not None else None
         known = baseos.shell_path(family, path.rsplit("/", 1)[-1]) == path
-        installed = stage is not None and path == "/bin/bash" and baseos.installed_before(
-            new_ctx, stage, instruction, None, "bash"
+        installed = (
+            stage is not None
+            and path == "/bin/bash"
+            and baseos.installed_before(new_ctx, stage, instruction, None, "bash")
         )
         if known or installed or (family is None and unsafe):
             continue
@@ -142,7 +144,8 @@ def _installs_without_lists(ctx: LintContext) -> int:
                 continue
             apt = [i for i in ctx.invocations(instruction) if i.tool in ("apt-get", "apt")]
             removes = any(
-                c.name == "rm" and any("/var/lib/apt/lists" in w.value for w in c.args) for c in ctx.commands(instruction)
+                c.name == "rm" and any("/var/lib/apt/lists" in w.value for w in c.args)
+                for c in ctx.commands(instruction)
             )
             if any(i.action == "update" for i in apt):
                 lists = not removes

@@ -15,6 +15,7 @@ PIPE = "RUN wget -qO- https://example.com/x.tgz | tar xz\n"
 BASH = 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]\n'
 ASH = 'SHELL ["/bin/ash", "-eo", "pipefail", "-c"]\n'
 
+# fmt: off
 CASES = [
     # DA018: a SHELL the base has, at that path.
     ("debian", "DA018", "FROM debian:12-slim\n" + PIPE, (True, BASH)),
@@ -25,8 +26,8 @@ CASES = [
     ("alpine-stage", "DA018", "FROM alpine:3.20 AS base\nFROM base\n" + PIPE, (True, ASH)),
     ("node-alpine", "DA018", "FROM node:22-alpine\n" + PIPE, (True, ASH)),
     ("alpine-with-bash", "DA018", "FROM alpine:3.20\nRUN apk add --no-cache bash\n" + PIPE, (True, BASH)),
-    ("bash-this-run", "DA018", "FROM alpine:3.20\nRUN apk add bash && a | b\n",
-     (True, ASH)),  # fmt: skip  # bash installed by the RUN itself is not there to run it
+    # bash installed by the RUN itself is not there to run it
+    ("bash-this-run", "DA018", "FROM alpine:3.20\nRUN apk add bash && a | b\n", (True, ASH)),
     ("bash-image", "DA018", "FROM bash:5.2\n" + PIPE, (True, 'SHELL ["/usr/local/bin/bash", "-o", "pipefail", "-c"]\n')),
     ("busybox", "DA018", "FROM busybox:1.36\n" + PIPE, None),
     ("arg-base", "DA018", "ARG BASE=debian:12\nFROM ${BASE}\n" + PIPE, (False, BASH)),
@@ -47,16 +48,17 @@ CASES = [
     # DA411: BusyBox wget refuses --progress.
     ("wget-alpine", "DA411", "FROM alpine:3.20\nRUN wget https://example.com/m.bin\n", (True, " -q")),
     ("wget-installed", "DA411", "FROM alpine:3.20\nRUN apk add --no-cache wget && wget https://e.com/m\n",
-     (True, " --progress=dot:giga")),  # fmt: skip
+     (True, " --progress=dot:giga")),
     ("wget-debian", "DA411", "FROM debian:12\nRUN wget https://example.com/m.bin\n", (True, " --progress=dot:giga")),
     ("wget-unknown", "DA411", "FROM $BASE\nRUN wget https://example.com/m.bin\n", (False, " --progress=dot:giga")),
     # DA401: removing the lists a later RUN installs from breaks that RUN.
     ("lists-read-later", "DA401", "FROM debian:12\nRUN apt-get update\nRUN apt-get install -y curl\n", None),
     ("lists-read-by-child", "DA401", "FROM debian:12 AS base\nRUN apt-get update\nFROM base\nRUN apt-get install -y x\n",
-     None),  # fmt: skip
+     None),
     ("lists-refreshed", "DA401", "FROM debian:12\nRUN apt-get update\nRUN apt-get update && apt-get install -y x\n",
-     (True, " && rm -rf /var/lib/apt/lists/*")),  # fmt: skip
+     (True, " && rm -rf /var/lib/apt/lists/*")),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("rule", "text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -99,15 +101,23 @@ def test_busybox_message_offers_set_o_pipefail():
 @pytest.mark.parametrize(
     ("image", "family"),
     [
-        ("debian:12-slim", baseos.DEBIAN), ("docker.io/library/ubuntu:24.04", baseos.DEBIAN),
-        ("python:3.12", baseos.DEBIAN), ("python:3.12-alpine3.20", baseos.ALPINE),
-        ("python:3.12-windowsservercore-ltsc2022", baseos.WINDOWS), ("golang", baseos.DEBIAN),
-        ("nvidia/cuda:12.4.1-devel-ubi9", baseos.RHEL), ("nvidia/cuda:12.4.1-devel", None),
-        ("nvcr.io/nvidia/cuda:12.6.0-base-ubuntu24.04", baseos.DEBIAN), ("bash:5", baseos.BASH_IMAGE),
-        ("busybox:1.36-musl", baseos.BUSYBOX), ("registry.access.redhat.com/ubi9/ubi-minimal", None),
-        ("mcr.microsoft.com/windows/nanoserver:ltsc2022", baseos.WINDOWS), ("ghcr.io/x/y:1", None), ("", None),
+        ("debian:12-slim", baseos.DEBIAN),
+        ("docker.io/library/ubuntu:24.04", baseos.DEBIAN),
+        ("python:3.12", baseos.DEBIAN),
+        ("python:3.12-alpine3.20", baseos.ALPINE),
+        ("python:3.12-windowsservercore-ltsc2022", baseos.WINDOWS),
+        ("golang", baseos.DEBIAN),
+        ("nvidia/cuda:12.4.1-devel-ubi9", baseos.RHEL),
+        ("nvidia/cuda:12.4.1-devel", None),
+        ("nvcr.io/nvidia/cuda:12.6.0-base-ubuntu24.04", baseos.DEBIAN),
+        ("bash:5", baseos.BASH_IMAGE),
+        ("busybox:1.36-musl", baseos.BUSYBOX),
+        ("registry.access.redhat.com/ubi9/ubi-minimal", None),
+        ("mcr.microsoft.com/windows/nanoserver:ltsc2022", baseos.WINDOWS),
+        ("ghcr.io/x/y:1", None),
+        ("", None),
     ],
-)  # fmt: skip
+)
 def test_base_families(image, family):
     assert baseos.family_of_image(image) == family
 
@@ -115,13 +125,19 @@ def test_base_families(image, family):
 @pytest.mark.parametrize(
     ("tool", "sub", "option", "accepted"),
     [
-        ("uv", "install", "--no-cache-dir", True), ("uv", "install", "--no-cache", True),
-        ("pip", "install", "--no-cache-dir", True), ("apk", "install", "--no-cache", True),
-        ("conda", "clean", "-afy", True), ("conda", "clean", "-afz", False), ("npm", "cache", "--force", True),
-        ("busybox-wget", "", "--progress", False), ("wget", "", "--progress=dot:giga", True),
-        ("aptitude", "install", "--no-install-recommends", False), ("cargo", "install", "--locked", None),
+        ("uv", "install", "--no-cache-dir", True),
+        ("uv", "install", "--no-cache", True),
+        ("pip", "install", "--no-cache-dir", True),
+        ("apk", "install", "--no-cache", True),
+        ("conda", "clean", "-afy", True),
+        ("conda", "clean", "-afz", False),
+        ("npm", "cache", "--force", True),
+        ("busybox-wget", "", "--progress", False),
+        ("wget", "", "--progress=dot:giga", True),
+        ("aptitude", "install", "--no-install-recommends", False),
+        ("cargo", "install", "--locked", None),
     ],
-)  # fmt: skip
+)
 def test_tool_flag_table(tool, sub, option, accepted):
     assert toolflags.accepts(tool, sub, option) is accepted
 
@@ -135,11 +151,15 @@ def test_uv_cache_spellings_are_one_option():
     ("image", "family"),
     [
         ("nvidia/cuda:${CUDA_VERSION}-devel-ubuntu24.04", baseos.DEBIAN),
-        ("nvidia/cuda:${CUDA_VERSION}-runtime-amzn2023", baseos.RHEL), ("alpine:${ALPINE_VERSION}", baseos.ALPINE),
-        ("golang:${GO_VERSION}-alpine", baseos.ALPINE), ("golang:${GO_VERSION}-${DEBIAN_VERSION}", None),
-        ("python:${TAG}", None), ("${BASE_IMAGE}", None), ("$REPO:9.0-alpine3.24", None),
+        ("nvidia/cuda:${CUDA_VERSION}-runtime-amzn2023", baseos.RHEL),
+        ("alpine:${ALPINE_VERSION}", baseos.ALPINE),
+        ("golang:${GO_VERSION}-alpine", baseos.ALPINE),
+        ("golang:${GO_VERSION}-${DEBIAN_VERSION}", None),
+        ("python:${TAG}", None),
+        ("${BASE_IMAGE}", None),
+        ("$REPO:9.0-alpine3.24", None),
         ("ubuntu:${UBUNTU_VERSION}@sha256:${DIGEST}", baseos.DEBIAN),
     ],
-)  # fmt: skip
+)
 def test_variables_in_the_tag_are_read_around(image, family):
     assert baseos.family_of_image(image) == family
