@@ -106,6 +106,16 @@ def _valid(original: Dockerfile, text: str, fix: Fix, path: str | None) -> Docke
     return tree
 
 
+def _undeclared_keep_shape(original: Dockerfile, text: str, chosen: Sequence[Finding], path: str | None) -> bool:
+    """The fixes of a pass that declare no reshape keep the instruction sequence on their own: a pass
+    that also inserts a SHELL line may not let another fix add, drop or rename an instruction unnoticed."""
+    strict = [f for f in chosen if not f.fix.reshapes]  # type: ignore[union-attr]
+    if not strict or len(strict) == len(chosen):
+        return True  # all strict: the pass was checked strictly already
+    candidate = apply_edits(text, [e for f in strict for e in f.fix.edits])  # type: ignore[union-attr]
+    return _valid(original, candidate, Fix("", ()), path) is not None
+
+
 def _internal_error(finding: Finding, why: str) -> Finding:
     return Finding(
         rule=INTERNAL_ERROR[0], name=INTERNAL_ERROR[1], severity=Severity.ERROR,
@@ -162,6 +172,8 @@ def _fix_passes(
         candidate = apply_edits(outcome.text, [e for f in chosen for e in f.fix.edits])  # type: ignore[union-attr]
         merged = Fix("", (), reshapes=any(f.fix.reshapes for f in chosen))  # type: ignore[union-attr]
         new_tree = _valid(tree, candidate, merged, path)
+        if new_tree is not None and not _undeclared_keep_shape(tree, outcome.text, chosen, path):
+            new_tree = None  # a fix that declared no reshape changed the sequence beside one that did
         if new_tree is None:
             # Find the culprits one fix at a time; the others go ahead in the next pass.
             for finding in chosen:

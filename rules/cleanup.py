@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from dockaudit import baseos, toolflags
 from dockaudit.context import LintContext
 from dockaudit.edits import append_to_run, insert_after_word
 from dockaudit.installs import Invocation, installs
@@ -20,6 +21,7 @@ from dockaudit.requirements import requirement_files
 from dockaudit.syntax.mounts import caches_path, run_mounts
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
+from dockaudit.syntax.stages import Stage
 from dockaudit.wording import listing
 
 FAMILY = "cleanup"
@@ -120,12 +122,14 @@ def find_apt_lists_left_behind(ctx: LintContext) -> Iterator[Violation]:
             if invocation.action == "update":
                 if caches_path(instruction, "/var/lib/apt/lists") or _removes(commands, index, "/var/lib/apt/lists"):
                     continue
-                edit = append_to_run(ctx.dockerfile, instruction, "rm -rf /var/lib/apt/lists/*")
-                yield Violation(
-                    invocation.command.span,
-                    "remove the package lists in the same RUN: && rm -rf /var/lib/apt/lists/*",
-                    _fix("remove the apt lists in the same RUN", edit),
-                )
+                message = "remove the package lists in the same RUN: && rm -rf /var/lib/apt/lists/*"
+                fix = None
+                if apt_lists_unused_later(ctx, instruction):
+                    edit = append_to_run(ctx.dockerfile, instruction, "rm -rf /var/lib/apt/lists/*")
+                    fix = _fix("remove the apt lists in the same RUN", edit)
+                else:
+                    message += " (a later RUN installs from them without apt-get update: merge it into this one first)"
+                yield Violation(invocation.command.span, message, fix)
             elif installs(invocation) and docker_clean_removed:
                 cleaned = _runs_later(commands, index, lambda c: c.name in ("apt-get", "apt") and "clean" in c.argv)
                 if caches_path(instruction, "/var/cache/apt") or cleaned or _removes(commands, index, "/var/cache/apt"):
@@ -135,6 +139,28 @@ def find_apt_lists_left_behind(ctx: LintContext) -> Iterator[Violation]:
                     "docker-clean was removed, so downloaded .deb files stay in this layer: "
                     "mount a cache on /var/cache/apt or run apt-get clean",
                 )
+
+
+def apt_lists_unused_later(ctx: LintContext, instruction: Instruction) -> bool:
+    """Precondition of DA401's safe fix: no later RUN of this stage, or of a stage built FROM it, installs
+    with apt before running ``apt-get update`` itself, so removing the lists here takes nothing a later
+    step reads (``RUN apt-get update`` then ``RUN apt-get install …`` needs them)."""
+    stage = ctx.stage_of(instruction)
+    if stage is None:
+        return True
+    index = next(i for i, x in enumerate(stage.instructions) if x is instruction)
+    sequences = [stage.instructions[index + 1 :]]
+    sequences += [s.instructions for s in ctx.stages if s is not stage and stage in s.ancestry()]
+    for sequence in sequences:
+        for later in sequence:
+            if later.name != "RUN":
+                continue
+            apt = [i for i in ctx.invocations(later) if i.tool in ("apt-get", "apt", "aptitude")]
+            if any(i.action == "update" for i in apt):
+                break  # the lists are fetched again before anything reads them
+            if any(installs(i) or i.action == "upgrade" for i in apt):
+                return False
+    return True
 
 
 @rule(
@@ -226,7 +252,8 @@ def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
     Flags `pip install` (and `python -m pip`) that writes its wheel cache into the
     layer: no `--no-cache-dir`, no truthy `PIP_NO_CACHE_DIR` (ENV, inline or
     `export`), no cache mount on the pip cache and no `pip cache purge` afterwards.
-    `uv pip install` is held to the same standard with `--no-cache`/`UV_NO_CACHE`.
+    `uv pip install` is held to the same standard with `--no-cache` (or its spellings
+    `-n` and `--no-cache-dir`) or `UV_NO_CACHE`.
 
     ## Why is this bad?
     pip keeps every downloaded wheel under `~/.cache/pip`. For ML images that is the
@@ -259,6 +286,8 @@ def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                     continue
                 if _removes(commands, index, "/root/.cache/pip", "/root/.cache", "~/.cache/pip", "~/.cache"):
                     continue
+                # Precondition of the safe fix: pip (any version since 6) takes --no-cache-dir after
+                # "install", and neither spelling is there yet (checked above).
                 edit = insert_after_word(ctx.dockerfile, invocation.verb, "--no-cache-dir") if invocation.verb else None
                 yield Violation(
                     invocation.command.span,
@@ -266,12 +295,14 @@ def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                     _fix("add --no-cache-dir", edit),
                 )
             else:
-                if invocation.has("--no-cache", "-n") or _env_truthy(ctx, instruction, commands, index, "UV_NO_CACHE"):
+                if _uv_cache_option(invocation) or _env_truthy(ctx, instruction, commands, index, "UV_NO_CACHE"):
                     continue
                 if caches_path(instruction, "/root/.cache/uv", "/root/.cache") or _mount_ends(instruction, ".cache/uv"):
                     continue
                 if _runs_later(commands, index, lambda c: c.name == "uv" and c.argv[1:2] == ["cache"]):
                     continue
+                # Precondition of the safe fix: no spelling of the option is there yet (checked above) — uv
+                # refuses --no-cache given twice, and --no-cache-dir is the same option.
                 edit = insert_after_word(ctx.dockerfile, invocation.verb, "--no-cache") if invocation.verb else None
                 yield Violation(
                     invocation.command.span,
@@ -279,6 +310,12 @@ def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                     _fix("add --no-cache", edit),
                     alias="",
                 )
+
+
+def _uv_cache_option(invocation: Invocation) -> bool:
+    """``uv pip install`` already turns the cache off: ``--no-cache``, ``-n`` or ``--no-cache-dir`` (uv's
+    hidden alias of ``--no-cache`` for pip users, astral-sh/uv#1380; see dockaudit.toolflags)."""
+    return invocation.has(*toolflags.spellings("uv", "--no-cache"))
 
 
 def _mount_ends(instruction: Instruction, suffix: str) -> bool:
@@ -781,7 +818,9 @@ def find_noisy_downloads(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
     Flags `wget` without `--progress=…`, `-q`, `-nv` or an output log. (A stage using
-    both curl and wget is DA414.)
+    both curl and wget is DA414.) The fix adds `--progress=dot:giga` where wget is GNU
+    wget (Debian and RHEL-family bases, or a `wget` package installed earlier) and `-q`
+    on Alpine and BusyBox, whose wget refuses `--progress`.
 
     ## Why is this bad?
     wget's default progress bar writes thousands of lines into the build log for a
@@ -800,15 +839,15 @@ def find_noisy_downloads(ctx: LintContext) -> Iterator[Violation]:
     ```
     """
     quiet = ("--progress", "-q", "--quiet", "-nv", "--no-verbose", "-o", "--output-file", "-a", "--append-output")
-    for instruction in ctx.dockerfile.instructions:
-        for command in ctx.commands(instruction):
-            if command.name == "wget" and not command.has_flag(*quiet):
-                edit = insert_after_word(ctx.dockerfile, command.words[0], "--progress=dot:giga")
-                yield Violation(
-                    command.span,
-                    "add --progress=dot:giga (or -q) to keep the build log readable",
-                    _fix("add --progress=dot:giga", edit),
-                )
+    for stage in ctx.stages:
+        for instruction in stage.instructions:
+            for command in ctx.commands(instruction):
+                if command.name == "wget" and not command.has_flag(*quiet):
+                    yield Violation(
+                        command.span,
+                        "add --progress=dot:giga (or -q) to keep the build log readable",
+                        _wget_quiet_fix(ctx, stage, instruction, command),
+                    )
 
 
 @rule(
@@ -851,6 +890,28 @@ def find_two_download_tools(ctx: LintContext) -> Iterator[Violation]:
                     seen.add(command.name)
                     if len(seen) == 2:
                         yield Violation(command.span, "both curl and wget are used in this stage: use one of them")
+
+
+def _wget_quiet_fix(ctx: LintContext, stage: Stage, instruction: Instruction, command: Command) -> Fix | None:
+    """``--progress=dot:giga`` where the wget is known to be GNU wget (``wget_is_gnu``); ``-q`` where it is
+    BusyBox's, which refuses ``--progress`` (dockaudit.toolflags); an unsafe fix where the base is unknown."""
+    family = baseos.stage_family(stage)
+    if wget_is_gnu(ctx, stage, instruction, command):
+        flag, safe = "--progress=dot:giga", True
+    elif family in (baseos.ALPINE, baseos.BUSYBOX, baseos.BASH_IMAGE):
+        flag, safe = "-q", True
+    else:
+        flag, safe = "--progress=dot:giga", False
+    edit = insert_after_word(ctx.dockerfile, command.words[0], flag)
+    return Fix(f"add {flag}", (edit,), safe=safe) if edit is not None else None
+
+
+def wget_is_gnu(ctx: LintContext, stage: Stage, instruction: Instruction, command: Command) -> bool:
+    """Precondition of DA411's safe --progress fix: Debian and RHEL-family bases only package GNU wget;
+    elsewhere (BusyBox's wget on Alpine) it takes an installed ``wget`` package."""
+    if baseos.stage_family(stage) in (baseos.DEBIAN, baseos.RHEL):
+        return True
+    return baseos.installed_before(ctx, stage, instruction, command, "wget")
 
 
 @rule(

@@ -6,11 +6,12 @@ import json
 import re
 from collections.abc import Iterator
 
+from dockaudit import baseos
 from dockaudit.context import LintContext
 from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.expand import ExpansionError, LexOptions, process
-from dockaudit.syntax.nodes import Comment, Instruction
+from dockaudit.syntax.nodes import Arg, Comment, Instruction
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import PLATFORM_ARGS, PROXY_ARGS, Stage, env_pairs
 
@@ -873,7 +874,11 @@ def find_invalid_expose(ctx: LintContext) -> Iterator[Violation]:
 def find_multi_source_without_slash(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Flags `COPY`/`ADD` with more than one source whose destination does not end in `/`.
+    Flags `COPY`/`ADD` with more than one source whose destination does not end in `/`
+    (a heredoc counts as one source: `COPY <<EOF /etc/app.conf` writes a file). Also
+    flags a `# …` after the arguments: Dockerfiles have no inline comments, so its
+    words become more sources and the destination. A `.` destination is a warning:
+    BuildKit takes it as the working directory, the legacy builder fails on it.
 
     ## Why is this bad?
     With several sources the destination must be a directory; BuildKit fails the
@@ -894,17 +899,51 @@ def find_multi_source_without_slash(ctx: LintContext) -> Iterator[Violation]:
     for instruction in _all_instructions(ctx):
         if instruction.name not in ("COPY", "ADD") or not instruction.args:
             continue
-        sources = len(instruction.args) - 1 + len(instruction.heredocs)
+        comment = _inline_comment(instruction)
+        if comment is not None:
+            yield Violation(
+                comment.span,
+                f"'{comment.value}' does not start a comment: Dockerfiles have no inline comments, so "
+                f"{instruction.name} reads it and what follows as sources and destination; put the comment "
+                "on its own line",
+            )
+            continue
+        if any(f.value is None and f.name in _VALUED_COPY_FLAGS for f in instruction.flags):
+            continue  # "--chmod 777 src dst": the build fails on the flag, and 777 is not a source
+        markers = sum(1 for a in instruction.args[:-1] if a.value.startswith("<<"))
+        sources = len(instruction.args) - 1 - markers + len(instruction.heredocs)
         dest = instruction.args[-1]
         value = dest.value.strip("\"'")
-        if sources < 2 or value.endswith("/") or value.endswith("\\") or "$" in value or value.startswith("<<"):
+        if sources < 2 or value.endswith(("/", "\\")) or "$" in value or value.startswith("<<"):
             continue  # ("<<EOF" last: a heredoc with no destination at all, which the build itself reports)
         fix = None
-        if not instruction.json and dest.value == value:
+        if _slash_appends_to_destination(instruction, dest.value, value):
             fix = Fix(f"write {value}/", (Edit(Span(dest.span.end, dest.span.end), "/"),))
-        yield Violation(
-            dest.span, f"{instruction.name} with {sources} sources needs a directory destination ending in '/'", fix
-        )
+        message = f"{instruction.name} with {sources} sources needs a directory destination ending in '/'"
+        if value == ".":  # BuildKit takes "." as the working directory; the legacy builder does not
+            message += " (BuildKit accepts '.', the legacy builder fails on it)"
+            yield Violation(dest.span, message, fix, severity=Severity.WARNING)
+            continue
+        yield Violation(dest.span, message, fix)
+
+
+_VALUED_COPY_FLAGS = frozenset({"from", "chown", "chmod", "exclude", "checksum", "keep-git-dir", "unpack"})
+
+
+def _inline_comment(instruction: Instruction) -> Arg | None:
+    """The first argument after the first that starts with ``#`` (``COPY . .  # note``): BuildKit
+    reads it as a path, not as a comment."""
+    if instruction.json:
+        return None  # a JSON array names its paths exactly: "#notes" is a file there
+    return next((a for a in instruction.args[1:] if a.value.startswith("#")), None)
+
+
+def _slash_appends_to_destination(instruction: Instruction, written: str, value: str) -> bool:
+    """Precondition of DA014's safe fix: the last word is the destination as written (shell form, no
+    quotes) and several sources really are listed (a heredoc is one source, its ``<<EOF`` word is
+    not another; a ``# …`` tail was reported as a comment before this is asked).  Appending
+    ``/`` then only makes explicit the directory BuildKit requires for several sources."""
+    return not instruction.json and written == value
 
 
 @rule(
@@ -1115,6 +1154,28 @@ def _shell_has_pipefail(words: list[str]) -> bool:
 _NON_POSIX_SHELLS = ("pwsh", "pwsh.exe", "powershell", "powershell.exe", "cmd", "cmd.exe")
 
 
+def _pipefail_shell(ctx: LintContext, stage: Stage, instruction: Instruction) -> tuple[str, bool] | None:
+    """The SHELL line that turns on pipefail for this stage, and whether writing it is safe.
+
+    Precondition of the safe fix (``shell_is_on_base``): the shell it names is known at that path
+    on the stage's base (baseos: bash at /bin/bash on Debian/Ubuntu and RHEL families, at
+    /usr/local/bin/bash in the bash image, BusyBox ash at /bin/ash on Alpine, or a bash this
+    stage installs).  On an unknown base the bash line is offered as an unsafe fix; on a base
+    known to have no bash and no ash (busybox) there is none."""
+    family = baseos.stage_family(stage)
+    bash = baseos.shell_path(family, "bash")
+    if bash is None and family != baseos.BUSYBOX and baseos.installed_before(ctx, stage, instruction, None, "bash"):
+        bash = "/bin/bash"  # apk add bash and apt-get install bash both put it there
+    if bash is not None:
+        return f'["{bash}", "-o", "pipefail", "-c"]', True
+    ash = baseos.shell_path(family, "ash")
+    if ash is not None:
+        return f'["{ash}", "-eo", "pipefail", "-c"]', True
+    if family is None:
+        return '["/bin/bash", "-o", "pipefail", "-c"]', False
+    return None
+
+
 @rule(
     "DA018",
     "pipefail",
@@ -1128,7 +1189,11 @@ def find_pipes_without_pipefail(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
     Flags a `RUN` that pipes one command into another when neither `SHELL` nor the
-    script turns on `pipefail`.
+    script turns on `pipefail`. The fix adds a `SHELL` line naming a shell the base
+    image is known to have there: `/bin/bash` on Debian, Ubuntu and RHEL-family
+    bases, BusyBox `ash` on Alpine, `/usr/local/bin/bash` in the `bash` image. On a
+    base dockaudit cannot identify (`FROM $BASE`, an unlisted image) the bash line is
+    an unsafe fix; Windows stages (cmd has no pipefail) are not checked.
 
     ## Why is this bad?
     A pipeline's status is its last command's: `RUN wget -O- $URL | tar xz` succeeds
@@ -1147,9 +1212,12 @@ def find_pipes_without_pipefail(ctx: LintContext) -> Iterator[Violation]:
     RUN wget -qO- https://example.com/model.tar.gz | tar xz -C /models
     ```
     """
+    shell_at_end: dict[int, tuple[bool, bool]] = {}  # id(stage) → (pipefail on, non-POSIX) after its last line
     for stage in ctx.stages:
-        shell_ok = False
-        non_posix = False
+        if baseos.stage_family(stage) == baseos.WINDOWS:
+            continue  # RUN runs cmd /S /C there, which has no pipefail to turn on
+        # A stage built FROM an earlier one inherits its SHELL.
+        shell_ok, non_posix = shell_at_end.get(id(stage.parent), (False, False))
         inserted = False
         for instruction in stage.instructions:
             if instruction.name == "SHELL":
@@ -1170,29 +1238,23 @@ def find_pipes_without_pipefail(ctx: LintContext) -> Iterator[Violation]:
                     pipefail_set = True
                 if command.piped and command.operator == "|" and not pipefail_set:
                     fix = None
-                    if not inserted:
-                        shell = (
-                            '["/bin/ash", "-eo", "pipefail", "-c"]'
-                            if "alpine" in stage.image.lower()
-                            else '["/bin/bash", "-o", "pipefail", "-c"]'
-                        )
-                        fix = Fix(
-                            f"add SHELL {shell} before this RUN",
-                            (
-                                Edit(
-                                    Span(instruction.line_span.start, instruction.line_span.start),
-                                    f"SHELL {shell}\n",
-                                ),
-                            ),
-                            reshapes=True,
-                        )
+                    shell = _pipefail_shell(ctx, stage, instruction)
+                    if not inserted and shell is not None:
+                        line, shell_is_on_base = shell
+                        at = Span(instruction.line_span.start, instruction.line_span.start)
+                        description = f"add SHELL {line} before this RUN"
+                        if not shell_is_on_base:
+                            description += " (check that the base image has /bin/bash)"
+                        fix = Fix(description, (Edit(at, f"SHELL {line}\n"),), safe=shell_is_on_base, reshapes=True)
+                    advice = f"set SHELL {shell[0]} or" if shell is not None else "this base has no bash or ash:"
                     yield Violation(
                         command.span or instruction.keyword_span,
-                        'pipe without pipefail: set SHELL ["/bin/bash", "-o", "pipefail", "-c"] or start the script with set -o pipefail',
+                        f"pipe without pipefail: {advice} start the script with set -o pipefail",
                         fix,
                     )
                     inserted = True
                     break
+        shell_at_end[id(stage)] = (shell_ok, non_posix)
 
 
 @rule(

@@ -19,6 +19,7 @@ from dockaudit.fix import fix_text
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax import DockerfileSyntaxError, parse
+from dockaudit.syntax.source import Span
 from tests.conftest import CORPUS
 
 RULES = select_rules(load_rules(), select=())
@@ -270,3 +271,37 @@ def test_a_failing_write_leaves_the_original_and_no_debris(dockerfile: Path, mon
     assert result.exit_code == 2 and "No space left on device" in result.output
     assert dockerfile.read_bytes() == BEFORE.encode("utf-8")
     assert [p.name for p in dockerfile.parent.iterdir()] == ["Dockerfile"]
+
+
+@rule("XX902", "sneaks-an-instruction", family="test", severity="warning", summary="a fix that adds a line unannounced")
+def _sneaking_rule(ctx):
+    """
+    ## What it does
+    Test rule.
+
+    ## Why is this bad?
+    Test rule.
+
+    ## Example
+    ```dockerfile
+    FROM a
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM a
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        if instruction.name == "WORKDIR":
+            at = instruction.line_span.start
+            yield Violation(instruction.keyword_span, "z", Fix("add a USER", (Edit(Span(at, at), "USER 1\n"),)))
+
+
+def test_a_fix_that_reshapes_undeclared_is_dropped_even_beside_one_that_declares_it():
+    """DA018's SHELL insertion declares a reshape; the USER another fix slips into the same pass does not."""
+    (pipefail,) = [r for r in RULES if r.id == "DA018"]
+    text = "FROM debian:12-slim\nWORKDIR /app\nRUN a | b\n"
+    outcome = fix_text(text, None, [pipefail, _sneaking_rule])
+    assert "USER 1" not in outcome.text and 'SHELL ["/bin/bash"' in outcome.text
+    assert [f.rule for f in outcome.dropped] == ["DA000"] and "XX902" in outcome.dropped[0].message
