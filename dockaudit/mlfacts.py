@@ -56,7 +56,8 @@ BUILD_TOOLS = re.compile(
 @dataclass(frozen=True, slots=True)
 class BaseFacts:
     image: ImageRef | None
-    kind: str  # nvidia-cuda, pytorch, nvcr-pytorch, tensorflow, python, ubuntu, debian, alpine, conda, stage, other
+    kind: str  # nvidia-cuda, pytorch, nvcr-pytorch, nvcr-tensorflow, nvcr-tritonserver, tensorflow, python,
+    #            ubuntu, debian, alpine, conda, stage, other
     cuda: str | None = None  # "12.4.1"
     cudnn_major: int | None = None
     flavour: str | None = None  # base, runtime, devel
@@ -64,6 +65,7 @@ class BaseFacts:
     python: str | None = None  # "3.12" when the image ships it
     framework: str | None = None  # "torch 2.5.1" for framework images
     gpu: bool = False  # the image carries CUDA user-space libraries
+    ships: tuple[str, ...] = ()  # Python framework packages the image's own Python already has (torch …)
 
     @property
     def cuda_major(self) -> int | None:
@@ -73,9 +75,14 @@ class BaseFacts:
     def has_nvcc(self) -> bool | None:
         if self.kind in ("nvidia-cuda", "pytorch"):
             return self.flavour == "devel"
-        if self.kind == "nvcr-pytorch":
+        if self.kind in ("nvcr-pytorch", "nvcr-tensorflow"):
             return True
-        return None if self.kind in ("stage", "other") else False
+        return None if self.kind in ("stage", "other", "nvcr-tritonserver") else False
+
+    @property
+    def is_ngc(self) -> bool:
+        """An NGC framework image: one flavour with the toolkit, no runtime sibling to ship instead."""
+        return self.kind.startswith("nvcr-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,16 +194,20 @@ def read_base(stage: Stage, parent: StageFacts | None) -> BaseFacts:
         match = _PYTORCH_TAG.match(tag)
         if match:
             torch, cuda, cudnn, flavour = match.groups()
-            return BaseFacts(ref, "pytorch", cuda, int(cudnn), flavour, "ubuntu22.04", None, f"torch {torch}", True)
-        return BaseFacts(ref, "pytorch", framework="torch", gpu=True)
-    if ref.registry == "nvcr.io" and name in ("nvidia/pytorch", "nvidia/tensorflow", "nvidia/tritonserver"):
-        return BaseFacts(ref, "nvcr-pytorch", flavour="devel", framework=name.split("/")[1], gpu=True)
+            return BaseFacts(ref, "pytorch", cuda, int(cudnn), flavour, "ubuntu22.04", None, f"torch {torch}", True,
+                             ("torch",))  # fmt: skip
+        return BaseFacts(ref, "pytorch", framework="torch", gpu=True, ships=("torch",))
+    if ref.registry == "nvcr.io" and name in _NGC_TABLES:
+        ships = _ngc_ships(name, tag)
+        framework = ships[0] if ships else None
+        return BaseFacts(ref, "nvcr-" + name.split("/")[1], flavour="devel", framework=framework, gpu=True,
+                         ships=ships)  # fmt: skip
     if name == "tensorflow/tensorflow":
         match = _TF_TAG.match(tag or "latest")
         version = match.group(1) if match else None
         gpu = bool(match and match.group(2))
         framework = f"tensorflow {version}" if version and version[0].isdigit() else "tensorflow"
-        return BaseFacts(ref, "tensorflow", framework=framework, gpu=gpu)
+        return BaseFacts(ref, "tensorflow", framework=framework, gpu=gpu, ships=("tensorflow",))
     if name == "python":
         match = _PYTHON_TAG.match(tag)
         if match:
@@ -212,6 +223,25 @@ def read_base(stage: Stage, parent: StageFacts | None) -> BaseFacts:
     if name in _CONDA_IMAGES:
         return BaseFacts(ref, "conda")
     return BaseFacts(ref, "other")
+
+
+_NGC_TABLES = {"nvidia/pytorch": "ngc_pytorch", "nvidia/tensorflow": "ngc_tensorflow",
+               "nvidia/tritonserver": "ngc_tritonserver"}  # fmt: skip
+
+
+def _ngc_ships(name: str, tag: str) -> tuple[str, ...]:
+    """The Python frameworks an NGC image's flavour ships, from base-images.toml [image.ngc_*].
+
+    Triton's flavours differ: ``-py3`` and ``-py3-min`` have no Python torch (its PyTorch backend is
+    libtorch), ``-vllm-python-py3`` has torch because vllm needs it.  The flavour is the tag after ``YY.MM-``.
+    """
+    from dockaudit.knowledge import load_knowledge
+
+    row = load_knowledge().images.get(_NGC_TABLES[name], {})
+    flavour = tag.split("-", 1)[1] if "-" in tag else ""
+    by_flavour = row.get("python_frameworks_by_flavour", {})
+    found = by_flavour.get(flavour, row.get("python_frameworks", []))
+    return tuple(str(p) for p in found)
 
 
 def _cudnn_major(word: str | None, cuda: str) -> int | None:
@@ -438,7 +468,7 @@ class MlFacts:
 
     def _read_stage(self, facts: StageFacts, os_python: dict[str, str]) -> None:
         ctx = self.ctx
-        in_venv = facts.base.kind in ("conda", "pytorch", "python", "alpine", "tensorflow", "nvcr-pytorch")
+        in_venv = facts.base.is_ngc or facts.base.kind in ("conda", "pytorch", "python", "alpine", "tensorflow")
         for instruction in facts.stage.instructions:
             if instruction.name == "ENV":
                 for key, value, _sep in env_pairs(instruction):

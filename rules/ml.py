@@ -1574,7 +1574,7 @@ def find_ld_library_path_shadowing(ctx: LintContext) -> Iterator[Violation]:
                                     "(source: ml-compat.toml [jax] ld_library_path)")  # fmt: skip
 
 
-_FRAMEWORK_OF_IMAGE = {"pytorch": "torch", "nvcr-pytorch": "torch", "tensorflow": "tensorflow"}
+_REINSTALLABLE = ("torch", "tensorflow")  # the frameworks DA521 knows an image may ship
 
 
 @rule(
@@ -1608,22 +1608,27 @@ def find_framework_reinstalls(ctx: LintContext) -> Iterator[Violation]:
     ```
     """
     for facts in ml_facts(ctx).stages:
-        package = _FRAMEWORK_OF_IMAGE.get(facts.base.kind)
-        if package is None:
+        for package in (p for p in facts.base.ships if p in _REINSTALLABLE):
+            yield from _reinstalls(facts, package)
+
+
+def _reinstalls(facts: StageFacts, package: str) -> Iterator[Violation]:
+    """pip installs of ``package`` in the stage, on a base whose table row says it ships that package."""
+    name, _, shipped = (facts.base.framework or "").partition(" ")
+    shipped_version = shipped if name == package and shipped else None
+    for install in facts.installed(package):
+        if install.instruction not in facts.stage.instructions or install.tool == "conda":
             continue
-        shipped = (facts.base.framework or "").partition(" ")[2] or None
-        for install in facts.installed(package):
-            if install.instruction not in facts.stage.instructions or install.tool == "conda":
-                continue
-            installed = (install.version or "").split("+")[0] or None
-            if installed is not None and shipped is not None and installed == shipped:
-                continue
-            if installed is None and install.specifier:
-                continue  # a range the shipped version may satisfy: pip keeps it
-            what = f"{package} {installed}" if installed else f"unpinned {package}"
-            yield Violation(install.span, f"{what} on '{facts.base.image}', which already ships "
-                            f"{facts.base.framework}: a second copy (and CUDA stack) on top; pick the image tag that "
-                            "matches instead (source: ml-compat.toml [pytorch_image])")  # fmt: skip
+        installed = (install.version or "").split("+")[0] or None
+        if installed is not None and shipped_version is not None and installed == shipped_version:
+            continue
+        if installed is None and install.specifier:
+            continue  # a range the shipped version may satisfy: pip keeps it
+        what = f"{package} {installed}" if installed else f"unpinned {package}"
+        ships = facts.base.framework if shipped_version else package
+        yield Violation(install.span, f"{what} on '{facts.base.image}', which already ships {ships}: a second copy "
+                        "(and CUDA stack) on top; pick the image tag that matches instead (source: ml-compat.toml "
+                        "[pytorch_image], base-images.toml [image.ngc_*])")  # fmt: skip
 
 
 _CUDA_APT = re.compile(r"^(?:cuda-(?:toolkit|libraries|runtime|compiler|nvcc|cudart)[\w.-]*|cuda-\d+-\d+|libcudnn[\w.-]*"
