@@ -8,13 +8,16 @@ from the earlier stage the stage is built FROM, with ARG defaults already resolv
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from dockaudit.condaenv import read_environment
 from dockaudit.context import LintContext
+from dockaudit.files import read_regular_file
 from dockaudit.imageref import ImageRef, parse_image_ref
 from dockaudit.installs import Invocation, installs
 from dockaudit.requirements import normalise_name, parse_requirement, read_requirements_file
@@ -22,6 +25,11 @@ from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage, env_pairs
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 _CUDA_TAG = re.compile(r"^(\d+\.\d+(?:\.\d+)?)-(?:(cudnn\d*)-)?(base|runtime|devel)(?:-(.+))?$")
 _PYTORCH_TAG = re.compile(r"^(\d+\.\d+(?:\.\d+)?)-cuda(\d+\.\d+)-cudnn(\d+)-(runtime|devel)$")
@@ -133,6 +141,9 @@ class StageFacts:
     os_packages: list[tuple[str, Instruction, Span | None]] = field(default_factory=list)  # apt, dnf, apk …
     runs_scripts: bool = False  # a RUN executes a script from the context: what it does is unknown
     system_pip: list[tuple[Invocation, Instruction]] = field(default_factory=list)  # pip outside a venv/conda
+    # Installs whose dependencies the file does not show, so torch may arrive with them: a local project
+    # (`pip install -e .`), a requirements file, a lock sync, or a package that requires torch (ml-requires.toml).
+    may_bring_torch: list[tuple[str, Instruction]] = field(default_factory=list)
 
     def installed(self, *packages: str) -> list[FrameworkInstall]:
         return [i for i in self.installs if i.package in packages]
@@ -327,6 +338,47 @@ def _pip_installs(ctx: LintContext, invocation: Invocation, instruction: Instruc
         )  # fmt: skip
 
 
+def _torch_carriers(invocation: Invocation) -> Iterator[str]:
+    """What in a pip/uv install may bring torch as a dependency the Dockerfile does not show."""
+    for option in invocation.options:
+        if option.name in ("-r", "--requirement", "-e", "--editable") and option.value:
+            yield f"{option.name} {option.value}"
+    for word in invocation.packages:
+        text = word.value
+        if text.startswith((".", "/", "$")) or (("/" in text or text.endswith((".whl", ".tar.gz"))) and "://" not in text):
+            yield text  # a local project, wheel or variable: its dependencies are not in this file
+            continue
+        name = parse_requirement(text).name
+        if name is not None and name in requires_torch():
+            yield name
+
+
+def _syncs_a_project(command: Command) -> bool:
+    """``uv sync``, ``poetry install``, ``pdm install``, ``pipenv install``: dependencies from a lock file."""
+    argv = command.argv
+    return (command.name == "uv" and argv[1:2] == ["sync"]) or (
+        command.name in ("poetry", "pdm", "pipenv") and argv[1:2] in (["install"], ["sync"])
+    )
+
+
+@lru_cache(maxsize=1)
+def ml_requires() -> dict:
+    """``rules/data/ml-requires.toml``: Requires-Dist facts (which packages need torch, exact torch pins)."""
+    import dockaudit_rules
+
+    folder = os.path.join(os.path.dirname(os.path.abspath(dockaudit_rules.__file__)), "data")
+    data = read_regular_file(os.path.join(folder, "ml-requires.toml"), _REQUIRES_LIMIT)
+    return tomllib.loads(data.decode("utf-8"))
+
+
+def requires_torch() -> frozenset[str]:
+    """Packages whose every release requires torch (ml-requires.toml [requires_torch])."""
+    return frozenset(ml_requires().get("requires_torch", {}).get("packages", []))
+
+
+_REQUIRES_LIMIT = 1 << 20
+
+
 def _vcs_package(text: str) -> str | None:
     lowered = text.lower()
     for name, marker in (("apex", "nvidia/apex"), ("xformers", "xformers"), ("flash-attn", "flash-attention"),
@@ -428,6 +480,7 @@ class MlFacts:
                 current.os_packages = list(parent.os_packages)
                 current.runs_scripts = parent.runs_scripts
                 current.compiles = list(parent.compiles)
+                current.may_bring_torch = list(parent.may_bring_torch)
             elif base.python:
                 current.python_from = f"base image {base.image}"
             self._read_stage(current, os_python)
@@ -477,6 +530,8 @@ class MlFacts:
                         in_venv = True
             commands = ctx.commands(instruction)
             for command in commands:
+                if _syncs_a_project(command):
+                    facts.may_bring_torch.append((" ".join(command.argv[:2]), instruction))
                 if command.name.endswith(".sh") or (
                     command.name in ("bash", "sh") and any(w.value.endswith(".sh") for w in command.args[:2])
                 ):
@@ -515,6 +570,7 @@ class MlFacts:
                         self._read_environment_file(facts, env_file, instruction, invocation)
                 elif invocation.tool in ("pip", "uv", "pipx") and installs(invocation):
                     new = list(_pip_installs(ctx, invocation, instruction))
+                    facts.may_bring_torch += [(what, instruction) for what in _torch_carriers(invocation)]
                     facts.installs += new
                     if (
                         invocation.tool == "pip"

@@ -679,7 +679,10 @@ def find_isolated_cuda_extension_builds(ctx: LintContext) -> Iterator[Violation]
     ## What it does
     Flags `pip install flash-attn` (and apex, detectron2, pytorch3d, mamba-ssm …,
     which import torch while building) without `--no-build-isolation`, or before
-    torch is installed in the image.
+    torch is installed in the image. An earlier install that may bring torch as a
+    dependency — a local project (`pip install -e .`), a requirements file, a lock
+    sync (`uv sync`, `poetry install`), or a package that requires torch
+    (`rules/data/ml-requires.toml`) — counts as installing it.
 
     ## Why is this bad?
     flash-attn is sdist-only on PyPI and its build imports torch. In pip's isolated
@@ -718,6 +721,7 @@ def find_isolated_cuda_extension_builds(ctx: LintContext) -> Iterator[Violation]
                 not may_have_torch
                 and not any(line < install.line for line in torch_lines)
                 and not any(i.line == install.line and i.package == "torch" for i in facts.installs)
+                and not any(i.start_line < install.line for _what, i in facts.may_bring_torch)
             ):
                 yield Violation(install.span, f"{install.package} is built before torch is installed: install "
                                 "torch first")  # fmt: skip
