@@ -1017,8 +1017,11 @@ def find_gpu_queries_at_build(ctx: LintContext) -> Iterator[Violation]:
 def find_nvidia_env_overrides(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Notes `ENV NVIDIA_REQUIRE_CUDA=…`, `NVIDIA_DISABLE_REQUIRE=…` and
-    `NVIDIA_DRIVER_CAPABILITIES=all` baked into an image.
+    Notes `ENV NVIDIA_REQUIRE_CUDA=…` and `NVIDIA_DISABLE_REQUIRE=…` on a base that
+    sets the requirement itself (`nvidia/cuda`, the framework images), and
+    `NVIDIA_DRIVER_CAPABILITIES=all` baked into an image. On a base that is not a
+    CUDA image (a distroless or plain OS image for a GPU tool) there is no
+    requirement to override, so those two stay silent.
 
     ## Why is this bad?
     The CUDA images set `NVIDIA_REQUIRE_CUDA` so the container runtime refuses a host
@@ -1049,7 +1052,7 @@ def find_nvidia_env_overrides(ctx: LintContext) -> Iterator[Violation]:
         for index, (key, value, _sep) in enumerate(env_pairs(instruction)):
             span = instruction.args[index * 3].span
             plain = value.strip("'\"").lower()
-            if key == "NVIDIA_DISABLE_REQUIRE" or (key == "NVIDIA_REQUIRE_CUDA" and overrides):
+            if key in ("NVIDIA_DISABLE_REQUIRE", "NVIDIA_REQUIRE_CUDA") and overrides:
                 yield Violation(span, f"{key} overrides the driver check of the CUDA image: an old driver then fails at "
                                 "the first kernel launch instead of at start (source: ml-compat.toml "
                                 "[nvidia_cuda_image] env_require)")  # fmt: skip
@@ -1110,19 +1113,25 @@ def find_host_packages_in_image(ctx: LintContext) -> Iterator[Violation]:
     "hardcoded-visible-devices",
     family=FAMILY,
     severity="info",
-    summary="CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES fixed in ENV",
-    fix="safe",
+    summary="CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES fixed to a device list in ENV",
+    fix="unsafe",
 )
 def find_hardcoded_visible_devices(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Notes `ENV CUDA_VISIBLE_DEVICES=…` and `ENV NVIDIA_VISIBLE_DEVICES=…` with a fixed
-    device list (`0`, `0,1`, `all`) in a Dockerfile.
+    Notes `ENV CUDA_VISIBLE_DEVICES=…` with a fixed value (`0`, `0,1`) and `ENV
+    NVIDIA_VISIBLE_DEVICES=…` with a fixed device list, baked into a Dockerfile.
+    `NVIDIA_VISIBLE_DEVICES=all` is not reported: the `nvidia/cuda` images set it
+    themselves, an image on a plain base needs it for the NVIDIA runtime to mount any
+    GPU, and device plugins and GPU exporters (dcgm-exporter, k8s-device-plugin) must
+    see every GPU; `--gpus` and Kubernetes replace it per container anyway. The fix
+    (removing the variable) is unsafe: it changes which GPUs the program uses.
 
     ## Why is this bad?
     Which GPUs a container gets is the runtime's decision (`--gpus`, Kubernetes device
-    plugins). A value baked into the image overrides it, so a pod given GPU 3 uses
-    GPU 0 — another tenant's.
+    plugins). A device list baked into the image overrides it inside the container, so
+    a job given four GPUs uses one, and a fixed `NVIDIA_VISIBLE_DEVICES=0` under a
+    runtime that honours it hands out GPU 0 — another tenant's.
 
     ## Example
     ```dockerfile
@@ -1140,15 +1149,13 @@ def find_hardcoded_visible_devices(ctx: LintContext) -> Iterator[Violation]:
             continue
         for index, (key, value, _sep) in enumerate(env_pairs(instruction)):
             plain = value.strip("'\"")
-            if (
-                key in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES")
-                and plain
-                and "$" not in plain
-                and plain not in ("void", "none", "")
-            ):
-                yield Violation(instruction.args[index * 3].span, f"{key}={plain} fixes the GPUs in the image: leave "
-                                "device selection to the runtime (--gpus, Kubernetes)",
-                                _remove_env_pair(ctx, instruction, index))  # fmt: skip
+            if key not in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES") or "$" in plain:
+                continue
+            if plain.lower() in ("", "void", "none") or (key == "NVIDIA_VISIBLE_DEVICES" and plain.lower() == "all"):
+                continue  # no GPU, or every GPU the runtime gives: the runtime still decides
+            yield Violation(instruction.args[index * 3].span, f"{key}={plain} fixes the GPUs in the image: leave "
+                            "device selection to the runtime (--gpus, Kubernetes)",
+                            _remove_env_pair(ctx, instruction, index))  # fmt: skip
 
 
 @rule(
@@ -1698,7 +1705,8 @@ def find_redundant_cuda_installs(ctx: LintContext) -> Iterator[Violation]:
 
 
 def _remove_env_pair(ctx: LintContext, instruction, index: int) -> Fix | None:
-    """Delete one KEY=value of an ENV (the whole instruction when it is the only pair)."""
+    """Delete one KEY=value of an ENV (the whole instruction when it is the only pair): unsafe, since the
+    program then uses the GPUs the runtime gives instead of the fixed list."""
     pairs = env_pairs(instruction)
     if instruction.start_line != instruction.end_line:
         return None  # continuation lines: leave the layout to the author
@@ -1706,9 +1714,9 @@ def _remove_env_pair(ctx: LintContext, instruction, index: int) -> Fix | None:
     if "=" not in ctx.text(Span(key.span.start, max(value.span.end, key.span.end))):
         return None  # legacy `ENV KEY value`
     if len(pairs) == 1:
-        return Fix("remove the ENV", (Edit(instruction.line_span, ""),), reshapes=True)
+        return Fix("remove the ENV", (Edit(instruction.line_span, ""),), safe=False, reshapes=True)
     if index + 1 < len(pairs):
         span = Span(key.span.start, instruction.args[(index + 1) * 3].span.start)
     else:
         span = Span(instruction.args[index * 3 - 2].span.end, max(value.span.end, key.span.end))
-    return Fix("remove the variable", (Edit(span, ""),))
+    return Fix("remove the variable", (Edit(span, ""),), safe=False)
