@@ -741,6 +741,10 @@ def find_torch_extra_index_url(ctx: LintContext) -> Iterator[Violation]:
     Flags `pip install torch … --extra-index-url https://download.pytorch.org/whl/…`.
     When every package of that command is a PyTorch-index package (torch,
     torchvision, torchaudio …), the fix turns `--extra-index-url` into `--index-url`.
+    `uv pip install` is not reported: uv's default index strategy takes each package
+    from the first index that has it, and extra indexes come before PyPI, so PyPI
+    cannot win — unless `--index-strategy unsafe-best-match` (or
+    `UV_INDEX_STRATEGY`) asks for pip's merging.
 
     ## Why is this bad?
     With an extra index pip merges both indexes and takes the highest version from
@@ -772,6 +776,8 @@ def find_torch_extra_index_url(ctx: LintContext) -> Iterator[Violation]:
             names = [re.split(r"[=<>!~\[;@ ]", w.value, maxsplit=1)[0].lower() for w in invocation.packages]
             if option is None or "torch" not in names:
                 continue
+            if invocation.tool == "uv" and not _uv_best_match(ctx, instruction, invocation):
+                continue  # uv takes a package from the first index that has it: extra indexes come first
             fix = None
             only_torch = all(n in torch_index_packages for n in names) and not invocation.values("-i", "--index-url")
             word = option.word
@@ -784,6 +790,19 @@ def find_torch_extra_index_url(ctx: LintContext) -> Iterator[Violation]:
                 "can win; use --index-url (source: ml-compat.toml [torch_index] install_flag_history)",
                 fix=fix,
             )
+
+
+def _uv_best_match(ctx: LintContext, instruction, invocation) -> bool:
+    """uv told to merge indexes like pip (``--index-strategy unsafe-best-match``/``unsafe-any-match``, or
+    ``UV_INDEX_STRATEGY`` in the stage's ENV); by default it stops at the first index that has the package."""
+    strategies = invocation.values("--index-strategy")
+    stage = ctx.stage_of(instruction)
+    facts = ml_facts(ctx).of(stage) if stage else None
+    if facts is not None and "UV_INDEX_STRATEGY" in facts.env:
+        strategies.insert(0, facts.env["UV_INDEX_STRATEGY"][0].strip("'\""))
+    for command in ctx.commands(instruction):
+        strategies += [a.split("=", 1)[1] for a in command.assignments if a.startswith("UV_INDEX_STRATEGY=")]
+    return bool(strategies) and strategies[-1].startswith("unsafe-")
 
 
 @rule(
