@@ -56,6 +56,8 @@ RUNTIME_NVCC_PACKAGES = frozenset({"deepspeed", "flashinfer", "flashinfer-python
                                    "flashinfer-cubin", "vllm", "tensorrt-llm", "deep-gemm", "sglang"})  # fmt: skip
 # Packages that build native CUDA code when installed from source (CMAKE_ARGS, HOROVOD_GPU_*, mim).
 NATIVE_CUDA_PACKAGES = frozenset({"llama-cpp-python", "horovod", "mmcv", "exllamav2", "bitsandbytes"})
+# Packages whose PyPI release is an sdist that nvcc compiles at install (``cupy``; the wheels are cupy-cudaXXx).
+NVCC_SOURCE_PACKAGES = frozenset({"cupy"})
 BUILD_TOOLS = re.compile(
     r"^(?:build-essential|cmake|ninja-build|gcc(?:-\d+)?|g\+\+(?:-\d+)?|gcc-c\+\+|make)(?:[=-].*)?$"
 )
@@ -144,6 +146,10 @@ class StageFacts:
     # Installs whose dependencies the file does not show, so torch may arrive with them: a local project
     # (`pip install -e .`), a requirements file, a lock sync, or a package that requires torch (ml-requires.toml).
     may_bring_torch: list[tuple[str, Instruction]] = field(default_factory=list)
+    # The local projects, wheels and requirement or lock files installed: what they bring (torch, a CUDA
+    # extension to compile, DeepSpeed) is not in the Dockerfile.
+    unknown_installs: list[tuple[str, Instruction]] = field(default_factory=list)
+    runtime_nvcc: list[tuple[str, Instruction]] = field(default_factory=list)  # what calls nvcc when the image runs
 
     def installed(self, *packages: str) -> list[FrameworkInstall]:
         return [i for i in self.installs if i.package in packages]
@@ -338,19 +344,44 @@ def _pip_installs(ctx: LintContext, invocation: Invocation, instruction: Instruc
         )  # fmt: skip
 
 
-def _torch_carriers(invocation: Invocation) -> Iterator[str]:
-    """What in a pip/uv install may bring torch as a dependency the Dockerfile does not show."""
+def _unknown_installs(invocation: Invocation) -> Iterator[str]:
+    """The parts of a pip/uv install whose contents this file does not show: requirement files, editable
+    and local projects, wheels, variables."""
     for option in invocation.options:
         if option.name in ("-r", "--requirement", "-e", "--editable") and option.value:
             yield f"{option.name} {option.value}"
     for word in invocation.packages:
-        text = word.value
-        if text.startswith((".", "/", "$")) or (("/" in text or text.endswith((".whl", ".tar.gz"))) and "://" not in text):
-            yield text  # a local project, wheel or variable: its dependencies are not in this file
-            continue
-        name = parse_requirement(text).name
+        if _is_local(word.value):
+            yield word.value
+
+
+def _is_local(text: str) -> bool:
+    return text.startswith((".", "/", "$")) or (
+        ("/" in text or text.endswith((".whl", ".tar.gz"))) and "://" not in text and "@" not in text
+    )
+
+
+def _torch_carriers(invocation: Invocation) -> Iterator[str]:
+    """The named packages of a pip/uv install that require torch (ml-requires.toml [requires_torch])."""
+    for word in invocation.packages:
+        name = None if _is_local(word.value) else parse_requirement(word.value).name
         if name is not None and name in requires_torch():
             yield name
+
+
+# Repositories whose checkout is built into something that compiles CUDA code with nvcc when it runs
+# (DeepSpeed ops JIT-load with nvcc) or needs nvcc to build (darknet GPU=1, CuPy from source).
+_NVCC_REPOSITORIES = re.compile(r"github\.com/(?:microsoft/deepspeed|deepspeedai/deepspeed|cupy/cupy|"
+                                r"alexeyab/darknet|pjreddie/darknet|hank-ai/darknet)\b", re.IGNORECASE)  # fmt: skip
+
+
+def _runtime_nvcc_source(command: Command) -> str | None:
+    """A command that makes the image need nvcc: a clone of DeepSpeed/CuPy/darknet, DeepSpeed op builds."""
+    if command.name == "git" and any(_NVCC_REPOSITORIES.search(a) for a in command.argv[2:]):
+        return "git clone " + next(a for a in command.argv[2:] if _NVCC_REPOSITORIES.search(a))
+    if any(a.startswith("DS_BUILD_") for a in command.assignments):
+        return "DeepSpeed op build (DS_BUILD_*)"
+    return None
 
 
 def _syncs_a_project(command: Command) -> bool:
@@ -415,9 +446,11 @@ def _compile_signal(command: Command) -> tuple[str, str] | None:
     if name == "cmake" and any(re.search(r"CUDA|CUBLAS", a) for a in argv):
         return "cmake with CUDA", "nvcc"
     if name == "make" and any(
-        re.search(r"(?:GGML_CUDA|LLAMA_CUBLAS|CUDA)=1", a) for a in argv + list(command.assignments)
+        re.search(r"(?:GGML_CUDA|LLAMA_CUBLAS|CUDA|GPU|CUDNN)=1", a) for a in argv + list(command.assignments)
     ):
         return "make with CUDA", "nvcc"
+    if name == "sed" and any(re.search(r"\b(?:GPU|CUDNN)=1\b", a) for a in argv[1:]):
+        return "Makefile switched to GPU=1 (darknet)", "nvcc"
     if name == "mim" and argv[1:2] == ["install"]:
         return "mim install " + " ".join(argv[2:3]), "native"
     return None
@@ -481,6 +514,8 @@ class MlFacts:
                 current.runs_scripts = parent.runs_scripts
                 current.compiles = list(parent.compiles)
                 current.may_bring_torch = list(parent.may_bring_torch)
+                current.unknown_installs = list(parent.unknown_installs)
+                current.runtime_nvcc = list(parent.runtime_nvcc)
             elif base.python:
                 current.python_from = f"base image {base.image}"
             self._read_stage(current, os_python)
@@ -531,7 +566,11 @@ class MlFacts:
             commands = ctx.commands(instruction)
             for command in commands:
                 if _syncs_a_project(command):
+                    facts.unknown_installs.append((" ".join(command.argv[:2]), instruction))
                     facts.may_bring_torch.append((" ".join(command.argv[:2]), instruction))
+                nvcc_use = _runtime_nvcc_source(command)
+                if nvcc_use:
+                    facts.runtime_nvcc.append((nvcc_use, instruction))
                 if command.name.endswith(".sh") or (
                     command.name in ("bash", "sh") and any(w.value.endswith(".sh") for w in command.args[:2])
                 ):
@@ -570,7 +609,9 @@ class MlFacts:
                         self._read_environment_file(facts, env_file, instruction, invocation)
                 elif invocation.tool in ("pip", "uv", "pipx") and installs(invocation):
                     new = list(_pip_installs(ctx, invocation, instruction))
-                    facts.may_bring_torch += [(what, instruction) for what in _torch_carriers(invocation)]
+                    unknown = [(what, instruction) for what in _unknown_installs(invocation)]
+                    facts.unknown_installs += unknown
+                    facts.may_bring_torch += unknown + [(what, instruction) for what in _torch_carriers(invocation)]
                     facts.installs += new
                     if (
                         invocation.tool == "pip"
@@ -586,5 +627,8 @@ class MlFacts:
                             facts.compiles.append(
                                 CompileSignal(f"pip install {item.package}", instruction, item.span, "torch-extension")
                             )
+                        elif item.package in NVCC_SOURCE_PACKAGES:
+                            facts.compiles.append(CompileSignal(f"pip install {item.package}", instruction, item.span,
+                                                                "nvcc"))  # fmt: skip
                         elif item.package in NATIVE_CUDA_PACKAGES:
                             facts.compiles.append(CompileSignal(f"pip install {item.package}", instruction, item.span))

@@ -307,9 +307,12 @@ def find_unneeded_devel_base(ctx: LintContext) -> Iterator[Violation]:
     Flags a final stage built on an `nvidia/cuda:*-devel-*` or `pytorch/pytorch:*-devel`
     image when nothing in the image compiles CUDA code (no nvcc, no `setup.py build`,
     no flash-attn/apex/xformers-from-git build, no CUDA cmake), installs no build
-    toolchain (a build-environment image), and runs nothing that compiles kernels at
-    run time (DeepSpeed ops, FlashInfer, vLLM). A runtime or base image has the same
-    libraries without the compiler.
+    toolchain (a build-environment image), installs no local project (its `setup.py`
+    may build CUDA extensions), and runs nothing that needs nvcc when the image runs
+    or builds: DeepSpeed (its ops JIT-compile), FlashInfer, vLLM, CuPy from source,
+    darknet with `GPU=1`. A runtime or base image has the same libraries without the
+    compiler. The unsafe fix (`-devel` → `-runtime`) is offered only when every
+    install is in the Dockerfile: a requirements or lock file may bring any of those.
 
     ## Why is this bad?
     devel images add nvcc, headers and static libraries: 2–4 GB more to push, pull and
@@ -335,28 +338,43 @@ def find_unneeded_devel_base(ctx: LintContext) -> Iterator[Violation]:
         return
     if facts.compiles or any("TORCH_CUDA_ARCH_LIST" == k for k in facts.env):
         return
-    if facts.installed(*RUNTIME_NVCC_PACKAGES):
+    if facts.installed(*RUNTIME_NVCC_PACKAGES) or facts.runtime_nvcc:
         return  # JIT kernels (DeepSpeed ops, FlashInfer, vLLM) call nvcc at run time
     if any(BUILD_TOOLS.match(p) for p, _i, _s in facts.os_packages):
         return  # a build environment: the compiler is the point of the image
     if facts.runs_scripts:
         return  # a script from the build context may compile: unknown, so no guessing
+    if any(what.startswith((".", "/", "-e ", "--editable ")) for what, _i in facts.unknown_installs):
+        return  # a local project on a devel base: its setup.py most likely builds CUDA extensions
     stage = facts.stage.ancestry()[-1]
     if stage.from_instruction is None or not stage.from_instruction.args:
         return
     span = stage.from_instruction.args[0].span
-    written = ctx.text(span)
-    fix = None
-    if written.count("-devel") == 1:
-        at = span.start + written.index("-devel")
-        fix = Fix("use the runtime flavour", (Edit(Span(at, at + len("-devel")), "-runtime"),), safe=False)
     yield Violation(
         span,
         f"'{facts.base.image}' is a devel image but nothing here compiles CUDA code: the runtime "
         "flavour has the same libraries without 2-4 GB of compiler and headers (source: base-images.toml "
         "[image.nvidia_cuda_devel])",
-        fix=fix,
+        fix=_runtime_flavour_fix(ctx, facts, span),
     )
+
+
+def _runtime_flavour_fix(ctx: LintContext, facts: StageFacts, span: Span) -> Fix | None:
+    """``-devel`` → ``-runtime`` in the FROM line, only when everything the image installs is in this file.
+
+    Precondition: no requirement file, lock file or wheel whose contents are unknown (any of them may bring
+    DeepSpeed, source CuPy or a JIT-compiled kernel that calls nvcc when the image runs), and exactly one
+    ``-devel`` in the written image name, so the edit cannot land in a registry or repository name.
+    """
+    if facts.unknown_installs:
+        return None
+    written = ctx.text(span)
+    if written.count("-devel") != 1:
+        return None
+    at = span.start + written.index("-devel")
+    return Fix("use the runtime flavour", (Edit(Span(at, at + len("-devel")), "-runtime"),), safe=False)
+
+
 
 
 @rule(
