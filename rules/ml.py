@@ -571,8 +571,8 @@ def find_missing_cuda_arch_list(ctx: LintContext) -> Iterator[Violation]:
             inline = any(a.startswith(_ARCH_LIST + "=") for c in commands for a in c.assignments) or any(
                 c.name == "export" and any(w.value.startswith(_ARCH_LIST + "=") for w in c.args) for c in commands
             )
-            if declared or inline:
-                continue
+            if declared or inline or has_build_gpu(signal.instruction):
+                continue  # set, or the step has a GPU (RUN --device=nvidia.com/gpu=…) to detect
             yield Violation(
                 signal.span,
                 f"{signal.what} compiles CUDA code but TORCH_CUDA_ARCH_LIST is not set: there is no GPU at build "
@@ -997,6 +997,14 @@ def find_compiles_without_nvcc(ctx: LintContext) -> Iterator[Violation]:
                 break
 
 
+def has_build_gpu(instruction) -> bool:
+    """``RUN --device=nvidia.com/gpu=…`` (BuildKit CDI devices, Dockerfile 1.14 labs): the step runs with a GPU."""
+    return any(
+        flag.name == "device" and flag.value and re.match(r"(?:nvidia\.com/gpu|/dev/nvidia)", flag.value)
+        for flag in instruction.flags
+    )
+
+
 _GPU_QUERIES = re.compile(
     r"nvidia-smi|torch\.cuda\.(?:is_available|device_count|get_device_name)\(|list_physical_devices\(\s*['\"]GPU"
     r"|jax\.devices\(\s*['\"]gpu|cupy\.cuda\.runtime\.getDeviceCount"
@@ -1015,6 +1023,9 @@ def find_gpu_queries_at_build(ctx: LintContext) -> Iterator[Violation]:
     ## What it does
     Flags RUNs that ask for a GPU: `nvidia-smi`, `torch.cuda.is_available()`,
     `tf.config.list_physical_devices('GPU')`, `jax.devices('gpu')`.
+
+    A RUN given a GPU with BuildKit's `RUN --device=nvidia.com/gpu=all` (a CDI
+    device) is not reported: that step has one.
 
     ## Why is this bad?
     `docker build` runs without GPUs, so the answer is always "none": a check that
@@ -1035,7 +1046,7 @@ def find_gpu_queries_at_build(ctx: LintContext) -> Iterator[Violation]:
     """
     for instruction in ctx.dockerfile.instructions:
         target = instruction.trigger or instruction
-        if target.name != "RUN":
+        if target.name != "RUN" or has_build_gpu(target):
             continue
         text = target.args_text + "".join(h.content for h in target.heredocs)
         match = _GPU_QUERIES.search(text)
