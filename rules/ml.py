@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from dockaudit.context import LintContext
 from dockaudit.edits import insert_after_word
+from dockaudit.files import InputError, read_regular_file
 from dockaudit.knowledge import Knowledge, load_knowledge
 from dockaudit.mlfacts import (
     BUILD_TOOLS,
@@ -892,7 +893,70 @@ _DOWNLOADS = re.compile(
     r"from_pretrained\(|snapshot_download\(|hf_hub_download\(|huggingface-cli\s+download|\bhf\s+download"
     r"|ollama\s+pull|torch\.hub\.load\(|SentenceTransformer\(|pipeline\(",
 )
-_WEIGHT_URL = re.compile(r"https?://\S+\.(?:safetensors|bin|pt|pth|ckpt|gguf|onnx|h5)\b")
+# File types that are model weights whatever the URL; `.bin`, `.h5`, `.pb` and archives are weights only
+# with more evidence (a model host, a model-like name, a models/ destination): firmware and data use them too.
+_WEIGHT_URL = re.compile(r"(?:https?|s3|gs)://\S+?\.(?:safetensors|pt|pth|ckpt|gguf|ggml|onnx|tflite|engine)\b")
+_AMBIGUOUS_URL = re.compile(r"(?:https?|s3|gs)://\S+?\.(?:bin|h5|pb|pkl|zip|tar|tar\.gz|tgz)\b")
+_MODEL_HOSTS = re.compile(
+    r"(?:https?://)?(?:huggingface\.co|hf\.co|cdn-lfs\.huggingface\.co|civitai\.com/api/download"
+    r"|dl\.fbaipublicfiles\.com|download\.pytorch\.org/models|openaipublic\.azureedge\.net/main/whisper)/"
+)
+_NOT_WEIGHTS = (".json", ".txt", ".md", ".py", ".yaml", ".yml", ".html", ".sh")
+_MODEL_NAME = re.compile(r"(?:pytorch_model|model|weights?|checkpoint|ckpt|ggml|yolo\w*|vit_\w+|sam_\w+)[\w.-]*\.(?:bin|h5|pb)\b",
+                         re.IGNORECASE)  # fmt: skip
+_SCRIPT_LIMIT = 256 * 1024
+
+
+def _weight_download(text: str, downloader: bool) -> str | None:
+    """What in a RUN (or a script it runs) downloads model weights, or None."""
+    match = _DOWNLOADS.search(text)
+    if match:
+        return match.group(0).strip("(")
+    if not downloader:
+        return None
+    weights = _WEIGHT_URL.search(text)
+    if weights:
+        return weights.group(0)
+    on_hub = _model_host_url(text)
+    if on_hub:
+        return on_hub
+    for ambiguous in _AMBIGUOUS_URL.finditer(text):
+        url = ambiguous.group(0)
+        if _MODEL_NAME.search(url.rsplit("/", 1)[-1]):
+            return url
+    return None
+
+
+def _model_host_url(text: str) -> str | None:
+    """A file URL on a model hub (``huggingface.co/<repo>/resolve/…``, civitai, the model zoos)."""
+    for word in text.split():
+        word = word.strip("'\"")
+        if "://" not in word or not _MODEL_HOSTS.match(word.split("://", 1)[1]):
+            continue
+        name = word.split("?", 1)[0].rsplit("/", 1)[-1].lower()
+        if name.endswith(_NOT_WEIGHTS) or ("huggingface" in word or "hf.co" in word) and "/resolve/" not in word:
+            continue  # a config, a tokenizer text or a web page, not weights
+        if "civitai" in word or "." in name:
+            return word
+    return None
+
+
+def _scripts_run(ctx: LintContext, instruction) -> Iterator[tuple[str, str]]:
+    """(path, text) of build-context scripts a RUN executes (``bash get_models.sh``, ``python download.py``)."""
+    for command in ctx.commands(instruction):
+        words = [command.name] + [w.value for w in command.args[:2]]
+        for word in words:
+            if not re.search(r"\.(?:sh|py)$", word) or "$" in word:
+                continue
+            found = ctx.context_file(word)
+            if found is None:
+                continue
+            try:
+                data = read_regular_file(found, _SCRIPT_LIMIT)
+            except InputError:
+                continue  # not a regular file, or too big to be a download script: nothing known
+            yield word, data.decode("utf-8", "replace")
+            break
 
 
 @rule(
@@ -907,9 +971,14 @@ def find_model_downloads_at_build(ctx: LintContext) -> Iterator[Violation]:
     ## What it does
     Flags RUNs that download model weights into the image — `from_pretrained(…)`,
     `snapshot_download`, `huggingface-cli download`, `hf download`, `ollama pull`,
-    `torch.hub.load`, wget/curl of `*.safetensors|*.bin|*.gguf…` — and `ADD` of such
-    URLs. When a token comes from ARG or ENV, the message says so (DA102 reports the
-    secret itself).
+    `torch.hub.load`, curl/wget of `*.safetensors|*.pt|*.pth|*.ckpt|*.gguf|*.onnx`
+    or of a file on a model hub (`huggingface.co/…/resolve/…`, civitai, the PyTorch
+    and fairseq model zoos) — and `ADD` of such URLs. With the build context there,
+    the scripts a RUN executes (`bash download_models.sh`, `python fetch.py`) are read
+    too. A `.bin`, `.h5` or `.pb` URL counts only with a model-like file name
+    (`pytorch_model.bin`): firmware and data files use those suffixes too. Plain
+    `http://` downloads are called out (no integrity). When a token comes from ARG or
+    ENV, the message says so (DA102 reports the secret itself).
 
     ## Why is this bad?
     The weights (gigabytes) land in a layer under `~/.cache/huggingface`: every rebuild
@@ -934,22 +1003,34 @@ def find_model_downloads_at_build(ctx: LintContext) -> Iterator[Violation]:
         for i in ctx.dockerfile.instructions
     )  # fmt: skip
     suffix = "; the token from ARG/ENV stays in the image history" if token_in_env else ""
+    advice = ": fetch them at start-up into a mounted volume (HF_HOME=/models)" + suffix
     for instruction in ctx.dockerfile.instructions:
         target = instruction.trigger or instruction
         if target.name == "ADD":
             for arg in target.args[:-1]:
-                if _WEIGHT_URL.search(arg.value):
-                    yield Violation(arg.span, "model weights downloaded into a layer at build time: fetch them at "
-                                    "start-up into a mounted volume" + suffix)  # fmt: skip
+                found = _weight_download(arg.value, downloader=True)
+                if found and "://" in found:
+                    yield Violation(arg.span, f"ADD {found}: model weights downloaded into a layer at build time"
+                                    f"{_plain_http(found)}{advice}")  # fmt: skip
         if target.name != "RUN":
             continue
         text = target.args_text + "".join(h.content for h in target.heredocs)
-        match = _DOWNLOADS.search(text)
-        if match is None and any(c.name in ("wget", "curl") for c in ctx.commands(instruction)):
-            match = _WEIGHT_URL.search(text)
-        if match:
-            yield Violation(target.keyword_span, f"'{match.group(0).strip('(')}' downloads model weights into a layer "
-                            "at build time: fetch them at start-up into a mounted volume (HF_HOME=/models)" + suffix)  # fmt: skip
+        downloader = any(c.name in ("wget", "curl", "aria2c", "gsutil", "aws", "rclone") for c in ctx.commands(instruction))
+        found = _weight_download(text, downloader)
+        where = ""
+        if found is None:
+            for path, script in _scripts_run(ctx, instruction):
+                found = _weight_download(script, downloader=bool(re.search(r"\b(?:wget|curl|aria2c)\b", script)))
+                if found:
+                    where = f" (in {path}, which this RUN executes)"
+                    break
+        if found:
+            yield Violation(target.keyword_span, f"'{found}'{where} downloads model weights into a layer at build "
+                            f"time{_plain_http(found)}{advice}")  # fmt: skip
+
+
+def _plain_http(found: str) -> str:
+    return " over plain http (nothing checks what arrives)" if found.startswith("http://") else ""
 
 
 @rule(
