@@ -1347,16 +1347,15 @@ _CONDA_FRAMEWORKS = {"pytorch": "torch", "tensorflow": "tensorflow", "pytorch-cu
     "conda-pip-mix",
     family=FAMILY,
     severity="info",
-    summary="the same ML stack from conda and pip; PyTorch's conda channel ended with 2.6; Anaconda channel licence",
+    summary="the same ML framework installed with conda and again with pip in one environment",
 )
 def find_conda_pip_mix(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Notes a framework installed with conda (`pytorch`, `pytorch-cuda`, `cudatoolkit`,
-    `tensorflow`) and again with pip in the same image; `conda install pytorch -c
-    pytorch` for 2.6 or later (PyTorch stopped publishing there); and the
-    `continuumio/miniconda3`/`anaconda3` bases, whose default channels need a paid
-    licence for organisations of 200 or more people.
+    Notes a framework installed with conda (`pytorch`, `tensorflow`) and again with
+    pip in the same image. pip and conda in one RUN behind `if`/`case` are taken as
+    alternative branches. (PyTorch's frozen conda channel is DA529; the Anaconda
+    channels' licence DA528.)
 
     ## Why is this bad?
     Two package managers own the same files: pip overwrites conda's torch (or the
@@ -1365,7 +1364,7 @@ def find_conda_pip_mix(ctx: LintContext) -> Iterator[Violation]:
     ## Example
     ```dockerfile
     FROM condaforge/miniforge3:24.7.1-0
-    RUN conda install -y pytorch=2.5.1 pytorch-cuda=12.4 -c pytorch -c nvidia && conda clean -afy
+    RUN conda install -y pytorch=2.5.1 && conda clean -afy
     RUN pip install --no-cache-dir torch==2.5.1
     ```
 
@@ -1390,10 +1389,37 @@ def find_conda_pip_mix(ctx: LintContext) -> Iterator[Violation]:
             if later and install.package in ("pytorch", "tensorflow"):
                 yield Violation(install.span, f"{install.package} from conda and {later[0].package} from pip (line "
                                 f"{later[0].line}) in one environment: two copies, two CUDA stacks")  # fmt: skip
-            if install.package == "pytorch" and install.version and _version_at_least(install.version, (2, 6)):
-                yield Violation(install.span, f"PyTorch {install.version} is not on the pytorch conda channel "
-                                "(publishing stopped with 2.6): install torch with pip (source: ml-compat.toml "
-                                "[torch_index] conda_channel_note)")  # fmt: skip
+
+
+@rule(
+    "DA528",
+    "anaconda-default-channels",
+    family=FAMILY,
+    severity="info",
+    summary="a continuumio base whose default channels need a paid Anaconda licence for larger organisations",
+)
+def find_anaconda_default_channels(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Notes `continuumio/miniconda3` and `continuumio/anaconda3` bases, whose conda is
+    configured for Anaconda's default channels. (Split from DA509, which now means
+    only the conda/pip mix.)
+
+    ## Why is this bad?
+    Anaconda's terms of service require a paid licence for organisations of 200 or
+    more people that use its default channels; conda-forge has no such terms and
+    carries the same packages.
+
+    ## Example
+    ```dockerfile
+    FROM continuumio/miniconda3:24.7.1-0
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM condaforge/miniforge3:24.7.1-0
+    ```
+    """
     for stage in ctx.stages:
         if stage.from_instruction is None or not stage.from_instruction.args:
             continue
@@ -1401,6 +1427,71 @@ def find_conda_pip_mix(ctx: LintContext) -> Iterator[Violation]:
             yield Violation(stage.from_instruction.args[0].span, "continuumio images default to Anaconda's channels, "
                             "which need a paid licence for organisations of 200+ people: condaforge/miniforge3 uses "
                             "conda-forge (source: base-images.toml [image.miniconda3])")  # fmt: skip
+
+
+_PYTORCH_CHANNELS = ("pytorch", "pytorch-nightly", "pytorch-test")
+
+
+@rule(
+    "DA529",
+    "pytorch-conda-channel",
+    family=FAMILY,
+    severity="warning",
+    summary="PyTorch from its own conda channel, which stopped publishing after 2.5 (pytorch, pytorch-cuda, -c nvidia)",
+)
+def find_pytorch_conda_channel(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags conda installs that take PyTorch from PyTorch's own channels (`-c pytorch`,
+    `-c pytorch-nightly`, `pytorch::pytorch`) or install `pytorch-cuda` (a package
+    only that channel has, resolved with the `nvidia` channel). An error when the
+    pinned version is 2.6 or later: it was never published there. conda-forge's
+    `pytorch` is not reported.
+
+    ## Why is this bad?
+    PyTorch stopped publishing to its conda channel with 2.6: the channel is frozen
+    at 2.5.1, so an unpinned install resolves to an old torch that gets no fixes, and
+    a 2.6+ pin fails to solve. The `pytorch-cuda` + `-c nvidia` recipe went with it.
+
+    ## Example
+    ```dockerfile
+    FROM condaforge/miniforge3:24.7.1-0
+    RUN conda install -y pytorch=2.5.1 pytorch-cuda=12.4 -c pytorch -c nvidia && conda clean -afy
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM condaforge/miniforge3:24.7.1-0
+    RUN pip install --no-cache-dir torch==2.5.1 --index-url https://download.pytorch.org/whl/cu124
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        for invocation in ctx.invocations(instruction):
+            if invocation.tool != "conda" or invocation.action not in ("install", "create", "update"):
+                continue
+            channels = invocation.values("-c", "--channel")
+            from_pytorch = [c for c in channels if c.rstrip("/").rsplit("/", 1)[-1] in _PYTORCH_CHANNELS]
+            for word in invocation.packages:
+                value = word.value
+                prefix, _, spec = value.rpartition("::")
+                match = re.match(r"^(pytorch(?:-cuda)?)(?:[=<>!]=?)?([\d.*]*)", spec)
+                if match is None:
+                    continue
+                name, version = match.groups()
+                if not (from_pytorch or prefix in _PYTORCH_CHANNELS or name == "pytorch-cuda"):
+                    continue  # conda-forge's pytorch
+                if name == "pytorch" and version and "*" not in version and _version_at_least(version, (2, 6)):
+                    yield Violation(word.span, f"PyTorch {version} is not on the pytorch conda channel (publishing "
+                                    "stopped with 2.6): install torch with pip, or pytorch from conda-forge (source: "
+                                    "ml-compat.toml [torch_index] conda_channel_note)", severity=Severity.ERROR)  # fmt: skip
+                else:
+                    via = "pytorch-cuda" if name == "pytorch-cuda" else f"-c {(from_pytorch or [prefix])[0]}"
+                    yield Violation(word.span, f"{value} from PyTorch's conda channel ({via}): PyTorch's conda "
+                                    "channels stopped publishing with 2.6 (the last release there is 2.5.1, no fixes "
+                                    "since); install torch with pip "
+                                    "(--index-url https://download.pytorch.org/whl/cuXXX) or from conda-forge (source: "
+                                    "ml-compat.toml [torch_index] conda_channel_note)")  # fmt: skip
+                break  # one finding per install command
 
 
 def _branches(instruction) -> bool:
