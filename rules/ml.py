@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dockaudit.context import LintContext
 from dockaudit.edits import insert_after_word
 from dockaudit.files import InputError, read_regular_file
+from dockaudit.installs import installs, unquoted_redirect
 from dockaudit.knowledge import Knowledge, load_knowledge
 from dockaudit.mlfacts import (
     BUILD_TOOLS,
@@ -1940,3 +1941,77 @@ def _remove_env_pair(ctx: LintContext, instruction, index: int) -> Fix | None:
     else:
         span = Span(instruction.args[index * 3 - 2].span.end, max(value.span.end, key.span.end))
     return Fix("remove the variable", (Edit(span, ""),), safe=False)
+
+
+_REQUIREMENT_HEAD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[A-Za-z0-9._,-]*\])?$")
+_SPECIFIER_TOOLS = ("pip", "uv", "pipx", "conda")
+
+
+@rule(
+    "DA530",
+    "unquoted-version-specifier",
+    family=FAMILY,
+    severity="error",
+    summary="an unquoted `pkg>=1.2` / `pkg<2` in a RUN install: the shell reads a redirect and drops the pin",
+    fix="safe",
+)
+def find_unquoted_version_specifiers(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a pip, uv, pipx or conda install in a shell-form RUN whose requirement has
+    an unquoted `>` or `<` (`numpy>=1.26`, `torch<2.5`, `scipy>1,<2`). The fix quotes
+    the requirement (`"numpy>=1.26"`); it is offered only where the word holds no
+    quote, backslash or backtick, so the quoted word means what was meant.
+    (ShellCheck calls this SC2261; DA703 runs ShellCheck only when asked.)
+
+    ## Why is this bad?
+    The shell splits `numpy>=1.26` into the word `numpy` and a redirect of the output
+    to a file named `=1.26`: pip installs the newest numpy, the version bound is
+    silently dropped, and a stray file lands in the image. With `<` the shell reads
+    stdin from a file named after the version, and the build fails with "No such
+    file or directory".
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir numpy>=1.26
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir "numpy>=1.26"
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        target = instruction.trigger or instruction
+        if target.name != "RUN" or target.json:
+            continue  # exec form: no shell, no redirect
+        for invocation in ctx.invocations(instruction):
+            if invocation.tool not in _SPECIFIER_TOOLS or not (installs(invocation) or invocation.action == "create"):
+                continue
+            for word in invocation.packages:
+                at = unquoted_redirect(word.raw)
+                if at is None or at == 0 or not _REQUIREMENT_HEAD.match(word.raw[:at]):
+                    continue
+                yield Violation(word.span or invocation.command.span, f"unquoted {word.raw}: the shell reads "
+                                f'{_redirect_effect(word.raw, at)}; quote it ("{word.raw}")',
+                                fix=_quote_fix(ctx, word))  # fmt: skip
+
+
+def _redirect_effect(raw: str, at: int) -> str:
+    """What the shell does with ``name>=1.2`` / ``name<2`` / ``name>=1,<2`` split at offset ``at``."""
+    name, rest = raw[:at], raw[at + 1 :]
+    second = unquoted_redirect(rest)
+    target = rest if second is None else rest[:second]
+    if raw[at] == "<" or (second is not None and rest[second] == "<"):
+        source = target if raw[at] == "<" else rest[second + 1 :]
+        return f"'<' as input from a file '{source}': the install fails (no such file)"
+    return f"'>' as output to a file '{target}': {name} is installed without the bound"
+
+
+def _quote_fix(ctx: LintContext, word) -> Fix | None:
+    """Wrap the word in double quotes: safe only when the word as written has no quoting of its own."""
+    if word.span is None or ctx.text(word.span) != word.raw or any(c in word.raw for c in "\"'\\`"):
+        return None
+    return Fix("quote the requirement", (Edit(word.span, f'"{word.raw}"'),))
