@@ -904,11 +904,15 @@ _WEIGHT_URL = re.compile(r"(?:https?|s3|gs)://\S+?\.(?:safetensors|pt|pth|ckpt|g
 _AMBIGUOUS_URL = re.compile(r"(?:https?|s3|gs)://\S+?\.(?:bin|h5|pb|pkl|zip|tar|tar\.gz|tgz)\b")
 _MODEL_HOSTS = re.compile(
     r"(?:https?://)?(?:huggingface\.co|hf\.co|cdn-lfs\.huggingface\.co|civitai\.com/api/download"
-    r"|dl\.fbaipublicfiles\.com|download\.pytorch\.org/models|openaipublic\.azureedge\.net/main/whisper)/"
+    r"|dl\.fbaipublicfiles\.com|download\.pytorch\.org/models|openaipublic\.azureedge\.net/main/whisper"
+    r"|download\.tensorflow\.org/models|tfhub\.dev|www\.kaggle\.com/api/v1/models)/"
 )
 _NOT_WEIGHTS = (".json", ".txt", ".md", ".py", ".yaml", ".yml", ".html", ".sh")
-_MODEL_NAME = re.compile(r"(?:pytorch_model|model|weights?|checkpoint|ckpt|ggml|yolo\w*|vit_\w+|sam_\w+)[\w.-]*\.(?:bin|h5|pb)\b",
-                         re.IGNORECASE)  # fmt: skip
+_MODEL_NAME = re.compile(
+    r"(?:pytorch_model|model|weights?|checkpoint|ckpt|ggml|yolo\w*|vit_\w+|sam_\w+)[\w.-]*"
+    r"\.(?:bin|h5|pb|pkl|zip|tar|tar\.gz|tgz)\b",
+    re.IGNORECASE,
+)  # a model-zoo file name: "pytorch_model.bin", "resnet50_weights.h5", "ssd_model.tar.gz"
 _SCRIPT_LIMIT = 256 * 1024
 
 

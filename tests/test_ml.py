@@ -391,3 +391,30 @@ def test_da530_unquoted_specifiers(run, fires, fixed):
         assert (text[: edit.span.start] + edit.replacement + text[edit.span.end :]).splitlines()[1] == f"RUN {fixed}"
     elif fires:
         assert findings[0].fix is None
+
+
+# --- class 2 and class 5 ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,rule_id,count",
+    [
+        ("FROM python:3.12-slim\nRUN pip install onnxruntime-gpu==1.20.1 onnxruntime==1.20.1\n", "DA531", 1),
+        ("FROM python:3.12-slim\nRUN pip install onnxruntime-gpu==1.20.1\n", "DA531", 0),
+        ("FROM python:3.12-slim\nRUN uv pip install --system pytorch\n", "DA532", 1),
+        ("FROM python:3.12-slim\nRUN pip install torch==2.5.1 scikit-learn==1.5.2\n", "DA532", 0),
+        ("FROM python:3.12-slim\nENV SKLEARN_ALLOW_DEPRECATED_SKLEARN_PACKAGE_INSTALL=True\nRUN pip install sklearn\n",
+         "DA532", 0),
+        ("FROM python:3.12-slim\nRUN pip install https://x.org/a-1.0-cp311-cp311-linux_x86_64.whl\n", "DA533", 1),
+        ("FROM python:3.12-slim\nRUN pip install https://x.org/a-1.0-cp38-abi3-linux_x86_64.whl\n", "DA533", 0),
+        ("FROM python:3.12-slim\nRUN pip install https://x.org/a-1.0-py3-none-any.whl\n", "DA533", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install /w/torch-2.1.0+cu118-cp310-cp310-linux_x86_64.whl\n",
+         "DA533", 1),
+        ("FROM a\nRUN wget http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v1_coco.tar.gz\n",
+         "DA520", 1),
+        ("FROM a\nRUN wget https://nodejs.org/dist/v20.18.0/node-v20.18.0-linux-x64.tar.gz\n", "DA520", 0),
+        ("FROM a\nRUN huggingface-cli download org/model --local-dir /models\n", "DA520", 1),
+    ],
+)
+def test_class_2_and_5_rules(text, rule_id, count):
+    assert len(_fired(text, rule_id)) == count
