@@ -441,6 +441,14 @@ def _compile_signal(command: Command) -> tuple[str, str] | None:
     name = command.name
     if name == "nvcc":
         return "nvcc", "nvcc"
+    if any("--cuda_ext" in a or "--cpp_ext" in a for a in argv[1:]) and (
+        name.startswith(("python", "pip")) or name == "uv"
+    ):
+        return "apex --cuda_ext build", "torch-extension"
+    if _forces_cuda(command) and (
+        (name.startswith("python") and "setup.py" in argv[1:3]) or (name.startswith("pip") and "install" in argv[1:3])
+    ):
+        return f"{' '.join(argv[:2])} with FORCE_CUDA/BUILD_EXT", "torch-extension"
     if name.startswith("python") and "setup.py" in argv[1:3] and set(_SETUP_COMMANDS) & set(argv):
         return "python setup.py " + next(a for a in argv if a in _SETUP_COMMANDS), "setup.py"
     if name == "cmake" and any(re.search(r"CUDA|CUBLAS", a) for a in argv):
@@ -454,6 +462,12 @@ def _compile_signal(command: Command) -> tuple[str, str] | None:
     if name == "mim" and argv[1:2] == ["install"]:
         return "mim install " + " ".join(argv[2:3]), "native"
     return None
+
+
+def _forces_cuda(command: Command) -> bool:
+    """``FORCE_CUDA=1`` (detectron2, torch-scatter, mmcv) or ``BUILD_EXT=1`` (ColossalAI) on the command: the
+    package builds its CUDA extension even without a visible GPU."""
+    return any(re.match(r"^(?:FORCE_CUDA|BUILD_EXT)=[\"']?(?:1|true|yes)", a, re.IGNORECASE) for a in command.assignments)
 
 
 def _python_from_conda(invocation: Invocation) -> str | None:

@@ -527,6 +527,9 @@ def find_companion_version_mismatch(ctx: LintContext) -> Iterator[Violation]:
 
 
 _ARCH_LIST = "TORCH_CUDA_ARCH_LIST"
+_FORCE_CUDA = "FORCE_CUDA"
+# Packages whose setup.py builds CUDA ops only when a GPU is visible or FORCE_CUDA is set.
+_FORCE_CUDA_PACKAGES = frozenset({"detectron2", "pytorch3d", "torch-scatter", "torch-sparse", "mmcv-full"})
 _BASES_WITHOUT_ARCH_LIST = ("nvidia-cuda", "pytorch", "python", "ubuntu", "debian", "conda")
 
 
@@ -540,9 +543,12 @@ _BASES_WITHOUT_ARCH_LIST = ("nvidia-cuda", "pytorch", "python", "ubuntu", "debia
 def find_missing_cuda_arch_list(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Flags a torch CUDA extension build (flash-attn, apex, xformers or detectron2 from
-    source) when `TORCH_CUDA_ARCH_LIST` is set neither by ENV/ARG
-    nor inline. Notes a missing `MAX_JOBS` for flash-attn.
+    Flags a torch CUDA extension build — apex (`--cuda_ext`), xformers or detectron2
+    from source, packages built with `FORCE_CUDA=1` or `BUILD_EXT=1` — when
+    `TORCH_CUDA_ARCH_LIST` is set neither by ENV/ARG nor inline, and a CMake build
+    with `-DCMAKE_CUDA_ARCHITECTURES=native`. flash-attn is not reported: it passes
+    its own `-gencode` list and first tries a prebuilt wheel. A step given a GPU
+    (`RUN --device=nvidia.com/gpu=…`) has one to detect.
 
     ## Why is this bad?
     `docker build` has no GPU. With the list unset, torch's extension builder looks for
@@ -553,18 +559,24 @@ def find_missing_cuda_arch_list(ctx: LintContext) -> Iterator[Violation]:
     ## Example
     ```dockerfile
     FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel
-    RUN pip install --no-cache-dir --no-build-isolation flash-attn==2.7.0.post2
+    RUN pip install --no-cache-dir --no-build-isolation git+https://github.com/NVIDIA/apex.git@24.04.01
     ```
 
     ## Use instead
     ```dockerfile
     FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel
     ENV TORCH_CUDA_ARCH_LIST="8.0;8.6;8.9;9.0+PTX" MAX_JOBS=4
-    RUN pip install --no-cache-dir --no-build-isolation flash-attn==2.7.0.post2
+    RUN pip install --no-cache-dir --no-build-isolation git+https://github.com/NVIDIA/apex.git@24.04.01
     ```
     """
     for facts in ml_facts(ctx).stages:
-        own = [c for c in facts.compiles if c.instruction in facts.stage.instructions and c.kind == "torch-extension"]
+        yield from _native_arch_builds(ctx, facts)
+        # flash-attn passes its own -gencode list (and first tries a prebuilt wheel): no list needed
+        own = [
+            c for c in facts.compiles
+            if c.instruction in facts.stage.instructions and c.kind == "torch-extension"
+            and c.what != "pip install flash-attn"
+        ]  # fmt: skip
         if not own:
             continue
         if facts.base.kind not in _BASES_WITHOUT_ARCH_LIST:
@@ -579,6 +591,14 @@ def find_missing_cuda_arch_list(ctx: LintContext) -> Iterator[Violation]:
             )
             if declared or inline or has_build_gpu(signal.instruction):
                 continue  # set, or the step has a GPU (RUN --device=nvidia.com/gpu=…) to detect
+            package = signal.what.removeprefix("pip install ")
+            forced = _FORCE_CUDA in facts.env or any(_FORCE_CUDA + "=" in a for c in commands for a in c.assignments)
+            if package in _FORCE_CUDA_PACKAGES and not forced:
+                yield Violation(signal.span, f"{signal.what} builds without its CUDA kernels: with no GPU at build "
+                                "time it compiles CPU-only ops unless FORCE_CUDA=1 is set (and then it needs "
+                                'TORCH_CUDA_ARCH_LIST, e.g. "8.0;8.6;9.0+PTX"; source: ml-compat.toml '
+                                "[torch_extension_build])")  # fmt: skip
+                break
             yield Violation(
                 signal.span,
                 f"{signal.what} compiles CUDA code but TORCH_CUDA_ARCH_LIST is not set: there is no GPU at build "
@@ -586,6 +606,22 @@ def find_missing_cuda_arch_list(ctx: LintContext) -> Iterator[Violation]:
                 "[torch_extension_build])",
             )
             break
+
+
+def _native_arch_builds(ctx: LintContext, facts: StageFacts) -> Iterator[Violation]:
+    """``cmake -DCMAKE_CUDA_ARCHITECTURES=native`` (or ``GGML_NATIVE``-style ``native`` lists): with no GPU
+    in the build, CMake has nothing to detect and the configure step fails."""
+    for instruction in facts.stage.instructions:
+        if has_build_gpu(instruction):
+            continue
+        for command in ctx.commands(instruction):
+            if command.name != "cmake":
+                continue
+            native = next((a for a in command.argv if re.match(r"-DCMAKE_CUDA_ARCHITECTURES(?::\w+)?=native", a)), None)
+            if native:
+                yield Violation(command.span, f"{native}: there is no GPU at build time to detect, so CMake fails "
+                                "('CUDA_ARCHITECTURES is set to \"native\", but no GPU was detected'); list the "
+                                "architectures, e.g. -DCMAKE_CUDA_ARCHITECTURES=\"80;86;90\"")  # fmt: skip
 
 
 _NO_MUSL_WHEELS = frozenset({"torch", "tensorflow", "tensorflow-cpu", "jaxlib", "jax", "onnxruntime", "onnxruntime-gpu",
@@ -2240,3 +2276,95 @@ def _wheel_problem(value: str, facts: StageFacts, torch: str | None) -> str | No
         return (f"{filename} is built for torch {wanted_torch.group(1)}, the image pins torch {torch}: it fails at "
                 "import with undefined symbols")  # fmt: skip
     return None
+
+
+# Packages that compile code when the model first runs: Triton kernels need a C compiler (for the launcher
+# stub) — vLLM, SGLang, unsloth and explicit triton installs run them; DeepSpeed's ops and FlashInfer's
+# kernels are JIT-compiled with nvcc unless prebuilt.
+_NEEDS_C_COMPILER = frozenset({"vllm", "sglang", "unsloth", "triton"})
+_NEEDS_NVCC = frozenset({"deepspeed", "flashinfer", "flashinfer-python"})
+_PREBUILT_FLASHINFER = frozenset({"flashinfer-jit-cache", "flashinfer-cubin"})
+_C_COMPILERS = re.compile(r"^(?:build-essential|gcc(?:-\d+)?|clang(?:-\d+)?|gcc-c\+\+|build-base)(?:[=-].*)?$")
+
+
+def _has_c_compiler(facts: StageFacts) -> bool | None:
+    """Whether the base image has a C compiler: known for python, nvidia/cuda and plain OS bases only."""
+    base = facts.base
+    if base.kind in ("python", "alpine") and base.image is not None:
+        tag = base.image.tag or ""
+        return not ("slim" in tag or "alpine" in tag)
+    if base.kind == "nvidia-cuda" and base.flavour:
+        return base.flavour == "devel"
+    if base.kind in ("ubuntu", "debian"):
+        return False
+    return None
+
+
+@rule(
+    "DA534",
+    "jit-compiler-missing",
+    family=FAMILY,
+    severity="warning",
+    summary="an image that compiles kernels when the model first runs (Triton, DeepSpeed ops) has no compiler",
+)
+def find_missing_jit_compilers(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a stage that installs a package which compiles code when the model
+    first runs, on a base known to lack the compiler it needs, when no compiler is
+    installed: vLLM, SGLang, unsloth and triton (Triton builds a small C launcher
+    with `gcc` the first time a kernel runs) on `python:*-slim`, `nvidia/cuda`
+    runtime/base or a plain OS image without `build-essential`/`gcc`; DeepSpeed and
+    FlashInfer (their kernels are JIT-compiled with `nvcc`) on a base without nvcc
+    and no `cuda-nvcc` package — unless DeepSpeed's ops are prebuilt
+    (`DS_BUILD_OPS=1`) or FlashInfer's kernels come prebuilt (`flashinfer-jit-cache`,
+    `flashinfer-cubin`). Bases whose contents are not known stay silent.
+
+    ## Why is this bad?
+    The image builds and starts, then fails at the first request or training step:
+    "Failed to find C compiler. Please specify via CC environment variable" from
+    Triton, or "nvcc not found" / `CUDA_HOME does not exist` from DeepSpeed's op
+    builder.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir vllm==0.6.4
+    CMD ["vllm", "serve", "Qwen/Qwen2.5-1.5B-Instruct"]
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN apt-get update && apt-get install -y --no-install-recommends gcc=4:12.2.0-3 && rm -rf /var/lib/apt/lists/*
+    RUN pip install --no-cache-dir vllm==0.6.4
+    CMD ["vllm", "serve", "Qwen/Qwen2.5-1.5B-Instruct"]
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        yield from _missing_jit_compilers(ctx, facts)
+
+
+def _missing_jit_compilers(ctx: LintContext, facts: StageFacts) -> Iterator[Violation]:
+    own = [i for i in facts.installs if i.instruction in facts.stage.instructions]
+    packages = {p for p, _i, _s in facts.os_packages}
+    c_compiler = _has_c_compiler(facts)
+    if c_compiler is False and not any(_C_COMPILERS.match(p) for p in packages):
+        for install in [i for i in own if i.package in _NEEDS_C_COMPILER][:1]:
+            yield Violation(install.span, f"{install.package} runs Triton kernels, which compile a C launcher with gcc "
+                            f"when the model first runs, and '{facts.base.image}' has no C compiler: it fails with "
+                            "'Failed to find C compiler'; install gcc (or build-essential) in this stage")  # fmt: skip
+    nvcc = facts.base.has_nvcc
+    if nvcc is False and not any(re.match(r"cuda-(?:nvcc|toolkit)", p) for p in packages):
+        prebuilt_ds = "DS_BUILD_OPS" in facts.env or any(
+            "DS_BUILD_OPS=1" in a for i in facts.installed("deepspeed") for c in ctx.commands(i.instruction)
+            for a in c.assignments
+        )  # fmt: skip
+        prebuilt_fi = bool(facts.installed(*_PREBUILT_FLASHINFER))
+        for install in [i for i in own if i.package in _NEEDS_NVCC]:
+            if (install.package == "deepspeed" and prebuilt_ds) or (install.package != "deepspeed" and prebuilt_fi):
+                continue
+            yield Violation(install.span, f"{install.package} JIT-compiles its CUDA kernels with nvcc when they are "
+                            f"first used, and '{facts.base.image}' has no nvcc: install cuda-nvcc, prebuild the "
+                            "kernels (DS_BUILD_OPS=1, flashinfer-jit-cache), or use a devel base")  # fmt: skip
+            break
