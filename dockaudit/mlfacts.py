@@ -344,11 +344,13 @@ def _pip_installs(ctx: LintContext, invocation: Invocation, instruction: Instruc
         )  # fmt: skip
 
 
-def _unknown_installs(invocation: Invocation) -> Iterator[str]:
-    """The parts of a pip/uv install whose contents this file does not show: requirement files, editable
-    and local projects, wheels, variables."""
+def _unknown_installs(ctx: LintContext, invocation: Invocation) -> Iterator[str]:
+    """The parts of a pip/uv install whose contents this file does not show: requirement files not found in
+    the build context, editable and local projects, wheels, variables."""
     for option in invocation.options:
-        if option.name in ("-r", "--requirement", "-e", "--editable") and option.value:
+        if option.name in ("-r", "--requirement") and option.value and ctx.context_file(option.value) is None:
+            yield f"{option.name} {option.value}"
+        elif option.name in ("-e", "--editable") and option.value:
             yield f"{option.name} {option.value}"
     for word in invocation.packages:
         if _is_local(word.value):
@@ -623,7 +625,7 @@ class MlFacts:
                         self._read_environment_file(facts, env_file, instruction, invocation)
                 elif invocation.tool in ("pip", "uv", "pipx") and installs(invocation):
                     new = list(_pip_installs(ctx, invocation, instruction))
-                    unknown = [(what, instruction) for what in _unknown_installs(invocation)]
+                    unknown = [(what, instruction) for what in _unknown_installs(ctx, invocation)]
                     facts.unknown_installs += unknown
                     facts.may_bring_torch += unknown + [(what, instruction) for what in _torch_carriers(invocation)]
                     facts.installs += new

@@ -312,13 +312,17 @@ def find_unneeded_devel_base(ctx: LintContext) -> Iterator[Violation]:
     ## What it does
     Flags a final stage built on an `nvidia/cuda:*-devel-*` or `pytorch/pytorch:*-devel`
     image when nothing in the image compiles CUDA code (no nvcc, no `setup.py build`,
-    no flash-attn/apex/xformers-from-git build, no CUDA cmake), installs no build
-    toolchain (a build-environment image), installs no local project (its `setup.py`
+    no flash-attn/apex/xformers-from-git build, no CUDA cmake), is not a build
+    environment (a toolchain installed *and* make/cmake/bazel run; `build-essential`
+    for pip sdists alone does not count: gcc is not nvcc), installs no local project (its `setup.py`
     may build CUDA extensions), and runs nothing that needs nvcc when the image runs
     or builds: DeepSpeed (its ops JIT-compile), FlashInfer, vLLM, CuPy from source,
     darknet with `GPU=1`. A runtime or base image has the same libraries without the
-    compiler. The unsafe fix (`-devel` → `-runtime`) is offered only when every
-    install is in the Dockerfile: a requirements or lock file may bring any of those.
+    compiler. Installs whose contents are unknown (a local project, a requirements
+    file not in the build context, a lock sync) and ARG/ENV switches that ask for a
+    CUDA build (`FORCE_CUDA`, `HOROVOD_GPU_OPERATIONS`, `CMAKE_CUDA_ARCHITECTURES`)
+    keep it silent: any of them may need nvcc. The unsafe fix (`-devel` →
+    `-runtime`) is offered under the same precondition, checked again in the fix.
 
     ## Why is this bad?
     devel images add nvcc, headers and static libraries: 2–4 GB more to push, pull and
@@ -346,12 +350,15 @@ def find_unneeded_devel_base(ctx: LintContext) -> Iterator[Violation]:
         return
     if facts.installed(*RUNTIME_NVCC_PACKAGES) or facts.runtime_nvcc:
         return  # JIT kernels (DeepSpeed ops, FlashInfer, vLLM) call nvcc at run time
-    if any(BUILD_TOOLS.match(p) for p, _i, _s in facts.os_packages):
-        return  # a build environment: the compiler is the point of the image
+    tools = [p for p, _i, _s in facts.os_packages if BUILD_TOOLS.match(p)]
+    if any(_BUILD_SYSTEMS.match(p) for p in tools) or (tools and _runs_a_build(ctx, facts)):
+        return  # a build environment that builds: the compiler is the point (gcc for sdists alone is not nvcc)
     if facts.runs_scripts:
         return  # a script from the build context may compile: unknown, so no guessing
-    if any(what.startswith((".", "/", "-e ", "--editable ")) for what, _i in facts.unknown_installs):
-        return  # a local project on a devel base: its setup.py most likely builds CUDA extensions
+    if facts.unknown_installs:
+        return  # a local project (its setup.py may build CUDA code) or an unread requirements file (DeepSpeed?)
+    if _cuda_build_switches(facts):
+        return  # FORCE_CUDA, HOROVOD_GPU_OPERATIONS, CMAKE_CUDA_ARCHITECTURES …: a CUDA build is intended
     stage = facts.stage.ancestry()[-1]
     if stage.from_instruction is None or not stage.from_instruction.args:
         return
@@ -363,6 +370,32 @@ def find_unneeded_devel_base(ctx: LintContext) -> Iterator[Violation]:
         "[image.nvidia_cuda_devel])",
         fix=_runtime_flavour_fix(ctx, facts, span),
     )
+
+
+_BUILD_SYSTEMS = re.compile(r"^(?:cmake|ninja-build)(?:[=-].*)?$")  # installed only to build native code
+_CUDA_SWITCHES = re.compile(r"\b(?:FORCE_CUDA|HOROVOD_GPU\w*|CMAKE_CUDA_ARCHITECTURES|CUDA_ARCHITECTURES|DS_BUILD_\w+)=")
+
+
+def _cuda_build_switches(facts: StageFacts) -> bool:
+    """An ARG or ENV of the image's stages sets a switch that makes a build compile CUDA code."""
+    return any(
+        i.name in ("ARG", "ENV") and _CUDA_SWITCHES.search(i.args_text + " ")
+        for stage in facts.stage.ancestry()
+        for i in stage.instructions
+    ) or any(_CUDA_SWITCHES.search(f"{key}=") for key in facts.env)
+
+
+_BUILD_COMMANDS = frozenset({"make", "cmake", "ninja", "bazel", "bazelisk", "meson", "gcc", "g++", "cc", "c++",
+                             "nvcc", "scons"})  # fmt: skip
+
+
+def _runs_a_build(ctx: LintContext, facts: StageFacts) -> bool:
+    """A build command runs in the image's stages (not only a pip install of sdists that gcc compiles)."""
+    for stage in facts.stage.ancestry():
+        for instruction in stage.instructions:
+            if any(c.name in _BUILD_COMMANDS for c in ctx.commands(instruction)):
+                return True
+    return False
 
 
 def _runtime_flavour_fix(ctx: LintContext, facts: StageFacts, span: Span) -> Fix | None:
