@@ -648,3 +648,25 @@ class MlFacts:
                                                                 "nvcc"))  # fmt: skip
                         elif item.package in NATIVE_CUDA_PACKAGES:
                             facts.compiles.append(CompileSignal(f"pip install {item.package}", instruction, item.span))
+
+
+def exact_torch_pin(package: str, version: str) -> tuple[str, str] | None:
+    """(torch version, source) that ``package==version`` requires exactly, or None when not known.
+
+    From ml-requires.toml [exact_torch.*] (vllm, xformers) and ml-compat.toml's torchvision/torchaudio
+    pairing tables.
+    """
+    from dockaudit.knowledge import load_knowledge
+
+    release = version.split("+")[0]
+    row = ml_requires().get("exact_torch", {}).get(package)
+    if row is not None:
+        pinned = row.get("pins", {}).get(release)
+        return (str(pinned), f"ml-requires.toml [exact_torch.{package}]") if pinned else None
+    if package in ("torchvision", "torchaudio"):
+        for torch_release in load_knowledge().torch.values():
+            pairs = torch_release.torchvision if package == "torchvision" else torch_release.torchaudio
+            for torch_version, companion in pairs.items():
+                if companion.split(" ")[0] == release:
+                    return torch_version, f'ml-compat.toml [torch."{torch_release.minor}"]'
+    return None

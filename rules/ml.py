@@ -16,6 +16,7 @@ from dockaudit.files import InputError, read_regular_file
 from dockaudit.installs import installs, unquoted_redirect
 from dockaudit.knowledge import Knowledge, load_knowledge
 from dockaudit.mlfacts import (
+    exact_torch_pin,
     BUILD_TOOLS,
     CUDA_SOURCE_PACKAGES,
     RUNTIME_NVCC_PACKAGES,
@@ -2401,3 +2402,79 @@ def _missing_jit_compilers(ctx: LintContext, facts: StageFacts) -> Iterator[Viol
                             f"first used, and '{facts.base.image}' has no nvcc: install cuda-nvcc, prebuild the "
                             "kernels (DS_BUILD_OPS=1, flashinfer-jit-cache), or use a devel base")  # fmt: skip
             break
+
+
+_PINS_TORCH = ("vllm", "xformers", "torchvision", "torchaudio")
+
+
+@rule(
+    "DA535",
+    "torch-replaced-by-pin",
+    family=FAMILY,
+    severity="warning",
+    summary="a package that requires one exact torch installed over another torch (often the base image's own)",
+)
+def find_torch_replaced_by_pin(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a pinned package whose wheel requires one exact torch — vllm
+    (`vllm==0.6.4` → `torch==2.5.1`), xformers, torchvision, torchaudio (facts from
+    `rules/data/ml-requires.toml` and the pairing tables) — installed on a base that
+    already ships another torch (`pytorch/pytorch:<torch>-…`, NGC's
+    `nvcr.io/nvidia/pytorch`, whose torch is NVIDIA's own `2.x.0a0` build) or, with
+    `--no-deps`, over another pinned torch. (Without `--no-deps` a companion of
+    another torch is DA506.)
+
+    ## Why is this bad?
+    pip satisfies the exact pin by replacing the image's torch with a PyPI wheel —
+    gigabytes twice (the old torch stays in its layer), NVIDIA's tuned build lost, and
+    often another CUDA. With `--no-deps` the package runs against a torch it was not
+    built for and fails at import with undefined symbols.
+
+    ## Example
+    ```dockerfile
+    FROM pytorch/pytorch:2.4.1-cuda12.1-cudnn9-runtime
+    RUN pip install --no-cache-dir vllm==0.6.4
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+    RUN pip install --no-cache-dir vllm==0.6.4
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        torches = [i for i in facts.installed("torch") if i.version]
+        for install in facts.installed(*_PINS_TORCH):
+            if install.instruction not in facts.stage.instructions or not install.version or install.tool == "conda":
+                continue
+            pin = exact_torch_pin(install.package, install.version)
+            if pin is None:
+                continue
+            wanted, source = pin
+            no_deps = any(
+                inv.has("--no-deps") and any(w.span == install.span for w in inv.packages)
+                for inv in ctx.invocations(install.instruction)
+            )
+            earlier = [t for t in torches if t.line <= install.line and t is not install]
+            if earlier:
+                have = earlier[-1].version.split("+")[0]
+                if have != wanted and no_deps:
+                    yield Violation(install.span, f"{install.package} {install.version} is built for torch {wanted}; "
+                                    f"with --no-deps it runs against torch {have} (line {earlier[-1].line}) and fails "
+                                    f"at import with undefined symbols (source: {source})")  # fmt: skip
+                continue  # without --no-deps a companion of another torch is DA506's finding
+            if "torch" not in facts.base.ships:
+                continue
+            name, _, shipped = (facts.base.framework or "").partition(" ")
+            if name == "torch" and shipped == wanted:
+                continue
+            has = f"torch {shipped}" if shipped else "NVIDIA's own torch build"
+            outcome = (
+                "with --no-deps it runs against a torch it was not built for (undefined symbols at import)"
+                if no_deps
+                else f"pip replaces it with PyPI's torch {wanted} (gigabytes twice, the base's build lost)"
+            )
+            yield Violation(install.span, f"{install.package} {install.version} requires torch=={wanted} and "
+                            f"'{facts.base.image}' ships {has}: {outcome}; pick the base tag with torch {wanted} "
+                            f"or the {install.package} release built for the base's torch (source: {source})")  # fmt: skip

@@ -420,3 +420,40 @@ def test_da530_unquoted_specifiers(run, fires, fixed):
 )
 def test_class_2_and_5_rules(text, rule_id, count):
     assert len(_fired(text, rule_id)) == count
+
+
+# --- class 1, 3, 4 -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,rule_id,count",
+    [
+        ("FROM pytorch/pytorch:2.4.1-cuda12.1-cudnn9-runtime\nRUN pip install vllm==0.6.4\n", "DA535", 1),
+        ("FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime\nRUN pip install vllm==0.6.4\n", "DA535", 0),
+        ("FROM nvcr.io/nvidia/pytorch:24.07-py3\nRUN pip install torchaudio==2.4.1\n", "DA535", 1),
+        ("FROM nvcr.io/nvidia/tritonserver:24.08-py3\nRUN pip install vllm==0.6.4\n", "DA535", 0),
+        ("FROM python:3.11-slim\nRUN pip install torch==2.4.1\nRUN pip install vllm==0.6.4\n", "DA535", 0),  # DA506's
+        ("FROM python:3.11-slim\nRUN pip install torch==2.4.1\nRUN pip install --no-deps vllm==0.6.4\n", "DA535", 1),
+        ("FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel\nRUN python setup.py install --cuda_ext --cpp_ext\n",
+         "DA508", 1),
+        ("FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel\nRUN pip install --no-build-isolation flash-attn==2.7.0.post2\n",
+         "DA508", 0),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN cmake -B b -DCMAKE_CUDA_ARCHITECTURES=native\n", "DA508", 1),
+        ("FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel\nRUN pip install git+https://github.com/facebookresearch/"
+         "detectron2.git\n", "DA508", 1),
+        ("FROM python:3.12-slim\nRUN pip install vllm==0.6.4\n", "DA534", 1),
+        ("FROM python:3.12\nRUN pip install vllm==0.6.4\n", "DA534", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN apt-get install -y cuda-nvcc-12-4 build-essential\n"
+         "RUN pip install deepspeed==0.15.4 vllm==0.6.4\n", "DA534", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install deepspeed==0.15.4\n", "DA534", 1),
+        ("ARG BASE\nFROM ${BASE}\nRUN pip install deepspeed==0.15.4 vllm==0.6.4\n", "DA534", 0),
+    ],
+)
+def test_class_1_3_4_rules(text, rule_id, count):
+    assert len(_fired(text, rule_id)) == count
+
+
+def test_detectron2_without_force_cuda_says_it_builds_cpu_ops():
+    text = "FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel\nRUN pip install git+https://github.com/facebookresearch/detectron2.git\n"
+    (message,) = _fired(text, "DA508")
+    assert "without its CUDA kernels" in message
