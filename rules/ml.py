@@ -1587,14 +1587,17 @@ def _version_at_least(version: str, floor: tuple[int, ...]) -> bool:
     "cuda-eol",
     family=FAMILY,
     severity="info",
-    summary="an nvidia/cuda base on an end-of-life CUDA, a removed tag, or a tag that never existed",
+    summary="a base on an end-of-life CUDA (nvidia/cuda, pytorch/pytorch, TensorFlow GPU, `cudaX.Y` tags), or a bad tag",
 )
 def find_eol_cuda_bases(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
     Notes `nvidia/cuda` bases on CUDA releases whose images are end-of-life (tags
     before 11.7 were removed from Docker Hub), `nvidia/cuda` without a tag (there is
-    no `latest`), and CUDA 13 tags on Ubuntu 20.04, which CUDA 13 dropped.
+    no `latest`), and CUDA 13 tags on Ubuntu 20.04, which CUDA 13 dropped. The same
+    end-of-life CUDA under other tag grammars: `pytorch/pytorch:<torch>-cuda<X>-…`,
+    `tensorflow/tensorflow:<ver>-gpu` (the tested CUDA of that release), and
+    third-party tags that spell `cuda11.3`.
 
     ## Why is this bad?
     Removed tags fail to pull on a clean builder; end-of-life CUDA images get no
@@ -1614,7 +1617,15 @@ def find_eol_cuda_bases(ctx: LintContext) -> Iterator[Violation]:
     removed_before = knowledge.raw["base-images.toml"].get("eol", {}).get("cuda_images", {}).get("removed_before")
     for facts in ml_facts(ctx).stages:
         stage = facts.stage
-        if facts.base.kind != "nvidia-cuda" or stage.parent is not None or stage.from_instruction is None:
+        if stage.parent is not None or stage.from_instruction is None or not stage.from_instruction.args:
+            continue
+        if facts.base.kind != "nvidia-cuda":
+            found = _framework_image_cuda(facts, knowledge) if removed_before else None
+            if found and _version_tuple(found[0]) < _version_tuple(removed_before):
+                yield Violation(stage.from_instruction.args[0].span, f"'{facts.base.image}' carries CUDA {found[0]} "
+                                f"({found[1]}), an end-of-life CUDA (NVIDIA removed its images before {removed_before}; "
+                                "no fixes): move to a tag built on CUDA 12 (source: base-images.toml "
+                                "[eol.cuda_images])")  # fmt: skip
             continue
         span = stage.from_instruction.args[0].span
         if facts.base.image and facts.base.image.tag is None and facts.base.image.digest is None:
@@ -1628,6 +1639,34 @@ def find_eol_cuda_bases(ctx: LintContext) -> Iterator[Violation]:
         elif cuda and facts.base.cuda_major == 13 and (facts.base.os or "") == "ubuntu20.04":
             yield Violation(span, "CUDA 13 dropped Ubuntu 20.04: this tag does not exist (source: ml-compat.toml "
                             '[cuda."13.0"] dropped_os)')  # fmt: skip
+
+
+_THIRD_PARTY_CUDA_TAG = re.compile(r"(?:^|[-_.])cuda[-_]?(\d{1,2}\.\d)(?:\.\d+)?(?=$|[-_])")
+
+
+def _framework_image_cuda(facts: StageFacts, knowledge: Knowledge) -> tuple[str, str] | None:
+    """(CUDA, how it is known) for a base that is not nvidia/cuda: the pytorch/pytorch tag, a TensorFlow
+    GPU tag's tested CUDA (ml-compat.toml), or a third-party tag that spells ``cuda11.3``."""
+    base = facts.base
+    if base.image is None:
+        return None
+    tag = (base.image.tag or "").lower()
+    if base.kind == "pytorch" and base.cuda:
+        return base.cuda, "its pytorch/pytorch tag"
+    if base.kind == "tensorflow" and base.gpu and base.framework and " " in base.framework:
+        version = base.framework.split(" ", 1)[1]
+        release = knowledge.tensorflow_release(version)
+        if release is not None:
+            return release.cuda, f'TensorFlow {version}\'s tested CUDA, ml-compat.toml [tensorflow."{release.minor}"]'
+        lowest = min(knowledge.tensorflow.values(), key=lambda r: _version_tuple(r.minor))
+        if _version_tuple(version) < _version_tuple(lowest.minor):
+            return f"{lowest.cuda} or older", f"TensorFlow {version} predates {lowest.minor}, tested on {lowest.cuda}"
+        return None
+    if base.kind in ("other", "conda") and not base.is_ngc:
+        match = _THIRD_PARTY_CUDA_TAG.search(tag)
+        if match:
+            return match.group(1), "its tag"
+    return None
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
