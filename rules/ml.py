@@ -979,7 +979,7 @@ _MODEL_HOSTS = re.compile(
 )
 _NOT_WEIGHTS = (".json", ".txt", ".md", ".py", ".yaml", ".yml", ".html", ".sh")
 _MODEL_NAME = re.compile(
-    r"(?:pytorch_model|model|weights?|checkpoint|ckpt|ggml|yolo\w*|vit_\w+|sam_\w+)[\w.-]*"
+    r"(?:pytorch_model|model|weight|checkpoint|ckpt|ggml|yolo|vit_|sam_)[\w.-]*"
     r"\.(?:bin|h5|pb|pkl|zip|tar|tar\.gz|tgz)\b",
     re.IGNORECASE,
 )  # a model-zoo file name: "pytorch_model.bin", "resnet50_weights.h5", "ssd_model.tar.gz"
