@@ -186,3 +186,26 @@ def invocations(commands: list[Command]) -> list[Invocation]:
 def installs(invocation: Invocation) -> bool:
     """An install action: ``install``, ``add``, ``module install``, ``global add`` …"""
     return invocation.action.rsplit(" ", 1)[-1] in ("install", "reinstall")
+
+
+def unquoted_redirect(raw: str) -> int | None:
+    """The offset of the first ``<`` or ``>`` in a shell word *as written* that the shell reads as a
+    redirection (outside quotes, not backslash-escaped), or None.
+
+    ``numpy>=1.26`` → 5: POSIX shells split it into the word ``numpy`` and ``>`` to a file ``=1.26``.
+    """
+    quote = ""
+    escaped = False
+    for at, char in enumerate(raw):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in "<>":
+            return at
+    return None

@@ -8,13 +8,16 @@ from the earlier stage the stage is built FROM, with ARG defaults already resolv
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from dockaudit.condaenv import read_environment
 from dockaudit.context import LintContext
+from dockaudit.files import read_regular_file
 from dockaudit.imageref import ImageRef, parse_image_ref
 from dockaudit.installs import Invocation, installs
 from dockaudit.requirements import normalise_name, parse_requirement, read_requirements_file
@@ -22,6 +25,11 @@ from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage, env_pairs
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 _CUDA_TAG = re.compile(r"^(\d+\.\d+(?:\.\d+)?)-(?:(cudnn\d*)-)?(base|runtime|devel)(?:-(.+))?$")
 _PYTORCH_TAG = re.compile(r"^(\d+\.\d+(?:\.\d+)?)-cuda(\d+\.\d+)-cudnn(\d+)-(runtime|devel)$")
@@ -48,6 +56,8 @@ RUNTIME_NVCC_PACKAGES = frozenset({"deepspeed", "flashinfer", "flashinfer-python
                                    "flashinfer-cubin", "vllm", "tensorrt-llm", "deep-gemm", "sglang"})  # fmt: skip
 # Packages that build native CUDA code when installed from source (CMAKE_ARGS, HOROVOD_GPU_*, mim).
 NATIVE_CUDA_PACKAGES = frozenset({"llama-cpp-python", "horovod", "mmcv", "exllamav2", "bitsandbytes"})
+# Packages whose PyPI release is an sdist that nvcc compiles at install (``cupy``; the wheels are cupy-cudaXXx).
+NVCC_SOURCE_PACKAGES = frozenset({"cupy"})
 BUILD_TOOLS = re.compile(
     r"^(?:build-essential|cmake|ninja-build|gcc(?:-\d+)?|g\+\+(?:-\d+)?|gcc-c\+\+|make)(?:[=-].*)?$"
 )
@@ -56,7 +66,8 @@ BUILD_TOOLS = re.compile(
 @dataclass(frozen=True, slots=True)
 class BaseFacts:
     image: ImageRef | None
-    kind: str  # nvidia-cuda, pytorch, nvcr-pytorch, tensorflow, python, ubuntu, debian, alpine, conda, stage, other
+    kind: str  # nvidia-cuda, pytorch, nvcr-pytorch, nvcr-tensorflow, nvcr-tritonserver, tensorflow, python,
+    #            ubuntu, debian, alpine, conda, stage, other
     cuda: str | None = None  # "12.4.1"
     cudnn_major: int | None = None
     flavour: str | None = None  # base, runtime, devel
@@ -64,6 +75,7 @@ class BaseFacts:
     python: str | None = None  # "3.12" when the image ships it
     framework: str | None = None  # "torch 2.5.1" for framework images
     gpu: bool = False  # the image carries CUDA user-space libraries
+    ships: tuple[str, ...] = ()  # Python framework packages the image's own Python already has (torch …)
 
     @property
     def cuda_major(self) -> int | None:
@@ -73,9 +85,14 @@ class BaseFacts:
     def has_nvcc(self) -> bool | None:
         if self.kind in ("nvidia-cuda", "pytorch"):
             return self.flavour == "devel"
-        if self.kind == "nvcr-pytorch":
+        if self.kind in ("nvcr-pytorch", "nvcr-tensorflow"):
             return True
-        return None if self.kind in ("stage", "other") else False
+        return None if self.kind in ("stage", "other", "nvcr-tritonserver") else False
+
+    @property
+    def is_ngc(self) -> bool:
+        """An NGC framework image: one flavour with the toolkit, no runtime sibling to ship instead."""
+        return self.kind.startswith("nvcr-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +143,13 @@ class StageFacts:
     os_packages: list[tuple[str, Instruction, Span | None]] = field(default_factory=list)  # apt, dnf, apk …
     runs_scripts: bool = False  # a RUN executes a script from the context: what it does is unknown
     system_pip: list[tuple[Invocation, Instruction]] = field(default_factory=list)  # pip outside a venv/conda
+    # Installs whose dependencies the file does not show, so torch may arrive with them: a local project
+    # (`pip install -e .`), a requirements file, a lock sync, or a package that requires torch (ml-requires.toml).
+    may_bring_torch: list[tuple[str, Instruction]] = field(default_factory=list)
+    # The local projects, wheels and requirement or lock files installed: what they bring (torch, a CUDA
+    # extension to compile, DeepSpeed) is not in the Dockerfile.
+    unknown_installs: list[tuple[str, Instruction]] = field(default_factory=list)
+    runtime_nvcc: list[tuple[str, Instruction]] = field(default_factory=list)  # what calls nvcc when the image runs
 
     def installed(self, *packages: str) -> list[FrameworkInstall]:
         return [i for i in self.installs if i.package in packages]
@@ -187,16 +211,20 @@ def read_base(stage: Stage, parent: StageFacts | None) -> BaseFacts:
         match = _PYTORCH_TAG.match(tag)
         if match:
             torch, cuda, cudnn, flavour = match.groups()
-            return BaseFacts(ref, "pytorch", cuda, int(cudnn), flavour, "ubuntu22.04", None, f"torch {torch}", True)
-        return BaseFacts(ref, "pytorch", framework="torch", gpu=True)
-    if ref.registry == "nvcr.io" and name in ("nvidia/pytorch", "nvidia/tensorflow", "nvidia/tritonserver"):
-        return BaseFacts(ref, "nvcr-pytorch", flavour="devel", framework=name.split("/")[1], gpu=True)
+            return BaseFacts(ref, "pytorch", cuda, int(cudnn), flavour, "ubuntu22.04", None, f"torch {torch}", True,
+                             ("torch",))  # fmt: skip
+        return BaseFacts(ref, "pytorch", framework="torch", gpu=True, ships=("torch",))
+    if ref.registry == "nvcr.io" and name in _NGC_TABLES:
+        ships = _ngc_ships(name, tag)
+        framework = ships[0] if ships else None
+        return BaseFacts(ref, "nvcr-" + name.split("/")[1], flavour="devel", framework=framework, gpu=True,
+                         ships=ships)  # fmt: skip
     if name == "tensorflow/tensorflow":
         match = _TF_TAG.match(tag or "latest")
         version = match.group(1) if match else None
         gpu = bool(match and match.group(2))
         framework = f"tensorflow {version}" if version and version[0].isdigit() else "tensorflow"
-        return BaseFacts(ref, "tensorflow", framework=framework, gpu=gpu)
+        return BaseFacts(ref, "tensorflow", framework=framework, gpu=gpu, ships=("tensorflow",))
     if name == "python":
         match = _PYTHON_TAG.match(tag)
         if match:
@@ -212,6 +240,25 @@ def read_base(stage: Stage, parent: StageFacts | None) -> BaseFacts:
     if name in _CONDA_IMAGES:
         return BaseFacts(ref, "conda")
     return BaseFacts(ref, "other")
+
+
+_NGC_TABLES = {"nvidia/pytorch": "ngc_pytorch", "nvidia/tensorflow": "ngc_tensorflow",
+               "nvidia/tritonserver": "ngc_tritonserver"}  # fmt: skip
+
+
+def _ngc_ships(name: str, tag: str) -> tuple[str, ...]:
+    """The Python frameworks an NGC image's flavour ships, from base-images.toml [image.ngc_*].
+
+    Triton's flavours differ: ``-py3`` and ``-py3-min`` have no Python torch (its PyTorch backend is
+    libtorch), ``-vllm-python-py3`` has torch because vllm needs it.  The flavour is the tag after ``YY.MM-``.
+    """
+    from dockaudit.knowledge import load_knowledge
+
+    row = load_knowledge().images.get(_NGC_TABLES[name], {})
+    flavour = tag.split("-", 1)[1] if "-" in tag else ""
+    by_flavour = row.get("python_frameworks_by_flavour", {})
+    found = by_flavour.get(flavour, row.get("python_frameworks", []))
+    return tuple(str(p) for p in found)
 
 
 def _cudnn_major(word: str | None, cuda: str) -> int | None:
@@ -297,6 +344,74 @@ def _pip_installs(ctx: LintContext, invocation: Invocation, instruction: Instruc
         )  # fmt: skip
 
 
+def _unknown_installs(ctx: LintContext, invocation: Invocation) -> Iterator[str]:
+    """The parts of a pip/uv install whose contents this file does not show: requirement files not found in
+    the build context, editable and local projects, wheels, variables."""
+    for option in invocation.options:
+        if option.name in ("-r", "--requirement") and option.value and ctx.context_file(option.value) is None:
+            yield f"{option.name} {option.value}"
+        elif option.name in ("-e", "--editable") and option.value:
+            yield f"{option.name} {option.value}"
+    for word in invocation.packages:
+        if _is_local(word.value):
+            yield word.value
+
+
+def _is_local(text: str) -> bool:
+    return text.startswith((".", "/", "$")) or (
+        ("/" in text or text.endswith((".whl", ".tar.gz"))) and "://" not in text and "@" not in text
+    )
+
+
+def _torch_carriers(invocation: Invocation) -> Iterator[str]:
+    """The named packages of a pip/uv install that require torch (ml-requires.toml [requires_torch])."""
+    for word in invocation.packages:
+        name = None if _is_local(word.value) else parse_requirement(word.value).name
+        if name is not None and name in requires_torch():
+            yield name
+
+
+# Repositories whose checkout is built into something that compiles CUDA code with nvcc when it runs
+# (DeepSpeed ops JIT-load with nvcc) or needs nvcc to build (darknet GPU=1, CuPy from source).
+_NVCC_REPOSITORIES = re.compile(r"github\.com/(?:microsoft/deepspeed|deepspeedai/deepspeed|cupy/cupy|"
+                                r"alexeyab/darknet|pjreddie/darknet|hank-ai/darknet)\b", re.IGNORECASE)  # fmt: skip
+
+
+def _runtime_nvcc_source(command: Command) -> str | None:
+    """A command that makes the image need nvcc: a clone of DeepSpeed/CuPy/darknet, DeepSpeed op builds."""
+    if command.name == "git" and any(_NVCC_REPOSITORIES.search(a) for a in command.argv[2:]):
+        return "git clone " + next(a for a in command.argv[2:] if _NVCC_REPOSITORIES.search(a))
+    if any(a.startswith("DS_BUILD_") for a in command.assignments):
+        return "DeepSpeed op build (DS_BUILD_*)"
+    return None
+
+
+def _syncs_a_project(command: Command) -> bool:
+    """``uv sync``, ``poetry install``, ``pdm install``, ``pipenv install``: dependencies from a lock file."""
+    argv = command.argv
+    return (command.name == "uv" and argv[1:2] == ["sync"]) or (
+        command.name in ("poetry", "pdm", "pipenv") and argv[1:2] in (["install"], ["sync"])
+    )
+
+
+@lru_cache(maxsize=1)
+def ml_requires() -> dict:
+    """``rules/data/ml-requires.toml``: Requires-Dist facts (which packages need torch, exact torch pins)."""
+    import dockaudit_rules
+
+    folder = os.path.join(os.path.dirname(os.path.abspath(dockaudit_rules.__file__)), "data")
+    data = read_regular_file(os.path.join(folder, "ml-requires.toml"), _REQUIRES_LIMIT)
+    return tomllib.loads(data.decode("utf-8"))
+
+
+def requires_torch() -> frozenset[str]:
+    """Packages whose every release requires torch (ml-requires.toml [requires_torch])."""
+    return frozenset(ml_requires().get("requires_torch", {}).get("packages", []))
+
+
+_REQUIRES_LIMIT = 1 << 20
+
+
 def _vcs_package(text: str) -> str | None:
     lowered = text.lower()
     for name, marker in (("apex", "nvidia/apex"), ("xformers", "xformers"), ("flash-attn", "flash-attention"),
@@ -328,17 +443,33 @@ def _compile_signal(command: Command) -> tuple[str, str] | None:
     name = command.name
     if name == "nvcc":
         return "nvcc", "nvcc"
+    if any("--cuda_ext" in a or "--cpp_ext" in a for a in argv[1:]) and (
+        name.startswith(("python", "pip")) or name == "uv"
+    ):
+        return "apex --cuda_ext build", "torch-extension"
+    if _forces_cuda(command) and (
+        (name.startswith("python") and "setup.py" in argv[1:3]) or (name.startswith("pip") and "install" in argv[1:3])
+    ):
+        return f"{' '.join(argv[:2])} with FORCE_CUDA/BUILD_EXT", "torch-extension"
     if name.startswith("python") and "setup.py" in argv[1:3] and set(_SETUP_COMMANDS) & set(argv):
         return "python setup.py " + next(a for a in argv if a in _SETUP_COMMANDS), "setup.py"
     if name == "cmake" and any(re.search(r"CUDA|CUBLAS", a) for a in argv):
         return "cmake with CUDA", "nvcc"
     if name == "make" and any(
-        re.search(r"(?:GGML_CUDA|LLAMA_CUBLAS|CUDA)=1", a) for a in argv + list(command.assignments)
+        re.search(r"(?:GGML_CUDA|LLAMA_CUBLAS|CUDA|GPU|CUDNN)=1", a) for a in argv + list(command.assignments)
     ):
         return "make with CUDA", "nvcc"
+    if name == "sed" and any(re.search(r"\b(?:GPU|CUDNN)=1\b", a) for a in argv[1:]):
+        return "Makefile switched to GPU=1 (darknet)", "nvcc"
     if name == "mim" and argv[1:2] == ["install"]:
         return "mim install " + " ".join(argv[2:3]), "native"
     return None
+
+
+def _forces_cuda(command: Command) -> bool:
+    """``FORCE_CUDA=1`` (detectron2, torch-scatter, mmcv) or ``BUILD_EXT=1`` (ColossalAI) on the command: the
+    package builds its CUDA extension even without a visible GPU."""
+    return any(re.match(r"^(?:FORCE_CUDA|BUILD_EXT)=[\"']?(?:1|true|yes)", a, re.IGNORECASE) for a in command.assignments)
 
 
 def _python_from_conda(invocation: Invocation) -> str | None:
@@ -398,6 +529,9 @@ class MlFacts:
                 current.os_packages = list(parent.os_packages)
                 current.runs_scripts = parent.runs_scripts
                 current.compiles = list(parent.compiles)
+                current.may_bring_torch = list(parent.may_bring_torch)
+                current.unknown_installs = list(parent.unknown_installs)
+                current.runtime_nvcc = list(parent.runtime_nvcc)
             elif base.python:
                 current.python_from = f"base image {base.image}"
             self._read_stage(current, os_python)
@@ -438,7 +572,7 @@ class MlFacts:
 
     def _read_stage(self, facts: StageFacts, os_python: dict[str, str]) -> None:
         ctx = self.ctx
-        in_venv = facts.base.kind in ("conda", "pytorch", "python", "alpine", "tensorflow", "nvcr-pytorch")
+        in_venv = facts.base.is_ngc or facts.base.kind in ("conda", "pytorch", "python", "alpine", "tensorflow")
         for instruction in facts.stage.instructions:
             if instruction.name == "ENV":
                 for key, value, _sep in env_pairs(instruction):
@@ -447,6 +581,12 @@ class MlFacts:
                         in_venv = True
             commands = ctx.commands(instruction)
             for command in commands:
+                if _syncs_a_project(command):
+                    facts.unknown_installs.append((" ".join(command.argv[:2]), instruction))
+                    facts.may_bring_torch.append((" ".join(command.argv[:2]), instruction))
+                nvcc_use = _runtime_nvcc_source(command)
+                if nvcc_use:
+                    facts.runtime_nvcc.append((nvcc_use, instruction))
                 if command.name.endswith(".sh") or (
                     command.name in ("bash", "sh") and any(w.value.endswith(".sh") for w in command.args[:2])
                 ):
@@ -485,6 +625,9 @@ class MlFacts:
                         self._read_environment_file(facts, env_file, instruction, invocation)
                 elif invocation.tool in ("pip", "uv", "pipx") and installs(invocation):
                     new = list(_pip_installs(ctx, invocation, instruction))
+                    unknown = [(what, instruction) for what in _unknown_installs(ctx, invocation)]
+                    facts.unknown_installs += unknown
+                    facts.may_bring_torch += unknown + [(what, instruction) for what in _torch_carriers(invocation)]
                     facts.installs += new
                     if (
                         invocation.tool == "pip"
@@ -500,5 +643,30 @@ class MlFacts:
                             facts.compiles.append(
                                 CompileSignal(f"pip install {item.package}", instruction, item.span, "torch-extension")
                             )
+                        elif item.package in NVCC_SOURCE_PACKAGES:
+                            facts.compiles.append(CompileSignal(f"pip install {item.package}", instruction, item.span,
+                                                                "nvcc"))  # fmt: skip
                         elif item.package in NATIVE_CUDA_PACKAGES:
                             facts.compiles.append(CompileSignal(f"pip install {item.package}", instruction, item.span))
+
+
+def exact_torch_pin(package: str, version: str) -> tuple[str, str] | None:
+    """(torch version, source) that ``package==version`` requires exactly, or None when not known.
+
+    From ml-requires.toml [exact_torch.*] (vllm, xformers) and ml-compat.toml's torchvision/torchaudio
+    pairing tables.
+    """
+    from dockaudit.knowledge import load_knowledge
+
+    release = version.split("+")[0]
+    row = ml_requires().get("exact_torch", {}).get(package)
+    if row is not None:
+        pinned = row.get("pins", {}).get(release)
+        return (str(pinned), f"ml-requires.toml [exact_torch.{package}]") if pinned else None
+    if package in ("torchvision", "torchaudio"):
+        for torch_release in load_knowledge().torch.values():
+            pairs = torch_release.torchvision if package == "torchvision" else torch_release.torchaudio
+            for torch_version, companion in pairs.items():
+                if companion.split(" ")[0] == release:
+                    return torch_version, f'ml-compat.toml [torch."{torch_release.minor}"]'
+    return None

@@ -44,8 +44,9 @@ def find_bloated_bases(ctx: LintContext) -> Iterator[Violation]:
     when a much smaller sibling serves the same runtime: `python:3.12` (Debian with a
     compiler toolchain) → `python:3.12-slim`; `continuumio/anaconda3` →
     `condaforge/miniforge3`; `tensorflow/tensorflow` → `python:3.x-slim` with
-    `pip install tensorflow`. Sizes come from `rules/data/base-images.toml`. Builder
-    stages may stay full.
+    `pip install tensorflow` (not its `devel` and `custom-op` tags: build
+    environments whose toolchain and source tree the build uses). Sizes come from
+    `rules/data/base-images.toml`. Builder stages may stay full.
 
     ## Why is this bad?
     Every deploy pulls the difference (about 0.9 GB for python:3.x over -slim), and a
@@ -89,7 +90,8 @@ def find_bloated_bases(ctx: LintContext) -> Iterator[Violation]:
         yield Violation(span, "anaconda3 ships hundreds of packages you do not use: condaforge/miniforge3 or "
                         "mambaorg/micromamba install only what the environment needs (source: base-images.toml "
                         "[image.miniconda3])")  # fmt: skip
-    elif name == "tensorflow/tensorflow" and "jupyter" not in tag:
+    elif name == "tensorflow/tensorflow" and "jupyter" not in tag and not re.search(r"devel|custom-op", tag):
+        # devel and custom-op tags are build environments: the toolchain and TF's source tree are the point
         sizes = images.get("tensorflow_gpu" if "gpu" in tag else "tensorflow_cpu", {}).get("compressed_gb", "")
         yield Violation(span, f"tensorflow/tensorflow:{tag or 'latest'} (compressed {sizes} GB) bundles a full "
                         "toolchain: python:3.x-slim + pip install tensorflow (or tensorflow[and-cuda]) is smaller "
@@ -193,7 +195,8 @@ def find_single_stage_builds(ctx: LintContext) -> Iterator[Violation]:
     Notes a Dockerfile with a single stage that compiles CUDA code (nvcc, flash-attn,
     apex, CUDA cmake builds) on a devel base: the compiler, headers and sources stay in
     the shipped image. (A devel base that compiles nothing is DA504; compilers installed
-    with apt in a single stage are DA408.)
+    with apt in a single stage are DA408.) NGC images (`nvcr.io/nvidia/pytorch`) are
+    not reported: NVIDIA publishes no runtime flavour of them to ship instead.
 
     ## Why is this bad?
     The devel base is several GB more than runtime and the build tree adds more; a
@@ -221,8 +224,8 @@ def find_single_stage_builds(ctx: LintContext) -> Iterator[Violation]:
     if len(ctx.stages) != 1:
         return
     facts = ml_facts(ctx).stages[0]
-    if facts.base.flavour != "devel" and facts.base.kind != "nvcr-pytorch":
-        return
+    if facts.base.flavour != "devel" or facts.base.is_ngc:
+        return  # NGC images have no runtime flavour to ship instead (base-images.toml [image.ngc_*])
     builds = [c for c in facts.compiles if c.kind in ("torch-extension", "nvcc")]
     if builds:
         signal = builds[0]

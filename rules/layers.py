@@ -449,7 +449,9 @@ def find_weights_copied_into_image(ctx: LintContext) -> Iterator[Violation]:
     `*.pth`, `*.bin`, `*.onnx`, `*.ckpt`, `*.h5`, `*.gguf` …) and of folders named
     `models/`, `checkpoints/`, `weights/`, `data/`, `datasets/`; with the build context
     known, `COPY .` is checked for such files that `.dockerignore` lets through, with
-    their total size. Downloads at build time are DA520's concern.
+    their total size. With the context there, a source smaller than 20 MB in all (a
+    scikit-learn model, a tokenizer, a small classifier the app loads) is not reported:
+    it ships with the code. Downloads at build time are DA520's concern.
 
     ## Why is this bad?
     Weights change on a different schedule than code: baked into a layer they make
@@ -473,6 +475,8 @@ def find_weights_copied_into_image(ctx: LintContext) -> Iterator[Violation]:
     for source in context_sources(ctx.dockerfile):
         folder = source.path.rstrip("/").rsplit("/", 1)[-1].lower()
         if _WEIGHTS.search(source.path.lower()) or folder in ("models", "checkpoints", "weights", "datasets", "data"):
+            if _small_in_context(ctx, source.path):
+                continue  # a small model file the app loads (a scaler, a classifier): part of the code
             yield Violation(
                 source.arg.span, f"'{source.path}' puts model weights or data into a layer: mount them instead"
             )
@@ -487,6 +491,21 @@ def find_weights_copied_into_image(ctx: LintContext) -> Iterator[Violation]:
                     f"COPY . sends {len(heavy)} weight file(s) ({_human(size)}) into the image: {shown}; "
                     "add them to .dockerignore and mount them",
                 )
+
+
+SMALL_WEIGHTS_BYTES = 20 * 1024 * 1024
+
+
+def _small_in_context(ctx: LintContext, path: str) -> bool:
+    """The source is in the build context and every file it names adds up to less than 20 MB.
+
+    Without the context (or for a glob or a missing path) the size is unknown and the answer is False.
+    """
+    if ctx.build_context is None or any(c in path for c in "*?[$"):
+        return False
+    relative = path.strip("/").removeprefix("./")
+    under = [f for f in ctx.context_files if f == relative or f.startswith(relative.rstrip("/") + "/")]
+    return bool(under) and sum(_size(ctx, f) for f in under) < SMALL_WEIGHTS_BYTES
 
 
 def _size(ctx: LintContext, relative: str) -> int:

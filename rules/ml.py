@@ -12,8 +12,11 @@ from collections.abc import Iterator
 
 from dockaudit.context import LintContext
 from dockaudit.edits import insert_after_word
+from dockaudit.files import InputError, read_regular_file
+from dockaudit.installs import installs, unquoted_redirect
 from dockaudit.knowledge import Knowledge, load_knowledge
 from dockaudit.mlfacts import (
+    exact_torch_pin,
     BUILD_TOOLS,
     CUDA_SOURCE_PACKAGES,
     RUNTIME_NVCC_PACKAGES,
@@ -21,7 +24,11 @@ from dockaudit.mlfacts import (
     StageFacts,
     ml_facts,
 )
+from dockaudit.installs import Invocation
 from dockaudit.model import Edit, Fix, Severity, Violation
+from dockaudit.requirements import parse_requirement
+from dockaudit.syntax.nodes import Instruction
+from dockaudit.syntax.shell import ShellWord
 from dockaudit.plugin import rule
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import env_pairs
@@ -306,10 +313,17 @@ def find_unneeded_devel_base(ctx: LintContext) -> Iterator[Violation]:
     ## What it does
     Flags a final stage built on an `nvidia/cuda:*-devel-*` or `pytorch/pytorch:*-devel`
     image when nothing in the image compiles CUDA code (no nvcc, no `setup.py build`,
-    no flash-attn/apex/xformers-from-git build, no CUDA cmake), installs no build
-    toolchain (a build-environment image), and runs nothing that compiles kernels at
-    run time (DeepSpeed ops, FlashInfer, vLLM). A runtime or base image has the same
-    libraries without the compiler.
+    no flash-attn/apex/xformers-from-git build, no CUDA cmake), is not a build
+    environment (a toolchain installed *and* make/cmake/bazel run; `build-essential`
+    for pip sdists alone does not count: gcc is not nvcc), installs no local project (its `setup.py`
+    may build CUDA extensions), and runs nothing that needs nvcc when the image runs
+    or builds: DeepSpeed (its ops JIT-compile), FlashInfer, vLLM, CuPy from source,
+    darknet with `GPU=1`. A runtime or base image has the same libraries without the
+    compiler. Installs whose contents are unknown (a local project, a requirements
+    file not in the build context, a lock sync) and ARG/ENV switches that ask for a
+    CUDA build (`FORCE_CUDA`, `HOROVOD_GPU_OPERATIONS`, `CMAKE_CUDA_ARCHITECTURES`)
+    keep it silent: any of them may need nvcc. The unsafe fix (`-devel` →
+    `-runtime`) is offered under the same precondition, checked again in the fix.
 
     ## Why is this bad?
     devel images add nvcc, headers and static libraries: 2–4 GB more to push, pull and
@@ -335,28 +349,72 @@ def find_unneeded_devel_base(ctx: LintContext) -> Iterator[Violation]:
         return
     if facts.compiles or any("TORCH_CUDA_ARCH_LIST" == k for k in facts.env):
         return
-    if facts.installed(*RUNTIME_NVCC_PACKAGES):
+    if facts.installed(*RUNTIME_NVCC_PACKAGES) or facts.runtime_nvcc:
         return  # JIT kernels (DeepSpeed ops, FlashInfer, vLLM) call nvcc at run time
-    if any(BUILD_TOOLS.match(p) for p, _i, _s in facts.os_packages):
-        return  # a build environment: the compiler is the point of the image
+    tools = [p for p, _i, _s in facts.os_packages if BUILD_TOOLS.match(p)]
+    if any(_BUILD_SYSTEMS.match(p) for p in tools) or (tools and _runs_a_build(ctx, facts)):
+        return  # a build environment that builds: the compiler is the point (gcc for sdists alone is not nvcc)
     if facts.runs_scripts:
         return  # a script from the build context may compile: unknown, so no guessing
+    if facts.unknown_installs:
+        return  # a local project (its setup.py may build CUDA code) or an unread requirements file (DeepSpeed?)
+    if _cuda_build_switches(facts):
+        return  # FORCE_CUDA, HOROVOD_GPU_OPERATIONS, CMAKE_CUDA_ARCHITECTURES …: a CUDA build is intended
     stage = facts.stage.ancestry()[-1]
     if stage.from_instruction is None or not stage.from_instruction.args:
         return
     span = stage.from_instruction.args[0].span
-    written = ctx.text(span)
-    fix = None
-    if written.count("-devel") == 1:
-        at = span.start + written.index("-devel")
-        fix = Fix("use the runtime flavour", (Edit(Span(at, at + len("-devel")), "-runtime"),), safe=False)
     yield Violation(
         span,
         f"'{facts.base.image}' is a devel image but nothing here compiles CUDA code: the runtime "
         "flavour has the same libraries without 2-4 GB of compiler and headers (source: base-images.toml "
         "[image.nvidia_cuda_devel])",
-        fix=fix,
+        fix=_runtime_flavour_fix(ctx, facts, span),
     )
+
+
+_BUILD_SYSTEMS = re.compile(r"^(?:cmake|ninja-build)(?:[=-].*)?$")  # installed only to build native code
+_CUDA_SWITCHES = re.compile(r"\b(?:FORCE_CUDA|HOROVOD_GPU\w*|CMAKE_CUDA_ARCHITECTURES|CUDA_ARCHITECTURES|DS_BUILD_\w+)=")
+
+
+def _cuda_build_switches(facts: StageFacts) -> bool:
+    """An ARG or ENV of the image's stages sets a switch that makes a build compile CUDA code."""
+    return any(
+        i.name in ("ARG", "ENV") and _CUDA_SWITCHES.search(i.args_text + " ")
+        for stage in facts.stage.ancestry()
+        for i in stage.instructions
+    ) or any(_CUDA_SWITCHES.search(f"{key}=") for key in facts.env)
+
+
+_BUILD_COMMANDS = frozenset({"make", "cmake", "ninja", "bazel", "bazelisk", "meson", "gcc", "g++", "cc", "c++",
+                             "nvcc", "scons"})  # fmt: skip
+
+
+def _runs_a_build(ctx: LintContext, facts: StageFacts) -> bool:
+    """A build command runs in the image's stages (not only a pip install of sdists that gcc compiles)."""
+    for stage in facts.stage.ancestry():
+        for instruction in stage.instructions:
+            if any(c.name in _BUILD_COMMANDS for c in ctx.commands(instruction)):
+                return True
+    return False
+
+
+def _runtime_flavour_fix(ctx: LintContext, facts: StageFacts, span: Span) -> Fix | None:
+    """``-devel`` → ``-runtime`` in the FROM line, only when everything the image installs is in this file.
+
+    Precondition: no requirement file, lock file or wheel whose contents are unknown (any of them may bring
+    DeepSpeed, source CuPy or a JIT-compiled kernel that calls nvcc when the image runs), and exactly one
+    ``-devel`` in the written image name, so the edit cannot land in a registry or repository name.
+    """
+    if facts.unknown_installs:
+        return None
+    written = ctx.text(span)
+    if written.count("-devel") != 1:
+        return None
+    at = span.start + written.index("-devel")
+    return Fix("use the runtime flavour", (Edit(Span(at, at + len("-devel")), "-runtime"),), safe=False)
+
+
 
 
 @rule(
@@ -503,6 +561,9 @@ def find_companion_version_mismatch(ctx: LintContext) -> Iterator[Violation]:
 
 
 _ARCH_LIST = "TORCH_CUDA_ARCH_LIST"
+_FORCE_CUDA = "FORCE_CUDA"
+# Packages whose setup.py builds CUDA ops only when a GPU is visible or FORCE_CUDA is set.
+_FORCE_CUDA_PACKAGES = frozenset({"detectron2", "pytorch3d", "torch-scatter", "torch-sparse", "mmcv-full"})
 _BASES_WITHOUT_ARCH_LIST = ("nvidia-cuda", "pytorch", "python", "ubuntu", "debian", "conda")
 
 
@@ -516,9 +577,12 @@ _BASES_WITHOUT_ARCH_LIST = ("nvidia-cuda", "pytorch", "python", "ubuntu", "debia
 def find_missing_cuda_arch_list(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Flags a torch CUDA extension build (flash-attn, apex, xformers or detectron2 from
-    source) when `TORCH_CUDA_ARCH_LIST` is set neither by ENV/ARG
-    nor inline. Notes a missing `MAX_JOBS` for flash-attn.
+    Flags a torch CUDA extension build — apex (`--cuda_ext`), xformers or detectron2
+    from source, packages built with `FORCE_CUDA=1` or `BUILD_EXT=1` — when
+    `TORCH_CUDA_ARCH_LIST` is set neither by ENV/ARG nor inline, and a CMake build
+    with `-DCMAKE_CUDA_ARCHITECTURES=native`. flash-attn is not reported: it passes
+    its own `-gencode` list and first tries a prebuilt wheel. A step given a GPU
+    (`RUN --device=nvidia.com/gpu=…`) has one to detect.
 
     ## Why is this bad?
     `docker build` has no GPU. With the list unset, torch's extension builder looks for
@@ -529,18 +593,24 @@ def find_missing_cuda_arch_list(ctx: LintContext) -> Iterator[Violation]:
     ## Example
     ```dockerfile
     FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel
-    RUN pip install --no-cache-dir --no-build-isolation flash-attn==2.7.0.post2
+    RUN pip install --no-cache-dir --no-build-isolation git+https://github.com/NVIDIA/apex.git@24.04.01
     ```
 
     ## Use instead
     ```dockerfile
     FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel
     ENV TORCH_CUDA_ARCH_LIST="8.0;8.6;8.9;9.0+PTX" MAX_JOBS=4
-    RUN pip install --no-cache-dir --no-build-isolation flash-attn==2.7.0.post2
+    RUN pip install --no-cache-dir --no-build-isolation git+https://github.com/NVIDIA/apex.git@24.04.01
     ```
     """
     for facts in ml_facts(ctx).stages:
-        own = [c for c in facts.compiles if c.instruction in facts.stage.instructions and c.kind == "torch-extension"]
+        yield from _native_arch_builds(ctx, facts)
+        # flash-attn passes its own -gencode list (and first tries a prebuilt wheel): no list needed
+        own = [
+            c for c in facts.compiles
+            if c.instruction in facts.stage.instructions and c.kind == "torch-extension"
+            and c.what != "pip install flash-attn"
+        ]  # fmt: skip
         if not own:
             continue
         if facts.base.kind not in _BASES_WITHOUT_ARCH_LIST:
@@ -553,8 +623,16 @@ def find_missing_cuda_arch_list(ctx: LintContext) -> Iterator[Violation]:
             inline = any(a.startswith(_ARCH_LIST + "=") for c in commands for a in c.assignments) or any(
                 c.name == "export" and any(w.value.startswith(_ARCH_LIST + "=") for w in c.args) for c in commands
             )
-            if declared or inline:
-                continue
+            if declared or inline or has_build_gpu(signal.instruction):
+                continue  # set, or the step has a GPU (RUN --device=nvidia.com/gpu=…) to detect
+            package = signal.what.removeprefix("pip install ")
+            forced = _FORCE_CUDA in facts.env or any(_FORCE_CUDA + "=" in a for c in commands for a in c.assignments)
+            if package in _FORCE_CUDA_PACKAGES and not forced:
+                yield Violation(signal.span, f"{signal.what} builds without its CUDA kernels: with no GPU at build "
+                                "time it compiles CPU-only ops unless FORCE_CUDA=1 is set (and then it needs "
+                                'TORCH_CUDA_ARCH_LIST, e.g. "8.0;8.6;9.0+PTX"; source: ml-compat.toml '
+                                "[torch_extension_build])")  # fmt: skip
+                break
             yield Violation(
                 signal.span,
                 f"{signal.what} compiles CUDA code but TORCH_CUDA_ARCH_LIST is not set: there is no GPU at build "
@@ -562,6 +640,22 @@ def find_missing_cuda_arch_list(ctx: LintContext) -> Iterator[Violation]:
                 "[torch_extension_build])",
             )
             break
+
+
+def _native_arch_builds(ctx: LintContext, facts: StageFacts) -> Iterator[Violation]:
+    """``cmake -DCMAKE_CUDA_ARCHITECTURES=native`` (or ``GGML_NATIVE``-style ``native`` lists): with no GPU
+    in the build, CMake has nothing to detect and the configure step fails."""
+    for instruction in facts.stage.instructions:
+        if has_build_gpu(instruction):
+            continue
+        for command in ctx.commands(instruction):
+            if command.name != "cmake":
+                continue
+            native = next((a for a in command.argv if re.match(r"-DCMAKE_CUDA_ARCHITECTURES(?::\w+)?=native", a)), None)
+            if native:
+                yield Violation(command.span, f"{native}: there is no GPU at build time to detect, so CMake fails "
+                                "('CUDA_ARCHITECTURES is set to \"native\", but no GPU was detected'); list the "
+                                "architectures, e.g. -DCMAKE_CUDA_ARCHITECTURES=\"80;86;90\"")  # fmt: skip
 
 
 _NO_MUSL_WHEELS = frozenset({"torch", "tensorflow", "tensorflow-cpu", "jaxlib", "jax", "onnxruntime", "onnxruntime-gpu",
@@ -679,7 +773,10 @@ def find_isolated_cuda_extension_builds(ctx: LintContext) -> Iterator[Violation]
     ## What it does
     Flags `pip install flash-attn` (and apex, detectron2, pytorch3d, mamba-ssm …,
     which import torch while building) without `--no-build-isolation`, or before
-    torch is installed in the image.
+    torch is installed in the image. An earlier install that may bring torch as a
+    dependency — a local project (`pip install -e .`), a requirements file, a lock
+    sync (`uv sync`, `poetry install`), or a package that requires torch
+    (`rules/data/ml-requires.toml`) — counts as installing it.
 
     ## Why is this bad?
     flash-attn is sdist-only on PyPI and its build imports torch. In pip's isolated
@@ -718,6 +815,7 @@ def find_isolated_cuda_extension_builds(ctx: LintContext) -> Iterator[Violation]
                 not may_have_torch
                 and not any(line < install.line for line in torch_lines)
                 and not any(i.line == install.line and i.package == "torch" for i in facts.installs)
+                and not any(i.start_line < install.line for _what, i in facts.may_bring_torch)
             ):
                 yield Violation(install.span, f"{install.package} is built before torch is installed: install "
                                 "torch first")  # fmt: skip
@@ -737,6 +835,10 @@ def find_torch_extra_index_url(ctx: LintContext) -> Iterator[Violation]:
     Flags `pip install torch … --extra-index-url https://download.pytorch.org/whl/…`.
     When every package of that command is a PyTorch-index package (torch,
     torchvision, torchaudio …), the fix turns `--extra-index-url` into `--index-url`.
+    `uv pip install` is not reported: uv's default index strategy takes each package
+    from the first index that has it, and extra indexes come before PyPI, so PyPI
+    cannot win — unless `--index-strategy unsafe-best-match` (or
+    `UV_INDEX_STRATEGY`) asks for pip's merging.
 
     ## Why is this bad?
     With an extra index pip merges both indexes and takes the highest version from
@@ -768,6 +870,8 @@ def find_torch_extra_index_url(ctx: LintContext) -> Iterator[Violation]:
             names = [re.split(r"[=<>!~\[;@ ]", w.value, maxsplit=1)[0].lower() for w in invocation.packages]
             if option is None or "torch" not in names:
                 continue
+            if invocation.tool == "uv" and not _uv_best_match(ctx, instruction, invocation):
+                continue  # uv takes a package from the first index that has it: extra indexes come first
             fix = None
             only_torch = all(n in torch_index_packages for n in names) and not invocation.values("-i", "--index-url")
             word = option.word
@@ -780,6 +884,19 @@ def find_torch_extra_index_url(ctx: LintContext) -> Iterator[Violation]:
                 "can win; use --index-url (source: ml-compat.toml [torch_index] install_flag_history)",
                 fix=fix,
             )
+
+
+def _uv_best_match(ctx: LintContext, instruction, invocation) -> bool:
+    """uv told to merge indexes like pip (``--index-strategy unsafe-best-match``/``unsafe-any-match``, or
+    ``UV_INDEX_STRATEGY`` in the stage's ENV); by default it stops at the first index that has the package."""
+    strategies = invocation.values("--index-strategy")
+    stage = ctx.stage_of(instruction)
+    facts = ml_facts(ctx).of(stage) if stage else None
+    if facts is not None and "UV_INDEX_STRATEGY" in facts.env:
+        strategies.insert(0, facts.env["UV_INDEX_STRATEGY"][0].strip("'\""))
+    for command in ctx.commands(instruction):
+        strategies += [a.split("=", 1)[1] for a in command.assignments if a.startswith("UV_INDEX_STRATEGY=")]
+    return bool(strategies) and strategies[-1].startswith("unsafe-")
 
 
 @rule(
@@ -851,7 +968,74 @@ _DOWNLOADS = re.compile(
     r"from_pretrained\(|snapshot_download\(|hf_hub_download\(|huggingface-cli\s+download|\bhf\s+download"
     r"|ollama\s+pull|torch\.hub\.load\(|SentenceTransformer\(|pipeline\(",
 )
-_WEIGHT_URL = re.compile(r"https?://\S+\.(?:safetensors|bin|pt|pth|ckpt|gguf|onnx|h5)\b")
+# File types that are model weights whatever the URL; `.bin`, `.h5`, `.pb` and archives are weights only
+# with more evidence (a model host, a model-like name, a models/ destination): firmware and data use them too.
+_WEIGHT_URL = re.compile(r"(?:https?|s3|gs)://\S+?\.(?:safetensors|pt|pth|ckpt|gguf|ggml|onnx|tflite|engine)\b")
+_AMBIGUOUS_URL = re.compile(r"(?:https?|s3|gs)://\S+?\.(?:bin|h5|pb|pkl|zip|tar|tar\.gz|tgz)\b")
+_MODEL_HOSTS = re.compile(
+    r"(?:https?://)?(?:huggingface\.co|hf\.co|cdn-lfs\.huggingface\.co|civitai\.com/api/download"
+    r"|dl\.fbaipublicfiles\.com|download\.pytorch\.org/models|openaipublic\.azureedge\.net/main/whisper"
+    r"|download\.tensorflow\.org/models|tfhub\.dev|www\.kaggle\.com/api/v1/models)/"
+)
+_NOT_WEIGHTS = (".json", ".txt", ".md", ".py", ".yaml", ".yml", ".html", ".sh")
+_MODEL_NAME = re.compile(
+    r"(?:pytorch_model|model|weight|checkpoint|ckpt|ggml|yolo|vit_|sam_)[\w.-]*"
+    r"\.(?:bin|h5|pb|pkl|zip|tar|tar\.gz|tgz)\b",
+    re.IGNORECASE,
+)  # a model-zoo file name: "pytorch_model.bin", "resnet50_weights.h5", "ssd_model.tar.gz"
+_SCRIPT_LIMIT = 256 * 1024
+
+
+def _weight_download(text: str, downloader: bool) -> str | None:
+    """What in a RUN (or a script it runs) downloads model weights, or None."""
+    match = _DOWNLOADS.search(text)
+    if match:
+        return match.group(0).strip("(")
+    if not downloader:
+        return None
+    weights = _WEIGHT_URL.search(text)
+    if weights:
+        return weights.group(0)
+    on_hub = _model_host_url(text)
+    if on_hub:
+        return on_hub
+    for ambiguous in _AMBIGUOUS_URL.finditer(text):
+        url = ambiguous.group(0)
+        if _MODEL_NAME.search(url.rsplit("/", 1)[-1]):
+            return url
+    return None
+
+
+def _model_host_url(text: str) -> str | None:
+    """A file URL on a model hub (``huggingface.co/<repo>/resolve/…``, civitai, the model zoos)."""
+    for word in text.split():
+        word = word.strip("'\"")
+        if "://" not in word or not _MODEL_HOSTS.match(word.split("://", 1)[1]):
+            continue
+        name = word.split("?", 1)[0].rsplit("/", 1)[-1].lower()
+        if name.endswith(_NOT_WEIGHTS) or ("huggingface" in word or "hf.co" in word) and "/resolve/" not in word:
+            continue  # a config, a tokenizer text or a web page, not weights
+        if "civitai" in word or "." in name:
+            return word
+    return None
+
+
+def _scripts_run(ctx: LintContext, instruction) -> Iterator[tuple[str, str]]:
+    """(path, text) of build-context scripts a RUN executes (``bash get_models.sh``, ``python download.py``)."""
+    for command in ctx.commands(instruction):
+        words = [command.name] + [w.value for w in command.args[:2]]
+        for word in words:
+            if not re.search(r"\.(?:sh|py)$", word) or "$" in word:
+                continue
+            found = ctx.context_file(word)
+            if found is None:
+                continue
+            try:
+                data = read_regular_file(found, _SCRIPT_LIMIT)
+            except InputError:
+                continue  # not a regular file, or too big to be a download script: nothing known
+            yield word, data.decode("utf-8", "replace")
+            break
 
 
 @rule(
@@ -866,9 +1050,14 @@ def find_model_downloads_at_build(ctx: LintContext) -> Iterator[Violation]:
     ## What it does
     Flags RUNs that download model weights into the image — `from_pretrained(…)`,
     `snapshot_download`, `huggingface-cli download`, `hf download`, `ollama pull`,
-    `torch.hub.load`, wget/curl of `*.safetensors|*.bin|*.gguf…` — and `ADD` of such
-    URLs. When a token comes from ARG or ENV, the message says so (DA102 reports the
-    secret itself).
+    `torch.hub.load`, curl/wget of `*.safetensors|*.pt|*.pth|*.ckpt|*.gguf|*.onnx`
+    or of a file on a model hub (`huggingface.co/…/resolve/…`, civitai, the PyTorch
+    and fairseq model zoos) — and `ADD` of such URLs. With the build context there,
+    the scripts a RUN executes (`bash download_models.sh`, `python fetch.py`) are read
+    too. A `.bin`, `.h5` or `.pb` URL counts only with a model-like file name
+    (`pytorch_model.bin`): firmware and data files use those suffixes too. Plain
+    `http://` downloads are called out (no integrity). When a token comes from ARG or
+    ENV, the message says so (DA102 reports the secret itself).
 
     ## Why is this bad?
     The weights (gigabytes) land in a layer under `~/.cache/huggingface`: every rebuild
@@ -893,22 +1082,34 @@ def find_model_downloads_at_build(ctx: LintContext) -> Iterator[Violation]:
         for i in ctx.dockerfile.instructions
     )  # fmt: skip
     suffix = "; the token from ARG/ENV stays in the image history" if token_in_env else ""
+    advice = ": fetch them at start-up into a mounted volume (HF_HOME=/models)" + suffix
     for instruction in ctx.dockerfile.instructions:
         target = instruction.trigger or instruction
         if target.name == "ADD":
             for arg in target.args[:-1]:
-                if _WEIGHT_URL.search(arg.value):
-                    yield Violation(arg.span, "model weights downloaded into a layer at build time: fetch them at "
-                                    "start-up into a mounted volume" + suffix)  # fmt: skip
+                found = _weight_download(arg.value, downloader=True)
+                if found and "://" in found:
+                    yield Violation(arg.span, f"ADD {found}: model weights downloaded into a layer at build time"
+                                    f"{_plain_http(found)}{advice}")  # fmt: skip
         if target.name != "RUN":
             continue
         text = target.args_text + "".join(h.content for h in target.heredocs)
-        match = _DOWNLOADS.search(text)
-        if match is None and any(c.name in ("wget", "curl") for c in ctx.commands(instruction)):
-            match = _WEIGHT_URL.search(text)
-        if match:
-            yield Violation(target.keyword_span, f"'{match.group(0).strip('(')}' downloads model weights into a layer "
-                            "at build time: fetch them at start-up into a mounted volume (HF_HOME=/models)" + suffix)  # fmt: skip
+        downloader = any(c.name in ("wget", "curl", "aria2c", "gsutil", "aws", "rclone") for c in ctx.commands(instruction))
+        found = _weight_download(text, downloader)
+        where = ""
+        if found is None:
+            for path, script in _scripts_run(ctx, instruction):
+                found = _weight_download(script, downloader=bool(re.search(r"\b(?:wget|curl|aria2c)\b", script)))
+                if found:
+                    where = f" (in {path}, which this RUN executes)"
+                    break
+        if found:
+            yield Violation(target.keyword_span, f"'{found}'{where} downloads model weights into a layer at build "
+                            f"time{_plain_http(found)}{advice}")  # fmt: skip
+
+
+def _plain_http(found: str) -> str:
+    return " over plain http (nothing checks what arrives)" if found.startswith("http://") else ""
 
 
 @rule(
@@ -956,6 +1157,14 @@ def find_compiles_without_nvcc(ctx: LintContext) -> Iterator[Violation]:
                 break
 
 
+def has_build_gpu(instruction) -> bool:
+    """``RUN --device=nvidia.com/gpu=…`` (BuildKit CDI devices, Dockerfile 1.14 labs): the step runs with a GPU."""
+    return any(
+        flag.name == "device" and flag.value and re.match(r"(?:nvidia\.com/gpu|/dev/nvidia)", flag.value)
+        for flag in instruction.flags
+    )
+
+
 _GPU_QUERIES = re.compile(
     r"nvidia-smi|torch\.cuda\.(?:is_available|device_count|get_device_name)\(|list_physical_devices\(\s*['\"]GPU"
     r"|jax\.devices\(\s*['\"]gpu|cupy\.cuda\.runtime\.getDeviceCount"
@@ -974,6 +1183,9 @@ def find_gpu_queries_at_build(ctx: LintContext) -> Iterator[Violation]:
     ## What it does
     Flags RUNs that ask for a GPU: `nvidia-smi`, `torch.cuda.is_available()`,
     `tf.config.list_physical_devices('GPU')`, `jax.devices('gpu')`.
+
+    A RUN given a GPU with BuildKit's `RUN --device=nvidia.com/gpu=all` (a CDI
+    device) is not reported: that step has one.
 
     ## Why is this bad?
     `docker build` runs without GPUs, so the answer is always "none": a check that
@@ -994,7 +1206,7 @@ def find_gpu_queries_at_build(ctx: LintContext) -> Iterator[Violation]:
     """
     for instruction in ctx.dockerfile.instructions:
         target = instruction.trigger or instruction
-        if target.name != "RUN":
+        if target.name != "RUN" or has_build_gpu(target):
             continue
         text = target.args_text + "".join(h.content for h in target.heredocs)
         match = _GPU_QUERIES.search(text)
@@ -1013,8 +1225,11 @@ def find_gpu_queries_at_build(ctx: LintContext) -> Iterator[Violation]:
 def find_nvidia_env_overrides(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Notes `ENV NVIDIA_REQUIRE_CUDA=…`, `NVIDIA_DISABLE_REQUIRE=…` and
-    `NVIDIA_DRIVER_CAPABILITIES=all` baked into an image.
+    Notes `ENV NVIDIA_REQUIRE_CUDA=…` and `NVIDIA_DISABLE_REQUIRE=…` on a base that
+    sets the requirement itself (`nvidia/cuda`, the framework images), and
+    `NVIDIA_DRIVER_CAPABILITIES=all` baked into an image. On a base that is not a
+    CUDA image (a distroless or plain OS image for a GPU tool) there is no
+    requirement to override, so those two stay silent.
 
     ## Why is this bad?
     The CUDA images set `NVIDIA_REQUIRE_CUDA` so the container runtime refuses a host
@@ -1045,7 +1260,7 @@ def find_nvidia_env_overrides(ctx: LintContext) -> Iterator[Violation]:
         for index, (key, value, _sep) in enumerate(env_pairs(instruction)):
             span = instruction.args[index * 3].span
             plain = value.strip("'\"").lower()
-            if key == "NVIDIA_DISABLE_REQUIRE" or (key == "NVIDIA_REQUIRE_CUDA" and overrides):
+            if key in ("NVIDIA_DISABLE_REQUIRE", "NVIDIA_REQUIRE_CUDA") and overrides:
                 yield Violation(span, f"{key} overrides the driver check of the CUDA image: an old driver then fails at "
                                 "the first kernel launch instead of at start (source: ml-compat.toml "
                                 "[nvidia_cuda_image] env_require)")  # fmt: skip
@@ -1106,19 +1321,25 @@ def find_host_packages_in_image(ctx: LintContext) -> Iterator[Violation]:
     "hardcoded-visible-devices",
     family=FAMILY,
     severity="info",
-    summary="CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES fixed in ENV",
-    fix="safe",
+    summary="CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES fixed to a device list in ENV",
+    fix="unsafe",
 )
 def find_hardcoded_visible_devices(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Notes `ENV CUDA_VISIBLE_DEVICES=…` and `ENV NVIDIA_VISIBLE_DEVICES=…` with a fixed
-    device list (`0`, `0,1`, `all`) in a Dockerfile.
+    Notes `ENV CUDA_VISIBLE_DEVICES=…` with a fixed value (`0`, `0,1`) and `ENV
+    NVIDIA_VISIBLE_DEVICES=…` with a fixed device list, baked into a Dockerfile.
+    `NVIDIA_VISIBLE_DEVICES=all` is not reported: the `nvidia/cuda` images set it
+    themselves, an image on a plain base needs it for the NVIDIA runtime to mount any
+    GPU, and device plugins and GPU exporters (dcgm-exporter, k8s-device-plugin) must
+    see every GPU; `--gpus` and Kubernetes replace it per container anyway. The fix
+    (removing the variable) is unsafe: it changes which GPUs the program uses.
 
     ## Why is this bad?
     Which GPUs a container gets is the runtime's decision (`--gpus`, Kubernetes device
-    plugins). A value baked into the image overrides it, so a pod given GPU 3 uses
-    GPU 0 — another tenant's.
+    plugins). A device list baked into the image overrides it inside the container, so
+    a job given four GPUs uses one, and a fixed `NVIDIA_VISIBLE_DEVICES=0` under a
+    runtime that honours it hands out GPU 0 — another tenant's.
 
     ## Example
     ```dockerfile
@@ -1136,15 +1357,13 @@ def find_hardcoded_visible_devices(ctx: LintContext) -> Iterator[Violation]:
             continue
         for index, (key, value, _sep) in enumerate(env_pairs(instruction)):
             plain = value.strip("'\"")
-            if (
-                key in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES")
-                and plain
-                and "$" not in plain
-                and plain not in ("void", "none", "")
-            ):
-                yield Violation(instruction.args[index * 3].span, f"{key}={plain} fixes the GPUs in the image: leave "
-                                "device selection to the runtime (--gpus, Kubernetes)",
-                                _remove_env_pair(ctx, instruction, index))  # fmt: skip
+            if key not in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES") or "$" in plain:
+                continue
+            if plain.lower() in ("", "void", "none") or (key == "NVIDIA_VISIBLE_DEVICES" and plain.lower() == "all"):
+                continue  # no GPU, or every GPU the runtime gives: the runtime still decides
+            yield Violation(instruction.args[index * 3].span, f"{key}={plain} fixes the GPUs in the image: leave "
+                            "device selection to the runtime (--gpus, Kubernetes)",
+                            _remove_env_pair(ctx, instruction, index))  # fmt: skip
 
 
 @rule(
@@ -1207,16 +1426,15 @@ _CONDA_FRAMEWORKS = {"pytorch": "torch", "tensorflow": "tensorflow", "pytorch-cu
     "conda-pip-mix",
     family=FAMILY,
     severity="info",
-    summary="the same ML stack from conda and pip; PyTorch's conda channel ended with 2.6; Anaconda channel licence",
+    summary="the same ML framework installed with conda and again with pip in one environment",
 )
 def find_conda_pip_mix(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    Notes a framework installed with conda (`pytorch`, `pytorch-cuda`, `cudatoolkit`,
-    `tensorflow`) and again with pip in the same image; `conda install pytorch -c
-    pytorch` for 2.6 or later (PyTorch stopped publishing there); and the
-    `continuumio/miniconda3`/`anaconda3` bases, whose default channels need a paid
-    licence for organisations of 200 or more people.
+    Notes a framework installed with conda (`pytorch`, `tensorflow`) and again with
+    pip in the same image. pip and conda in one RUN behind `if`/`case` are taken as
+    alternative branches. (PyTorch's frozen conda channel is DA529; the Anaconda
+    channels' licence DA528.)
 
     ## Why is this bad?
     Two package managers own the same files: pip overwrites conda's torch (or the
@@ -1225,7 +1443,7 @@ def find_conda_pip_mix(ctx: LintContext) -> Iterator[Violation]:
     ## Example
     ```dockerfile
     FROM condaforge/miniforge3:24.7.1-0
-    RUN conda install -y pytorch=2.5.1 pytorch-cuda=12.4 -c pytorch -c nvidia && conda clean -afy
+    RUN conda install -y pytorch=2.5.1 && conda clean -afy
     RUN pip install --no-cache-dir torch==2.5.1
     ```
 
@@ -1250,10 +1468,37 @@ def find_conda_pip_mix(ctx: LintContext) -> Iterator[Violation]:
             if later and install.package in ("pytorch", "tensorflow"):
                 yield Violation(install.span, f"{install.package} from conda and {later[0].package} from pip (line "
                                 f"{later[0].line}) in one environment: two copies, two CUDA stacks")  # fmt: skip
-            if install.package == "pytorch" and install.version and _version_at_least(install.version, (2, 6)):
-                yield Violation(install.span, f"PyTorch {install.version} is not on the pytorch conda channel "
-                                "(publishing stopped with 2.6): install torch with pip (source: ml-compat.toml "
-                                "[torch_index] conda_channel_note)")  # fmt: skip
+
+
+@rule(
+    "DA528",
+    "anaconda-default-channels",
+    family=FAMILY,
+    severity="info",
+    summary="a continuumio base whose default channels need a paid Anaconda licence for larger organisations",
+)
+def find_anaconda_default_channels(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Notes `continuumio/miniconda3` and `continuumio/anaconda3` bases, whose conda is
+    configured for Anaconda's default channels. (Split from DA509, which now means
+    only the conda/pip mix.)
+
+    ## Why is this bad?
+    Anaconda's terms of service require a paid licence for organisations of 200 or
+    more people that use its default channels; conda-forge has no such terms and
+    carries the same packages.
+
+    ## Example
+    ```dockerfile
+    FROM continuumio/miniconda3:24.7.1-0
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM condaforge/miniforge3:24.7.1-0
+    ```
+    """
     for stage in ctx.stages:
         if stage.from_instruction is None or not stage.from_instruction.args:
             continue
@@ -1261,6 +1506,71 @@ def find_conda_pip_mix(ctx: LintContext) -> Iterator[Violation]:
             yield Violation(stage.from_instruction.args[0].span, "continuumio images default to Anaconda's channels, "
                             "which need a paid licence for organisations of 200+ people: condaforge/miniforge3 uses "
                             "conda-forge (source: base-images.toml [image.miniconda3])")  # fmt: skip
+
+
+_PYTORCH_CHANNELS = ("pytorch", "pytorch-nightly", "pytorch-test")
+
+
+@rule(
+    "DA529",
+    "pytorch-conda-channel",
+    family=FAMILY,
+    severity="warning",
+    summary="PyTorch from its own conda channel, which stopped publishing after 2.5 (pytorch, pytorch-cuda, -c nvidia)",
+)
+def find_pytorch_conda_channel(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags conda installs that take PyTorch from PyTorch's own channels (`-c pytorch`,
+    `-c pytorch-nightly`, `pytorch::pytorch`) or install `pytorch-cuda` (a package
+    only that channel has, resolved with the `nvidia` channel). An error when the
+    pinned version is 2.6 or later: it was never published there. conda-forge's
+    `pytorch` is not reported.
+
+    ## Why is this bad?
+    PyTorch stopped publishing to its conda channel with 2.6: the channel is frozen
+    at 2.5.1, so an unpinned install resolves to an old torch that gets no fixes, and
+    a 2.6+ pin fails to solve. The `pytorch-cuda` + `-c nvidia` recipe went with it.
+
+    ## Example
+    ```dockerfile
+    FROM condaforge/miniforge3:24.7.1-0
+    RUN conda install -y pytorch=2.5.1 pytorch-cuda=12.4 -c pytorch -c nvidia && conda clean -afy
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM condaforge/miniforge3:24.7.1-0
+    RUN pip install --no-cache-dir torch==2.5.1 --index-url https://download.pytorch.org/whl/cu124
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        for invocation in ctx.invocations(instruction):
+            if invocation.tool != "conda" or invocation.action not in ("install", "create", "update"):
+                continue
+            channels = invocation.values("-c", "--channel")
+            from_pytorch = [c for c in channels if c.rstrip("/").rsplit("/", 1)[-1] in _PYTORCH_CHANNELS]
+            for word in invocation.packages:
+                value = word.value
+                prefix, _, spec = value.rpartition("::")
+                match = re.match(r"^(pytorch(?:-cuda)?)(?:[=<>!]=?)?([\d.*]*)", spec)
+                if match is None:
+                    continue
+                name, version = match.groups()
+                if not (from_pytorch or prefix in _PYTORCH_CHANNELS or name == "pytorch-cuda"):
+                    continue  # conda-forge's pytorch
+                if name == "pytorch" and version and "*" not in version and _version_at_least(version, (2, 6)):
+                    yield Violation(word.span, f"PyTorch {version} is not on the pytorch conda channel (publishing "
+                                    "stopped with 2.6): install torch with pip, or pytorch from conda-forge (source: "
+                                    "ml-compat.toml [torch_index] conda_channel_note)", severity=Severity.ERROR)  # fmt: skip
+                else:
+                    via = "pytorch-cuda" if name == "pytorch-cuda" else f"-c {(from_pytorch or [prefix])[0]}"
+                    yield Violation(word.span, f"{value} from PyTorch's conda channel ({via}): PyTorch's conda "
+                                    "channels stopped publishing with 2.6 (the last release there is 2.5.1, no fixes "
+                                    "since); install torch with pip "
+                                    "(--index-url https://download.pytorch.org/whl/cuXXX) or from conda-forge (source: "
+                                    "ml-compat.toml [torch_index] conda_channel_note)")  # fmt: skip
+                break  # one finding per install command
 
 
 def _branches(instruction) -> bool:
@@ -1277,14 +1587,17 @@ def _version_at_least(version: str, floor: tuple[int, ...]) -> bool:
     "cuda-eol",
     family=FAMILY,
     severity="info",
-    summary="an nvidia/cuda base on an end-of-life CUDA, a removed tag, or a tag that never existed",
+    summary="a base on an end-of-life CUDA (nvidia/cuda, pytorch/pytorch, TensorFlow GPU, `cudaX.Y` tags), or a bad tag",
 )
 def find_eol_cuda_bases(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
     Notes `nvidia/cuda` bases on CUDA releases whose images are end-of-life (tags
     before 11.7 were removed from Docker Hub), `nvidia/cuda` without a tag (there is
-    no `latest`), and CUDA 13 tags on Ubuntu 20.04, which CUDA 13 dropped.
+    no `latest`), and CUDA 13 tags on Ubuntu 20.04, which CUDA 13 dropped. The same
+    end-of-life CUDA under other tag grammars: `pytorch/pytorch:<torch>-cuda<X>-…`,
+    `tensorflow/tensorflow:<ver>-gpu` (the tested CUDA of that release), and
+    third-party tags that spell `cuda11.3`.
 
     ## Why is this bad?
     Removed tags fail to pull on a clean builder; end-of-life CUDA images get no
@@ -1304,7 +1617,15 @@ def find_eol_cuda_bases(ctx: LintContext) -> Iterator[Violation]:
     removed_before = knowledge.raw["base-images.toml"].get("eol", {}).get("cuda_images", {}).get("removed_before")
     for facts in ml_facts(ctx).stages:
         stage = facts.stage
-        if facts.base.kind != "nvidia-cuda" or stage.parent is not None or stage.from_instruction is None:
+        if stage.parent is not None or stage.from_instruction is None or not stage.from_instruction.args:
+            continue
+        if facts.base.kind != "nvidia-cuda":
+            found = _framework_image_cuda(facts, knowledge) if removed_before else None
+            if found and _version_tuple(found[0]) < _version_tuple(removed_before):
+                yield Violation(stage.from_instruction.args[0].span, f"'{facts.base.image}' carries CUDA {found[0]} "
+                                f"({found[1]}), an end-of-life CUDA (NVIDIA removed its images before {removed_before}; "
+                                "no fixes): move to a tag built on CUDA 12 (source: base-images.toml "
+                                "[eol.cuda_images])")  # fmt: skip
             continue
         span = stage.from_instruction.args[0].span
         if facts.base.image and facts.base.image.tag is None and facts.base.image.digest is None:
@@ -1318,6 +1639,34 @@ def find_eol_cuda_bases(ctx: LintContext) -> Iterator[Violation]:
         elif cuda and facts.base.cuda_major == 13 and (facts.base.os or "") == "ubuntu20.04":
             yield Violation(span, "CUDA 13 dropped Ubuntu 20.04: this tag does not exist (source: ml-compat.toml "
                             '[cuda."13.0"] dropped_os)')  # fmt: skip
+
+
+_THIRD_PARTY_CUDA_TAG = re.compile(r"(?:^|[-_.])cuda[-_]?(\d{1,2}\.\d)(?:\.\d+)?(?=$|[-_])")
+
+
+def _framework_image_cuda(facts: StageFacts, knowledge: Knowledge) -> tuple[str, str] | None:
+    """(CUDA, how it is known) for a base that is not nvidia/cuda: the pytorch/pytorch tag, a TensorFlow
+    GPU tag's tested CUDA (ml-compat.toml), or a third-party tag that spells ``cuda11.3``."""
+    base = facts.base
+    if base.image is None:
+        return None
+    tag = (base.image.tag or "").lower()
+    if base.kind == "pytorch" and base.cuda:
+        return base.cuda, "its pytorch/pytorch tag"
+    if base.kind == "tensorflow" and base.gpu and base.framework and " " in base.framework:
+        version = base.framework.split(" ", 1)[1]
+        release = knowledge.tensorflow_release(version)
+        if release is not None:
+            return release.cuda, f'TensorFlow {version}\'s tested CUDA, ml-compat.toml [tensorflow."{release.minor}"]'
+        lowest = min(knowledge.tensorflow.values(), key=lambda r: _version_tuple(r.minor))
+        if _version_tuple(version) < _version_tuple(lowest.minor):
+            return f"{lowest.cuda} or older", f"TensorFlow {version} predates {lowest.minor}, tested on {lowest.cuda}"
+        return None
+    if base.kind in ("other", "conda") and not base.is_ngc:
+        match = _THIRD_PARTY_CUDA_TAG.search(tag)
+        if match:
+            return match.group(1), "its tag"
+    return None
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -1574,7 +1923,7 @@ def find_ld_library_path_shadowing(ctx: LintContext) -> Iterator[Violation]:
                                     "(source: ml-compat.toml [jax] ld_library_path)")  # fmt: skip
 
 
-_FRAMEWORK_OF_IMAGE = {"pytorch": "torch", "nvcr-pytorch": "torch", "tensorflow": "tensorflow"}
+_REINSTALLABLE = ("torch", "tensorflow")  # the frameworks DA521 knows an image may ship
 
 
 @rule(
@@ -1608,22 +1957,27 @@ def find_framework_reinstalls(ctx: LintContext) -> Iterator[Violation]:
     ```
     """
     for facts in ml_facts(ctx).stages:
-        package = _FRAMEWORK_OF_IMAGE.get(facts.base.kind)
-        if package is None:
+        for package in (p for p in facts.base.ships if p in _REINSTALLABLE):
+            yield from _reinstalls(facts, package)
+
+
+def _reinstalls(facts: StageFacts, package: str) -> Iterator[Violation]:
+    """pip installs of ``package`` in the stage, on a base whose table row says it ships that package."""
+    name, _, shipped = (facts.base.framework or "").partition(" ")
+    shipped_version = shipped if name == package and shipped else None
+    for install in facts.installed(package):
+        if install.instruction not in facts.stage.instructions or install.tool == "conda":
             continue
-        shipped = (facts.base.framework or "").partition(" ")[2] or None
-        for install in facts.installed(package):
-            if install.instruction not in facts.stage.instructions or install.tool == "conda":
-                continue
-            installed = (install.version or "").split("+")[0] or None
-            if installed is not None and shipped is not None and installed == shipped:
-                continue
-            if installed is None and install.specifier:
-                continue  # a range the shipped version may satisfy: pip keeps it
-            what = f"{package} {installed}" if installed else f"unpinned {package}"
-            yield Violation(install.span, f"{what} on '{facts.base.image}', which already ships "
-                            f"{facts.base.framework}: a second copy (and CUDA stack) on top; pick the image tag that "
-                            "matches instead (source: ml-compat.toml [pytorch_image])")  # fmt: skip
+        installed = (install.version or "").split("+")[0] or None
+        if installed is not None and shipped_version is not None and installed == shipped_version:
+            continue
+        if installed is None and install.specifier:
+            continue  # a range the shipped version may satisfy: pip keeps it
+        what = f"{package} {installed}" if installed else f"unpinned {package}"
+        ships = facts.base.framework if shipped_version else package
+        yield Violation(install.span, f"{what} on '{facts.base.image}', which already ships {ships}: a second copy "
+                        "(and CUDA stack) on top; pick the image tag that matches instead (source: ml-compat.toml "
+                        "[pytorch_image], base-images.toml [image.ngc_*])")  # fmt: skip
 
 
 _CUDA_APT = re.compile(r"^(?:cuda-(?:toolkit|libraries|runtime|compiler|nvcc|cudart)[\w.-]*|cuda-\d+-\d+|libcudnn[\w.-]*"
@@ -1689,7 +2043,8 @@ def find_redundant_cuda_installs(ctx: LintContext) -> Iterator[Violation]:
 
 
 def _remove_env_pair(ctx: LintContext, instruction, index: int) -> Fix | None:
-    """Delete one KEY=value of an ENV (the whole instruction when it is the only pair)."""
+    """Delete one KEY=value of an ENV (the whole instruction when it is the only pair): unsafe, since the
+    program then uses the GPUs the runtime gives instead of the fixed list."""
     pairs = env_pairs(instruction)
     if instruction.start_line != instruction.end_line:
         return None  # continuation lines: leave the layout to the author
@@ -1697,9 +2052,468 @@ def _remove_env_pair(ctx: LintContext, instruction, index: int) -> Fix | None:
     if "=" not in ctx.text(Span(key.span.start, max(value.span.end, key.span.end))):
         return None  # legacy `ENV KEY value`
     if len(pairs) == 1:
-        return Fix("remove the ENV", (Edit(instruction.line_span, ""),), reshapes=True)
+        return Fix("remove the ENV", (Edit(instruction.line_span, ""),), safe=False, reshapes=True)
     if index + 1 < len(pairs):
         span = Span(key.span.start, instruction.args[(index + 1) * 3].span.start)
     else:
         span = Span(instruction.args[index * 3 - 2].span.end, max(value.span.end, key.span.end))
-    return Fix("remove the variable", (Edit(span, ""),))
+    return Fix("remove the variable", (Edit(span, ""),), safe=False)
+
+
+_REQUIREMENT_HEAD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[A-Za-z0-9._,-]*\])?$")
+_SPECIFIER_TOOLS = ("pip", "uv", "pipx", "conda")
+
+
+@rule(
+    "DA530",
+    "unquoted-version-specifier",
+    family=FAMILY,
+    severity="error",
+    summary="an unquoted `pkg>=1.2` / `pkg<2` in a RUN install: the shell reads a redirect and drops the pin",
+    fix="safe",
+)
+def find_unquoted_version_specifiers(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a pip, uv, pipx or conda install in a shell-form RUN whose requirement has
+    an unquoted `>` or `<` (`numpy>=1.26`, `torch<2.5`, `scipy>1,<2`). The fix quotes
+    the requirement (`"numpy>=1.26"`); it is offered only where the word holds no
+    quote, backslash or backtick, so the quoted word means what was meant.
+    (ShellCheck calls this SC2261; DA703 runs ShellCheck only when asked.)
+
+    ## Why is this bad?
+    The shell splits `numpy>=1.26` into the word `numpy` and a redirect of the output
+    to a file named `=1.26`: pip installs the newest numpy, the version bound is
+    silently dropped, and a stray file lands in the image. With `<` the shell reads
+    stdin from a file named after the version, and the build fails with "No such
+    file or directory".
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir numpy>=1.26
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir "numpy>=1.26"
+    ```
+    """
+    for instruction in ctx.dockerfile.instructions:
+        target = instruction.trigger or instruction
+        if target.name != "RUN" or target.json:
+            continue  # exec form: no shell, no redirect
+        for invocation in ctx.invocations(instruction):
+            if invocation.tool not in _SPECIFIER_TOOLS or not (installs(invocation) or invocation.action == "create"):
+                continue
+            for word in invocation.packages:
+                at = unquoted_redirect(word.raw)
+                if at is None or at == 0 or not _REQUIREMENT_HEAD.match(word.raw[:at]):
+                    continue
+                yield Violation(word.span or invocation.command.span, f"unquoted {word.raw}: the shell reads "
+                                f'{_redirect_effect(word.raw, at)}; quote it ("{word.raw}")',
+                                fix=_quote_fix(ctx, word))  # fmt: skip
+
+
+def _redirect_effect(raw: str, at: int) -> str:
+    """What the shell does with ``name>=1.2`` / ``name<2`` / ``name>=1,<2`` split at offset ``at``."""
+    name, rest = raw[:at], raw[at + 1 :]
+    second = unquoted_redirect(rest)
+    target = rest if second is None else rest[:second]
+    if raw[at] == "<" or (second is not None and rest[second] == "<"):
+        source = target if raw[at] == "<" else rest[second + 1 :]
+        return f"'<' as input from a file '{source}': the install fails (no such file)"
+    return f"'>' as output to a file '{target}': {name} is installed without the bound"
+
+
+def _quote_fix(ctx: LintContext, word) -> Fix | None:
+    """Wrap the word in double quotes: safe only when the word as written has no quoting of its own."""
+    if word.span is None or ctx.text(word.span) != word.raw or any(c in word.raw for c in "\"'\\`"):
+        return None
+    return Fix("quote the requirement", (Edit(word.span, f'"{word.raw}"'),))
+
+
+def _stage_invocations(ctx: LintContext, facts: StageFacts) -> Iterator[tuple[Instruction, Invocation]]:
+    """The pip/uv/pipx invocations of the stage's own instructions, in order."""
+    for instruction in facts.stage.instructions:
+        for invocation in ctx.invocations(instruction):
+            if invocation.tool in ("pip", "uv", "pipx"):
+                yield instruction, invocation
+
+
+def _package_names(invocation: Invocation) -> list[tuple[str, ShellWord]]:
+    found = []
+    for word in invocation.packages:
+        name = parse_requirement(word.value).name if "$" not in word.value else None
+        if name:
+            found.append((name, word))
+    return found
+
+
+@rule(
+    "DA531",
+    "onnxruntime-cpu-and-gpu",
+    family=FAMILY,
+    severity="warning",
+    summary="onnxruntime and onnxruntime-gpu in one environment: one module, the later install shadows the other",
+)
+def find_onnxruntime_cpu_and_gpu(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags an image that installs both `onnxruntime` and `onnxruntime-gpu` with pip or
+    uv (on the command line or in a requirements file it reads), unless
+    `pip uninstall onnxruntime` follows. An error when the CPU package comes last:
+    the GPU build is then gone. Installs in one RUN behind `if`/`case` count as
+    alternatives.
+
+    ## Why is this bad?
+    Both distributions install the same `onnxruntime` module. Whichever is installed
+    last overwrites the other's files, pip still lists both, and uninstalling one
+    breaks the other; with the CPU package last, `CUDAExecutionProvider` silently
+    disappears and inference runs on the CPU.
+
+    ## Example
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04
+    RUN pip install --no-cache-dir onnxruntime-gpu==1.20.1
+    RUN pip install --no-cache-dir onnxruntime==1.20.1
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04
+    RUN pip install --no-cache-dir onnxruntime-gpu==1.20.1
+    ```
+    """
+    facts = _image_facts(ctx)
+    if facts is None:
+        return
+    cpu = facts.installed("onnxruntime")
+    gpu = facts.installed("onnxruntime-gpu")
+    if not cpu or not gpu:
+        return
+    last_cpu, last_gpu = cpu[-1], gpu[-1]
+    if last_cpu.instruction is last_gpu.instruction and _branches(last_cpu.instruction):
+        return
+    later = max(last_cpu.line, last_gpu.line)
+    for instruction in facts.stage.instructions:
+        for invocation in ctx.invocations(instruction):
+            if invocation.action in ("remove", "uninstall") and instruction.start_line >= later and any(
+                n in ("onnxruntime", "onnxruntime-gpu") for n, _w in _package_names(invocation)
+            ):
+                return  # the usual repair: drop one of them after both are in
+    cpu_last = (last_cpu.line, last_cpu.from_file is None) > (last_gpu.line, last_gpu.from_file is None)
+    culprit = last_cpu if cpu_last else last_gpu
+    consequence = (
+        "the CPU build overwrites the GPU one and CUDAExecutionProvider is gone"
+        if cpu_last
+        else "both own the onnxruntime module; removing either breaks the other"
+    )
+    yield Violation(culprit.span, f"onnxruntime (line {last_cpu.line}) and onnxruntime-gpu (line {last_gpu.line}) "
+                    f"in one environment: {consequence}; install only onnxruntime-gpu (it runs on the CPU too)",
+                    severity=Severity.ERROR if cpu_last else None)  # fmt: skip
+
+
+_PLACEHOLDERS = {
+    "pytorch": "the PyPI 'pytorch' package is a placeholder whose install raises an error: the package is 'torch'",
+    "sklearn": "the PyPI 'sklearn' package is deprecated and its install fails since December 2023: the package is "
+    "'scikit-learn'",
+}
+
+
+@rule(
+    "DA532",
+    "placeholder-package",
+    family=FAMILY,
+    severity="error",
+    summary="pip install of a placeholder name that fails the build (`pytorch`, `sklearn`)",
+)
+def find_placeholder_packages(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags `pip install pytorch` and `pip install sklearn` (also with uv, and in a
+    requirements file it reads). conda's `pytorch` package is real and not reported;
+    `sklearn` is not reported where `SKLEARN_ALLOW_DEPRECATED_SKLEARN_PACKAGE_INSTALL`
+    is set.
+
+    ## Why is this bad?
+    On PyPI both are placeholders: `pytorch` raises "You tried to install 'pytorch'.
+    The package named for PyTorch is 'torch'", and `sklearn` raises an error telling
+    you to install `scikit-learn`. The build fails.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir pytorch sklearn
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir torch==2.5.1 scikit-learn==1.5.2
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        allowed = "SKLEARN_ALLOW_DEPRECATED_SKLEARN_PACKAGE_INSTALL" in facts.env
+        for instruction, invocation in _stage_invocations(ctx, facts):
+            if not installs(invocation):
+                continue
+            inline = any(
+                a.startswith("SKLEARN_ALLOW_DEPRECATED_SKLEARN_PACKAGE_INSTALL=")
+                for c in ctx.commands(instruction)
+                for a in c.assignments
+            )
+            for name, word in _package_names(invocation):
+                if name in _PLACEHOLDERS and not (name == "sklearn" and (allowed or inline)):
+                    yield Violation(word.span or invocation.command.span, f"{_PLACEHOLDERS[name]} (source: PyPI)")
+        for install in facts.installed("pytorch"):
+            if install.from_file and install.tool != "conda" and install.instruction in facts.stage.instructions:
+                yield Violation(install.span, f"{install.from_file} asks for 'pytorch': {_PLACEHOLDERS['pytorch']}")
+
+
+_WHEEL_NAME = re.compile(
+    r"^(?P<name>[A-Za-z0-9_.]+)-(?P<version>[^-]+)(?:-\d[^-]*)?-(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl$"
+)
+
+
+@rule(
+    "DA533",
+    "wheel-tag-mismatch",
+    family=FAMILY,
+    severity="error",
+    summary="a hard-coded wheel URL whose Python, CUDA or torch tag does not match the image",
+)
+def find_wheel_tag_mismatch(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Reads the file name of a wheel installed by URL or path
+    (`torch-2.1.0+cu121-cp310-cp310-linux_x86_64.whl`,
+    `flash_attn-2.6.3+cu123torch2.4cxx11abiFALSE-cp310-cp310-linux_x86_64.whl`) and
+    compares its tags with what the stage settles: the CPython tag with the image's
+    Python, a `+cuXYZ` tag with the base image's CUDA major, and a `torchX.Y` tag
+    with the pinned torch. Names with variables are left alone.
+
+    ## Why is this bad?
+    pip refuses a wheel whose Python tag does not match ("is not a supported wheel
+    on this platform"); a flash-attn wheel built for another torch fails at import
+    with undefined symbols; a CUDA 11 build on a CUDA 12 base brings a second stack.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.11-slim
+    RUN pip install --no-cache-dir https://download.pytorch.org/whl/cu121/torch-2.1.0%2Bcu121-cp310-cp310-linux_x86_64.whl
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.11-slim
+    RUN pip install --no-cache-dir https://download.pytorch.org/whl/cu121/torch-2.1.0%2Bcu121-cp311-cp311-linux_x86_64.whl
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        torches = [i.version.split("+")[0] for i in facts.installed("torch") if i.version]
+        for _instruction, invocation in _stage_invocations(ctx, facts):
+            for word in invocation.packages:
+                problem = _wheel_problem(word.value, facts, torches[-1] if torches else None)
+                if problem:
+                    yield Violation(word.span or invocation.command.span, problem)
+
+
+def _wheel_problem(value: str, facts: StageFacts, torch: str | None) -> str | None:
+    if "$" in value or not value.endswith(".whl"):
+        return None
+    filename = value.rsplit("/", 1)[-1].replace("%2B", "+").replace("%2b", "+")
+    match = _WHEEL_NAME.match(filename)
+    if match is None:
+        return None
+    python_tag, abi = match.group("python"), match.group("abi")
+    cpython = re.fullmatch(r"cp(\d)(\d+)", python_tag)
+    if cpython and facts.python and re.fullmatch(r"\d+\.\d+", facts.python):
+        wheel_python = (int(cpython.group(1)), int(cpython.group(2)))
+        image_python = _python_tuple(facts.python)
+        if (abi == "abi3" and image_python < wheel_python) or (abi != "abi3" and image_python != wheel_python):
+            return (f"{filename} is built for CPython {wheel_python[0]}.{wheel_python[1]}, the image has Python "
+                    f"{facts.python} ({facts.python_from}): pip refuses it (not a supported wheel on this platform)")  # fmt: skip
+    local = match.group("version").partition("+")[2]
+    cuda = re.match(r"cu(\d{2,3})", local)
+    base_major = facts.base.cuda_major
+    if cuda and base_major is not None:
+        digits = cuda.group(1)
+        major = int(digits[:2]) if len(digits) == 3 else int(digits[:1])  # cu121 → 12, cu92 → 9
+        if major != base_major:
+            return (f"{filename} is built for CUDA {major}, the base has CUDA {facts.base.cuda}: a second CUDA stack, "
+                    "and extensions built against the base fail")  # fmt: skip
+    wanted_torch = re.search(r"torch(\d+\.\d+)", local)
+    if wanted_torch and torch and not (torch + ".").startswith(wanted_torch.group(1) + "."):
+        return (f"{filename} is built for torch {wanted_torch.group(1)}, the image pins torch {torch}: it fails at "
+                "import with undefined symbols")  # fmt: skip
+    return None
+
+
+# Packages that compile code when the model first runs: Triton kernels need a C compiler (for the launcher
+# stub) — vLLM, SGLang, unsloth and explicit triton installs run them; DeepSpeed's ops and FlashInfer's
+# kernels are JIT-compiled with nvcc unless prebuilt.
+_NEEDS_C_COMPILER = frozenset({"vllm", "sglang", "unsloth", "triton"})
+_NEEDS_NVCC = frozenset({"deepspeed", "flashinfer", "flashinfer-python"})
+_PREBUILT_FLASHINFER = frozenset({"flashinfer-jit-cache", "flashinfer-cubin"})
+_C_COMPILERS = re.compile(r"^(?:build-essential|gcc(?:-\d+)?|clang(?:-\d+)?|gcc-c\+\+|build-base)(?:[=-].*)?$")
+
+
+def _has_c_compiler(facts: StageFacts) -> bool | None:
+    """Whether the base image has a C compiler: known for python, nvidia/cuda and plain OS bases only."""
+    base = facts.base
+    if base.kind in ("python", "alpine") and base.image is not None:
+        tag = base.image.tag or ""
+        return not ("slim" in tag or "alpine" in tag)
+    if base.kind == "nvidia-cuda" and base.flavour:
+        return base.flavour == "devel"
+    if base.kind in ("ubuntu", "debian"):
+        return False
+    return None
+
+
+@rule(
+    "DA534",
+    "jit-compiler-missing",
+    family=FAMILY,
+    severity="warning",
+    summary="an image that compiles kernels when the model first runs (Triton, DeepSpeed ops) has no compiler",
+)
+def find_missing_jit_compilers(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a stage that installs a package which compiles code when the model
+    first runs, on a base known to lack the compiler it needs, when no compiler is
+    installed: vLLM, SGLang, unsloth and triton (Triton builds a small C launcher
+    with `gcc` the first time a kernel runs) on `python:*-slim`, `nvidia/cuda`
+    runtime/base or a plain OS image without `build-essential`/`gcc`; DeepSpeed and
+    FlashInfer (their kernels are JIT-compiled with `nvcc`) on a base without nvcc
+    and no `cuda-nvcc` package — unless DeepSpeed's ops are prebuilt
+    (`DS_BUILD_OPS=1`) or FlashInfer's kernels come prebuilt (`flashinfer-jit-cache`,
+    `flashinfer-cubin`). Bases whose contents are not known stay silent.
+
+    ## Why is this bad?
+    The image builds and starts, then fails at the first request or training step:
+    "Failed to find C compiler. Please specify via CC environment variable" from
+    Triton, or "nvcc not found" / `CUDA_HOME does not exist` from DeepSpeed's op
+    builder.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir vllm==0.6.4
+    CMD ["vllm", "serve", "Qwen/Qwen2.5-1.5B-Instruct"]
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN apt-get update && apt-get install -y --no-install-recommends gcc=4:12.2.0-3 && rm -rf /var/lib/apt/lists/*
+    RUN pip install --no-cache-dir vllm==0.6.4
+    CMD ["vllm", "serve", "Qwen/Qwen2.5-1.5B-Instruct"]
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        yield from _missing_jit_compilers(ctx, facts)
+
+
+def _missing_jit_compilers(ctx: LintContext, facts: StageFacts) -> Iterator[Violation]:
+    own = [i for i in facts.installs if i.instruction in facts.stage.instructions]
+    packages = {p for p, _i, _s in facts.os_packages}
+    c_compiler = _has_c_compiler(facts)
+    if c_compiler is False and not any(_C_COMPILERS.match(p) for p in packages):
+        for install in [i for i in own if i.package in _NEEDS_C_COMPILER][:1]:
+            yield Violation(install.span, f"{install.package} runs Triton kernels, which compile a C launcher with gcc "
+                            f"when the model first runs, and '{facts.base.image}' has no C compiler: it fails with "
+                            "'Failed to find C compiler'; install gcc (or build-essential) in this stage")  # fmt: skip
+    nvcc = facts.base.has_nvcc
+    if nvcc is False and not any(re.match(r"cuda-(?:nvcc|toolkit)", p) for p in packages):
+        prebuilt_ds = "DS_BUILD_OPS" in facts.env or any(
+            "DS_BUILD_OPS=1" in a for i in facts.installed("deepspeed") for c in ctx.commands(i.instruction)
+            for a in c.assignments
+        )  # fmt: skip
+        prebuilt_fi = bool(facts.installed(*_PREBUILT_FLASHINFER))
+        for install in [i for i in own if i.package in _NEEDS_NVCC]:
+            if (install.package == "deepspeed" and prebuilt_ds) or (install.package != "deepspeed" and prebuilt_fi):
+                continue
+            yield Violation(install.span, f"{install.package} JIT-compiles its CUDA kernels with nvcc when they are "
+                            f"first used, and '{facts.base.image}' has no nvcc: install cuda-nvcc, prebuild the "
+                            "kernels (DS_BUILD_OPS=1, flashinfer-jit-cache), or use a devel base")  # fmt: skip
+            break
+
+
+_PINS_TORCH = ("vllm", "xformers", "torchvision", "torchaudio")
+
+
+@rule(
+    "DA535",
+    "torch-replaced-by-pin",
+    family=FAMILY,
+    severity="warning",
+    summary="a package that requires one exact torch installed over another torch (often the base image's own)",
+)
+def find_torch_replaced_by_pin(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Flags a pinned package whose wheel requires one exact torch — vllm
+    (`vllm==0.6.4` → `torch==2.5.1`), xformers, torchvision, torchaudio (facts from
+    `rules/data/ml-requires.toml` and the pairing tables) — installed on a base that
+    already ships another torch (`pytorch/pytorch:<torch>-…`, NGC's
+    `nvcr.io/nvidia/pytorch`, whose torch is NVIDIA's own `2.x.0a0` build) or, with
+    `--no-deps`, over another pinned torch. (Without `--no-deps` a companion of
+    another torch is DA506.)
+
+    ## Why is this bad?
+    pip satisfies the exact pin by replacing the image's torch with a PyPI wheel —
+    gigabytes twice (the old torch stays in its layer), NVIDIA's tuned build lost, and
+    often another CUDA. With `--no-deps` the package runs against a torch it was not
+    built for and fails at import with undefined symbols.
+
+    ## Example
+    ```dockerfile
+    FROM pytorch/pytorch:2.4.1-cuda12.1-cudnn9-runtime
+    RUN pip install --no-cache-dir vllm==0.6.4
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+    RUN pip install --no-cache-dir vllm==0.6.4
+    ```
+    """
+    for facts in ml_facts(ctx).stages:
+        torches = [i for i in facts.installed("torch") if i.version]
+        for install in facts.installed(*_PINS_TORCH):
+            if install.instruction not in facts.stage.instructions or not install.version or install.tool == "conda":
+                continue
+            pin = exact_torch_pin(install.package, install.version)
+            if pin is None:
+                continue
+            wanted, source = pin
+            no_deps = any(
+                inv.has("--no-deps") and any(w.span == install.span for w in inv.packages)
+                for inv in ctx.invocations(install.instruction)
+            )
+            earlier = [t for t in torches if t.line <= install.line and t is not install]
+            if earlier:
+                have = earlier[-1].version.split("+")[0]
+                if have != wanted and no_deps:
+                    yield Violation(install.span, f"{install.package} {install.version} is built for torch {wanted}; "
+                                    f"with --no-deps it runs against torch {have} (line {earlier[-1].line}) and fails "
+                                    f"at import with undefined symbols (source: {source})")  # fmt: skip
+                continue  # without --no-deps a companion of another torch is DA506's finding
+            if "torch" not in facts.base.ships:
+                continue
+            name, _, shipped = (facts.base.framework or "").partition(" ")
+            if name == "torch" and shipped == wanted:
+                continue
+            has = f"torch {shipped}" if shipped else "NVIDIA's own torch build"
+            outcome = (
+                "with --no-deps it runs against a torch it was not built for (undefined symbols at import)"
+                if no_deps
+                else f"pip replaces it with PyPI's torch {wanted} (gigabytes twice, the base's build lost)"
+            )
+            yield Violation(install.span, f"{install.package} {install.version} requires torch=={wanted} and "
+                            f"'{facts.base.image}' ships {has}: {outcome}; pick the base tag with torch {wanted} "
+                            f"or the {install.package} release built for the base's torch (source: {source})")  # fmt: skip

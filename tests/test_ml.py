@@ -15,6 +15,7 @@ from dockaudit.cli import cli
 from dockaudit.context import LintContext, Options
 from dockaudit.knowledge import KnowledgeError, load_knowledge, parse_knowledge
 from dockaudit.mlfacts import ml_facts
+from tests.conftest import FIXTURES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -228,3 +229,231 @@ def test_environment_parser_shapes():
     env = parse_environment("dependencies: [python=3.11, numpy]\n")
     assert env.conda == ("python=3.11", "numpy") and env.python == "3.11"
     assert parse_environment("not: [a yaml env]\n- stray\n").conda == ()
+
+
+# --- issue 17 / 16: ML findings that were wrong on unseen files --------------------------------
+
+
+@pytest.mark.parametrize(
+    "image,ships",
+    [
+        ("nvcr.io/nvidia/pytorch:24.07-py3", ("torch",)),
+        ("nvcr.io/nvidia/tensorflow:24.03-tf2-py3", ("tensorflow",)),
+        ("nvcr.io/nvidia/tritonserver:25.12-py3-min", ()),
+        ("nvcr.io/nvidia/tritonserver:24.08-py3", ()),
+        ("nvcr.io/nvidia/tritonserver:24.08-vllm-python-py3", ("torch", "vllm")),
+        ("pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime", ("torch",)),
+    ],
+)
+def test_what_a_framework_image_ships_comes_from_the_table(image, ships):
+    (facts,) = _facts(f"FROM {image}\n")
+    assert facts.base.ships == ships
+
+
+@pytest.mark.parametrize(
+    "text,rule_id",
+    [
+        # DA521: -min and -py3 Triton images have no Python torch; an NGC TensorFlow image is not a torch image
+        ("FROM nvcr.io/nvidia/tritonserver:25.12-py3-min\nRUN pip install torch==2.9.1\n", "DA521"),
+        ("FROM nvcr.io/nvidia/tensorflow:24.03-tf2-py3\nRUN pip install torch==2.3.1\n", "DA521"),
+        # DA516: torch came with the project or with a package that requires it
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nCOPY . /src\nRUN pip install -e /src\n"
+         "RUN pip install --no-build-isolation flash-attn==2.7.0.post2\n", "DA516"),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN uv sync --frozen\n"
+         "RUN pip install --no-build-isolation flash-attn==2.7.0.post2\n", "DA516"),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install vllm==0.6.4\n"
+         "RUN pip install --no-build-isolation flash-attn==2.7.0.post2\n", "DA516"),
+        # DA523: nothing to override on a base that is not a CUDA image
+        ("FROM debian:bookworm-slim\nENV NVIDIA_DISABLE_REQUIRE=true NVIDIA_REQUIRE_CUDA=cuda>=12\n", "DA523"),
+        # DA526: every GPU the runtime gives
+        ("FROM ubuntu:22.04\nENV NVIDIA_VISIBLE_DEVICES=all\n", "DA526"),
+        # DA518: uv's first-index strategy
+        ("FROM python:3.12-slim\nRUN uv pip install --system torch==2.5.1 "
+         "--extra-index-url https://download.pytorch.org/whl/cu124\n", "DA518"),
+        # DA504: the image needs nvcc
+        ("FROM nvidia/cuda:12.1.1-devel-ubuntu22.04\nRUN git clone https://github.com/microsoft/DeepSpeed.git /ds\n"
+         "RUN pip install -r /ds/requirements/requirements.txt\n", "DA504"),
+        ("FROM nvidia/cuda:12.1.1-devel-ubuntu22.04\nRUN DS_BUILD_FUSED_ADAM=1 pip install /opt/ds\n", "DA504"),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install cupy==13.3.0\n", "DA504"),
+        ("FROM nvidia/cuda:11.8.0-cudnn8-devel-ubuntu22.04\nRUN make GPU=1 CUDNN=1 -j4\n", "DA504"),
+        # DA603: NGC has no runtime flavour
+        ("FROM nvcr.io/nvidia/pytorch:24.07-py3\nENV TORCH_CUDA_ARCH_LIST=9.0\n"
+         "RUN pip install --no-build-isolation flash-attn==2.6.3\n", "DA603"),
+        # DA601: TensorFlow's devel image is a build environment
+        ("FROM tensorflow/tensorflow:devel-gpu\nRUN bazel build //tensorflow/tools/pip_package:wheel\n", "DA601"),
+        # DA524 / DA508: the step has a GPU
+        ("# syntax=docker/dockerfile:1-labs\nFROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n"
+         "RUN --device=nvidia.com/gpu=all nvidia-smi\n", "DA524"),
+        ("# syntax=docker/dockerfile:1-labs\nFROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install torch==2.5.1\n"
+         "RUN --device=nvidia.com/gpu=all pip install --no-build-isolation flash-attn==2.7.0.post2\n", "DA508"),
+        # DA520: a .bin that is not a model
+        ("FROM debian:bookworm-slim\nRUN wget -q https://example.org/fw/iwlwifi-cc-a0-77.bin\n", "DA520"),
+    ],
+)
+def test_ml_rules_stay_silent_where_they_were_wrong(text, rule_id):
+    assert _fired(text, rule_id) == []
+
+
+@pytest.mark.parametrize(
+    "text,rule_id",
+    [
+        ("FROM nvcr.io/nvidia/tritonserver:24.08-vllm-python-py3\nRUN pip install torch==2.5.1\n", "DA521"),
+        ("FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04\nENV NVIDIA_DISABLE_REQUIRE=true\n", "DA523"),
+        ("FROM ubuntu:22.04\nENV NVIDIA_VISIBLE_DEVICES=0,1\n", "DA526"),
+        ("FROM python:3.12-slim\nENV UV_INDEX_STRATEGY=unsafe-best-match\nRUN uv pip install --system torch==2.5.1 "
+         "--extra-index-url https://download.pytorch.org/whl/cu124\n", "DA518"),
+        ("FROM python:3.12-slim\nRUN uv pip install --index-strategy unsafe-best-match torch==2.5.1 "
+         "--extra-index-url https://download.pytorch.org/whl/cu124\n", "DA518"),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install torch==2.5.1\n"
+         "RUN pip install --no-build-isolation flash-attn==2.7.0.post2\n", "DA603"),
+        ("FROM python:3.12-slim\nRUN wget -q https://example.org/m/pytorch_model.bin\n", "DA520"),
+        ("FROM python:3.12-slim\nRUN curl -LO https://huggingface.co/org/m/resolve/main/model-00001-of-00002.bin\n",
+         "DA520"),
+    ],
+)
+def test_ml_rules_still_fire_where_they_are_right(text, rule_id):
+    assert len(_fired(text, rule_id)) == 1
+
+
+def test_da504_and_its_runtime_fix_need_every_install_known():
+    (known,) = dockaudit.lint(str(FIXTURES / "rules/DA504/bad.Dockerfile"), select=["DA504"])
+    assert known.fix is not None and not known.fix.safe
+    path = FIXTURES / "rules/DA504/bad-requirements/Dockerfile"
+    (read,) = dockaudit.lint(str(path), select=["DA504"])  # the requirements file is in the context
+    assert read.fix is not None
+    assert dockaudit.lint(path.read_text(), select=["DA504"]) == []  # not read: it may bring DeepSpeed
+
+
+def test_da526_fix_is_unsafe():
+    (finding,) = dockaudit.lint("FROM a\nENV CUDA_VISIBLE_DEVICES=0 B=1\n", select=["DA526"])
+    assert finding.fix is not None and not finding.fix.safe
+
+
+def test_da306_small_model_file_needs_the_context(tmp_path):
+    (tmp_path / "model.joblib").write_bytes(b"x" * 4000)
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM python:3.12-slim\nCOPY model.joblib /app/\n")
+    assert dockaudit.lint(str(dockerfile), select=["DA306"]) == []
+    (tmp_path / "model.joblib").write_bytes(b"x" * (21 * 1024 * 1024))
+    assert [f.rule for f in dockaudit.lint(str(dockerfile), select=["DA306"])] == ["DA306"]
+    assert [f.rule for f in dockaudit.lint(dockerfile.read_text(), select=["DA306"])] == ["DA306"]  # no context
+
+
+def test_da520_reads_the_scripts_a_run_executes(tmp_path):
+    (tmp_path / "fetch.py").write_text("from huggingface_hub import snapshot_download\nsnapshot_download('org/m')\n")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM python:3.12-slim\nCOPY fetch.py .\nRUN python fetch.py\n")
+    (finding,) = dockaudit.lint(str(dockerfile), select=["DA520"])
+    assert "in fetch.py" in finding.message
+    (tmp_path / "fetch.py").write_text("print('no downloads')\n")
+    assert dockaudit.lint(str(dockerfile), select=["DA520"]) == []
+
+
+def test_da509_split_keeps_one_idea_per_id():
+    text = "FROM continuumio/miniconda3:24.7.1-0\nRUN conda install -y pytorch=2.6.0 -c pytorch\n"
+    assert [f.rule for f in dockaudit.lint(text, select=["DA509", "DA528", "DA529"])] == ["DA528", "DA529"]
+    (error,) = dockaudit.lint(text, select=["DA529"])
+    assert error.severity.label == "error"
+    assert dockaudit.lint("FROM a\nRUN conda install -y -c conda-forge pytorch=2.6.0\n", select=["DA529"]) == []
+
+
+# --- class 7: shell traps in installs -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw,at",
+    [("numpy>=1.26", 5), ('"numpy>=1.26"', None), ("'a<2'", None), (r"a\>=1", None), ("a", None),
+     ('x"y"<2', 4), ("", None), ("\\", None), ('"unterminated>', None)],
+)  # fmt: skip
+def test_unquoted_redirect(raw, at):
+    from dockaudit.installs import unquoted_redirect
+
+    assert unquoted_redirect(raw) == at
+
+
+@pytest.mark.parametrize(
+    "run,fires,fixed",
+    [
+        ("pip install numpy>=1.26", True, 'pip install "numpy>=1.26"'),
+        ("uv pip install --system torch<2.6", True, 'uv pip install --system "torch<2.6"'),
+        ("pip install kserve[storage]>=0.11.0", True, 'pip install "kserve[storage]>=0.11.0"'),
+        ("pip install $PKG>=1", False, None),
+        ("pip install numpy>=1.26'rc'", True, None),  # quoting of its own: no fix
+        ('pip install "numpy>=1.26"', False, None),
+        ("pip install -r req.txt > /tmp/log", False, None),
+        ("pip freeze > requirements.txt", False, None),
+    ],
+)
+def test_da530_unquoted_specifiers(run, fires, fixed):
+    text = f"FROM python:3.12-slim\nRUN {run}\n"
+    findings = dockaudit.lint(text, select=["DA530"])
+    assert bool(findings) == fires
+    if fixed is not None:
+        (edit,) = findings[0].fix.edits
+        assert (text[: edit.span.start] + edit.replacement + text[edit.span.end :]).splitlines()[1] == f"RUN {fixed}"
+    elif fires:
+        assert findings[0].fix is None
+
+
+# --- class 2 and class 5 ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,rule_id,count",
+    [
+        ("FROM python:3.12-slim\nRUN pip install onnxruntime-gpu==1.20.1 onnxruntime==1.20.1\n", "DA531", 1),
+        ("FROM python:3.12-slim\nRUN pip install onnxruntime-gpu==1.20.1\n", "DA531", 0),
+        ("FROM python:3.12-slim\nRUN uv pip install --system pytorch\n", "DA532", 1),
+        ("FROM python:3.12-slim\nRUN pip install torch==2.5.1 scikit-learn==1.5.2\n", "DA532", 0),
+        ("FROM python:3.12-slim\nENV SKLEARN_ALLOW_DEPRECATED_SKLEARN_PACKAGE_INSTALL=True\nRUN pip install sklearn\n",
+         "DA532", 0),
+        ("FROM python:3.12-slim\nRUN pip install https://x.org/a-1.0-cp311-cp311-linux_x86_64.whl\n", "DA533", 1),
+        ("FROM python:3.12-slim\nRUN pip install https://x.org/a-1.0-cp38-abi3-linux_x86_64.whl\n", "DA533", 0),
+        ("FROM python:3.12-slim\nRUN pip install https://x.org/a-1.0-py3-none-any.whl\n", "DA533", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install /w/torch-2.1.0+cu118-cp310-cp310-linux_x86_64.whl\n",
+         "DA533", 1),
+        ("FROM a\nRUN wget http://download.tensorflow.org/models/object_detection/ssd_mobilenet_v1_coco.tar.gz\n",
+         "DA520", 1),
+        ("FROM a\nRUN wget https://nodejs.org/dist/v20.18.0/node-v20.18.0-linux-x64.tar.gz\n", "DA520", 0),
+        ("FROM a\nRUN huggingface-cli download org/model --local-dir /models\n", "DA520", 1),
+    ],
+)
+def test_class_2_and_5_rules(text, rule_id, count):
+    assert len(_fired(text, rule_id)) == count
+
+
+# --- class 1, 3, 4 -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,rule_id,count",
+    [
+        ("FROM pytorch/pytorch:2.4.1-cuda12.1-cudnn9-runtime\nRUN pip install vllm==0.6.4\n", "DA535", 1),
+        ("FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime\nRUN pip install vllm==0.6.4\n", "DA535", 0),
+        ("FROM nvcr.io/nvidia/pytorch:24.07-py3\nRUN pip install torchaudio==2.4.1\n", "DA535", 1),
+        ("FROM nvcr.io/nvidia/tritonserver:24.08-py3\nRUN pip install vllm==0.6.4\n", "DA535", 0),
+        ("FROM python:3.11-slim\nRUN pip install torch==2.4.1\nRUN pip install vllm==0.6.4\n", "DA535", 0),  # DA506's
+        ("FROM python:3.11-slim\nRUN pip install torch==2.4.1\nRUN pip install --no-deps vllm==0.6.4\n", "DA535", 1),
+        ("FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel\nRUN python setup.py install --cuda_ext --cpp_ext\n",
+         "DA508", 1),
+        ("FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel\nRUN pip install --no-build-isolation flash-attn==2.7.0.post2\n",
+         "DA508", 0),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN cmake -B b -DCMAKE_CUDA_ARCHITECTURES=native\n", "DA508", 1),
+        ("FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel\nRUN pip install git+https://github.com/facebookresearch/"
+         "detectron2.git\n", "DA508", 1),
+        ("FROM python:3.12-slim\nRUN pip install vllm==0.6.4\n", "DA534", 1),
+        ("FROM python:3.12\nRUN pip install vllm==0.6.4\n", "DA534", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN apt-get install -y cuda-nvcc-12-4 build-essential\n"
+         "RUN pip install deepspeed==0.15.4 vllm==0.6.4\n", "DA534", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install deepspeed==0.15.4\n", "DA534", 1),
+        ("ARG BASE\nFROM ${BASE}\nRUN pip install deepspeed==0.15.4 vllm==0.6.4\n", "DA534", 0),
+    ],
+)
+def test_class_1_3_4_rules(text, rule_id, count):
+    assert len(_fired(text, rule_id)) == count
+
+
+def test_detectron2_without_force_cuda_says_it_builds_cpu_ops():
+    text = "FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel\nRUN pip install git+https://github.com/facebookresearch/detectron2.git\n"
+    (message,) = _fired(text, "DA508")
+    assert "without its CUDA kernels" in message
