@@ -145,7 +145,7 @@ def _date(value: str, where: str) -> dt.date:
         raise KnowledgeError(f"{where}: {value!r} is not a date like 2026-10-31") from None
 
 
-_FAMILIES = frozenset({"torch", "tensorflow", "cuda", "image", "eol", "payload"})  # tables of sub-tables
+_FAMILIES = frozenset({"torch", "tensorflow", "cuda", "image", "eol", "payload", "ngc_release"})  # tables of sub-tables
 
 
 def _sourced(tables: dict, file: str) -> None:
