@@ -68,6 +68,18 @@ class OnnxRuntimeRange:
     cudnn_major: int
 
 
+@dataclass(frozen=True, slots=True)
+class GpuModel:
+    name: str  # as the table spells it ("RTX 4090"), or "sm_75"
+    capability: tuple[int, int]  # (8, 9)
+    segment: str | None  # datacenter, consumer, jetson; None: not known (an sm_XY entry)
+    verified: bool
+
+    @property
+    def sm(self) -> str:
+        return f"sm_{self.capability[0]}{self.capability[1]}"
+
+
 @dataclass(frozen=True)
 class Knowledge:
     as_of: str
@@ -84,6 +96,22 @@ class Knowledge:
     eol: dict[str, dict[str, dt.date]]  # "python" → {"3.8": date}
     images: dict[str, dict]  # base-images.toml [image.*]
     raw: dict[str, dict] = field(repr=False, default_factory=dict)
+    gpu_models: dict[str, GpuModel] = field(default_factory=dict)  # gpu_key(name) → model
+    torch_arch_x86: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "12.8" → ("7.5", …, "12.0")
+    torch_arch_minors: tuple[str, ...] = ()  # torch minors the architecture table was read for
+
+    def gpu(self, name: str) -> GpuModel | None:
+        """A fleet entry: a model name from [gpu_models] ("H100", "GeForce RTX 4090") or ``sm_75``/``7.5``."""
+        match = re.fullmatch(r"(?:sm_?|compute_)?(\d{1,2})\.?(\d)", name.strip().lower())
+        if match:
+            return GpuModel(f"sm_{match.group(1)}{match.group(2)}", (int(match.group(1)), int(match.group(2))), None,
+                            True)  # fmt: skip
+        return self.gpu_models.get(gpu_key(name))
+
+    def newest(self, family: str) -> str | None:
+        """The newest version a table family knows ("torch" → "2.15", "cuda" → "13.5"), for ``knowledge``."""
+        keys = [k for k in self.raw.get(ML_COMPAT, {}).get(family, {}) if re.match(r"^\d+\.\d+$", k)]
+        return max(keys, key=lambda k: tuple(int(p) for p in k.split("."))) if keys else None
 
     def torch_release(self, version: str) -> TorchRelease | None:
         """The table row for a torch version (``2.4.1``, ``2.4.1+cu121``, ``2.4``)."""
@@ -103,6 +131,42 @@ class Knowledge:
             if key >= entry.first and (entry.last is None or key <= entry.last):
                 return entry
         return None
+
+
+def gpu_key(name: str) -> str:
+    """A GPU name as the table is keyed: lower case, no spaces or dashes, without NVIDIA/Tesla/GeForce."""
+    words = re.sub(r"[\s_-]+", " ", name.strip().lower()).split()
+    return "".join(w for w in words if w not in ("nvidia", "tesla", "geforce"))
+
+
+def _gpu_models(compat: dict) -> dict[str, GpuModel]:
+    table = compat.get("gpu_models", {})
+    unverified = set(compat.get("gpu_models_unverified", {}).get("names", []))
+    models: dict[str, GpuModel] = {}
+    for name, row in table.items():
+        if not isinstance(row, dict):
+            continue
+        where = f'{ML_COMPAT}: [gpu_models] "{name}"'
+        cc = str(_need(row, "cc", str, where))
+        match = re.fullmatch(r"(\d{1,2})\.(\d)", cc)
+        segment = str(_need(row, "segment", str, where))
+        if not match or segment not in ("datacenter", "consumer", "jetson"):
+            raise KnowledgeError(f"{where}: needs cc like 8.9 and segment datacenter, consumer or jetson")
+        models[gpu_key(name)] = GpuModel(name, (int(match.group(1)), int(match.group(2))), segment,
+                                         bool(table.get("verified")) and name not in unverified)  # fmt: skip
+    return models
+
+
+def _torch_arch(compat: dict) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """[torch_cuda_arch_support] linux_x86, keyed by CUDA major.minor ("12.6.3" → "12.6")."""
+    table = compat.get("torch_cuda_arch_support", {})
+    rows = {}
+    for cuda, archs in table.get("linux_x86", {}).items():
+        if not isinstance(archs, list) or not all(isinstance(a, str) and re.fullmatch(r"\d+\.\d(?:\+PTX)?", a)
+                                                  for a in archs):  # fmt: skip
+            raise KnowledgeError(f'{ML_COMPAT}: [torch_cuda_arch_support] linux_x86."{cuda}" should list archs like 8.0')
+        rows[".".join(cuda.split(".")[:2])] = tuple(archs)
+    return rows, tuple(table.get("applies_to", ()))
 
 
 def _int_parts(version: str) -> tuple[int, ...] | None:
@@ -233,6 +297,7 @@ def parse_knowledge(compat: dict, bases: dict) -> Knowledge:
         _need(row, "source", str, where)
         if "dates" in row:
             eol[name] = {k: _date(v, f"{where} dates.{k}") for k, v in _need(row, "dates", dict, where).items()}
+    arch_rows, arch_minors = _torch_arch(compat)
     return Knowledge(
         as_of=as_of,
         sources=dict(compat.get("sources", {})) | dict(bases.get("sources", {})),
@@ -248,6 +313,9 @@ def parse_knowledge(compat: dict, bases: dict) -> Knowledge:
         eol=eol,
         images=dict(bases.get("image", {})),
         raw={ML_COMPAT: compat, BASE_IMAGES: bases},
+        gpu_models=_gpu_models(compat),
+        torch_arch_x86=arch_rows,
+        torch_arch_minors=arch_minors,
     )
 
 
