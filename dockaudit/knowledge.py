@@ -209,7 +209,7 @@ def _date(value: str, where: str) -> dt.date:
         raise KnowledgeError(f"{where}: {value!r} is not a date like 2026-10-31") from None
 
 
-_FAMILIES = frozenset({"torch", "tensorflow", "cuda", "image", "eol", "payload", "ngc_release"})  # tables of sub-tables
+_FAMILIES = frozenset({"torch", "tensorflow", "cuda", "image", "eol", "payload", "ngc_release", "requires_dist"})  # tables of sub-tables
 
 
 def _sourced(tables: dict, file: str) -> None:
@@ -319,6 +319,36 @@ def parse_knowledge(compat: dict, bases: dict) -> Knowledge:
     )
 
 
+OVERRIDE_ENV = "DOCKAUDIT_KNOWLEDGE_OVERRIDE"  # a file of newer facts (``knowledge refresh --write``) loaded last
+_OVERRIDE_TABLES = {"ml-compat": ML_COMPAT, "base-images": BASE_IMAGES}
+def merge_tables(shipped: dict, newer: dict) -> dict:
+    """``shipped`` with ``newer``'s tables merged in, key by key; a value that is not a table replaces.
+    Recursion goes only as deep as ``shipped`` (four levels), whatever ``newer`` holds."""
+    merged = dict(shipped)
+    for key, value in newer.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_tables(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _override_path() -> str | None:
+    return os.environ.get(OVERRIDE_ENV) or None
+
+
+def _apply_override(path: str, data: bytes, compat: dict, bases: dict) -> tuple[dict, dict]:
+    """The shipped tables with the override file's ``[ml-compat]`` / ``[base-images]`` merged in."""
+    document = _parse_table(path, data)
+    unknown = [k for k in document if k not in _OVERRIDE_TABLES]
+    if unknown:
+        raise KnowledgeError(f"{path}: unknown table [{unknown[0]}] (an override holds [ml-compat] and [base-images])")
+    for name in _OVERRIDE_TABLES:
+        if not isinstance(document.get(name, {}), dict):
+            raise KnowledgeError(f"{path}: [{name}] should be a table")
+    return merge_tables(compat, document.get("ml-compat", {})), merge_tables(bases, document.get("base-images", {}))
+
+
 @lru_cache(maxsize=1)
 def load_knowledge() -> Knowledge:
     """The validated tables, parsed from the cache when it was made from these very table bytes.
@@ -331,6 +361,12 @@ def load_knowledge() -> Knowledge:
     """
     folder = _data_dir()
     tables = {name: _table_bytes(folder, name) for name in (ML_COMPAT, BASE_IMAGES)}
+    override = _override_path()
+    if override:  # the user asked for it (DOCKAUDIT_KNOWLEDGE_OVERRIDE): its bytes are part of the cache key
+        try:
+            tables[override] = read_regular_file(override, MAX_TABLE_BYTES, label=override)
+        except InputError as exc:
+            raise KnowledgeError(f"{override}: cannot read the knowledge override ({exc.reason})") from None
     key = _cache_key(folder, tables)
     cache_name = _cache_name(folder)
     cached = _decode_cache(read_cache_file(cache_name, MAX_CACHE_BYTES), key)
@@ -339,8 +375,15 @@ def load_knowledge() -> Knowledge:
             return parse_knowledge(*cached)
         except KnowledgeError:
             pass  # decodes, but not into valid tables: only a miss
-    compat, bases = (_parse_table(name, data) for name, data in tables.items())
-    knowledge = parse_knowledge(compat, bases)
+    compat, bases = _parse_table(ML_COMPAT, tables[ML_COMPAT]), _parse_table(BASE_IMAGES, tables[BASE_IMAGES])
+    if override:
+        compat, bases = _apply_override(override, tables[override], compat, bases)
+        try:
+            knowledge = parse_knowledge(compat, bases)
+        except KnowledgeError as exc:
+            raise KnowledgeError(f"{override} (override): {exc}") from None
+    else:
+        knowledge = parse_knowledge(compat, bases)
     try:
         payload = json.dumps([compat, bases], ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError):
@@ -408,11 +451,64 @@ def _span(versions: list[str]) -> str:
     return f"{ordered[0]} … {ordered[-1]} ({len(ordered)})" if ordered else "none"
 
 
+STALE_AFTER_DAYS = 183  # six months
+
+
+def today() -> dt.date:
+    """The day staleness is judged by (a function, so tests can pin it)."""
+    return dt.date.today()
+
+
+def staleness_note(knowledge: Knowledge, on: dt.date) -> str | None:
+    """One line when the tables are older than six months on ``on``, else None."""
+    try:
+        made = dt.date.fromisoformat(knowledge.as_of)
+    except ValueError:
+        return None
+    if (on - made).days <= STALE_AFTER_DAYS:
+        return None
+    return (f"note: the ML knowledge tables are from {knowledge.as_of}, over six months old: releases since then are "
+            "unknown to the DA5xx rules (upgrade dockaudit, or run `dockaudit knowledge refresh`)")  # fmt: skip
+
+
+def _newest_seen(knowledge: Knowledge) -> dict[str, str]:
+    """The newest versions the tables know: the rows' newest keys and [meta] newest_seen."""
+    meta = knowledge.raw.get(ML_COMPAT, {}).get("meta", {})
+    seen = meta.get("newest_seen", {}) if isinstance(meta.get("newest_seen"), dict) else {}
+    newest = {"torch": knowledge.newest("torch"), "tensorflow": knowledge.newest("tensorflow"),
+              "CUDA": knowledge.newest("cuda")}  # fmt: skip
+    newest |= {k: str(v) for k, v in seen.items() if isinstance(v, (str, int, float))}
+    refreshed = knowledge.raw.get(ML_COMPAT, {}).get("pypi_newest", {})  # from an override file
+    newest |= {k: v for k, v in refreshed.items() if isinstance(v, str) and k != "source"}
+    return {k: v for k, v in newest.items() if v}
+
+
+def unknown_facts(stage: dict, knowledge: Knowledge) -> list[str]:
+    """What a stage's facts (``StageFacts.to_json``) name that the tables do not know — newer than them."""
+    unknown = []
+    cuda = stage.get("base", {}).get("cuda")
+    if isinstance(cuda, str) and re.match(r"^\d+\.\d+", cuda):
+        minor = ".".join(cuda.split(".")[:2])
+        if minor not in knowledge.raw.get(ML_COMPAT, {}).get("cuda", {}):
+            unknown.append(f"CUDA {cuda}: no row in ml-compat.toml [cuda] (judged by the {cuda.split('.')[0]}.x floor)")
+    for framework in stage.get("frameworks", []):
+        version = framework.get("version")
+        if not isinstance(version, str) or not re.match(r"^\d+\.\d+", version):
+            continue
+        if framework.get("package") == "torch" and knowledge.torch_release(version) is None:
+            unknown.append(f"torch {version}: no row in ml-compat.toml [torch] (unknown to the tables)")
+        if framework.get("package") in ("tensorflow", "tensorflow-cpu") and knowledge.tensorflow_release(version) is None:
+            unknown.append(f"tensorflow {version}: no row in ml-compat.toml [tensorflow] (unknown to the tables)")
+    return unknown
+
+
 def summarize_knowledge(knowledge: Knowledge) -> dict:
     """What the tables cover, for ``dockaudit knowledge``."""
     cuda_minors = sorted({".".join(v.split(".")[:2]) for v in knowledge.cuda_min_driver})
     return {
         "as_of": knowledge.as_of,
+        "override": _override_path() or "none",
+        "newest known": [f"{k} {v}" for k, v in _newest_seen(knowledge).items()],
         "torch": _span(list(knowledge.torch)),
         "torch CUDA variants": sorted(
             {v for r in knowledge.torch.values() for v in r.cuda_variants}, key=lambda v: int(v[2:])
@@ -424,4 +520,5 @@ def summarize_knowledge(knowledge: Knowledge) -> dict:
         "OS default Pythons": sorted(knowledge.os_python),
         "end-of-life tables": [f"{name} ({len(dates)})" for name, dates in sorted(knowledge.eol.items())],
         "base images": len(knowledge.images),
+        "GPU models": len(knowledge.gpu_models),
     }
