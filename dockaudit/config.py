@@ -497,6 +497,8 @@ fail-on = "warning"
 
 # The oldest NVIDIA driver in your GPU fleet (turns on DA512).
 # min-driver = "535.104.05"
+# The GPUs the images run on (names from ml-compat.toml [gpu_models], or sm_XY): turns on DA540-DA542.
+# gpus = ["H100", "L4", "RTX 4090"]
 
 # The build context, relative to this file (default: each Dockerfile's folder).
 # context = "."

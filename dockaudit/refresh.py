@@ -73,7 +73,7 @@ class Fetcher:
         request = urllib.request.Request(url, headers={"User-Agent": "dockaudit-knowledge-refresh",
                                                        "Accept": accept or "*/*"})  # fmt: skip
         try:
-            with urllib.request.urlopen(request, timeout=left) as response:  # noqa: S310 - scheme checked above
+            with urllib.request.urlopen(request, timeout=left) as response:  # the scheme is checked above
                 parts, count = [], 0
                 while True:
                     if time.monotonic() > deadline:
@@ -438,7 +438,6 @@ def review_diff(shipped: dict, override: dict) -> str:
 def write_override(path: str, text: str) -> None:
     """Write the override file the user named — never into the installed tables' folder."""
     import os
-
     from pathlib import Path
 
     from dockaudit.atomic import write_atomically

@@ -223,9 +223,9 @@ def find_forward_compat_on_consumer(ctx: LintContext) -> Iterator[Violation]:
         return
     for facts in ml_facts(ctx).stages:
         targets = []
-        if facts.base.kind == "nvidia-cuda" and facts.base.cuda and facts.stage.parent is None:
-            if facts.stage.from_instruction is not None:
-                targets.append((facts.base.cuda, facts.stage.from_instruction.args[0].span, f"CUDA {facts.base.cuda}"))
+        base, origin = facts.base, facts.stage.from_instruction
+        if base.kind == "nvidia-cuda" and base.cuda and facts.stage.parent is None and origin is not None:
+            targets.append((base.cuda, origin.args[0].span, f"CUDA {base.cuda}"))
         for name, instruction, span in facts.os_packages:
             match = re.match(r"^cuda-compat-(\d+)-(\d+)", name)
             if match and instruction in facts.stage.instructions:
