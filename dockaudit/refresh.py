@@ -167,7 +167,7 @@ def exact_pins(requires: list[str]) -> dict[str, str]:
         text, _, marker = requirement.partition(";")
         if "extra ==" in marker or "extra==" in marker:
             continue
-        match = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[[^\]]*\])?\s*\(?\s*==\s*([\w.+]+)", text)
+        match = re.match(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\(?==([\w.+]+)", re.sub(r"\s+", "", text))
         if match:
             name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
             if _PINS_OF_INTEREST.match(name):

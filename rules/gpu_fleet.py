@@ -316,13 +316,15 @@ def find_require_cuda_against_fleet(ctx: LintContext) -> Iterator[Violation]:
     consumer = [g.label for g in fleet if g.segment == "consumer"]
     if admitted and not consumer:
         return
-    why = (f"its driver ranges admit {driver} only through forward compatibility, which "
-           f"{', '.join(consumer)} (consumer GPUs) do not support" if admitted
-           else f"no brand/driver range admits {driver}")  # fmt: skip
+    if admitted:
+        why = (f"its driver ranges admit {driver} only through forward compatibility, which {', '.join(consumer)} "
+               "(consumer GPUs) do not support: the container refuses to start (a brand the ranges do not list) or "
+               "fails with error 804")  # fmt: skip
+    else:
+        why = f"no brand/driver range admits {driver}: containers refuse to start"
     index = next((i for i, (key, _v, _s) in enumerate(env_pairs(instruction)) if key == "NVIDIA_REQUIRE_CUDA"), 0)
     yield Violation(
         instruction.args[index * 3].span if len(instruction.args) > index * 3 else None,
         f"NVIDIA_REQUIRE_CUDA asks for cuda>={wanted[0]}.{wanted[1]}, the fleet's driver {driver} supports "
-        f"CUDA {supported[0]}.{supported[1]} and {why}: containers refuse to start "
-        "(source: ml-compat.toml [cuda.*] min_driver_linux)",
+        f"CUDA {supported[0]}.{supported[1]} and {why} (source: ml-compat.toml [cuda.*] min_driver_linux)",
     )
