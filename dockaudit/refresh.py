@@ -51,6 +51,18 @@ class RefreshError(Exception):
     """A source that cannot be read: one line naming it."""
 
 
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are followed only to http(s): an index cannot send the refresh to ftp:// or file://."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+            raise urllib.error.HTTPError(newurl, code, "redirect to a non-HTTP URL refused", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
+
+
 @dataclass
 class Fetcher:
     """HTTP(S) GETs, each with a deadline and a size cap, all of them within one run budget."""
@@ -73,7 +85,7 @@ class Fetcher:
         request = urllib.request.Request(url, headers={"User-Agent": "dockaudit-knowledge-refresh",
                                                        "Accept": accept or "*/*"})  # fmt: skip
         try:
-            with urllib.request.urlopen(request, timeout=left) as response:  # the scheme is checked above
+            with _OPENER.open(request, timeout=left) as response:  # the scheme is checked above
                 parts, count = [], 0
                 while True:
                     if time.monotonic() > deadline:

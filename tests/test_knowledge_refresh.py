@@ -105,6 +105,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(0.05)
             return
+        if path == "/redirect-to-file":
+            self.send_response(302)
+            self.send_header("Location", "file:///etc/passwd")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.mode == "broken":
             self._send(b"<html>not json</html>", "text/html")
             return
@@ -221,6 +227,8 @@ def test_the_run_budget_bounds_every_request(server):
         fetcher.get(f"http://{server}/simple/torch/", 1024)
     with pytest.raises(RefreshError, match="only http and https"):
         Fetcher().get("file:///etc/passwd", 1024)
+    with pytest.raises(RefreshError, match="HTTP 302"):
+        Fetcher().get(f"http://{server}/redirect-to-file", 1024)
 
 
 def test_refresh_error_pickles():
