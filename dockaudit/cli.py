@@ -316,6 +316,9 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     for report_format, destination in reports:
         _write_report(results, findings, report_format, destination, run.no_color, run.quiet, run.statistics,
                       report_to_stderr)  # fmt: skip
+    ml_rules = any(r.family == "ml" for plan in plans.values() for r in plan.rules)
+    if ml_rules and any(report_format == "text" for report_format, _ in reports) and not run.quiet:
+        _note_stale_knowledge()
     if run.show_suppressed:
         _print_suppressed(results)
     if run.apply_fixes:
@@ -324,6 +327,18 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
         click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {files_fixed} "
                    f"file{'s' if files_fixed != 1 else ''}; {len(findings)} remaining.", err=True)  # fmt: skip
     sys.exit(_exit_code(failed, findings, run.fail_on or run_config.fail_on or "warning", run.exit_zero))
+
+
+def _note_stale_knowledge() -> None:
+    """Once per run, text output only: tables older than six months miss what was released since."""
+    from dockaudit.knowledge import KnowledgeError, load_knowledge, staleness_note, today
+
+    try:
+        note = staleness_note(load_knowledge(), today())
+    except KnowledgeError:
+        return  # the rules that need the tables report it
+    if note:
+        click.echo(f"dockaudit: {note}", err=True)
 
 
 def _failed(results) -> bool:
@@ -593,7 +608,11 @@ def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) ->
         context_dir = Path(path).resolve().parent if path != "-" else None
         ctx = LintContext(tree, Options(build_args=arguments, context_dir=context_dir, use_context=path != "-"))
         try:
+            from dockaudit.knowledge import load_knowledge, unknown_facts
+
             document["facts"] = [stage.to_json() for stage in ml_facts(ctx).stages]
+            for stage in document["facts"]:
+                stage["unknown_to_tables"] = unknown_facts(stage, load_knowledge())
         except KnowledgeError as exc:
             _fail(str(exc))
             sys.exit(EXIT_ERROR)
@@ -717,10 +736,14 @@ def init_command(folder: str) -> None:
     click.echo(f"Wrote {target}.")
 
 
-@cli.command("knowledge")
+@cli.group("knowledge", invoke_without_command=True)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def knowledge_command(output_format: str) -> None:
-    """What the ML knowledge tables cover: versions, CUDA driver floors, end-of-life dates, their date."""
+@click.pass_context
+def knowledge_command(context: click.Context, output_format: str) -> None:
+    """What the ML knowledge tables cover: versions, CUDA driver floors, end-of-life dates, their date
+    (`knowledge refresh` reads them again from their sources)."""
+    if context.invoked_subcommand is not None:
+        return
     from dockaudit.knowledge import KnowledgeError, load_knowledge, summarize_knowledge
 
     try:
@@ -737,6 +760,44 @@ def knowledge_command(output_format: str) -> None:
     for key, value in summary.items():
         if key != "as_of":
             click.echo(f"  {key:<22} {', '.join(value) if isinstance(value, list) else value}")
+
+
+@knowledge_command.command("refresh")
+@click.option("--pypi", default="https://pypi.org/simple/", show_default=True, help="A PEP 691 simple index.")
+@click.option("--pytorch-index", default="https://download.pytorch.org/whl/", show_default=True,
+              help="The PyTorch wheel index ('' to skip).")  # fmt: skip
+@click.option("--registry-image", default="nvidia/cuda", show_default=True,
+              help="The CUDA image whose tag list is read ('' to skip).")  # fmt: skip
+@click.option("--write", "write_to", type=click.Path(dir_okay=False), default=None,
+              help="Also write the refreshed facts to this override file (load it with DOCKAUDIT_KNOWLEDGE_OVERRIDE).")
+def knowledge_refresh_command(pypi: str, pytorch_index: str, registry_image: str, write_to: str | None) -> None:
+    """Read the version tables again from PyPI, the PyTorch index and the registry, and print the diff against
+    the shipped tables for a maintainer to review (nothing installed is changed). Exit 1 when facts changed."""
+    from dockaudit.knowledge import KnowledgeError, load_knowledge
+    from dockaudit.refresh import Sources, refresh, render_toml, review_diff, write_override
+
+    try:
+        shipped = load_knowledge().raw
+    except KnowledgeError as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_ERROR)
+    result = refresh(Sources(pypi, pytorch_index or None, registry_image or None),
+                     shipped=shipped.get("ml-compat.toml", {}))  # fmt: skip
+    for problem in result.problems:
+        _fail(f"not refreshed: {problem}")
+    diff = review_diff({"ml-compat": shipped.get("ml-compat.toml", {})}, result.override)
+    click.echo(_valid_utf8(diff) if diff else "The sources agree with the shipped tables.", nl=not diff)
+    if write_to:
+        try:
+            write_override(write_to, render_toml(result.override))
+        except OSError as exc:
+            _fail(f"{write_to}: cannot write: {exc.strerror or exc}")
+            sys.exit(EXIT_ERROR)
+        except ValueError as exc:
+            _fail(f"{write_to}: {exc}")
+            sys.exit(EXIT_ERROR)
+        click.echo(f"Wrote {write_to}; later runs load it with DOCKAUDIT_KNOWLEDGE_OVERRIDE={write_to}.", err=True)
+    sys.exit(EXIT_FINDINGS if diff else EXIT_CLEAN)
 
 
 @cli.command("rules")

@@ -58,6 +58,8 @@ class Config:
     label_schema: dict[str, str] = field(default_factory=dict)
     strict_labels: bool = False
     min_driver: str | None = None
+    gpus: tuple[str, ...] = ()  # the fleet's GPUs: model names or sm_XY (DA540-DA542)
+    gpu_segment: str | None = None  # datacenter or consumer, for fleet entries the GPU table cannot place
     context: Path | None = None
     max_image_size: float | None = None  # MiB, for ``dockaudit image`` (DA805)
     max_layer_size: float | None = None
@@ -83,7 +85,7 @@ class Config:
 
 _KEYS = {
     "select", "ignore", "extend-select", "severity", "per-file-ignores", "fail-on", "format", "trusted-registries",
-    "allowed-base-images", "label-schema", "strict-labels", "min-driver", "context",
+    "allowed-base-images", "label-schema", "strict-labels", "min-driver", "gpus", "gpu-segment", "context",
     "max-image-size", "max-layer-size",
 }  # fmt: skip
 _LABEL_TYPES = ("text", "url", "hash", "rfc3339", "semver", "email", "spdx")
@@ -174,6 +176,28 @@ def _context(value: object, base: Path, where: str) -> Path:
         raise ConfigError(f"{where}: cannot resolve {_shown(value)}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
+GPU_SEGMENTS = ("datacenter", "consumer")
+MAX_FLEET_GPUS = 64
+
+
+def _gpus(value: object, where: str) -> tuple[str, ...]:
+    """A fleet: at most ``MAX_FLEET_GPUS`` names, each known to the GPU table ([gpu_models]) or ``sm_XY``."""
+    names = _strings(value, where)
+    if not names or len(names) > MAX_FLEET_GPUS:
+        raise ConfigError(f"{where}: expected 1 to {MAX_FLEET_GPUS} GPU names, got {len(names)}")
+    from dockaudit.knowledge import KnowledgeError, load_knowledge
+
+    try:
+        knowledge = load_knowledge()
+    except KnowledgeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    for name in names:
+        if knowledge.gpu(name) is None:
+            raise ConfigError(f"{where}: unknown GPU {_shown(name)} (a name from ml-compat.toml [gpu_models], "
+                              "e.g. H100, L4, RTX 4090, or a compute capability like sm_75)")  # fmt: skip
+    return names
+
+
 def _size_mib(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
         raise ConfigError(f"{where}: expected a size in MiB greater than 0, got {_shown(value)}")
@@ -225,6 +249,10 @@ def parse_config(data: object, path: Path) -> Config:
         if isinstance(driver, bool) or not isinstance(driver, (str, int, float)) or not _DRIVER.match(str(driver)):
             raise ConfigError(f"{where('min-driver')}: {_shown(driver)} is not a driver version like 535.104.05")
         values["min_driver"] = str(driver)
+    if "gpus" in data:
+        values["gpus"] = _gpus(data["gpus"], where("gpus"))
+    if "gpu-segment" in data:
+        values["gpu_segment"] = _choice(data["gpu-segment"], GPU_SEGMENTS, where("gpu-segment"))
     if "context" in data:
         values["context"] = _context(data["context"], path.parent, where("context"))
     for key in ("max-image-size", "max-layer-size"):
@@ -475,6 +503,8 @@ fail-on = "warning"
 
 # The oldest NVIDIA driver in your GPU fleet (turns on DA512).
 # min-driver = "535.104.05"
+# The GPUs the images run on (names from ml-compat.toml [gpu_models], or sm_XY): turns on DA540-DA542.
+# gpus = ["H100", "L4", "RTX 4090"]
 
 # The build context, relative to this file (default: each Dockerfile's folder).
 # context = "."

@@ -35,6 +35,8 @@ class Options:
     label_schema: dict[str, str] = field(default_factory=dict)
     strict_labels: bool = False  # labels outside label_schema are findings too (hadolint's strict-labels)
     min_driver: str | None = None
+    gpus: tuple[str, ...] = ()  # the fleet's GPUs (config ``gpus``): model names or sm_XY
+    gpu_segment: str | None = None  # config ``gpu-segment``: for fleet entries the GPU table cannot place
     as_of: date | None = None  # the day end-of-life rules judge by (default: today; tests pin it)
     image_budget: tuple[float | None, float | None] | None = None  # (image MiB, layer MiB) for DA805
     unpack_limits: tuple[int, int] | None = None  # (per layer, per image) bytes layers may inflate to

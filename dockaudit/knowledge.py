@@ -68,6 +68,18 @@ class OnnxRuntimeRange:
     cudnn_major: int
 
 
+@dataclass(frozen=True, slots=True)
+class GpuModel:
+    name: str  # as the table spells it ("RTX 4090"), or "sm_75"
+    capability: tuple[int, int]  # (8, 9)
+    segment: str | None  # datacenter, consumer, jetson; None: not known (an sm_XY entry)
+    verified: bool
+
+    @property
+    def sm(self) -> str:
+        return f"sm_{self.capability[0]}{self.capability[1]}"
+
+
 @dataclass(frozen=True)
 class Knowledge:
     as_of: str
@@ -84,6 +96,22 @@ class Knowledge:
     eol: dict[str, dict[str, dt.date]]  # "python" → {"3.8": date}
     images: dict[str, dict]  # base-images.toml [image.*]
     raw: dict[str, dict] = field(repr=False, default_factory=dict)
+    gpu_models: dict[str, GpuModel] = field(default_factory=dict)  # gpu_key(name) → model
+    torch_arch_x86: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "12.8" → ("7.5", …, "12.0")
+    torch_arch_minors: tuple[str, ...] = ()  # torch minors the architecture table was read for
+
+    def gpu(self, name: str) -> GpuModel | None:
+        """A fleet entry: a model name from [gpu_models] ("H100", "GeForce RTX 4090") or ``sm_75``/``7.5``."""
+        match = re.fullmatch(r"(?:sm_?|compute_)?(\d{1,2})\.?(\d)", name.strip().lower())
+        if match:
+            return GpuModel(f"sm_{match.group(1)}{match.group(2)}", (int(match.group(1)), int(match.group(2))), None,
+                            True)  # fmt: skip
+        return self.gpu_models.get(gpu_key(name))
+
+    def newest(self, family: str) -> str | None:
+        """The newest version a table family knows ("torch" → "2.15", "cuda" → "13.5"), for ``knowledge``."""
+        keys = [k for k in self.raw.get(ML_COMPAT, {}).get(family, {}) if re.match(r"^\d+\.\d+$", k)]
+        return max(keys, key=lambda k: tuple(int(p) for p in k.split("."))) if keys else None
 
     def torch_release(self, version: str) -> TorchRelease | None:
         """The table row for a torch version (``2.4.1``, ``2.4.1+cu121``, ``2.4``)."""
@@ -103,6 +131,42 @@ class Knowledge:
             if key >= entry.first and (entry.last is None or key <= entry.last):
                 return entry
         return None
+
+
+def gpu_key(name: str) -> str:
+    """A GPU name as the table is keyed: lower case, no spaces or dashes, without NVIDIA/Tesla/GeForce."""
+    words = re.sub(r"[\s_-]+", " ", name.strip().lower()).split()
+    return "".join(w for w in words if w not in ("nvidia", "tesla", "geforce"))
+
+
+def _gpu_models(compat: dict) -> dict[str, GpuModel]:
+    table = compat.get("gpu_models", {})
+    unverified = set(compat.get("gpu_models_unverified", {}).get("names", []))
+    models: dict[str, GpuModel] = {}
+    for name, row in table.items():
+        if not isinstance(row, dict):
+            continue
+        where = f'{ML_COMPAT}: [gpu_models] "{name}"'
+        cc = str(_need(row, "cc", str, where))
+        match = re.fullmatch(r"(\d{1,2})\.(\d)", cc)
+        segment = str(_need(row, "segment", str, where))
+        if not match or segment not in ("datacenter", "consumer", "jetson"):
+            raise KnowledgeError(f"{where}: needs cc like 8.9 and segment datacenter, consumer or jetson")
+        models[gpu_key(name)] = GpuModel(name, (int(match.group(1)), int(match.group(2))), segment,
+                                         bool(table.get("verified")) and name not in unverified)  # fmt: skip
+    return models
+
+
+def _torch_arch(compat: dict) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """[torch_cuda_arch_support] linux_x86, keyed by CUDA major.minor ("12.6.3" → "12.6")."""
+    table = compat.get("torch_cuda_arch_support", {})
+    rows = {}
+    for cuda, archs in table.get("linux_x86", {}).items():
+        if not isinstance(archs, list) or not all(isinstance(a, str) and re.fullmatch(r"\d+\.\d(?:\+PTX)?", a)
+                                                  for a in archs):  # fmt: skip
+            raise KnowledgeError(f'{ML_COMPAT}: [torch_cuda_arch_support] linux_x86."{cuda}" should list archs like 8.0')
+        rows[".".join(cuda.split(".")[:2])] = tuple(archs)
+    return rows, tuple(table.get("applies_to", ()))
 
 
 def _int_parts(version: str) -> tuple[int, ...] | None:
@@ -145,7 +209,7 @@ def _date(value: str, where: str) -> dt.date:
         raise KnowledgeError(f"{where}: {value!r} is not a date like 2026-10-31") from None
 
 
-_FAMILIES = frozenset({"torch", "tensorflow", "cuda", "image", "eol", "payload"})  # tables of sub-tables
+_FAMILIES = frozenset({"torch", "tensorflow", "cuda", "image", "eol", "payload", "ngc_release", "requires_dist"})  # tables of sub-tables
 
 
 def _sourced(tables: dict, file: str) -> None:
@@ -233,6 +297,7 @@ def parse_knowledge(compat: dict, bases: dict) -> Knowledge:
         _need(row, "source", str, where)
         if "dates" in row:
             eol[name] = {k: _date(v, f"{where} dates.{k}") for k, v in _need(row, "dates", dict, where).items()}
+    arch_rows, arch_minors = _torch_arch(compat)
     return Knowledge(
         as_of=as_of,
         sources=dict(compat.get("sources", {})) | dict(bases.get("sources", {})),
@@ -248,7 +313,40 @@ def parse_knowledge(compat: dict, bases: dict) -> Knowledge:
         eol=eol,
         images=dict(bases.get("image", {})),
         raw={ML_COMPAT: compat, BASE_IMAGES: bases},
+        gpu_models=_gpu_models(compat),
+        torch_arch_x86=arch_rows,
+        torch_arch_minors=arch_minors,
     )
+
+
+OVERRIDE_ENV = "DOCKAUDIT_KNOWLEDGE_OVERRIDE"  # a file of newer facts (``knowledge refresh --write``) loaded last
+_OVERRIDE_TABLES = {"ml-compat": ML_COMPAT, "base-images": BASE_IMAGES}
+def merge_tables(shipped: dict, newer: dict) -> dict:
+    """``shipped`` with ``newer``'s tables merged in, key by key; a value that is not a table replaces.
+    Recursion goes only as deep as ``shipped`` (four levels), whatever ``newer`` holds."""
+    merged = dict(shipped)
+    for key, value in newer.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_tables(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _override_path() -> str | None:
+    return os.environ.get(OVERRIDE_ENV) or None
+
+
+def _apply_override(path: str, data: bytes, compat: dict, bases: dict) -> tuple[dict, dict]:
+    """The shipped tables with the override file's ``[ml-compat]`` / ``[base-images]`` merged in."""
+    document = _parse_table(path, data)
+    unknown = [k for k in document if k not in _OVERRIDE_TABLES]
+    if unknown:
+        raise KnowledgeError(f"{path}: unknown table [{unknown[0]}] (an override holds [ml-compat] and [base-images])")
+    for name in _OVERRIDE_TABLES:
+        if not isinstance(document.get(name, {}), dict):
+            raise KnowledgeError(f"{path}: [{name}] should be a table")
+    return merge_tables(compat, document.get("ml-compat", {})), merge_tables(bases, document.get("base-images", {}))
 
 
 @lru_cache(maxsize=1)
@@ -263,6 +361,12 @@ def load_knowledge() -> Knowledge:
     """
     folder = _data_dir()
     tables = {name: _table_bytes(folder, name) for name in (ML_COMPAT, BASE_IMAGES)}
+    override = _override_path()
+    if override:  # the user asked for it (DOCKAUDIT_KNOWLEDGE_OVERRIDE): its bytes are part of the cache key
+        try:
+            tables[override] = read_regular_file(override, MAX_TABLE_BYTES, label=override)
+        except InputError as exc:
+            raise KnowledgeError(f"{override}: cannot read the knowledge override ({exc.reason})") from None
     key = _cache_key(folder, tables)
     cache_name = _cache_name(folder)
     cached = _decode_cache(read_cache_file(cache_name, MAX_CACHE_BYTES), key)
@@ -271,8 +375,15 @@ def load_knowledge() -> Knowledge:
             return parse_knowledge(*cached)
         except KnowledgeError:
             pass  # decodes, but not into valid tables: only a miss
-    compat, bases = (_parse_table(name, data) for name, data in tables.items())
-    knowledge = parse_knowledge(compat, bases)
+    compat, bases = _parse_table(ML_COMPAT, tables[ML_COMPAT]), _parse_table(BASE_IMAGES, tables[BASE_IMAGES])
+    if override:
+        compat, bases = _apply_override(override, tables[override], compat, bases)
+        try:
+            knowledge = parse_knowledge(compat, bases)
+        except KnowledgeError as exc:
+            raise KnowledgeError(f"{override} (override): {exc}") from None
+    else:
+        knowledge = parse_knowledge(compat, bases)
     try:
         payload = json.dumps([compat, bases], ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError):
@@ -340,11 +451,64 @@ def _span(versions: list[str]) -> str:
     return f"{ordered[0]} … {ordered[-1]} ({len(ordered)})" if ordered else "none"
 
 
+STALE_AFTER_DAYS = 183  # six months
+
+
+def today() -> dt.date:
+    """The day staleness is judged by (a function, so tests can pin it)."""
+    return dt.date.today()
+
+
+def staleness_note(knowledge: Knowledge, on: dt.date) -> str | None:
+    """One line when the tables are older than six months on ``on``, else None."""
+    try:
+        made = dt.date.fromisoformat(knowledge.as_of)
+    except ValueError:
+        return None
+    if (on - made).days <= STALE_AFTER_DAYS:
+        return None
+    return (f"note: the ML knowledge tables are from {knowledge.as_of}, over six months old: releases since then are "
+            "unknown to the DA5xx rules (upgrade dockaudit, or run `dockaudit knowledge refresh`)")  # fmt: skip
+
+
+def _newest_seen(knowledge: Knowledge) -> dict[str, str]:
+    """The newest versions the tables know: the rows' newest keys and [meta] newest_seen."""
+    meta = knowledge.raw.get(ML_COMPAT, {}).get("meta", {})
+    seen = meta.get("newest_seen", {}) if isinstance(meta.get("newest_seen"), dict) else {}
+    newest = {"torch": knowledge.newest("torch"), "tensorflow": knowledge.newest("tensorflow"),
+              "CUDA": knowledge.newest("cuda")}  # fmt: skip
+    newest |= {k: str(v) for k, v in seen.items() if isinstance(v, (str, int, float))}
+    refreshed = knowledge.raw.get(ML_COMPAT, {}).get("pypi_newest", {})  # from an override file
+    newest |= {k: v for k, v in refreshed.items() if isinstance(v, str) and k != "source"}
+    return {k: v for k, v in newest.items() if v}
+
+
+def unknown_facts(stage: dict, knowledge: Knowledge) -> list[str]:
+    """What a stage's facts (``StageFacts.to_json``) name that the tables do not know — newer than them."""
+    unknown = []
+    cuda = stage.get("base", {}).get("cuda")
+    if isinstance(cuda, str) and re.match(r"^\d+\.\d+", cuda):
+        minor = ".".join(cuda.split(".")[:2])
+        if minor not in knowledge.raw.get(ML_COMPAT, {}).get("cuda", {}):
+            unknown.append(f"CUDA {cuda}: no row in ml-compat.toml [cuda] (judged by the {cuda.split('.')[0]}.x floor)")
+    for framework in stage.get("frameworks", []):
+        version = framework.get("version")
+        if not isinstance(version, str) or not re.match(r"^\d+\.\d+", version):
+            continue
+        if framework.get("package") == "torch" and knowledge.torch_release(version) is None:
+            unknown.append(f"torch {version}: no row in ml-compat.toml [torch] (unknown to the tables)")
+        if framework.get("package") in ("tensorflow", "tensorflow-cpu") and knowledge.tensorflow_release(version) is None:
+            unknown.append(f"tensorflow {version}: no row in ml-compat.toml [tensorflow] (unknown to the tables)")
+    return unknown
+
+
 def summarize_knowledge(knowledge: Knowledge) -> dict:
     """What the tables cover, for ``dockaudit knowledge``."""
     cuda_minors = sorted({".".join(v.split(".")[:2]) for v in knowledge.cuda_min_driver})
     return {
         "as_of": knowledge.as_of,
+        "override": _override_path() or "none",
+        "newest known": [f"{k} {v}" for k, v in _newest_seen(knowledge).items()],
         "torch": _span(list(knowledge.torch)),
         "torch CUDA variants": sorted(
             {v for r in knowledge.torch.values() for v in r.cuda_variants}, key=lambda v: int(v[2:])
@@ -356,4 +520,5 @@ def summarize_knowledge(knowledge: Knowledge) -> dict:
         "OS default Pythons": sorted(knowledge.os_python),
         "end-of-life tables": [f"{name} ({len(dates)})" for name, dates in sorted(knowledge.eol.items())],
         "base images": len(knowledge.images),
+        "GPU models": len(knowledge.gpu_models),
     }

@@ -91,6 +91,8 @@ def plan_for(flags: Flags, path: str) -> FilePlan:
         label_schema=config.label_schema,
         strict_labels=config.strict_labels,
         min_driver=flags.min_driver or config.min_driver,
+        gpus=config.gpus,
+        gpu_segment=config.gpu_segment,
         online=flags.online,
     )
     return FilePlan(config, tuple(rules), options)

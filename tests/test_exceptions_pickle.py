@@ -26,6 +26,7 @@ SAMPLE_ARGUMENTS = {
     "InputError": ("Dockerfile", "binary file"),
     "ImageSourceError": ("oci:x: no index.json",),
     "KnowledgeError": ("ml-compat.toml: missing key",),
+    "RefreshError": ("https://pypi.org/simple/torch/: HTTP 503",),
     "RuleDefinitionError": ("DA999: no docs",),
     "ExpansionError": ("bad substitution",),
     "HeredocError": ("unterminated heredoc",),

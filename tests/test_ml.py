@@ -100,7 +100,7 @@ def test_a_malformed_table_is_an_error_naming_file_and_key(damage, message):
 def test_knowledge_command_prints_coverage_and_date():
     result = CliRunner().invoke(cli, ["knowledge"])
     assert result.exit_code == 0
-    assert "as of 2026-11-23" in result.output and "1.12 … 2.15" in result.output
+    assert "as of 2026-12-01" in result.output and "1.12 … 2.15" in result.output
     data = json.loads(CliRunner().invoke(cli, ["knowledge", "--format", "json"]).output)
     assert data["tensorflow"].startswith("2.10")
 

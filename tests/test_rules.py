@@ -13,15 +13,18 @@ from dockaudit.plugin import RULE_ID, RULE_NAME
 from tests.conftest import FIXTURES
 
 RULES = load_rules()
-# Rules that act only when configured (DA111 trusted registries, DA512 min-driver) are shown and tested with this
+# Rules that act only when configured (DA111 trusted registries, DA512 min-driver, DA540-DA542 the GPU fleet) are
+# shown and tested with this
 # configuration; their docs say so in a comment on the example.
 # Fixtures use their own folder as the build context; docs examples an empty one.
 # End-of-life answers are judged as of the day the fixtures were written.
 AS_OF = date(2026, 11, 23)
-FIXTURE_OPTIONS = Options(trusted_registries=("registry.example.com",), min_driver="535.104.05", as_of=AS_OF)
+FLEET = ("H100", "RTX 4090", "P100")
+FIXTURE_OPTIONS = Options(trusted_registries=("registry.example.com",), min_driver="535.104.05", gpus=FLEET, as_of=AS_OF)
 EXAMPLE_OPTIONS = Options(
     trusted_registries=("registry.example.com",),
     min_driver="535.104.05",
+    gpus=FLEET,
     as_of=AS_OF,
     context_dir=FIXTURES / "example-context",
 )

@@ -1,0 +1,105 @@
+"""The GPU fleet gate (DA540-DA542) on the fleets issue 18 names, and the tables behind it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import dockaudit
+from dockaudit.config import ConfigError, parse_config
+from dockaudit.context import Options
+from dockaudit.knowledge import load_knowledge
+from dockaudit.model import Severity
+
+FLEET_RULES = ["DA540", "DA541", "DA542"]
+BLACKWELL = ("B200", "RTX 5090")
+PASCAL = ("P100", "GTX 1080")
+CONSUMER = ("RTX 4090", "RTX 3090")
+
+
+def _fleet(text: str, gpus: tuple[str, ...], driver: str | None = None, segment: str | None = None):
+    options = Options(gpus=gpus, min_driver=driver, gpu_segment=segment)
+    return [(f.rule, f.severity) for f in dockaudit.lint(text, options, select=FLEET_RULES)]
+
+
+CASES = [
+    # (Dockerfile, fleet, driver, expected findings)
+    ("FROM python:3.12-slim\nRUN pip install torch==2.11.0 --index-url https://download.pytorch.org/whl/cu126\n",
+     BLACKWELL, None, [("DA540", Severity.ERROR)]),
+    ("FROM python:3.12-slim\nRUN pip install torch==2.11.0 --index-url https://download.pytorch.org/whl/cu128\n",
+     BLACKWELL, None, []),
+    ("FROM python:3.12-slim\nRUN pip install torch==2.12.1+cu128\n", PASCAL, None, [("DA540", Severity.ERROR)]),
+    ("FROM python:3.12-slim\nRUN pip install torch==2.11.0 --index-url https://download.pytorch.org/whl/cu126\n",
+     PASCAL, None, []),
+    ("FROM python:3.12-slim\nRUN pip install torch==2.14.1\n", PASCAL, None, [("DA540", Severity.ERROR)]),  # PyPI = 13.0
+    ("FROM nvidia/cuda:13.0.2-runtime-ubuntu24.04\n", CONSUMER, "570.124.06", [("DA541", Severity.ERROR)]),
+    ("FROM nvidia/cuda:13.4.1-runtime-ubuntu26.04\n", CONSUMER, "570.124.06", [("DA541", Severity.ERROR)]),
+    ("FROM nvidia/cuda:12.8.1-runtime-ubuntu24.04\n", CONSUMER, "570.124.06", []),
+    ("FROM nvidia/cuda:13.0.2-runtime-ubuntu24.04\n", ("H100", "L4"), "570.124.06", []),  # forward compat works
+    ("FROM nvidia/cuda:13.0.2-runtime-ubuntu24.04\n", CONSUMER, "580.95.05", []),
+    ('FROM ubuntu:24.04\nENV NVIDIA_REQUIRE_CUDA="cuda>=13.0 brand=tesla,driver>=570,driver<571"\n',
+     ("H100",), "570.124.06", []),  # a data-centre fleet starts through the forward-compat range
+    ('FROM ubuntu:24.04\nENV NVIDIA_REQUIRE_CUDA="cuda>=13.0 brand=geforce,driver>=570,driver<571"\n',
+     CONSUMER, "570.124.06", [("DA542", Severity.ERROR)]),
+    ('FROM ubuntu:24.04\nENV NVIDIA_REQUIRE_CUDA="cuda>=13.0"\nENV NVIDIA_DISABLE_REQUIRE=1\n',
+     CONSUMER, "570.124.06", []),
+]
+
+
+@pytest.mark.parametrize(("text", "gpus", "driver", "expected"), CASES)
+def test_fleet_cases(text, gpus, driver, expected):
+    assert _fleet(text, gpus, driver) == expected
+
+
+@pytest.mark.parametrize("text", [text for text, *_ in CASES])
+def test_without_a_fleet_nothing_changes(text):
+    assert _fleet(text, (), "535.104.05") == []
+
+
+def test_newer_than_the_tables_generalises_or_stays_silent():
+    # torch 2.16 is unknown: its PyPI CUDA is not known (silent); a cu130 2.16 build is judged from the newest
+    # architecture matrix as a warning, never an error.
+    assert _fleet("FROM python:3.12-slim\nRUN pip install torch==2.16.0\n", PASCAL) == []
+    cu130 = "FROM python:3.12-slim\nRUN pip install torch==2.16.0+cu130\n"
+    assert _fleet(cu130, PASCAL) == [("DA540", Severity.WARNING)]
+    # CUDA 13.6 has no row: the 13.x floor (580) still applies, so a 570 consumer fleet is told
+    assert _fleet("FROM nvidia/cuda:13.6.0-runtime-ubuntu26.04\n", CONSUMER, "570.124.06") == [
+        ("DA541", Severity.ERROR)
+    ]
+    assert _fleet("FROM nvidia/cuda:13.6.0-runtime-ubuntu26.04\n", CONSUMER, "580.95.05") == []
+
+
+def test_sm_entries_need_a_segment_for_the_forward_compat_rule():
+    text = "FROM nvidia/cuda:13.0.2-runtime-ubuntu24.04\n"
+    assert _fleet(text, ("sm_89",), "570.124.06") == []
+    assert _fleet(text, ("sm_89",), "570.124.06", segment="consumer") == [("DA541", Severity.ERROR)]
+
+
+@pytest.mark.parametrize(
+    ("name", "capability", "segment"),
+    [("H100", (9, 0), "datacenter"), ("NVIDIA L4", (8, 9), "datacenter"), ("GeForce RTX 4090", (8, 9), "consumer"),
+     ("rtx-5090", (12, 0), "consumer"), ("B300", (10, 3), "datacenter"), ("sm_75", (7, 5), None),
+     ("sm_120", (12, 0), None), ("8.6", (8, 6), None)],
+)  # fmt: skip
+def test_gpu_names_map_to_compute_capabilities(name, capability, segment):
+    model = load_knowledge().gpu(name)
+    assert model is not None and model.capability == capability and model.segment == segment
+
+
+def test_fleet_config_keys_are_validated():
+    config = parse_config({"gpus": ["H100", "L4", "RTX 4090", "sm_75"], "gpu-segment": "consumer"}, Path("x.toml"))
+    assert config.gpus == ("H100", "L4", "RTX 4090", "sm_75") and config.gpu_segment == "consumer"
+    for bad in ({"gpus": ["H100", "Voodoo 5"]}, {"gpus": "H100"}, {"gpus": []}, {"gpus": ["sm_75"] * 65},
+                {"gpu-segment": "gaming"}):  # fmt: skip
+        with pytest.raises(ConfigError) as caught:
+            parse_config(bad, Path("x.toml"))
+        assert "\n" not in str(caught.value) and str(caught.value).startswith("x.toml: ")
+
+
+def test_issue_18_regression_ubuntu_26_04_tensorflow():
+    text = (
+        "FROM ubuntu:26.04\nRUN apt-get update && apt-get install -y python3 python3-pip\n"
+        "RUN pip install tensorflow==2.21.0\n"
+    )
+    assert {f.rule for f in dockaudit.lint(text, select=["DA502", "DA519"])} == {"DA502", "DA519"}
