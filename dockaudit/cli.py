@@ -763,12 +763,12 @@ def rule_command(rule_id: str) -> None:
 
 @cli.command("lsp")
 def lsp_command() -> None:
-    """Run the language server on stdio (for editors; needs the lsp extra: pip install 'dockaudit[lsp]')."""
+    """Run the language server on stdio (for editors; needs the lsp extra: pip install 'dockaudit-lint[lsp]')."""
     try:
         from dockaudit.lsp.server import serve
     except ImportError as exc:
         missing = (exc.name or "pygls").split(".")[0]  # the distribution, not the submodule that failed
-        _fail(f"lsp: {missing} is not installed: pip install 'dockaudit[lsp]'")
+        _fail(f"lsp: {missing} is not installed: pip install 'dockaudit-lint[lsp]'")
         sys.exit(EXIT_ERROR)
     serve(sys.stdin.buffer, sys.stdout.buffer)
 
