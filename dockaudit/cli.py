@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from dockaudit import __version__
-from dockaudit.files import InputError, expand_paths, is_compose_file, read_dockerfile
+from dockaudit.files import InputError, is_compose_file, read_dockerfile
 
 REPORT_FORMATS = ("text", "json", "sarif", "junit", "checkstyle", "gitlab", "github", "markdown")
 
@@ -27,7 +27,9 @@ class _DefaultToCheck(click.Group):
     """Any first argument that is not a sub-command is a path for ``check``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if not args:  # `dockaudit` alone checks the working directory
+            args = ["check"]
+        elif args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
@@ -73,8 +75,28 @@ def cli() -> None:
     """
 
 
+def _file_selection_options(command):
+    """The options that choose which files a directory scan checks (``dockaudit.discovery``)."""
+    options = [
+        click.option("--exclude", multiple=True, metavar="GLOB",
+                     help="gitignore-style globs directory scans skip, instead of the default list (VCS, venv, "
+                          "cache, build and hidden folders) and the config's exclude; comma-separated or repeated."),
+        click.option("--extend-exclude", multiple=True, metavar="GLOB",
+                     help="Globs to skip in addition to the default list and the config's exclude."),
+        click.option("--respect-gitignore/--no-respect-gitignore", default=None,
+                     help="Skip what .gitignore files exclude (default: on; config: respect-gitignore)."),
+        click.option("--show-files", is_flag=True, help="List the files that would be checked, then exit."),
+        click.option("--show-settings", metavar="FILE",
+                     help="Show the configuration file, rules and options that apply to FILE, then exit."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
+@_file_selection_options
 @click.option("--format", "formats", multiple=True, metavar="FORMAT[:FILE]",
               help=f"Report format ({', '.join(REPORT_FORMATS)}), optionally written to FILE; repeatable, e.g. "
                    "--format sarif:dockaudit.sarif --format text.")  # fmt: skip
@@ -163,8 +185,14 @@ def check(
     project_directory: str | None,
     compose_environment: bool,
     merge_compose: bool,
+    exclude: tuple[str, ...],
+    extend_exclude: tuple[str, ...],
+    respect_gitignore: bool | None,
+    show_files: bool,
+    show_settings: str | None,
 ) -> None:
-    """Lint Dockerfiles. A directory means every Dockerfile under it; - reads stdin."""
+    """Lint Dockerfiles and Compose files. A directory means every Dockerfile and Compose file under it
+    (see --exclude); - reads stdin; no PATH checks the working directory."""
     from dockaudit.plan import Flags
 
     if stdin_filename is not None and "-" not in paths:
@@ -191,8 +219,10 @@ def check(
         from dockaudit.online import BUDGET
 
         BUDGET.restart()
-    run = CheckRun(**{name: value for name, value in click.get_current_context().params.items()
-                      if name in CheckRun.__dataclass_fields__})  # fmt: skip
+    if not paths:
+        paths = (".",)
+    run = CheckRun(paths=paths, **{name: value for name, value in click.get_current_context().params.items()
+                      if name in CheckRun.__dataclass_fields__ and name != "paths"})  # fmt: skip
     echo = _StdinEcho(apply_fixes and "-" in paths)
     try:
         _check(flags, run, echo)
@@ -224,6 +254,11 @@ class CheckRun:
     project_directory: str | None
     compose_environment: bool
     merge_compose: bool
+    exclude: tuple[str, ...]
+    extend_exclude: tuple[str, ...]
+    respect_gitignore: bool | None
+    show_files: bool
+    show_settings: str | None
 
 
 class _StdinEcho:
@@ -265,7 +300,11 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
 
     try:
         run_config = config_for(flags, Path.cwd())
-        files, errors = expand_paths(list(run.paths))
+        if run.show_settings:
+            _show_settings(flags, run, run_config)
+        files, discovered, errors = _expand(run, run_config)
+        if run.show_files:
+            _show_files(files, errors)
         by_folder: dict = {}
         plans = {path: cached_plan(flags, path, by_folder) for path in files}
     except ConfigError as exc:
@@ -288,7 +327,8 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     stdin = echo.read() if "-" in dockerfiles else None
     for outcome in lint_files(flags, dockerfiles, plans, run.jobs, stdin):
         if isinstance(outcome, InputError):
-            errors.append(outcome)
+            if not _skipped_as_not_a_dockerfile(outcome, discovered):
+                errors.append(outcome)
         else:
             results.append(outcome)
     # An unreadable file is a result like the others (the JSON report lists it, no report says "All clear").
@@ -322,6 +362,76 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
         click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {files_fixed} "
                    f"file{'s' if files_fixed != 1 else ''}; {len(findings)} remaining.", err=True)  # fmt: skip
     sys.exit(_exit_code(failed, findings, run.fail_on or run_config.fail_on or "warning", run.exit_zero))
+
+
+def _selection(run: CheckRun, config):
+    """How directory scans choose files: flags over the configuration (``dockaudit.discovery``)."""
+    from dockaudit.discovery import DEFAULT_EXCLUDE, Selection
+
+    flagged = _split_list(run.exclude)
+    configured = config.exclude if config.exclude is not None else DEFAULT_EXCLUDE
+    base = config.root if config.path is not None and not flagged else Path.cwd()
+    return Selection(
+        exclude=tuple(flagged) if flagged else configured,
+        extend_exclude=(*config.extend_exclude, *_split_list(run.extend_exclude)),
+        base=base,
+        respect_gitignore=config.respect_gitignore if run.respect_gitignore is None else run.respect_gitignore,
+    )
+
+
+def _expand(run: CheckRun, config) -> tuple[list[str], set[str], list[InputError]]:
+    from dockaudit.discovery import expand_paths
+
+    return expand_paths(list(run.paths), _selection(run, config))
+
+
+def _show_files(files: list[str], errors: list[InputError]) -> None:
+    """``--show-files``: the files the run would check, one a line; problems on stderr (exit 2)."""
+    from dockaudit.report import safe_text
+
+    for path in files:
+        click.echo(safe_text(path))
+    for error in errors:
+        _fail(str(error))
+    sys.exit(EXIT_ERROR if errors else EXIT_CLEAN)
+
+
+def _show_settings(flags, run: CheckRun, run_config) -> None:
+    """``--show-settings FILE``: where FILE's configuration comes from and what it resolves to."""
+    from dockaudit.plan import plan_for
+
+    path = run.show_settings or "."
+    plan = plan_for(flags, path)
+    selection = _selection(run, run_config)
+    options = plan.options
+    lines = [
+        f"Settings for {path}",
+        f"  configuration file: {plan.config.path or '(none: defaults)'}",
+        f"  rules ({len(plan.rules)}): {', '.join(r.id for r in plan.rules)}",
+        f"  fail-on: {run.fail_on or plan.config.fail_on or 'warning'}",
+        f"  target: {options.target or '(the last stage)'}",
+        f"  build context: {options.context_dir if options.use_context else '(none: --no-context)'}",
+        f"  build args: {', '.join(f'{k}={v}' for k, v in options.build_args.items()) or '(none)'}",
+        f"  trusted registries: {', '.join(options.trusted_registries) or '(any)'}",
+        f"  min-driver: {options.min_driver or '(not set)'}",
+        f"  per-file ignores here: {', '.join(plan.config.file_ignores(path)) or '(none)'}",
+        f"  exclude (relative to {selection.base}): {', '.join(selection.exclude) or '(none)'}",
+        f"  extend-exclude: {', '.join(selection.extend_exclude) or '(none)'}",
+        f"  respect-gitignore: {'yes' if selection.respect_gitignore else 'no'}",
+    ]
+    from dockaudit.report import safe_text
+
+    click.echo("\n".join(safe_text(line) for line in lines))
+    sys.exit(EXIT_CLEAN)
+
+
+def _skipped_as_not_a_dockerfile(error: InputError, discovered: set[str]) -> bool:
+    """A file a directory scan found by its name that turns out not to be a Dockerfile (binary): said
+    on stderr and skipped, without failing the run.  A file the user named still fails it."""
+    if error.path not in discovered or not error.reason.startswith("binary file"):
+        return False
+    _fail(f"{error.path}: {error.reason}; skipped")
+    return True
 
 
 def _failed(results) -> bool:
