@@ -112,9 +112,13 @@ def _file_selection_options(command):
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on (errors still exit 2).")
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the finding lines: no code frames, no summary.")
-@click.option("--statistics", is_flag=True, help="Count findings per rule.")
+@click.option("--statistics", is_flag=True, help="Print only a table of findings per rule (with how many are fixable).")
+@click.option("--output-format", type=click.Choice(("full", "concise", "grouped")), default="full", show_default=True,
+              help="Layout of the text report: code frames and fixes, one line per finding, or grouped by file.")
+@click.option("--show-fixes", is_flag=True, help="Text report: show each fix as a small diff under its finding.")
 @click.option("--target", help="The build stage to judge as the image (like docker build --target).")
-@click.option("--context", "context_dir", type=click.Path(file_okay=False), help="Build context directory.")
+@click.option("--context", "context_dir", type=click.Path(file_okay=False, exists=True),
+              help="Build context directory.")
 @click.option(
     "--no-context",
     is_flag=True,
@@ -163,6 +167,8 @@ def check(
     no_color: bool,
     quiet: bool,
     statistics: bool,
+    output_format: str,
+    show_fixes: bool,
     target: str | None,
     context_dir: str | None,
     no_context: bool,
@@ -242,6 +248,8 @@ class CheckRun:
     no_color: bool
     quiet: bool
     statistics: bool
+    output_format: str
+    show_fixes: bool
     apply_fixes: bool
     unsafe_fixes: bool
     show_diff: bool
@@ -352,8 +360,7 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     findings = [f for r in results for f in r.findings]
     failed = _failed(results)
     for report_format, destination in reports:
-        _write_report(results, findings, report_format, destination, run.no_color, run.quiet, run.statistics,
-                      report_to_stderr)  # fmt: skip
+        _write_report(results, findings, report_format, destination, run.no_color, _layout(run), report_to_stderr)
     if run.show_suppressed:
         _print_suppressed(results)
     if run.apply_fixes:
@@ -642,18 +649,29 @@ def _valid_utf8(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _write_report(results, findings, output_format, output, no_color, quiet, statistics, to_stderr=False) -> None:
+def _layout(run: CheckRun):
+    """The text report's layout from the command line (``dockaudit.report.text.Layout``)."""
+    from dockaudit.report.text import Layout
+
+    return Layout(run.output_format, run.quiet, run.statistics, run.show_fixes)
+
+
+def _write_report(results, findings, output_format, output, no_color, layout, to_stderr=False) -> None:
+    """One report in ``output_format`` to ``output`` (a file, written atomically) or standard output;
+    the text report is coloured, with rule ids as hyperlinks, only on a terminal."""
     if output_format != "text":
         from importlib import import_module
 
         text = import_module(f"dockaudit.report.{output_format}").render(results, findings)
     else:
+        from dataclasses import replace
+
         from dockaudit.report.text import print_colored, render
 
         if output is None and not no_color and not to_stderr and sys.stdout.isatty():
-            print_colored(results, findings, quiet, statistics)
+            print_colored(results, findings, replace(layout, links=True))
             return
-        text = render(results, findings, quiet, statistics)
+        text = render(results, findings, layout)
     text = _valid_utf8(text)
     if output:
         from dockaudit.atomic import write_atomically
@@ -803,12 +821,18 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
             _fail(result.error)
     findings = [f for r in results for f in r.findings]
     for report_format, destination in _report_targets(formats, output):
-        _write_report(results, findings, report_format, destination, no_color, quiet, False)
+        _write_report(results, findings, report_format, destination, no_color, _image_layout(quiet))
     if any(r.error for r in results):
         sys.exit(EXIT_ERROR)
     if fail_on != "never" and not exit_zero and any(f.severity >= Severity.parse(fail_on) for f in findings):
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_CLEAN)
+
+
+def _image_layout(quiet: bool):
+    from dockaudit.report.text import Layout
+
+    return Layout(quiet=quiet)
 
 
 @cli.command("init")

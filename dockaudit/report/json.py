@@ -1,4 +1,4 @@
-"""JSON report, schema version 1 (documented in docs/json-report.md).
+"""JSON report, schema version 1 (README "JSON report"; what may change: docs/stability.md).
 
 Paths, messages, errors and fix descriptions go through ``safe_text``; a fix's replacement text,
 which a tool applies, through ``safe_data`` (exact but for bytes that were not UTF-8)."""
@@ -10,7 +10,7 @@ import json
 from dockaudit import __version__
 from dockaudit.engine import FileResult
 from dockaudit.model import Finding
-from dockaudit.report import safe_data, safe_text, summarize
+from dockaudit.report import finding_url, safe_data, safe_text, summarize
 
 SCHEMA_VERSION = 1
 
@@ -28,6 +28,7 @@ def finding_to_dict(f: Finding) -> dict:
         "end_column": f.end_column,
         "stage": f.stage,
         "alias": f.alias,
+        "url": finding_url(f),
         "fix": None
         if f.fix is None
         else {
