@@ -69,9 +69,10 @@ def _build_args(values: tuple[str, ...]) -> dict[str, str]:
 @click.group(cls=_DefaultToCheck, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="dockaudit", message="%(prog)s %(version)s")
 def cli() -> None:
-    """Audit Dockerfiles (and, soon, images) for security, reproducibility, size and ML pitfalls.
+    """Audit Dockerfiles, Compose files and built images for security, reproducibility, size and ML pitfalls.
 
-    `dockaudit PATH...` is short for `dockaudit check PATH...`.
+    `dockaudit PATH...` is short for `dockaudit check PATH...`; `dockaudit` alone checks the working
+    directory.
     """
 
 
@@ -726,12 +727,25 @@ def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) ->
         click.echo(_valid_utf8(json.dumps(document, indent=2, ensure_ascii=False)))
 
 
-@cli.command("compose", context_settings={"ignore_unknown_options": True, "help_option_names": []})
-@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
-def compose_command(arguments: tuple[str, ...]) -> None:
-    """Lint Compose FILES merged in order (as docker compose -f a -f b), and the Dockerfiles their services
-    build. Takes the options of check (--format, --env-file, --select …)."""
-    check.main(args=["--merge-compose", *arguments], prog_name="dockaudit compose", standalone_mode=True)
+def _compose_command() -> click.Command:
+    """``dockaudit compose FILES…``: ``check`` with its options, the files merged as one project, and
+    its own name, arguments and help (``compose --help``/``-h`` showed check's before)."""
+
+    def merged(**params) -> None:
+        click.get_current_context().params["merge_compose"] = True
+        check.callback(**{**params, "merge_compose": True})
+
+    files = click.Argument(["paths"], nargs=-1, required=True, metavar="FILES...")
+    params = [files, *(p for p in check.params if p.name not in ("paths", "merge_compose"))]
+    return click.Command(
+        "compose", callback=merged, params=params, context_settings={"help_option_names": ["-h", "--help"]},
+        help="Lint Compose FILES merged in order (as docker compose -f a -f b), and the Dockerfiles their "
+             "services build. Takes the options of check (--format, --env-file, --select ...).",
+        short_help="Lint Compose files merged as one project, and the Dockerfiles they build.",
+    )  # fmt: skip
+
+
+cli.add_command(_compose_command())
 
 
 @cli.command("image")

@@ -105,3 +105,21 @@ def test_target_naming_no_stage_is_an_error(bad, tmp_path):
 def test_context_naming_no_folder_is_an_error(bad):
     result = run(bad, "--context", "no/such/folder")
     assert result.exit_code == 2 and "'--context'" in result.output
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_compose_has_its_own_help(flag):
+    result = run("compose", flag)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Usage: dockaudit compose [OPTIONS] FILES...")
+    assert "merged in order" in result.output and "--env-file" in result.output
+    assert "Lint Dockerfiles and Compose files" not in result.output  # check's own text
+
+
+def test_compose_needs_files():
+    assert run("compose").exit_code == 2
+
+
+def test_top_help_says_what_exists():
+    output = run("--help").output
+    assert "soon" not in output and "built images" in output and "alone checks the working" in output
