@@ -27,9 +27,9 @@ class _DefaultToCheck(click.Group):
     """Any first argument that is not a sub-command is a path for ``check``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args:  # `dockaudit` alone checks the working directory
-            args = ["check"]
-        elif args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if not args and not ctx.resilient_parsing:  # `dockaudit` alone checks the working directory
+            args = ["check"]  # (but shell completion of `dockaudit <TAB>` offers the commands)
+        elif args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
