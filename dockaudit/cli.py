@@ -827,6 +827,9 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
         r for s in sources for r in audit_source(s, rules, options, platform, all_platforms, insecure, remember, tree)
     ]
     if dockerfile_result is not None:
+        from dockaudit.image.audit import merge_secret_findings
+
+        merge_secret_findings(results, dockerfile_result)
         results.append(dockerfile_result)
     for table in tables:
         click.echo(table)

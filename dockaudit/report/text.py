@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from dockaudit.engine import FileResult
 from dockaudit.model import Finding, Severity
-from dockaudit.report import finding_url, safe_text, summarize
+from dockaudit.report import finding_url, human_size, image_of, safe_text, summarize
 
 Styled = list[tuple[str, str]]  # (text, rich style) runs making up one line
 
@@ -123,11 +123,39 @@ def _finding_line(f: Finding, layout: Layout, where: str) -> Styled:
     ]
 
 
+def image_heading(image) -> list[Styled]:
+    """An image's heading: its reference, then id, platform and size (instead of a pseudo-path and a
+    meaningless line number on every finding)."""
+    digest = f"id {image.digest[:19]}…" if image.digest else "id unknown"
+    facts = f"  {digest}  {safe_text(image.platform)}  {human_size(image.size)} in {image.layers} layers"
+    return [[("Image ", "bold"), (safe_text(image.reference), "bold underline")], [(facts, "dim")]]
+
+
+def _image_findings(result: FileResult, findings: list[Finding], layout: Layout) -> Iterator[Styled]:
+    yield from image_heading(image_of(result))
+    for f in findings:
+        where = f"  layer {f.layer + 1}" if f.layer is not None else "  config"
+        if f.file:
+            where += f" /{safe_text(f.file.lstrip('/'))}"
+        yield _finding_line(f, layout, where)
+    if not findings and not layout.quiet:
+        yield [("  no findings", "green")]
+
+
 def _findings(results: list[FileResult], findings: list[Finding], layout: Layout) -> Iterator[Styled]:
+    images = {r.path: r for r in results if image_of(r) is not None}
+    for index, result in enumerate(images.values()):
+        if index:
+            yield [("", "")]
+        yield from _image_findings(result, [f for f in findings if f.path == result.path], layout)
+    if images and any(f.path not in images for f in findings):
+        yield [("", "")]
     texts = {r.path: r.source.text for r in results if r.source is not None}
     grouped = layout.output_format == "grouped"
     current = None
     for f in findings:
+        if f.path in images:
+            continue
         if grouped and f.path != current:
             if current is not None:
                 yield [("", "")]
@@ -158,7 +186,9 @@ def _summary(results: list[FileResult], findings: list[Finding], summary) -> Ite
     parts = [
         f"{n} {label}{'s' if n != 1 and label != 'style' else ''}" for label, n in summary.by_severity.items() if n
     ]
-    files = f"{summary.files} file{'s' if summary.files != 1 else ''}"
+    images = sum(1 for r in results if image_of(r) is not None)
+    counted = [(images, "image"), (summary.files - images, "file")] if images else [(summary.files, "file")]
+    files = " and ".join(f"{n} {noun}{'s' if n != 1 else ''}" for n, noun in counted if n or not images)
     if findings:
         fixable = sum(1 for f in findings if f.fix is not None and f.fix.safe)
         text = f"Found {summary.findings} finding{'s' if summary.findings != 1 else ''} in {files}: {', '.join(parts)}."
