@@ -97,3 +97,27 @@ def test_a_bare_archive_path_suggests_its_transport(image, source, hint):
     result = run("image", source)
     assert result.exit_code == 2 and hint in result.output
     assert "All clear" not in result.output
+
+
+@pytest.fixture
+def layered(tmp_path, monkeypatch):
+    layers = [tar_layer({"app/main.py": b"x"}), tar_layer({"app/.env": b"API_KEY=1\n"})]
+    config = {"architecture": "amd64", "os": "linux", "config": {"User": "1"},
+              "history": [{"created_by": "COPY main.py /app/"}, {"created_by": "COPY . /app/"},
+                          {"created_by": "USER 1", "empty_layer": True}],
+              "rootfs": {"type": "layers", "diff_ids": []}}  # fmt: skip
+    write_docker_archive(tmp_path / "app.tar", layers, config)
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY main.py /app/\nCOPY . /app/\nUSER 1\n")
+    monkeypatch.chdir(tmp_path)
+    return "docker-archive:app.tar"
+
+
+def test_sarif_places_image_findings_on_the_dockerfile_line_or_a_logical_location(layered):
+    alone = json.loads(run("image", layered, "--format", "sarif").output)
+    (secret,) = [r for r in alone["runs"][0]["results"] if "credential file" in r["message"]["text"]]
+    assert secret["locations"] == [{"logicalLocations": [
+        {"fullyQualifiedName": "docker-archive:app.tar (app:1)/layer 2", "kind": "module"}]}]  # fmt: skip
+    built = json.loads(run("image", layered, "--dockerfile", "Dockerfile", "--format", "sarif").output)
+    (secret,) = [r for r in built["runs"][0]["results"] if "credential file" in r["message"]["text"]]
+    location = secret["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "Dockerfile" and location["region"] == {"startLine": 3}

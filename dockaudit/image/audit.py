@@ -82,6 +82,8 @@ class ImageResult(FileResult):
     """An image's findings (``path`` is its reference) and its heading."""
 
     image: ImageSummary | None = None
+    dockerfile_path: str | None = None  # --dockerfile: the file whose instructions made the layers
+    layer_lines: dict[int, int] = field(default_factory=dict)  # layer index → that file's line
 
 
 def _platform(image: ImageRef) -> str:
@@ -193,7 +195,9 @@ def audit_source(
                                                 f"rule {r.id} crashed: {type(exc).__name__}: {exc} "
                                                 f"[{where.filename.rsplit('/', 1)[-1]}:{where.lineno}]",
                                                 image.name, 1, 1, 1, 1))  # fmt: skip
-                results.append(ImageResult(image.name, findings, None, image=summarize_image(ctx)))
+                results.append(ImageResult(image.name, findings, None, image=summarize_image(ctx),
+                                           dockerfile_path=dockerfile.path if dockerfile is not None else None,
+                                           layer_lines=lines))  # fmt: skip
                 if on_image is not None:
                     on_image(ctx)
     except ImageSourceError as error:
