@@ -86,6 +86,8 @@ def _file_selection_options(command):
                      help="Globs to skip in addition to the default list and the config's exclude."),
         click.option("--respect-gitignore/--no-respect-gitignore", default=None,
                      help="Skip what .gitignore files exclude (default: on; config: respect-gitignore)."),
+        click.option("--force-exclude", is_flag=True,
+                     help="Apply the exclude globs to files named on the command line too (as pre-commit runs it)."),
         click.option("--show-files", is_flag=True, help="List the files that would be checked, then exit."),
         click.option("--show-settings", metavar="FILE",
                      help="Show the configuration file, rules and options that apply to FILE, then exit."),
@@ -195,6 +197,7 @@ def check(
     exclude: tuple[str, ...],
     extend_exclude: tuple[str, ...],
     respect_gitignore: bool | None,
+    force_exclude: bool,
     show_files: bool,
     show_settings: str | None,
 ) -> None:
@@ -266,6 +269,7 @@ class CheckRun:
     exclude: tuple[str, ...]
     extend_exclude: tuple[str, ...]
     respect_gitignore: bool | None
+    force_exclude: bool
     show_files: bool
     show_settings: str | None
 
@@ -384,6 +388,7 @@ def _selection(run: CheckRun, config):
         extend_exclude=(*config.extend_exclude, *_split_list(run.extend_exclude)),
         base=base,
         respect_gitignore=config.respect_gitignore if run.respect_gitignore is None else run.respect_gitignore,
+        force_exclude=run.force_exclude,
     )
 
 

@@ -11,7 +11,8 @@ A directory scan skips, in this order of say:
 * names that look like a Dockerfile but are not one: ``Dockerfile.dockerignore``, ``Dockerfile.md``,
   editor and patch leftovers (``*.bak``, ``*.orig``, ``*.rej``, ``*.swp``, ``*~`` …).
 
-A path named on the command line is always checked, whatever the exclusions say: the user asked.
+A path named on the command line is always checked, whatever the exclusions say (the user asked), unless
+``force-exclude`` says the exclude globs apply to it too (pre-commit names every staged file itself).
 Symlinked directories are not entered, a symlinked file counts only when it points inside the scanned
 folder, and folders that cannot be read are reported and skipped.
 """
@@ -52,6 +53,7 @@ class Selection:
     extend_exclude: tuple[str, ...] = ()
     base: Path = field(default_factory=Path.cwd)  # the folder the exclude globs are relative to
     respect_gitignore: bool = True
+    force_exclude: bool = False  # the exclude globs apply to files named on the command line too (pre-commit)
 
 
 @dataclass
@@ -124,6 +126,13 @@ class Walker:
         parts = relative.split("/")
         return any(decide(self.patterns, "/".join(parts[:depth]), True) for depth in range(1, len(parts) + 1))
 
+    def excludes_named_file(self, path: str) -> bool:
+        """Whether the exclude globs remove ``path`` (a file named on the command line), or a folder
+        above it up to the base: for ``force_exclude``, as pre-commit names the files itself."""
+        anchor = self._anchor(os.path.dirname(path) or ".")
+        folder = os.path.dirname(path) or "."
+        return self._root_excluded(folder, anchor) or self._excluded(path, False, anchor)
+
     def walk(self, directory: str, errors: list[InputError]) -> Iterator[str]:
         """The files a scan of ``directory`` checks, in a stable order."""
         directory = os.path.normpath(directory)
@@ -178,7 +187,8 @@ def expand_paths(paths: list[str], selection: Selection | None = None) -> tuple[
             files.extend(found)
             discovered.update(found)
         elif os.path.exists(path):
-            files.append(path)
+            if not (walker.selection.force_exclude and walker.excludes_named_file(path)):
+                files.append(path)
         else:
             errors.append(InputError(path, "no such file or directory"))
     return files, discovered, errors

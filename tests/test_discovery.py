@@ -203,3 +203,12 @@ def test_show_settings_names_the_configuration_and_options(tree):
     assert f"configuration file: {tree / 'svc' / '.dockaudit.toml'}" in result.output
     assert "DA101" not in result.output.split("rules")[1].split("\n")[0]
     assert "fail-on: error" in result.output and "target: app" in result.output
+
+
+def test_force_exclude_applies_the_globs_to_named_files(tree):
+    """pre-commit names every staged file itself: the hooks pass --force-exclude so the project's
+    exclude globs hold there too."""
+    assert shown("legacy/Dockerfile", "Dockerfile", "--extend-exclude", "legacy/", "--force-exclude") == {"Dockerfile"}
+    assert shown("svc/Dockerfile", "--extend-exclude", "svc/Dockerfile", "--force-exclude") == set()
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert all("--force-exclude" in hook["entry"].split() for hook in hooks)
