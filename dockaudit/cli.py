@@ -411,7 +411,10 @@ def _show_files(files: list[str], errors: list[InputError]) -> None:
 
 def _show_settings(flags, run: CheckRun, run_config) -> None:
     """``--show-settings FILE``: where FILE's configuration comes from and what it resolves to."""
+    import textwrap
+
     from dockaudit.plan import plan_for
+    from dockaudit.report import safe_text
 
     path = run.show_settings or "."
     plan = plan_for(flags, path)
@@ -420,7 +423,8 @@ def _show_settings(flags, run: CheckRun, run_config) -> None:
     lines = [
         f"Settings for {path}",
         f"  configuration file: {plan.config.path or '(none: defaults)'}",
-        f"  rules ({len(plan.rules)}): {', '.join(r.id for r in plan.rules)}",
+        *textwrap.wrap(f"  rules ({len(plan.rules)}): {', '.join(r.id for r in plan.rules)}", 80,
+                       subsequent_indent="    ", break_on_hyphens=False),
         f"  fail-on: {run.fail_on or plan.config.fail_on or 'warning'}",
         f"  target: {options.target or '(the last stage)'}",
         f"  build context: {options.context_dir if options.use_context else '(none: --no-context)'}",
@@ -432,8 +436,6 @@ def _show_settings(flags, run: CheckRun, run_config) -> None:
         f"  extend-exclude: {', '.join(selection.extend_exclude) or '(none)'}",
         f"  respect-gitignore: {'yes' if selection.respect_gitignore else 'no'}",
     ]
-    from dockaudit.report import safe_text
-
     click.echo("\n".join(safe_text(line) for line in lines))
     sys.exit(EXIT_CLEAN)
 
