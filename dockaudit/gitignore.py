@@ -20,12 +20,12 @@ table over segments, so no pattern a pull request writes into a ``.gitignore`` c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Union
 
 MAX_PATTERNS = 10_000  # per list; a real .gitignore has tens
 MAX_PATTERN_LENGTH = 4096  # git's own limit for a path
 
-_STAR, _ANY = "*", "?"  # tokens; a literal character is a 1-character str tagged by _Literal
+_STAR, _ANY = "*", "?"  # the wildcard tokens; characters are _Literal, bracket expressions _Class
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class _Literal:
     char: str
 
 
-_Token = object  # _STAR, _ANY, _Literal or _Class
+_Token = Union[str, _Literal, _Class]  # _STAR, _ANY, a _Literal or a _Class
 
 
 def _bracket(segment: str, start: int) -> tuple[_Class, int] | None:
@@ -150,20 +150,21 @@ class Pattern:
 
 def _segments_match(segments: tuple, parts: tuple[str, ...]) -> bool:
     """``segments`` against ``parts``, ``**`` matching zero or more parts: a table of
-    len(segments) × len(parts) cells, each filled once."""
-
-    @lru_cache(maxsize=None)
-    def match(s: int, p: int) -> bool:
-        if s == len(segments):
-            return p == len(parts)
-        if segments[s] is _GLOBSTAR:
-            return match(s + 1, p) or (p < len(parts) and match(s, p + 1))
-        return p < len(parts) and _segment_matches(segments[s], parts[p]) and match(s + 1, p + 1)
-
-    try:
-        return match(0, 0)
-    finally:
-        match.cache_clear()
+    len(segments) × len(parts) cells filled row by row from the end (no recursion, so no depth limit
+    a long pattern could reach)."""
+    count = len(parts)
+    rest = [False] * count + [True]  # rest[p]: segments[s + 1:] match parts[p:]; below the last: only the end
+    for segment in reversed(segments):
+        here = [False] * (count + 1)
+        if segment is _GLOBSTAR:
+            here[count] = rest[count]
+            for p in range(count - 1, -1, -1):
+                here[p] = rest[p] or here[p + 1]
+        else:
+            for p in range(count - 1, -1, -1):
+                here[p] = rest[p + 1] and _segment_matches(segment, parts[p])
+        rest = here
+    return rest[0]
 
 
 def _strip_trailing_spaces(line: str) -> str:

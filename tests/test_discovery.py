@@ -70,6 +70,7 @@ def test_last_pattern_decides_and_negation_reincludes():
         ("*a" * 60 + "b", "a" * 250),  # a backtracking regex takes O(n^60) here
         ("**/" * 200 + "x", "/".join("a" * 200)),
         ("a/" + "**/" * 100 + "*a*a*a*a*a*b", "a/" + "/".join(["a" * 40] * 100)),
+        ("x/" * 2000 + "y", "/".join(["x"] * 2000)),  # deeper than Python's recursion limit
     ],
 )
 def test_hostile_patterns_are_bounded(pattern, name):
