@@ -121,3 +121,14 @@ def test_sarif_places_image_findings_on_the_dockerfile_line_or_a_logical_locatio
     (secret,) = [r for r in built["runs"][0]["results"] if "credential file" in r["message"]["text"]]
     location = secret["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "Dockerfile" and location["region"] == {"startLine": 3}
+
+
+def test_junit_image_findings_name_the_config_or_layer_not_a_line(layered):
+    from xml.etree import ElementTree as ET
+
+    root = ET.fromstring(run("image", layered, "--format", "junit").output.encode())
+    (suite,) = root.findall("testsuite")
+    names = [case.get("name") for case in suite.findall("testcase")]
+    assert any(name.endswith("in layer 2") for name in names), names
+    assert not any("line" in name for name in names) and suite.get("file") is None
+    assert ":1:1" not in ET.tostring(root, encoding="unicode")

@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 
 from dockaudit.engine import FileResult
 from dockaudit.model import Finding
-from dockaudit.report import safe_text
+from dockaudit.report import image_of, safe_text
 
 
 def _findings_by_path(results: list[FileResult], findings: list[Finding]) -> dict[str, list[Finding]]:
@@ -23,24 +23,36 @@ def _findings_by_path(results: list[FileResult], findings: list[Finding]) -> dic
     return by_path
 
 
-def _finding_case(suite: ET.Element, shown: str, f: Finding) -> None:
+def _finding_case(suite: ET.Element, shown: str, f: Finding, in_image: bool) -> None:
+    """A failing testcase for one finding: at a line of a file, or (an image's) in its config or a layer."""
     message = safe_text(f.message)
-    case = ET.SubElement(suite, "testcase", classname=shown, name=f"{f.rule} {f.name} at line {f.line}:{f.column}",
-                         file=shown, line=str(f.line))  # fmt: skip
+    if in_image:
+        where = "in the config" if f.layer is None else f"in layer {f.layer + 1}"
+        if f.file:
+            where += f" at /{safe_text(f.file.lstrip('/'))}"
+        case = ET.SubElement(suite, "testcase", classname=shown, name=f"{f.rule} {f.name} {where}")
+        text = f"{shown} {where}: {f.rule} ({f.name}) {f.severity.label}: {message}"
+    else:
+        case = ET.SubElement(suite, "testcase", classname=shown, name=f"{f.rule} {f.name} at line {f.line}:{f.column}",
+                             file=shown, line=str(f.line))  # fmt: skip
+        text = f"{shown}:{f.line}:{f.column}: {f.rule} ({f.name}) {f.severity.label}: {message}"
     failure = ET.SubElement(case, "failure", message=f"{f.rule} {message}", type=f.severity.label)
-    failure.text = f"{shown}:{f.line}:{f.column}: {f.rule} ({f.name}) {f.severity.label}: {message}"
+    failure.text = text
 
 
 def render(results: list[FileResult], findings: list[Finding]) -> str:
     by_path = _findings_by_path(results, findings)
     errored = {r.path: r.error for r in results if r.error}
+    images = {r.path for r in results if image_of(r) is not None}
     total = {"tests": 0, "failures": 0, "errors": 0}
     suites = ET.Element("testsuites", name="dockaudit")
     for path, items in by_path.items():
         shown = safe_text(path)
-        suite = ET.SubElement(suites, "testsuite", name=shown, file=shown)
+        in_image = path in images
+        suite = ET.SubElement(suites, "testsuite", name=shown) if in_image else ET.SubElement(
+            suites, "testsuite", name=shown, file=shown)  # fmt: skip
         for f in items:
-            _finding_case(suite, shown, f)
+            _finding_case(suite, shown, f, in_image)
         error = errored.get(path)
         if error is not None:
             case = ET.SubElement(suite, "testcase", classname=shown, name="read and parse", file=shown)
