@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from dockaudit import __version__
-from dockaudit.files import InputError, expand_paths, is_compose_file, read_dockerfile
+from dockaudit.files import InputError, is_compose_file, read_dockerfile
 
 REPORT_FORMATS = ("text", "json", "sarif", "junit", "checkstyle", "gitlab", "github", "markdown")
 
@@ -27,7 +27,9 @@ class _DefaultToCheck(click.Group):
     """Any first argument that is not a sub-command is a path for ``check``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if not args and not ctx.resilient_parsing:  # `dockaudit` alone checks the working directory
+            args = ["check"]  # (but shell completion of `dockaudit <TAB>` offers the commands)
+        elif args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
@@ -67,14 +69,37 @@ def _build_args(values: tuple[str, ...]) -> dict[str, str]:
 @click.group(cls=_DefaultToCheck, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="dockaudit", message="%(prog)s %(version)s")
 def cli() -> None:
-    """Audit Dockerfiles (and, soon, images) for security, reproducibility, size and ML pitfalls.
+    """Audit Dockerfiles, Compose files and built images for security, reproducibility, size and ML pitfalls.
 
-    `dockaudit PATH...` is short for `dockaudit check PATH...`.
+    `dockaudit PATH...` is short for `dockaudit check PATH...`; `dockaudit` alone checks the working
+    directory.
     """
 
 
+def _file_selection_options(command):
+    """The options that choose which files a directory scan checks (``dockaudit.discovery``)."""
+    options = [
+        click.option("--exclude", multiple=True, metavar="GLOB",
+                     help="gitignore-style globs directory scans skip, instead of the default list (VCS, venv, "
+                          "cache, build and hidden folders) and the config's exclude; comma-separated or repeated."),
+        click.option("--extend-exclude", multiple=True, metavar="GLOB",
+                     help="Globs to skip in addition to the default list and the config's exclude."),
+        click.option("--respect-gitignore/--no-respect-gitignore", default=None,
+                     help="Skip what .gitignore files exclude (default: on; config: respect-gitignore)."),
+        click.option("--force-exclude", is_flag=True,
+                     help="Apply the exclude globs to files named on the command line too (as pre-commit runs it)."),
+        click.option("--show-files", is_flag=True, help="List the files that would be checked, then exit."),
+        click.option("--show-settings", metavar="FILE",
+                     help="Show the configuration file, rules and options that apply to FILE, then exit."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
+@_file_selection_options
 @click.option("--format", "formats", multiple=True, metavar="FORMAT[:FILE]",
               help=f"Report format ({', '.join(REPORT_FORMATS)}), optionally written to FILE; repeatable, e.g. "
                    "--format sarif:dockaudit.sarif --format text.")  # fmt: skip
@@ -92,9 +117,13 @@ def cli() -> None:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on (errors still exit 2).")
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the finding lines: no code frames, no summary.")
-@click.option("--statistics", is_flag=True, help="Count findings per rule.")
+@click.option("--statistics", is_flag=True, help="Print only a table of findings per rule (with how many are fixable).")
+@click.option("--output-format", type=click.Choice(("full", "concise", "grouped")), default="full", show_default=True,
+              help="Layout of the text report: code frames and fixes, one line per finding, or grouped by file.")
+@click.option("--show-fixes", is_flag=True, help="Text report: show each fix as a small diff under its finding.")
 @click.option("--target", help="The build stage to judge as the image (like docker build --target).")
-@click.option("--context", "context_dir", type=click.Path(file_okay=False), help="Build context directory.")
+@click.option("--context", "context_dir", type=click.Path(file_okay=False, exists=True),
+              help="Build context directory.")
 @click.option(
     "--no-context",
     is_flag=True,
@@ -143,6 +172,8 @@ def check(
     no_color: bool,
     quiet: bool,
     statistics: bool,
+    output_format: str,
+    show_fixes: bool,
     target: str | None,
     context_dir: str | None,
     no_context: bool,
@@ -165,8 +196,15 @@ def check(
     project_directory: str | None,
     compose_environment: bool,
     merge_compose: bool,
+    exclude: tuple[str, ...],
+    extend_exclude: tuple[str, ...],
+    respect_gitignore: bool | None,
+    force_exclude: bool,
+    show_files: bool,
+    show_settings: str | None,
 ) -> None:
-    """Lint Dockerfiles. A directory means every Dockerfile under it; - reads stdin."""
+    """Lint Dockerfiles and Compose files. A directory means every Dockerfile and Compose file under it
+    (see --exclude); - reads stdin; no PATH checks the working directory."""
     from dockaudit.plan import Flags
 
     if stdin_filename is not None and "-" not in paths:
@@ -193,8 +231,10 @@ def check(
         from dockaudit.online import BUDGET
 
         BUDGET.restart()
-    run = CheckRun(**{name: value for name, value in click.get_current_context().params.items()
-                      if name in CheckRun.__dataclass_fields__})  # fmt: skip
+    if not paths:
+        paths = (".",)
+    run = CheckRun(paths=paths, **{name: value for name, value in click.get_current_context().params.items()
+                      if name in CheckRun.__dataclass_fields__ and name != "paths"})  # fmt: skip
     echo = _StdinEcho(apply_fixes and "-" in paths)
     try:
         _check(flags, run, echo)
@@ -214,6 +254,8 @@ class CheckRun:
     no_color: bool
     quiet: bool
     statistics: bool
+    output_format: str
+    show_fixes: bool
     apply_fixes: bool
     unsafe_fixes: bool
     show_diff: bool
@@ -226,6 +268,12 @@ class CheckRun:
     project_directory: str | None
     compose_environment: bool
     merge_compose: bool
+    exclude: tuple[str, ...]
+    extend_exclude: tuple[str, ...]
+    respect_gitignore: bool | None
+    force_exclude: bool
+    show_files: bool
+    show_settings: str | None
 
 
 class _StdinEcho:
@@ -267,7 +315,11 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
 
     try:
         run_config = config_for(flags, Path.cwd())
-        files, errors = expand_paths(list(run.paths))
+        if run.show_settings:
+            _show_settings(flags, run, run_config)
+        files, discovered, errors = _expand(run, run_config)
+        if run.show_files:
+            _show_files(files, errors)
         by_folder: dict = {}
         plans = {path: cached_plan(flags, path, by_folder) for path in files}
     except ConfigError as exc:
@@ -290,7 +342,8 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     stdin = echo.read() if "-" in dockerfiles else None
     for outcome in lint_files(flags, dockerfiles, plans, run.jobs, stdin):
         if isinstance(outcome, InputError):
-            errors.append(outcome)
+            if not _skipped_as_not_a_dockerfile(outcome, discovered):
+                errors.append(outcome)
         else:
             results.append(outcome)
     # An unreadable file is a result like the others (the JSON report lists it, no report says "All clear").
@@ -314,8 +367,7 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     findings = [f for r in results for f in r.findings]
     failed = _failed(results)
     for report_format, destination in reports:
-        _write_report(results, findings, report_format, destination, run.no_color, run.quiet, run.statistics,
-                      report_to_stderr)  # fmt: skip
+        _write_report(results, findings, report_format, destination, run.no_color, _layout(run), report_to_stderr)
     ml_rules = any(r.family == "ml" for plan in plans.values() for r in plan.rules)
     if ml_rules and any(report_format == "text" for report_format, _ in reports) and not run.quiet:
         _note_stale_knowledge()
@@ -339,6 +391,79 @@ def _note_stale_knowledge() -> None:
         return  # the rules that need the tables report it
     if note:
         click.echo(f"dockaudit: {note}", err=True)
+
+
+def _selection(run: CheckRun, config):
+    """How directory scans choose files: flags over the configuration (``dockaudit.discovery``)."""
+    from dockaudit.discovery import DEFAULT_EXCLUDE, Selection
+
+    flagged = _split_list(run.exclude)
+    configured = config.exclude if config.exclude is not None else DEFAULT_EXCLUDE
+    base = config.root if config.path is not None and not flagged else Path.cwd()
+    return Selection(
+        exclude=tuple(flagged) if flagged else configured,
+        extend_exclude=(*config.extend_exclude, *_split_list(run.extend_exclude)),
+        base=base,
+        respect_gitignore=config.respect_gitignore if run.respect_gitignore is None else run.respect_gitignore,
+        force_exclude=run.force_exclude,
+    )
+
+
+def _expand(run: CheckRun, config) -> tuple[list[str], set[str], list[InputError]]:
+    from dockaudit.discovery import expand_paths
+
+    return expand_paths(list(run.paths), _selection(run, config))
+
+
+def _show_files(files: list[str], errors: list[InputError]) -> None:
+    """``--show-files``: the files the run would check, one a line; problems on stderr (exit 2)."""
+    from dockaudit.report import safe_text
+
+    for path in files:
+        click.echo(safe_text(path))
+    for error in errors:
+        _fail(str(error))
+    sys.exit(EXIT_ERROR if errors else EXIT_CLEAN)
+
+
+def _show_settings(flags, run: CheckRun, run_config) -> None:
+    """``--show-settings FILE``: where FILE's configuration comes from and what it resolves to."""
+    import textwrap
+
+    from dockaudit.plan import plan_for
+    from dockaudit.report import safe_text
+
+    path = run.show_settings or "."
+    plan = plan_for(flags, path)
+    selection = _selection(run, run_config)
+    options = plan.options
+    lines = [
+        f"Settings for {path}",
+        f"  configuration file: {plan.config.path or '(none: defaults)'}",
+        *textwrap.wrap(f"  rules ({len(plan.rules)}): {', '.join(r.id for r in plan.rules)}", 80,
+                       subsequent_indent="    ", break_on_hyphens=False),
+        f"  fail-on: {run.fail_on or plan.config.fail_on or 'warning'}",
+        f"  target: {options.target or '(the last stage)'}",
+        f"  build context: {options.context_dir if options.use_context else '(none: --no-context)'}",
+        f"  build args: {', '.join(f'{k}={v}' for k, v in options.build_args.items()) or '(none)'}",
+        f"  trusted registries: {', '.join(options.trusted_registries) or '(any)'}",
+        f"  min-driver: {options.min_driver or '(not set)'}",
+        f"  per-file ignores here: {', '.join(plan.config.file_ignores(path)) or '(none)'}",
+        f"  exclude (relative to {selection.base}): {', '.join(selection.exclude) or '(none)'}",
+        f"  extend-exclude: {', '.join(selection.extend_exclude) or '(none)'}",
+        f"  respect-gitignore: {'yes' if selection.respect_gitignore else 'no'}",
+    ]
+    click.echo("\n".join(safe_text(line) for line in lines))
+    sys.exit(EXIT_CLEAN)
+
+
+def _skipped_as_not_a_dockerfile(error: InputError, discovered: set[str]) -> bool:
+    """A file a directory scan found by its name that turns out not to be a Dockerfile (binary): said
+    on stderr and skipped, without failing the run.  A file the user named still fails it."""
+    if error.path not in discovered or not error.reason.startswith("binary file"):
+        return False
+    _fail(f"{error.path}: {error.reason}; skipped")
+    return True
 
 
 def _failed(results) -> bool:
@@ -549,18 +674,29 @@ def _valid_utf8(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _write_report(results, findings, output_format, output, no_color, quiet, statistics, to_stderr=False) -> None:
+def _layout(run: CheckRun):
+    """The text report's layout from the command line (``dockaudit.report.text.Layout``)."""
+    from dockaudit.report.text import Layout
+
+    return Layout(run.output_format, run.quiet, run.statistics, run.show_fixes)
+
+
+def _write_report(results, findings, output_format, output, no_color, layout, to_stderr=False) -> None:
+    """One report in ``output_format`` to ``output`` (a file, written atomically) or standard output;
+    the text report is coloured, with rule ids as hyperlinks, only on a terminal."""
     if output_format != "text":
         from importlib import import_module
 
         text = import_module(f"dockaudit.report.{output_format}").render(results, findings)
     else:
+        from dataclasses import replace
+
         from dockaudit.report.text import print_colored, render
 
         if output is None and not no_color and not to_stderr and sys.stdout.isatty():
-            print_colored(results, findings, quiet, statistics)
+            print_colored(results, findings, replace(layout, links=True))
             return
-        text = render(results, findings, quiet, statistics)
+        text = render(results, findings, layout)
     text = _valid_utf8(text)
     if output:
         from dockaudit.atomic import write_atomically
@@ -619,12 +755,25 @@ def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) ->
         click.echo(_valid_utf8(json.dumps(document, indent=2, ensure_ascii=False)))
 
 
-@cli.command("compose", context_settings={"ignore_unknown_options": True, "help_option_names": []})
-@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
-def compose_command(arguments: tuple[str, ...]) -> None:
-    """Lint Compose FILES merged in order (as docker compose -f a -f b), and the Dockerfiles their services
-    build. Takes the options of check (--format, --env-file, --select …)."""
-    check.main(args=["--merge-compose", *arguments], prog_name="dockaudit compose", standalone_mode=True)
+def _compose_command() -> click.Command:
+    """``dockaudit compose FILES…``: ``check`` with its options, the files merged as one project, and
+    its own name, arguments and help (``compose --help``/``-h`` showed check's before)."""
+
+    def merged(**params) -> None:
+        click.get_current_context().params["merge_compose"] = True
+        check.callback(**{**params, "merge_compose": True})
+
+    files = click.Argument(["paths"], nargs=-1, required=True, metavar="FILES...")
+    params = [files, *(p for p in check.params if p.name not in ("paths", "merge_compose"))]
+    return click.Command(
+        "compose", callback=merged, params=params, context_settings={"help_option_names": ["-h", "--help"]},
+        help="Lint Compose FILES merged in order (as docker compose -f a -f b), and the Dockerfiles their "
+             "services build. Takes the options of check (--format, --env-file, --select ...).",
+        short_help="Lint Compose files merged as one project, and the Dockerfiles they build.",
+    )  # fmt: skip
+
+
+cli.add_command(_compose_command())
 
 
 @cli.command("image")
@@ -706,6 +855,9 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
         r for s in sources for r in audit_source(s, rules, options, platform, all_platforms, insecure, remember, tree)
     ]
     if dockerfile_result is not None:
+        from dockaudit.image.audit import merge_secret_findings
+
+        merge_secret_findings(results, dockerfile_result)
         results.append(dockerfile_result)
     for table in tables:
         click.echo(table)
@@ -714,12 +866,18 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
             _fail(result.error)
     findings = [f for r in results for f in r.findings]
     for report_format, destination in _report_targets(formats, output):
-        _write_report(results, findings, report_format, destination, no_color, quiet, False)
+        _write_report(results, findings, report_format, destination, no_color, _image_layout(quiet))
     if any(r.error for r in results):
         sys.exit(EXIT_ERROR)
     if fail_on != "never" and not exit_zero and any(f.severity >= Severity.parse(fail_on) for f in findings):
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_CLEAN)
+
+
+def _image_layout(quiet: bool):
+    from dockaudit.report.text import Layout
+
+    return Layout(quiet=quiet)
 
 
 @cli.command("init")
@@ -830,12 +988,12 @@ def rule_command(rule_id: str) -> None:
 
 @cli.command("lsp")
 def lsp_command() -> None:
-    """Run the language server on stdio (for editors; needs the lsp extra: pip install 'dockaudit[lsp]')."""
+    """Run the language server on stdio (for editors; needs the lsp extra: pip install 'dockaudit-lint[lsp]')."""
     try:
         from dockaudit.lsp.server import serve
     except ImportError as exc:
         missing = (exc.name or "pygls").split(".")[0]  # the distribution, not the submodule that failed
-        _fail(f"lsp: {missing} is not installed: pip install 'dockaudit[lsp]'")
+        _fail(f"lsp: {missing} is not installed: pip install 'dockaudit-lint[lsp]'")
         sys.exit(EXIT_ERROR)
     serve(sys.stdin.buffer, sys.stdout.buffer)
 

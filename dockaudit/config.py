@@ -63,6 +63,9 @@ class Config:
     context: Path | None = None
     max_image_size: float | None = None  # MiB, for ``dockaudit image`` (DA805)
     max_layer_size: float | None = None
+    exclude: tuple[str, ...] | None = None  # gitignore-style globs for directory scans (None: the defaults)
+    extend_exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True
 
     @property
     def root(self) -> Path:
@@ -86,7 +89,7 @@ class Config:
 _KEYS = {
     "select", "ignore", "extend-select", "severity", "per-file-ignores", "fail-on", "format", "trusted-registries",
     "allowed-base-images", "label-schema", "strict-labels", "min-driver", "gpus", "gpu-segment", "context",
-    "max-image-size", "max-layer-size",
+    "max-image-size", "max-layer-size", "exclude", "extend-exclude", "respect-gitignore",
 }  # fmt: skip
 _LABEL_TYPES = ("text", "url", "hash", "rfc3339", "semver", "email", "spdx")
 _DRIVER = re.compile(r"\A[0-9]+(?:\.[0-9]+)*\Z")  # ASCII digits: str.isdigit() also takes "²"
@@ -253,6 +256,11 @@ def parse_config(data: object, path: Path) -> Config:
         values["gpus"] = _gpus(data["gpus"], where("gpus"))
     if "gpu-segment" in data:
         values["gpu_segment"] = _choice(data["gpu-segment"], GPU_SEGMENTS, where("gpu-segment"))
+    for key in ("exclude", "extend-exclude"):
+        if key in data:
+            values[key.replace("-", "_")] = _strings(data[key], where(key))
+    if "respect-gitignore" in data:
+        values["respect_gitignore"] = _flag(data["respect-gitignore"], where("respect-gitignore"))
     if "context" in data:
         values["context"] = _context(data["context"], path.parent, where("context"))
     for key in ("max-image-size", "max-layer-size"):

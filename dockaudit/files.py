@@ -1,19 +1,15 @@
-"""Finding Dockerfiles on disk and reading them, with one-line errors instead of tracebacks."""
+"""Reading Dockerfiles and other planted files, with one-line errors instead of tracebacks; which names
+are Dockerfiles (directory scans: ``dockaudit.discovery``)."""
 
 from __future__ import annotations
 
 import os
 import stat
 import sys
-from collections.abc import Iterator
 from fnmatch import fnmatch
 from typing import BinaryIO
 
 MAX_FILE_BYTES = 16 * 1024 * 1024  # far above any real Dockerfile; bounds time and memory
-SKIPPED_DIRS = frozenset(
-    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox", ".mypy_cache",
-     ".pytest_cache", ".ruff_cache", "site-packages", "dist", "build"}
-)  # fmt: skip
 DOCKERFILE_PATTERNS = ("dockerfile", "containerfile", "*.dockerfile", "dockerfile.*", "containerfile.*")
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
@@ -41,51 +37,10 @@ def is_dockerfile_name(name: str) -> bool:
     return any(fnmatch(lower, pattern) for pattern in DOCKERFILE_PATTERNS)
 
 
-def find_dockerfiles(directory: str, errors: list[InputError]) -> Iterator[str]:
-    """Dockerfiles and Compose files under ``directory`` in a stable order.
-
-    Symlinked directories are not entered, a symlinked file counts only when it points inside
-    ``directory`` (a pull request must not make CI read files elsewhere), and folders that
-    cannot be read are added to ``errors`` and skipped."""
-    root_real = os.path.realpath(directory)
-
-    def unreadable(error: OSError) -> None:
-        errors.append(InputError(error.filename or directory, f"{error.strerror or error}; skipped"))
-
-    for root, dirs, files in os.walk(directory, onerror=unreadable, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
-        for name in sorted(files):
-            if is_dockerfile_name(name) or name.lower() in COMPOSE_FILE_NAMES:
-                path = os.path.join(root, name)
-                if not os.path.islink(path):
-                    yield path
-                elif os.path.isfile(path) and resolves_inside(path, root_real):
-                    yield path
-
-
 def resolves_inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
     """Whether ``path``, symlinks resolved, is ``folder`` (also resolved) or lies below it."""
     real, folder_real = os.path.realpath(path), os.path.realpath(folder)
     return os.path.commonpath([real, folder_real]) == folder_real
-
-
-def expand_paths(paths: list[str]) -> tuple[list[str], list[InputError]]:
-    """Files to lint from command-line paths (``-`` is stdin); problems are returned, not raised."""
-    files: list[str] = []
-    errors: list[InputError] = []
-    for path in paths:
-        if path == "-":
-            files.append(path)
-        elif os.path.isdir(path):
-            found = list(find_dockerfiles(path, errors))
-            if not found:
-                errors.append(InputError(path, "no Dockerfiles found in this directory"))
-            files.extend(found)
-        elif os.path.exists(path):
-            files.append(path)
-        else:
-            errors.append(InputError(path, "no such file or directory"))
-    return files, errors
 
 
 def open_regular_file(path: str | os.PathLike, *, label: str | None = None) -> BinaryIO:

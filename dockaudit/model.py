@@ -79,6 +79,8 @@ class Finding:
     alias: str | None = None
     span: Span | None = field(default=None, compare=False)
     source_line: str = field(default="", compare=False)  # the line's text, for code frames
+    layer: int | None = field(default=None, compare=False)  # image findings: the layer (0-based) it is about
+    file: str | None = field(default=None, compare=False)  # image findings: the file in the image it is about
 
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.column, self.rule)

@@ -126,8 +126,21 @@ def lint_file(flags: Flags, path: str, plan: FilePlan | None = None, data: bytes
         return error
     shown = (flags.stdin_filename or None) if path == "-" else path
     result = lint_source(data, shown, plan.rules, plan.options)
+    if flags.target and result.dockerfile is not None:
+        missing = missing_target(result.dockerfile, flags.target)
+        if missing:
+            return InputError(result.path, missing)
     result.findings = plan.findings_filter(result.path)(result.findings)
     return result
+
+
+def missing_target(tree, target: str) -> str | None:
+    """Why ``--target`` cannot be built from ``tree`` (no stage of that name), or None when it can:
+    docker build fails there, so judging the last stage instead would report on another image."""
+    names = [stage.name for stage in tree.stages if stage.name]
+    if target.lower() in names:
+        return None
+    return f"--target {target!r} names no stage of this file (stages: {', '.join(names) or 'none named'})"
 
 
 MIN_FILES_PER_WORKER = 16  # below this a pool costs more than it saves (see benchmarks/RESULTS.md)

@@ -73,15 +73,18 @@ def test_json_report_schema(bad, tmp_path):
     assert report["files"] == [{"path": str(bad), "error": None, "findings": 2}]
     finding = report["findings"][0]
     assert set(finding) == {
-        "rule", "name", "severity", "message", "path", "line", "column", "end_line", "end_column", "stage", "alias", "fix"
+        "rule", "name", "severity", "message", "path", "line", "column", "end_line", "end_column", "stage", "alias", "url", "fix"
     }  # fmt: skip
+    assert finding["rule"] == "DA012" and finding["url"].endswith("/docs/rules.md#da012-maintainer-deprecated")
     assert finding["rule"] == "DA012" and finding["fix"]["applicability"] == "safe"
     assert report["summary"]["by_rule"] == {"DA008": 1, "DA012": 1}
 
 
 def test_statistics_and_quiet(bad):
-    stats = run(str(bad), "--statistics").output
-    assert "     1  DA008  json-args" in stats
+    stats = run(str(bad), "--statistics").output.splitlines()
+    # only the table (the findings and the summary were printed too before), with a fixable column
+    assert stats[0].split() == ["count", "rule", "fixable", "name"]
+    assert "     1  DA008          1  json-args" in stats and len(stats) == 3
     quiet = run(str(bad), "--quiet").output.splitlines()
     assert len(quiet) == 2 and all("  DA0" in line for line in quiet)
 

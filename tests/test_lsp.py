@@ -594,4 +594,4 @@ def test_lsp_without_the_extra_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "pygls", None)  # as if not installed: importing it raises ImportError
     result = CliRunner().invoke(cli, ["lsp"])
     assert result.exit_code == 2
-    assert result.stderr == "dockaudit: lsp: pygls is not installed: pip install 'dockaudit[lsp]'\n"
+    assert result.stderr == "dockaudit: lsp: pygls is not installed: pip install 'dockaudit-lint[lsp]'\n"

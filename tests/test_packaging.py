@@ -23,7 +23,7 @@ def test_wheel_carries_the_rule_pack(tmp_path):
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheelhouse), str(REPO)],
         check=True, capture_output=True,
     )  # fmt: skip
-    wheel = next(wheelhouse.glob("dockaudit-*.whl"))
+    wheel = next(wheelhouse.glob("dockaudit_lint-*.whl"))
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"

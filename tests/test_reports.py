@@ -50,16 +50,21 @@ def test_sarif_validates_against_the_official_schema(project):
     assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "DA401"
 
 
-def test_junit_one_testcase_per_file_one_failure_per_finding(project):
+def test_junit_one_testcase_per_finding(project):
+    """CI UIs show only a testcase's first failure: each finding is its own failing testcase, in a
+    testsuite per file; a clean file is one passing testcase."""
     root = ET.fromstring(report("junit").encode("utf-8"))
     assert root.tag == "testsuites"
-    suite = root.find("testsuite")
-    cases = {c.get("name"): c for c in suite.findall("testcase")}
-    assert set(cases) == {"svc/Dockerfile", "ok.Dockerfile"}
-    failures = cases["svc/Dockerfile"].findall("failure")
-    assert len(failures) == int(suite.get("failures")) > 1
-    assert cases["ok.Dockerfile"].findall("failure") == []
-    assert all(f.get("message") and f.get("type") for f in failures)
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert set(suites) == {"svc/Dockerfile", "ok.Dockerfile"}
+    cases = suites["svc/Dockerfile"].findall("testcase")
+    assert len(cases) == int(suites["svc/Dockerfile"].get("failures")) == int(root.get("failures")) > 1
+    assert all(len(c.findall("failure")) == 1 for c in cases)
+    assert len({c.get("name") for c in cases}) == len(cases)
+    assert any(c.get("name").startswith("DA401 apt-lists-not-removed at line 3:") for c in cases)
+    clean = suites["ok.Dockerfile"].findall("testcase")
+    assert len(clean) == 1 and clean[0].findall("failure") == [] and clean[0].get("name") == "no findings"
+    assert int(root.get("tests")) == len(cases) + 1
 
 
 def test_checkstyle(project):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dockaudit.context import Options
 from dockaudit.engine import INTERNAL_ERROR, FileResult
@@ -66,12 +66,78 @@ def read_image(image: ImageRef, budget: UnpackBudget | None = None) -> ImageCont
     return ctx
 
 
+@dataclass(frozen=True)
+class ImageSummary:
+    """What a report's heading says of one image."""
+
+    reference: str  # the source as named, with its tag or platform: "docker-archive:app.tar (app:1)"
+    digest: str | None  # the image id (sha256 of the config), where the source gives it
+    platform: str  # "linux/amd64"
+    size: int  # bytes of all layers, unpacked
+    layers: int
+
+
+@dataclass
+class ImageResult(FileResult):
+    """An image's findings (``path`` is its reference) and its heading."""
+
+    image: ImageSummary | None = None
+    dockerfile_path: str | None = None  # --dockerfile: the file whose instructions made the layers
+    layer_lines: dict[int, int] = field(default_factory=dict)  # layer index → that file's line
+
+
+def _platform(image: ImageRef) -> str:
+    if image.platform:
+        return image.platform
+    config = image.config
+    parts = [config.get("os"), config.get("architecture"), config.get("variant")]
+    return "/".join(str(p) for p in parts if isinstance(p, str) and p) or "?"
+
+
+def summarize_image(ctx: ImageContext) -> ImageSummary:
+    sizes = ctx.fs.layer_sizes
+    return ImageSummary(ctx.image.name, ctx.image.digest, _platform(ctx.image), sum(sizes), len(sizes))
+
+
 def _finding(rule: Rule, violation: Violation, name: str, lines: dict[int, int]) -> Finding:
     message = violation.message
     if violation.layer is not None and violation.layer in lines:
         message += f" (made by Dockerfile line {lines[violation.layer]})"
     return Finding(rule.id, rule.name, violation.severity or rule.severity, message, name, 1, 1, 1, 1,
-                   fix=None, alias=violation.alias)  # fmt: skip
+                   fix=None, alias=violation.alias, layer=violation.layer, file=violation.path)  # fmt: skip
+
+
+_SECRET_SUBJECT = re.compile(r"\A(?:Env|ENV|ARG) ([A-Za-z_][A-Za-z0-9_]{0,200}) ")
+CONFIG_SECRET, DOCKERFILE_SECRET = "DA802", "DA102"
+
+
+def merge_secret_findings(image_results: list[FileResult], dockerfile: FileResult | None) -> None:
+    """One finding for one secret: an image's config Env that the Dockerfile's ENV set is reported by
+    DA802 (image) and DA102 (Dockerfile); the Dockerfile's, which names the line to change, stays and
+    says the secret is in the image too, the image's is dropped."""
+    if dockerfile is None:
+        return
+    in_dockerfile = {}
+    for finding in dockerfile.findings:
+        found = _SECRET_SUBJECT.match(finding.message) if finding.rule == DOCKERFILE_SECRET else None
+        if found:
+            in_dockerfile.setdefault(found.group(1), finding)
+    merged: set[str] = set()
+    for result in image_results:
+        kept = []
+        for finding in result.findings:
+            found = _SECRET_SUBJECT.match(finding.message) if finding.rule == CONFIG_SECRET else None
+            if found and found.group(1) in in_dockerfile:
+                merged.add(found.group(1))
+                continue
+            kept.append(finding)
+        result.findings = kept
+    dockerfile.findings = [
+        replace(f, message=f"{f.message} (and it is in the built image's config: {CONFIG_SECRET})")
+        if (found := _SECRET_SUBJECT.match(f.message)) and f.rule == DOCKERFILE_SECRET and found.group(1) in merged
+        else f
+        for f in dockerfile.findings
+    ]
 
 
 def layer_lines(image: ImageRef, dockerfile) -> dict[int, int]:
@@ -129,7 +195,9 @@ def audit_source(
                                                 f"rule {r.id} crashed: {type(exc).__name__}: {exc} "
                                                 f"[{where.filename.rsplit('/', 1)[-1]}:{where.lineno}]",
                                                 image.name, 1, 1, 1, 1))  # fmt: skip
-                results.append(FileResult(image.name, findings, None))
+                results.append(ImageResult(image.name, findings, None, image=summarize_image(ctx),
+                                           dockerfile_path=dockerfile.path if dockerfile is not None else None,
+                                           layer_lines=lines))  # fmt: skip
                 if on_image is not None:
                     on_image(ctx)
     except ImageSourceError as error:

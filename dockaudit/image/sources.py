@@ -190,6 +190,7 @@ class ImageRef:
     layers: list[Layer]
     platform: str | None = None
     manifest: dict = field(default_factory=dict)
+    digest: str | None = None  # the image id: the digest of its config blob, where the source gives it
 
     @property
     def history(self) -> list[dict]:
@@ -299,13 +300,14 @@ def resolve_images(store: ImageStore, document: dict, media_type: str, name: str
                 image.platform, image.name = member.platform, f"{name} ({member.platform})"
             images.extend(found)
         return images
-    config = store.config(parse_descriptor(document.get("config"), f"{name}: config"), f"{name}: config")
+    config_descriptor = parse_descriptor(document.get("config"), f"{name}: config")
+    config = store.config(config_descriptor, f"{name}: config")
     layers = []
     for position, value in enumerate(_listed(document, "layers", name)):
         layer = parse_descriptor(value, f"{name}: layers[{position}]")
         opener = store.layer(layer, f"{name}: layer {layer.digest[:19]}")
         layers.append(Layer(layer.digest, layer.media_type, layer.size or 0, opener))
-    return [ImageRef(name, config, layers, None, document)]
+    return [ImageRef(name, config, layers, None, document, config_descriptor.digest)]
 
 
 # --- OCI layouts and docker archives --------------------------------------------------------------
@@ -462,11 +464,25 @@ def _docker_archive(archive: tarfile.TarFile, label: str) -> list[ImageRef]:
             layers.append(Layer(relative, "", store.size(relative), lambda relative=relative: store.opener(relative)))
         tags = entry.get("RepoTags")
         tag = tags[0] if isinstance(tags, list) and tags and isinstance(tags[0], str) else None
-        images.append(ImageRef(label + (f" ({tag})" if tag else ""), config, layers, None, entry))
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()  # the image id, by definition
+        images.append(ImageRef(label + (f" ({tag})" if tag else ""), config, layers, None, entry, digest))
     return images
 
 
 TRANSPORTS = ("docker-archive", "oci", "oci-archive", "docker", "docker-daemon")
+
+
+def _transport_hint(source: str) -> str:
+    """What the user most likely meant by a bare local path: a tar is what ``docker save`` writes (an
+    OCI archive is named ``*.oci.tar`` by convention), a folder with an ``oci-layout`` file a layout."""
+    lower = source.lower()
+    if os.path.isdir(source):
+        return f"; did you mean oci:{source}?" if os.path.isfile(os.path.join(source, "oci-layout")) else ""
+    if lower.endswith((".oci.tar", ".oci")):
+        return f"; did you mean oci-archive:{source}?"
+    if lower.endswith((".tar", ".tar.gz", ".tgz")):
+        return f"; did you mean docker-archive:{source} (docker save output)?"
+    return ""
 
 
 @contextmanager
@@ -477,6 +493,9 @@ def open_source(
     archives stay open for the ``with`` block, so layers can be streamed from them.  A source with no
     known transport (``python:3.12-slim``) is a registry reference, as docker reads it."""
     transport, colon, rest = source.partition(":")
+    if transport not in TRANSPORTS and os.path.exists(source):  # a local file, not a registry reference
+        raise ImageSourceError(f"{source}: a local path; name its transport: docker-archive:PATH, oci:DIR[:REF], "
+                               f"oci-archive:PATH[:REF]{_transport_hint(source)}")  # fmt: skip
     if transport == "docker" or (transport not in TRANSPORTS and ("/" in source or colon or "@" in source)):
         from dockaudit.image.registry import RegistryClient, parse_reference
 
@@ -489,6 +508,7 @@ def open_source(
     if not colon:
         raise ImageSourceError(
             f"{source}: name a transport: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF]"
+            + _transport_hint(source)
         )
     location, _, ref = rest.partition(":")
     if transport == "oci":

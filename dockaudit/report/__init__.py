@@ -13,7 +13,7 @@ from dockaudit.engine import FileResult
 from dockaudit.model import Finding, Severity
 from dockaudit.report._safe import safe_data, safe_text
 
-__all__ = ["FORMATS", "Summary", "safe_data", "safe_text", "summarize"]
+__all__ = ["FORMATS", "Summary", "finding_url", "human_size", "image_of", "safe_data", "safe_text", "summarize"]
 
 FORMATS = ("text", "json")
 
@@ -37,3 +37,27 @@ def summarize(results: list[FileResult], findings: list[Finding]) -> Summary:
         by_rule=[(rule, name, n) for (rule, name), n in sorted(rules.items(), key=lambda kv: (-kv[1], kv[0]))],
         errors=sum(1 for r in results if r.error),
     )
+
+
+def finding_url(finding: Finding) -> str | None:
+    """The documentation of the rule that reported ``finding`` (text links, JSON ``url``); None for a
+    rule no loaded pack has (a finding read back from elsewhere)."""
+    from dockaudit.catalogue import docs_url
+    from dockaudit.engine import rule_by_id
+
+    rule = rule_by_id(finding.rule)
+    return docs_url(rule) if rule is not None and rule.id == finding.rule else None
+
+
+def human_size(n: int) -> str:
+    """``n`` bytes as the reports show sizes: "4.9 KiB", "1.2 GiB", "9 B"."""
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def image_of(result: FileResult):
+    """The ``ImageSummary`` of an image's result (``dockaudit.image.audit.ImageResult``), else None;
+    asked of the result so that reports of Dockerfiles never import the image code."""
+    return getattr(result, "image", None)

@@ -1,4 +1,4 @@
-"""JSON report, schema version 1 (documented in docs/json-report.md).
+"""JSON report, schema version 1 (README "JSON report"; what may change: docs/stability.md).
 
 Paths, messages, errors and fix descriptions go through ``safe_text``; a fix's replacement text,
 which a tool applies, through ``safe_data`` (exact but for bytes that were not UTF-8)."""
@@ -10,9 +10,20 @@ import json
 from dockaudit import __version__
 from dockaudit.engine import FileResult
 from dockaudit.model import Finding
-from dockaudit.report import safe_data, safe_text, summarize
+from dockaudit.report import finding_url, image_of, safe_data, safe_text, summarize
 
 SCHEMA_VERSION = 1
+
+
+def image_fields(f: Finding, image) -> dict:
+    """What an image finding adds: the image (reference, id), its platform, the layer (1-based, as the
+    layer table numbers them; None: the image config) and the file in the image, where known."""
+    return {
+        "image": {"reference": safe_text(image.reference), "digest": image.digest},
+        "platform": safe_text(image.platform),
+        "layer": None if f.layer is None else f.layer + 1,
+        "file": None if f.file is None else safe_text(f.file),
+    }
 
 
 def finding_to_dict(f: Finding) -> dict:
@@ -28,6 +39,7 @@ def finding_to_dict(f: Finding) -> dict:
         "end_column": f.end_column,
         "stage": f.stage,
         "alias": f.alias,
+        "url": finding_url(f),
         "fix": None
         if f.fix is None
         else {
@@ -40,8 +52,16 @@ def finding_to_dict(f: Finding) -> dict:
     }
 
 
+def _with_image(f: Finding, image) -> dict:
+    entry = finding_to_dict(f)
+    if image is not None:
+        entry.update(image_fields(f, image))
+    return entry
+
+
 def render(results: list[FileResult], findings: list[Finding]) -> str:
     summary = summarize(results, findings)
+    images = {r.path: image_of(r) for r in results if image_of(r) is not None}
     document = {
         "version": SCHEMA_VERSION,
         "tool": {"name": "dockaudit", "version": __version__},
@@ -49,7 +69,7 @@ def render(results: list[FileResult], findings: list[Finding]) -> str:
             {"path": safe_text(r.path), "error": r.error and safe_text(r.error), "findings": len(r.findings)}
             for r in results
         ],
-        "findings": [finding_to_dict(f) for f in findings],
+        "findings": [_with_image(f, images.get(f.path)) for f in findings],
         "summary": {
             "files": summary.files,
             "findings": summary.findings,

@@ -1,4 +1,6 @@
 """SARIF 2.1.0 for GitHub code scanning: rule metadata, %SRCROOT%-relative locations, fixes.
+Image findings sit on the Dockerfile line that made their layer (``--dockerfile``), else at a logical
+location naming the image, layer and file.
 
 An artifact's ``uri`` is a URI reference: the bytes of its path, percent-encoded, so any file name
 (a newline, a byte that is not UTF-8, ``#`` or ``%``) round-trips.  Messages and fix descriptions go
@@ -16,7 +18,7 @@ from dockaudit.catalogue import DOCS_URL, docs_url
 from dockaudit.engine import FileResult, load_rules
 from dockaudit.fingerprint import fingerprints
 from dockaudit.model import Finding, Severity
-from dockaudit.report import safe_data, safe_text
+from dockaudit.report import image_of, safe_data, safe_text
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.STYLE: "note"}
 
@@ -45,7 +47,22 @@ def _rule(rule) -> dict:
     }
 
 
-def _result(finding: Finding, index: dict[str, int], root: Path, fingerprint: str) -> dict:
+def _image_locations(finding: Finding, image_result, root: Path) -> list[dict]:
+    """Where an image finding goes: the Dockerfile line that made its layer when ``--dockerfile`` was
+    given and the layer maps to one, else a logical location (the image, its layer, its file)."""
+    line = image_result.layer_lines.get(finding.layer) if finding.layer is not None else None
+    if image_result.dockerfile_path and line:
+        region = {"startLine": line}
+        return [{"physicalLocation": {"artifactLocation": _location(image_result.dockerfile_path, root), "region": region}}]
+    name = safe_text(image_result.image.reference)
+    if finding.layer is not None:
+        name += f"/layer {finding.layer + 1}"
+    if finding.file:
+        name += "/" + safe_text(finding.file.lstrip("/"))
+    return [{"logicalLocations": [{"fullyQualifiedName": name, "kind": "module"}]}]
+
+
+def _result(finding: Finding, index: dict[str, int], root: Path, fingerprint: str, image_result=None) -> dict:
     location = _location(finding.path, root)
     region = {
         "startLine": finding.line,
@@ -53,11 +70,13 @@ def _result(finding: Finding, index: dict[str, int], root: Path, fingerprint: st
         "endLine": finding.end_line,
         "endColumn": max(finding.end_column, 1),
     }
+    locations = (_image_locations(finding, image_result, root) if image_result is not None
+                 else [{"physicalLocation": {"artifactLocation": location, "region": region}}])  # fmt: skip
     result = {
         "ruleId": finding.rule,
         "level": _LEVEL[finding.severity],
         "message": {"text": safe_text(finding.message)},
-        "locations": [{"physicalLocation": {"artifactLocation": location, "region": region}}],
+        "locations": locations,
         "partialFingerprints": {"dockaudit/v1": fingerprint},
     }
     if finding.rule in index:
@@ -90,6 +109,7 @@ def render(results: list[FileResult], findings: list[Finding], root: Path | None
     rules = [r for r in load_rules()]
     index = {r.id: i for i, r in enumerate(rules)}
     prints = fingerprints(results)
+    images = {r.path: r for r in results if image_of(r) is not None}
     document = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -104,7 +124,7 @@ def render(results: list[FileResult], findings: list[Finding], root: Path | None
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri() + "/"}},
-                "results": [_result(f, index, root, prints.get(id(f), "")) for f in findings],
+                "results": [_result(f, index, root, prints.get(id(f), ""), images.get(f.path)) for f in findings],
                 "columnKind": "unicodeCodePoints",
             }
         ],
