@@ -145,9 +145,15 @@ def find_copy_before_install(ctx: LintContext) -> Iterator[Violation]:
             if broad is None:
                 installed_first.update(found.manifest for found in _stage_manifest_installs(ctx, instruction))
                 continue
+            written_between = " ".join(i.original for i in stage.instructions
+                                       if broad.start_line < i.start_line < instruction.start_line and i.name == "RUN")  # fmt: skip
             for found in _stage_manifest_installs(ctx, instruction):
                 if found.manifest in installed_first:
                     continue
+                if any(
+                    name.rsplit("/", 1)[-1] in written_between for name in re.split(r",\s*|\s+and\s+", found.manifest)
+                ):
+                    continue  # a RUN in between writes the manifest (copied from a cloned repository): not the context's
                 source = broad.trigger or broad
                 yield Violation(
                     source.args[0].span,
@@ -238,13 +244,15 @@ def find_lone_apt_update(ctx: LintContext) -> Iterator[Violation]:
             continue
         if any(installs(i) or i.action in ("upgrade", "build-dep", "source", "dist-upgrade") for i in invocations):
             continue
-        if any(c.name in ("apt-cache", "apt-get", "xargs") or _runs_script(c) for c in ctx.commands(instruction)[1:]):
-            continue  # a script or xargs may install from the fresh index
+        if any(c.name in ("apt-cache", "apt-get", "xargs") or _runs_script(c) or _APT_WRAPPER.match(c.name)
+               for c in ctx.commands(instruction)[1:]):  # fmt: skip
+            continue  # a script, a wrapper (apt-install-and-clear, install_packages) or xargs may install
         yield Violation(
             updates[0].command.span, "update and install in the same RUN, or the index goes stale in the cache"
         )
 
 
+_APT_WRAPPER = re.compile(r"^(?:apt-install|install[-_]packages|install_clean)")  # image helper scripts
 _SYSTEM_BIN = ("/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/")
 
 
@@ -310,7 +318,9 @@ def find_consecutive_runs(ctx: LintContext) -> Iterator[Violation]:
         for instruction in stage.instructions:
             simple = instruction.name == "RUN" and not instruction.heredocs and not instruction.json
             commands = ctx.commands(instruction) if simple else []
-            simple = simple and bool(commands) and not _is_chained(commands) and not _installs_framework(ctx, instruction)
+            simple = (
+                simple and bool(commands) and not _is_chained(commands) and not _installs_framework(ctx, instruction)
+            )
             if simple and previous is not None and _run_options(previous) == _run_options(instruction):
                 yield Violation(
                     instruction.keyword_span, f"merge with the RUN on line {previous.start_line}: one layer"

@@ -10,6 +10,7 @@ from dockaudit import baseos
 from dockaudit.context import LintContext
 from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
+from dockaudit.services import is_service_image
 from dockaudit.syntax.expand import ExpansionError, LexOptions, process
 from dockaudit.syntax.nodes import Arg, Comment, Instruction
 from dockaudit.syntax.source import Span
@@ -1524,9 +1525,6 @@ def _basename(path: str) -> str:
     return re.split(r"[/\\]", path.strip("\"'"))[-1]
 
 
-_SERVER_WORDS = re.compile(
-    r"\b(?:uvicorn|gunicorn|flask|fastapi|nginx|httpd|serve|server|streamlit|gradio|vllm|tritonserver|torchserve|node)\b"
-)
 
 
 @rule(
@@ -1570,10 +1568,7 @@ def find_missing_healthcheck(ctx: LintContext) -> Iterator[Violation]:
     instructions = [i for s in stage.ancestry() for i in s.instructions]
     if any(i.name == "HEALTHCHECK" for i in instructions):
         return
-    exposes = any(i.name == "EXPOSE" for i in instructions)
-    starts = [i for i in instructions if i.name in ("CMD", "ENTRYPOINT")]
-    serves = any(_SERVER_WORDS.search(" ".join(i.values)) for i in starts)
-    if exposes or serves:
+    if is_service_image(stage):
         yield Violation(stage.anchor, "service image without HEALTHCHECK")
 
 

@@ -15,10 +15,10 @@ instruction into one, keeps its verdicts; a corpus file whose instruction change
 - ``wrong``: false — the rule misread the file.
 
 ``precision`` is (real + noise) / judged — the share of true findings; ``noise share`` is
-noise / judged. A rule may be on by default only with precision ≥ 95% and, once at least
-``MIN_JUDGED_FOR_NOISE`` of its findings are judged, a noise share of at most ``MAX_DEFAULT_NOISE``
-(two findings in three worth reading). Below that count a share is too coarse to decide on (one
-finding in four is 25%); precision still applies, so a single wrong finding takes a rule off.
+noise / judged. A rule may be on by default only with precision ≥ 95% and a noise share of at most
+``MAX_DEFAULT_NOISE`` (two findings in three worth reading) — with one noise finding of slack, as a
+rule with three findings cannot show a share finer than a third. A single wrong finding in a small
+sample takes a rule off. ``ALWAYS_ON`` rules are exempt, each with its reason.
 
 Used by ``tests/test_precision_ledger.py`` (the gate) and ``benchmarks/precision.py`` (the maintainer's
 table and the sampler that picks findings to judge).
@@ -47,7 +47,9 @@ LEDGER = Path(__file__).parent / "ledger" / "verdicts.jsonl"
 VERDICTS = ("real", "noise", "wrong")
 MIN_DEFAULT_PRECISION = 0.95
 MAX_DEFAULT_NOISE = 1 / 3
-MIN_JUDGED_FOR_NOISE = 10
+# Findings that are not a rule's judgement: BuildKit's own parser rejects these files (dockaudit's
+# parser is checked against BuildKit's test cases), so whatever the file is meant to be, it does not build.
+ALWAYS_ON = {"DA001": "BuildKit rejects the file: the build fails whatever the file is meant to be"}
 SAMPLE_PER_RULE = 20
 AS_OF = date(2026, 11, 23)  # the corpus snapshot's date: end-of-life answers move with the date
 
@@ -188,7 +190,7 @@ class RuleScore:
 
     @property
     def fit_for_default(self) -> bool:
-        noisy = self.judged >= MIN_JUDGED_FOR_NOISE and self.noise_share > MAX_DEFAULT_NOISE
+        noisy = self.noise > max(MAX_DEFAULT_NOISE * self.judged, 1)
         return self.judged > 0 and self.precision >= MIN_DEFAULT_PRECISION and not noisy
 
 
