@@ -10,6 +10,7 @@ piece, the exact source span.
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -101,7 +102,7 @@ class Instruction:
     name: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.name = self.keyword.upper()
+        self.name = sys.intern(self.keyword.upper())  # one "RUN" string for all the file's RUNs
 
     @property
     def is_known(self) -> bool:

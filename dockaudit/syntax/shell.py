@@ -217,7 +217,9 @@ def _tokens(text: str) -> Iterator[_Token]:
         if i == start:  # a lone character no rule above consumed: never loop forever
             i += 1
             continue
-        yield _Token("word", "".join(value), text[start:i], start, i, quoted, exact)
+        raw = text[start:i]
+        joined = "".join(value)
+        yield _Token("word", raw if joined == raw else joined, raw, start, i, quoted, exact)  # one string when equal
 
 
 def _matching_paren(text: str, open_at: int) -> int:
