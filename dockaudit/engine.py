@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -236,6 +235,8 @@ def run_rules(ctx: LintContext, rules: Sequence[Rule]) -> list[Finding]:
             for violation in r.check(ctx):
                 findings.append(to_finding(r, violation, source, path, line_texts))
         except Exception as exc:  # a broken rule must not hide the others' findings
+            import traceback  # only for a crash: it pulls in linecache, tokenize and textwrap
+
             where = traceback.extract_tb(exc.__traceback__)[-1]
             findings.append(
                 Finding(
