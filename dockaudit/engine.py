@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -133,8 +132,16 @@ def _place(source: Source, span: Span | None) -> _Placed:
     return _Placed(start.line, start.column, end.line, end.column)
 
 
-def to_finding(r: Rule, violation: Violation, source: Source, path: str) -> Finding:
+def to_finding(r: Rule, violation: Violation, source: Source, path: str,
+               line_texts: dict[int, str] | None = None) -> Finding:  # fmt: skip
+    """``violation`` as a finding of ``r``; ``line_texts`` (line → text), when given, lets the findings
+    of one line share one copy of its text (a 100k-line file has ~40k findings)."""
     placed = _place(source, violation.span)
+    line_text = line_texts.get(placed.line) if line_texts is not None else None
+    if line_text is None:
+        line_text = source.line_text(placed.line) if placed.line <= source.line_count else ""
+        if line_texts is not None:
+            line_texts[placed.line] = line_text
     return Finding(
         rule=r.id,
         name=r.name,
@@ -149,7 +156,7 @@ def to_finding(r: Rule, violation: Violation, source: Source, path: str) -> Find
         fix=violation.fix,
         alias=violation.alias,
         span=violation.span,
-        source_line=source.line_text(placed.line) if placed.line <= source.line_count else "",
+        source_line=line_text,
     )
 
 
@@ -158,13 +165,16 @@ def run_rules(ctx: LintContext, rules: Sequence[Rule]) -> list[Finding]:
     source = ctx.dockerfile.source
     path = ctx.path or "-"
     findings: list[Finding] = []
+    line_texts: dict[int, str] = {}
     for r in rules:
         if r.target != "dockerfile":
             continue
         try:
             for violation in r.check(ctx):
-                findings.append(to_finding(r, violation, source, path))
+                findings.append(to_finding(r, violation, source, path, line_texts))
         except Exception as exc:  # a broken rule must not hide the others' findings
+            import traceback  # only for a crash: it pulls in linecache, tokenize and textwrap
+
             where = traceback.extract_tb(exc.__traceback__)[-1]
             findings.append(
                 Finding(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from inspect import cleandoc
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -56,13 +57,18 @@ class Rule:
     family: str
     severity: Severity
     summary: str
-    docs: RuleDocs
-    check: Callable[[LintContext], Iterable[Violation]]
+    check: Callable[[LintContext], Iterable[Violation]]  # its docstring holds the docs
     aliases: tuple[str, ...] = ()
     fix: str = "none"
     enabled: bool = True  # off-by-default rules run only when selected
     pack: str = ""
     target: str = "dockerfile"  # what the check reads: a Dockerfile (LintContext) or a Compose project
+
+    @property
+    def docs(self) -> RuleDocs:
+        """The docs, parsed from the check's docstring when first asked for: a lint run never shows
+        them, and parsing 130 docstrings was a tenth of a one-file run's start-up."""
+        return parse_docs(self.id, self.check.__doc__ or "")
 
 
 def rule(
@@ -86,13 +92,13 @@ def rule(
             raise RuleDefinitionError(f"{id}: rule names are kebab-case, got {name!r}")
         if fix not in FIX_KINDS:
             raise RuleDefinitionError(f"{id}: fix must be one of {FIX_KINDS}")
+        _require_sections(id, check.__doc__ or "")
         return Rule(
             id=id,
             name=name,
             family=family,
             severity=Severity.parse(severity),
             summary=summary,
-            docs=parse_docs(id, check.__doc__ or ""),
             check=check,
             aliases=tuple(aliases),
             fix=fix,
@@ -104,20 +110,31 @@ def rule(
     return make
 
 
-_SECTION = re.compile(r"^## (.+)$", re.MULTILINE)  # headings and bodies are stripped by the caller
-_FENCE = re.compile(r"```(?:dockerfile|Dockerfile|yaml)?\n(.*?)```", re.DOTALL)
+# Compiled on first use (by re's cache): only the commands that show docs parse them.
+_SECTION = r"^## (.+)$"  # re.MULTILINE; headings and bodies are stripped by the caller
+_FENCE = r"```(?:dockerfile|Dockerfile|yaml)?\n(.*?)```"  # re.DOTALL
 
 
+def _require_sections(rule_id: str, docstring: str) -> None:
+    """The cheap part of ``parse_docs``, run when a rule is defined: every section heading is there."""
+    missing = [s for s in DOC_SECTIONS if f"## {s}" not in docstring]
+    if missing:
+        raise RuleDefinitionError(f"{rule_id}: docs lack section(s) {', '.join(missing)}")
+
+
+@lru_cache(maxsize=None)  # one entry per rule: the docstrings of the installed packs
 def parse_docs(rule_id: str, docstring: str) -> RuleDocs:
+    """The four sections of a rule's docstring; ``RuleDefinitionError`` when one is missing or an
+    example has no fenced block."""
     text = cleandoc(docstring)
-    parts = _SECTION.split(text)
+    parts = re.split(_SECTION, text, flags=re.MULTILINE)
     sections = {parts[i].strip(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
     missing = [s for s in DOC_SECTIONS if s not in sections]
     if missing:
         raise RuleDefinitionError(f"{rule_id}: docs lack section(s) {', '.join(missing)}")
 
     def code(section: str) -> str:
-        match = _FENCE.search(sections[section])
+        match = re.search(_FENCE, sections[section], flags=re.DOTALL)
         if not match:
             raise RuleDefinitionError(f"{rule_id}: '{section}' needs a ```dockerfile block")
         return match.group(1)

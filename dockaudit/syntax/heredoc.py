@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from dockaudit.syntax.expand import ExpansionError, LexOptions, process
 
-_HEREDOC = re.compile(r"^(\d*)<<(-?)([^<]*)$")
-_BARE_OPERATOR = re.compile(r"^\d*<<-?$")
+# Compiled on first use (by re's cache): most files have no heredoc.
+_HEREDOC = r"^(\d*)<<(-?)([^<]*)$"
+_BARE_OPERATOR = r"^\d*<<-?$"
 
 
 class HeredocError(ValueError):
@@ -24,7 +25,7 @@ class HeredocWord:
 
 
 def parse_heredoc_word(src: str) -> HeredocWord | None:
-    match = _HEREDOC.match(src)
+    match = re.match(_HEREDOC, src)
     if not match:
         return None
     fd_text, dash, rest = match.groups()
@@ -54,7 +55,7 @@ def heredocs_in_line(line: str) -> list[HeredocWord]:
     while i < len(words):
         word = words[i]
         # "<< EOF" and "<<- EOF": the operator and its delimiter are separate words.
-        if _BARE_OPERATOR.match(word) and i + 1 < len(words):
+        if re.match(_BARE_OPERATOR, word) and i + 1 < len(words):
             word = word + " " + words[i + 1]
             i += 1
         heredoc = parse_heredoc_word(word)

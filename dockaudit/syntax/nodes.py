@@ -10,6 +10,7 @@ piece, the exact source span.
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -97,10 +98,11 @@ class Instruction:
     comments: tuple[Comment, ...] = ()  # comment lines inside a continuation
     empty_continuation_lines: tuple[int, ...] = ()
     _segments: tuple[tuple[int, int], ...] = field(default=(), repr=False)
+    # ``keyword`` upper-cased, set once: rules ask for it thousands of times per file.
+    name: str = field(init=False, repr=False)
 
-    @property
-    def name(self) -> str:
-        return self.keyword.upper()
+    def __post_init__(self) -> None:
+        self.name = sys.intern(self.keyword.upper())  # one "RUN" string for all the file's RUNs
 
     @property
     def is_known(self) -> bool:
@@ -148,6 +150,10 @@ def logical_to_source(segments: tuple[tuple[int, int], ...], start: int, end: in
     ``segments`` holds ``(logical offset, source offset)`` for each physical line's
     piece; an end offset on a piece boundary belongs to the piece before it.
     """
+
+    if len(segments) == 1:  # one physical line (most instructions): every offset is in the one piece
+        shift = segments[0][1] - segments[0][0]
+        return Span(start + shift, (end if end > start else start) + shift)
 
     def place(logical: int, at_end: bool) -> int:
         key = logical - 1 if at_end else logical

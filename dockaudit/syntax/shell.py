@@ -10,6 +10,7 @@ Package-manager rules read ``Command.name`` and ``Command.args``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -18,7 +19,14 @@ from dockaudit.syntax.source import Span
 
 SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh"})
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "\n", "(", ")")
+_OPERATOR_START = frozenset(o[0] for o in _OPERATORS)
 _REDIRECT_PREFIX = ("<<<", "<<-", "<<", ">>", ">&", "<&", "&>>", "&>", "<>", ">|", ">", "<")
+_REDIRECT_START = ("<", ">", "&")  # the first characters of _REDIRECT_PREFIX
+# Runs of characters the tokenizer copies as they are (one slice instead of one step per character):
+# outside quotes, anything but blanks, operators, escapes, quotes, ``$`` and backticks; inside
+# double quotes, anything but the closing quote, escapes and ``$``.
+_PLAIN_RUN = re.compile(r"[^ \t\r\n;&|()\\'\"$`]+")
+_QUOTED_RUN = re.compile(r'[^"\\$]+')
 _WRAPPERS_NO_ARGS = frozenset({"time", "nohup", "exec", "command", "builtin", "stdbuf", "chronic"})
 _MAX_DEPTH = 8  # sh -c inside sh -c …: stop following after a few levels
 
@@ -38,13 +46,11 @@ class Command:
     operator: str = ""  # the operator that ends this command: "&&", "|", ";" …
     piped: bool = False  # part of a pipeline (``a | b``)
     span: Span | None = None
+    # The program's base name: ``/usr/bin/apt-get`` → ``apt-get``; set once (rules ask for it often).
+    name: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def name(self) -> str:
-        """The program's base name: ``/usr/bin/apt-get`` → ``apt-get``."""
-        if not self.words:
-            return ""
-        return self.words[0].value.rsplit("/", 1)[-1]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.words[0].value.rsplit("/", 1)[-1] if self.words else "")
 
     @property
     def args(self) -> tuple[ShellWord, ...]:
@@ -133,7 +139,7 @@ def _tokens(text: str) -> Iterator[_Token]:
             while i < n and text[i] != "\n":
                 i += 1
             continue
-        op = next((o for o in _OPERATORS if text.startswith(o, i)), None)
+        op = next((o for o in _OPERATORS if text.startswith(o, i)), None) if ch in _OPERATOR_START else None
         if op is not None:
             yield _Token("op", op, op, i, i + len(op))
             i += len(op)
@@ -143,6 +149,11 @@ def _tokens(text: str) -> Iterator[_Token]:
         quoted = False
         exact = True
         while i < n:
+            plain = _PLAIN_RUN.match(text, i)
+            if plain is not None:
+                value.append(plain.group())
+                i = plain.end()
+                continue
             ch = text[i]
             if ch in " \t\r\n;&|()":
                 break
@@ -165,6 +176,11 @@ def _tokens(text: str) -> Iterator[_Token]:
             if ch == '"':
                 i += 1
                 while i < n and text[i] != '"':
+                    quoted_plain = _QUOTED_RUN.match(text, i)
+                    if quoted_plain is not None:
+                        value.append(quoted_plain.group())
+                        i = quoted_plain.end()
+                        continue
                     if text[i] == "\\" and i + 1 < n and text[i + 1] in '"\\$`\n':
                         if text[i + 1] != "\n":
                             value.append(text[i + 1])
@@ -201,7 +217,9 @@ def _tokens(text: str) -> Iterator[_Token]:
         if i == start:  # a lone character no rule above consumed: never loop forever
             i += 1
             continue
-        yield _Token("word", "".join(value), text[start:i], start, i, quoted, exact)
+        raw = text[start:i]
+        joined = "".join(value)
+        yield _Token("word", raw if joined == raw else joined, raw, start, i, quoted, exact)  # one string when equal
 
 
 def _matching_paren(text: str, open_at: int) -> int:
@@ -256,7 +274,8 @@ def _strip_redirections(words: list[_Token]) -> list[_Token]:
             skip_next = False
             continue
         raw = word.raw.lstrip("0123456789") if not word.quoted else word.raw
-        prefix = next((p for p in _REDIRECT_PREFIX if raw.startswith(p)), None) if not word.quoted else None
+        redirects = not word.quoted and raw.startswith(_REDIRECT_START)
+        prefix = next((p for p in _REDIRECT_PREFIX if raw.startswith(p)), None) if redirects else None
         if prefix is not None:
             if raw == prefix:
                 skip_next = True  # "> file": the target is the next word
