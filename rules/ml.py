@@ -905,6 +905,7 @@ def _uv_best_match(ctx: LintContext, instruction, invocation) -> bool:
     family=FAMILY,
     severity="error",
     summary="pip install into the system Python of Debian 12+/Ubuntu 24.04+ (externally managed)",
+    enabled=False,  # precision ledger: 4 of 4 judged not worth reading
 )
 def find_system_pip_on_managed_python(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -1044,6 +1045,7 @@ def _scripts_run(ctx: LintContext, instruction) -> Iterator[tuple[str, str]]:
     family=FAMILY,
     severity="warning",
     summary="model weights downloaded at build time into a layer",
+    enabled=False,  # precision ledger: 3 of 3 judged not worth reading
 )
 def find_model_downloads_at_build(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -1476,6 +1478,7 @@ def find_conda_pip_mix(ctx: LintContext) -> Iterator[Violation]:
     family=FAMILY,
     severity="info",
     summary="a continuumio base whose default channels need a paid Anaconda licence for larger organisations",
+    enabled=False,  # precision ledger: 2 of 2 judged not worth reading
 )
 def find_anaconda_default_channels(ctx: LintContext) -> Iterator[Violation]:
     """
