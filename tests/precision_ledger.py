@@ -8,7 +8,8 @@ Each judged finding is one line of ``tests/ledger/verdicts.jsonl``::
 The key is (file, rule, line of the instruction the finding is on, a hash of that instruction's
 text): a rule that moves its span inside the instruction, or groups several findings on one
 instruction into one, keeps its verdicts; a corpus file whose instruction changed no longer matches
-(and the test says so). Verdicts:
+(and the test says so). A real finding a rule change gives up on purpose keeps its row with an
+``accepted_loss`` reason. Verdicts:
 
 - ``real``: a problem a reviewer would fix;
 - ``noise``: true, but not worth a reader's time in a default report;
@@ -67,6 +68,7 @@ class Verdict:
     key: Key
     verdict: str
     reason: str
+    accepted_loss: str = ""  # why a rule change stopped reporting this real finding on purpose
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +85,9 @@ def instruction_hash(text: str) -> str:
 
 
 def corpus_rules() -> list[Rule]:
-    """Every rule but DA703 (one ShellCheck process per RUN)."""
-    return select_rules(load_rules(), select=["ALL"], ignore=["DA703"])
+    """Every rule, off-by-default ones included (``--extend-select ALL``), but DA703 (one ShellCheck
+    process per RUN): the ledger judges rules whether or not they are on by default."""
+    return select_rules(load_rules(), extend_select=["ALL"], ignore=["DA703"])
 
 
 def corpus_files(corpus: Path) -> list[Path]:
@@ -164,7 +167,7 @@ def load_ledger(path: Path = LEDGER) -> list[Verdict]:
             raise ValueError(f"{path}:{number}: not a ledger row ({error})") from None
         if verdict not in VERDICTS or not str(reason).strip():
             raise ValueError(f"{path}:{number}: verdict must be one of {VERDICTS} with a reason")
-        verdicts.append(Verdict(key, verdict, reason))
+        verdicts.append(Verdict(key, verdict, reason, row.get("accepted_loss", "")))
     return verdicts
 
 
@@ -209,7 +212,9 @@ def score(verdicts: Iterable[Verdict], found: dict[Key, list[Seen]]) -> dict[str
 
 
 def gone(verdicts: Iterable[Verdict], found: dict[Key, list[Seen]], verdict: str) -> list[Verdict]:
-    return [v for v in verdicts if v.verdict == verdict and v.key not in found]
+    """Verdicts whose finding the rules no longer report, but for real findings a rule change gave up
+    on purpose (``accepted_loss``, with its reason: the closing notes count them)."""
+    return [v for v in verdicts if v.verdict == verdict and v.key not in found and not v.accepted_loss]
 
 
 def sample(found: dict[Key, list[Seen]], judged: set[Key], per_rule: int = SAMPLE_PER_RULE,
