@@ -986,7 +986,7 @@ _ARCHIVE = re.compile(r"\.(?:tar|tar\.\w+|tgz|tbz2?|txz|tzst|gz|bz2|xz|zst|lz|lz
     "DA413",
     "add-for-local",
     family=FAMILY,
-    severity="warning",
+    severity="info",  # advice: ADD works, COPY says what it does (the build and the image are the same)
     summary="ADD of a local file or folder (not an archive to extract, not a URL)",
     aliases=("DL3020",),
     fix="safe",
