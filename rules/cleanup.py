@@ -171,7 +171,7 @@ def apt_lists_unused_later(ctx: LintContext, instruction: Instruction) -> bool:
     severity="info",
     summary="apt-get install without --no-install-recommends",
     aliases=("DL3015",),
-    fix="safe",
+    fix="unsafe",
     enabled=False,  # precision ledger: 14 of 20 judged not worth reading
 )
 def find_apt_installs_with_recommends(ctx: LintContext) -> Iterator[Violation]:
@@ -211,10 +211,11 @@ def find_apt_installs_with_recommends(ctx: LintContext) -> Iterator[Violation]:
                 if invocation.verb
                 else None
             )
+            # Unsafe: what a recommends pulled in may be used later (curl's libcurl recommends
+            # ca-certificates, and a later `curl https://…` fails without it): review the diff.
+            fix = Fix("add --no-install-recommends", (edit,), safe=False) if edit is not None else None
             yield Violation(
-                invocation.command.span,
-                "add --no-install-recommends to skip packages you did not ask for",
-                _fix("add --no-install-recommends", edit),
+                invocation.command.span, "add --no-install-recommends to skip packages you did not ask for", fix
             )
 
 
