@@ -67,7 +67,8 @@ pytestmark = pytest.mark.skipif(BASH is None, reason="needs bash, as GitHub's ru
 @pytest.fixture
 def workspace(tmp_path):
     (tmp_path / "svc").mkdir()
-    (tmp_path / "svc" / "Dockerfile").write_text("FROM debian:12\nRUN apt-get update && apt-get install -y curl\n")
+    # DA202 (on by default) is the finding the default run fails on; DA204 is what --select narrows to
+    (tmp_path / "svc" / "Dockerfile").write_text("FROM debian:latest\nRUN apt-get update && apt-get install -y curl\n")
     (tmp_path / "ok.Dockerfile").write_text("FROM scratch\nUSER 1\n")
     return tmp_path
 

@@ -15,10 +15,11 @@ def test_parse_round_trips():
 
 def test_lint_text_and_path(tmp_path):
     text = "FROM scratch\nMAINTAINER me\nUSER 10001\n"
-    from_text = dockaudit.lint(text)
+    select = ["recommended", "DA012"]  # the defaults plus DA012, which is off by default
+    from_text = dockaudit.lint(text, select=select)
     path = tmp_path / "Dockerfile"
     path.write_text(text)
-    from_path = dockaudit.lint(str(path))
+    from_path = dockaudit.lint(str(path), select=select)
     assert [f.rule for f in from_text] == [f.rule for f in from_path] == ["DA012"]
     finding = from_path[0]
     assert isinstance(finding, Finding) and finding.severity is Severity.STYLE

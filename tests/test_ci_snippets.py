@@ -31,7 +31,7 @@ def _run_dockaudit(command: str) -> None:
 
 
 def _project(tmp_path, monkeypatch):
-    (tmp_path / "Dockerfile").write_text("FROM debian:12\nRUN apt-get update && apt-get install -y curl\n")
+    (tmp_path / "Dockerfile").write_text("FROM debian:latest\nRUN apt-get update && apt-get install -y curl\n")
     monkeypatch.chdir(tmp_path)
 
 

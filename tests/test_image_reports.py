@@ -56,7 +56,8 @@ def test_json_image_findings_carry_image_platform_layer_and_file(image):
     assert all({"image", "platform", "layer", "file"} <= set(f) for f in document["findings"])
 
 
-def test_one_finding_for_an_env_secret_the_dockerfile_and_the_image_both_hold(image):
+def test_one_finding_for_an_env_secret_the_dockerfile_and_the_image_both_hold(image, tmp_path):
+    (tmp_path / ".dockaudit.toml").write_text('extend-select = ["DA102"]\n')  # DA102 is off by default
     document = json.loads(run("image", image, "--dockerfile", "Dockerfile", "--format", "json").output)
     rules = [f["rule"] for f in document["findings"]]
     assert rules.count("DA102") == 1 and "DA802" not in rules

@@ -9,7 +9,12 @@ from click.testing import CliRunner
 
 from dockaudit.cli import cli
 
-BAD = "FROM debian:12-slim\nMAINTAINER me\nRUN apt-get update && apt-get install -y curl=7.88.1-10+deb12u8\nCMD python app.py\n"
+BAD = (
+    "FROM debian:12-slim\nMAINTAINER me\nRUN apt-get update && apt-get install -y curl=7.88.1-10+deb12u8\n"
+    "EXPOSE 8000\nCMD python app.py\n"  # a service image with no USER: DA101
+)
+# The reports show DA012 (MAINTAINER) and DA008 (shell-form CMD, with its fix) too, which are off by default.
+EXTRA = ("--extend-select", "DA008,DA012")
 
 
 def run(*args: str, **kwargs):
@@ -25,14 +30,14 @@ def bad(tmp_path, monkeypatch):
 
 
 def test_concise_is_one_line_per_finding_then_the_summary(bad):
-    lines = run(bad, "--output-format", "concise").output.splitlines()
+    lines = run(bad, *EXTRA, "--output-format", "concise").output.splitlines()
     findings = [line for line in lines if line.startswith("Dockerfile:")]
     assert len(findings) >= 3 and not any(" | " in line or "= fix" in line for line in lines)
     assert lines[-1].startswith("Found ")
 
 
 def test_grouped_puts_the_findings_under_a_heading_per_file(bad):
-    output = run(bad, "ok.Dockerfile", "--output-format", "grouped").output
+    output = run(bad, "ok.Dockerfile", *EXTRA, "--output-format", "grouped").output
     lines = output.splitlines()
     assert lines[0] == "Dockerfile"
     assert lines[1].startswith("  1:1  DA101  warning") and "  2:1  DA012  style  " in output
@@ -40,21 +45,21 @@ def test_grouped_puts_the_findings_under_a_heading_per_file(bad):
 
 
 def test_full_is_the_default(bad):
-    assert run(bad).output == run(bad, "--output-format", "full").output
-    assert "    2 | MAINTAINER me" in run(bad).output
+    assert run(bad, *EXTRA).output == run(bad, *EXTRA, "--output-format", "full").output
+    assert "    2 | MAINTAINER me" in run(bad, *EXTRA).output
 
 
 def test_show_fixes_prints_a_small_diff_under_each_finding(bad):
-    lines = run(bad, "--show-fixes").output.splitlines()
+    lines = run(bad, *EXTRA, "--show-fixes").output.splitlines()
     at = lines.index("      = fix: use the exec (JSON) form")
     assert lines[at + 1 : at + 3] == ["      - CMD python app.py", '      + CMD ["python", "app.py"]']
-    concise = run(bad, "--show-fixes", "--output-format", "concise").output
+    concise = run(bad, *EXTRA, "--show-fixes", "--output-format", "concise").output
     assert '      + CMD ["python", "app.py"]' in concise and " | " not in concise
-    assert "      - " not in run(bad).output  # only when asked
+    assert "      - " not in run(bad, *EXTRA).output  # only when asked
 
 
 def test_statistics_prints_only_the_table(bad):
-    lines = run(bad, "--statistics").output.splitlines()
+    lines = run(bad, *EXTRA, "--statistics").output.splitlines()
     assert lines[0].split() == ["count", "rule", "fixable", "name"]
     assert all(line.split()[1].startswith("DA") for line in lines[1:])
     assert "Found" not in "\n".join(lines) and "Dockerfile:" not in "\n".join(lines)
