@@ -16,6 +16,8 @@ from dockaudit.engine import load_rules, select_rules
 from tests.conftest import CORPUS
 
 RULES = select_rules(load_rules(), select=["ALL"], ignore=["DA703"])
+# Every Compose rule: the prefix alone leaves out the off-by-default ones (DA902, DA906, DA907 among them).
+COMPOSE_RULES = select_rules(load_rules(), select=["DA9"], extend_select=["DA9"])
 
 
 def run(*args: str):
@@ -104,14 +106,15 @@ def test_directory_scan_picks_up_compose_and_lints_service_dockerfiles_once(tmp_
 def test_every_format_carries_compose_findings(tmp_path: Path, fmt: str):
     compose = tmp_path / "compose.yaml"
     compose.write_text("version: '3'\nservices:\n  db:\n    image: postgres:latest\n    ports: ['5432:5432']\n")
-    output = run("--format", fmt, "--exit-zero", str(compose)).output
+    output = run("--format", fmt, "--exit-zero", "--extend-select", "DA901", str(compose)).output  # DA901 is off
     assert "DA910" in output and "DA901" in output
 
 
 def test_compose_command_merges_files_in_order(tmp_path: Path):
     (tmp_path / "compose.yaml").write_text("services:\n  api:\n    image: ghcr.io/org/api:1.0.0\n")
     (tmp_path / "prod.yaml").write_text("services:\n  api:\n    privileged: true\n")
-    result = run("compose", str(tmp_path / "compose.yaml"), str(tmp_path / "prod.yaml"), "--no-color")
+    files = (str(tmp_path / "compose.yaml"), str(tmp_path / "prod.yaml"))
+    result = run("compose", *files, "--no-color", "--extend-select", "DA909")  # DA909 privileged is off by default
     assert result.exit_code == 1 and "prod.yaml:3:17  DA909" in result.output
 
 
@@ -122,7 +125,7 @@ def test_real_compose_corpus():
     counts: Counter[str] = Counter()
     files = [p for p in sorted(folder.iterdir()) if p.suffix in (".yml", ".yaml")]
     for path in files:
-        for result in lint_compose([path], select_rules(load_rules(), select=["DA9"])):
+        for result in lint_compose([path], COMPOSE_RULES):
             counts.update(f.rule for f in result.findings)
     print("\ncompose corpus:", len(files), "files", dict(sorted(counts.items())))
     assert "DA000" not in counts and "DA001" not in counts
@@ -139,8 +142,7 @@ def test_real_compose_corpus():
 )
 def test_real_projects_kept_as_fixtures(name: str, expected: set[str]):
     path = Path(__file__).parent.parent / "fixtures" / "compose" / name
-    rules = select_rules(load_rules(), select=["DA9"])
-    found = {f.rule for r in lint_compose([path], rules) for f in r.findings}
+    found = {f.rule for r in lint_compose([path], COMPOSE_RULES) for f in r.findings}
     assert expected <= found, found
 
 

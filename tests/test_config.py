@@ -17,6 +17,8 @@ from dockaudit.cli import cli
 from dockaudit.config import Config, ConfigError, find_config, read_config, write_starter
 
 BAD = "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends curl\nUSER 1\n"
+# BAD's findings, DA204 (apt pinning, DL3008) and DA401 (apt lists, DL3009), are off by default: select them.
+EXTRA = ("--extend-select", "DA204,DA401")
 
 
 def run(*args: str):
@@ -38,10 +40,11 @@ def rules_in(output: str) -> set[str]:
 
 def test_nearest_dockaudit_toml_wins_over_pyproject(repo: Path):
     (repo / "pyproject.toml").write_text('[tool.dockaudit]\nignore = ["DA204"]\n')
-    assert "DA204" not in rules_in(run("svc/Dockerfile").output)
+    found = rules_in(run(*EXTRA, "svc/Dockerfile").output)
+    assert "DA204" not in found and "DA401" in found
     find_config.cache_clear()
     (repo / "svc" / ".dockaudit.toml").write_text('ignore = ["DA401"]\n')
-    found = rules_in(run("svc/Dockerfile").output)
+    found = rules_in(run(*EXTRA, "svc/Dockerfile").output)
     assert "DA204" in found and "DA401" not in found
 
 
@@ -50,8 +53,12 @@ def test_nearest_dockaudit_toml_wins_over_pyproject(repo: Path):
     [
         ('select = ["DA204"]', lambda r: r == {"DA204"}),
         ('extend-select = ["DA203"]', lambda r: "DA203" in r),
-        ('ignore = ["DA4"]', lambda r: not any(x.startswith("DA4") for x in r)),
-        ('[per-file-ignores]\n"svc/*" = ["DA204"]', lambda r: "DA204" not in r and "DA401" in r),
+        # DA401 and DA204 are off by default: the config turns on what the ignores must then take away.
+        ('extend-select = ["DA401"]\nignore = ["DA4"]', lambda r: not any(x.startswith("DA4") for x in r)),
+        (
+            'extend-select = ["DA204", "DA401"]\n[per-file-ignores]\n"svc/*" = ["DA204"]',
+            lambda r: "DA204" not in r and "DA401" in r,
+        ),
     ],
 )
 def test_selection_keys(repo: Path, toml: str, check):
@@ -61,13 +68,13 @@ def test_selection_keys(repo: Path, toml: str, check):
 
 def test_severity_fail_on_and_format(repo: Path):
     (repo / ".dockaudit.toml").write_text('fail-on = "error"\nformat = "json"\n[severity]\nDA401 = "error"\n')
-    result = run("svc/Dockerfile")
+    result = run(*EXTRA, "svc/Dockerfile")
     document = json.loads(result.output)
     assert {f["rule"]: f["severity"] for f in document["findings"]}["DA401"] == "error"
     assert result.exit_code == 1
     (repo / ".dockaudit.toml").write_text('fail-on = "error"\n')
     find_config.cache_clear()
-    assert run("svc/Dockerfile").exit_code == 0  # warnings only: below fail-on
+    assert run(*EXTRA, "svc/Dockerfile").exit_code == 0  # warnings only: below fail-on
 
 
 def test_options_keys(repo: Path):
@@ -76,7 +83,7 @@ def test_options_keys(repo: Path):
         'trusted-registries = ["docker.io"]\nmin-driver = "535.104.05"\ncontext = "svc"\n'
         '[label-schema]\n"org.opencontainers.image.source" = "url"\n'
     )
-    found = rules_in(run("svc/Dockerfile").output)
+    found = rules_in(run("--extend-select", "DA017", "svc/Dockerfile").output)  # DA017 is off by default
     assert {"DA111", "DA017"} <= found
 
 
@@ -100,7 +107,7 @@ def test_bad_config_is_an_error_naming_file_and_key(repo: Path, toml: str, messa
 
 def test_config_flag_and_isolated(repo: Path):
     (repo / ".dockaudit.toml").write_text('ignore = ["DA204"]\n')
-    assert "DA204" in rules_in(run("--isolated", "svc/Dockerfile").output)
+    assert "DA204" in rules_in(run("--isolated", *EXTRA, "svc/Dockerfile").output)
     other = repo / "strict.toml"
     other.write_text('select = ["DA401"]\n')
     assert rules_in(run("--config", str(other), "svc/Dockerfile").output) == {"DA401"}
@@ -129,21 +136,21 @@ def test_init_writes_a_valid_starter_once(repo: Path):
 )
 def test_hadolint_config_keys_map_through_aliases(repo: Path, yaml: str, check):
     (repo / ".hadolint.yaml").write_text(yaml)
-    result = run("--format", "json", "svc/Dockerfile")
+    result = run("--format", "json", "--extend-select", "DA204,DA401,DA017", "svc/Dockerfile")
     document = json.loads(result.output)
     assert check({f["rule"] for f in document["findings"]}, result.exit_code), result.output
 
 
 def test_hadolint_override_changes_severity(repo: Path):
     (repo / ".hadolint.yaml").write_text("override:\n  info:\n    - DL3008\n")
-    document = json.loads(run("--format", "json", "svc/Dockerfile").output)
+    document = json.loads(run("--format", "json", *EXTRA, "svc/Dockerfile").output)
     assert {f["rule"]: f["severity"] for f in document["findings"]}["DA204"] == "info"
 
 
 def test_dockaudit_config_beats_hadolint_config(repo: Path):
     (repo / ".hadolint.yaml").write_text("ignored: [DL3008]\n")
     (repo / ".dockaudit.toml").write_text("ignore = []\n")
-    assert "DA204" in rules_in(run("svc/Dockerfile").output)
+    assert "DA204" in rules_in(run(*EXTRA, "svc/Dockerfile").output)
 
 
 def test_bad_hadolint_yaml(repo: Path):
@@ -158,10 +165,11 @@ def test_bad_hadolint_yaml(repo: Path):
 
 
 def test_baseline_hides_known_findings_across_edits(repo: Path):
-    assert run("--write-baseline", "baseline.json", "svc/Dockerfile").exit_code == 1
-    assert run("--baseline", "baseline.json", "svc/Dockerfile").exit_code == 0
+    chosen = ("--extend-select", "DA204,DA401,DA206,DA404")  # BAD's and the apk line's, off by default
+    assert run(*chosen, "--write-baseline", "baseline.json", "svc/Dockerfile").exit_code == 1
+    assert run(*chosen, "--baseline", "baseline.json", "svc/Dockerfile").exit_code == 0
     (repo / "svc" / "Dockerfile").write_text("# moved down\n\n" + BAD + "RUN apk add git\n")
-    output = run("--baseline", "baseline.json", "svc/Dockerfile").output
+    output = run(*chosen, "--baseline", "baseline.json", "svc/Dockerfile").output
     assert rules_in(output) == {"DA206", "DA404", "DA303"} or "DA206" in rules_in(output)
     assert "DA204" not in rules_in(output)
     (repo / "broken.json").write_text("{")
@@ -173,7 +181,7 @@ def test_show_suppressed(repo: Path):
         "FROM debian:12\n# dockaudit: ignore=DA204 -- pinned by the base image\n"
         "RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\nUSER 1\n"
     )
-    output = run("--show-suppressed", "svc/Dockerfile").output
+    output = run("--show-suppressed", "--extend-select", "DA204", "svc/Dockerfile").output
     assert "DA204  suppressed by dockaudit comment on line 2 -- pinned by the base image" in output
 
 
@@ -182,7 +190,7 @@ def test_unused_suppressions_are_reported_when_asked(repo: Path):
         "FROM debian:12\n# dockaudit: ignore=DA204\nRUN echo hi\n# hadolint ignore=DL3008\n"
         "RUN apt-get install -y --no-install-recommends curl\nUSER 1\n"
     )
-    output = run("--extend-select", "DA025", "svc/Dockerfile").output
+    output = run("--extend-select", "DA025,DA204", "svc/Dockerfile").output  # the comments name DA204
     assert "svc/Dockerfile:2:1  DA025" in output and ":4:1  DA025" not in output
 
 
@@ -290,7 +298,7 @@ def test_a_discovered_pyproject_without_dockaudit_settings_does_not_stop_the_run
     """Such a pyproject.toml is the project's, not dockaudit's: skipped like one with no [tool.dockaudit]."""
     (repo / "pyproject.toml").write_bytes(content)
     (repo / ".hadolint.yaml").write_text("ignored: [DL3008]\n")  # found above it, so used
-    result = run("svc/Dockerfile")
+    result = run(*EXTRA, "svc/Dockerfile")
     assert result.exit_code == 1 and "dockaudit:" not in result.output
     assert "DA401" in rules_in(result.output) and "DA204" not in rules_in(result.output)
     with pytest.raises(ConfigError):  # named with --config, it must be usable
