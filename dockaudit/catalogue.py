@@ -62,8 +62,26 @@ def render_catalogue(output_format: str) -> str:
     rows = [(r.id, r.name, r.severity.label, r.fix, preset_cell(r)) for r in rules]
     header = ("ID", "NAME", "SEVERITY", "FIX", "PRESETS")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
-    out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in [header, *rows]]
+    out = []
+    for row in [header, *rows]:
+        lead = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  "
+        out.extend(_wrapped(lead, row[-1].split(","), TABLE_WIDTH))
     return "\n".join(line.rstrip() for line in out) + "\n\n" + TABLE_LEGEND
+
+
+TABLE_WIDTH = 80
+
+
+def _wrapped(lead: str, presets: list[str], width: int) -> list[str]:
+    """One table row, its presets continued under their column when the line would pass ``width``."""
+    lines, current = [], lead
+    for i, name in enumerate(presets):
+        piece = name + ("," if i < len(presets) - 1 else "")
+        if current.strip() and len(current) + len(piece) > width and current != lead:
+            lines.append(current)
+            current = " " * len(lead)
+        current += piece
+    return [*lines, current]
 
 
 def render_rule_docs(r: Rule) -> str:
