@@ -22,7 +22,11 @@ from dockaudit.syntax import DockerfileSyntaxError, parse
 from dockaudit.syntax.source import Span
 from tests.conftest import CORPUS
 
-RULES = select_rules(load_rules(), select=())
+# The rules with safe fixes that the precision ledger turned off by default (BEFORE/AFTER rely on DA012,
+# DA401, DA402, DA403 and DA410): the fix machinery is tested with them selected, as it was by default.
+FIXED = "DA004 DA008 DA011 DA012 DA014 DA018 DA401 DA402 DA403 DA404 DA405 DA406 DA407 DA410 DA411 DA701 DA911".split()
+EXTRA = ("--extend-select", ",".join(FIXED))
+RULES = select_rules(load_rules(), extend_select=FIXED)
 BEFORE = (
     "\ufeff# keep this comment\r\nFROM debian:12-slim\r\nMAINTAINER me\r\n"
     "RUN apt-get update \\\r\n    && apt-get install curl=7.88.1-10+deb12u8\r\n"
@@ -49,26 +53,26 @@ def dockerfile(tmp_path: Path) -> Path:
 
 
 def test_fix_writes_minimal_edits_keeping_bom_crlf_comments_and_mode(dockerfile: Path):
-    result = run("--fix", str(dockerfile))
+    result = run("--fix", *EXTRA, str(dockerfile))
     assert dockerfile.read_bytes() == AFTER.encode("utf-8")
     assert stat.S_IMODE(dockerfile.stat().st_mode) == 0o640
     assert "Fixed 5 findings in 1 file; 0 remaining." in result.output
     assert result.exit_code == 0
-    assert run("--fix", str(dockerfile)).exit_code == 0 and dockerfile.read_bytes() == AFTER.encode("utf-8")
+    assert run("--fix", *EXTRA, str(dockerfile)).exit_code == 0 and dockerfile.read_bytes() == AFTER.encode("utf-8")
     assert [p.name for p in dockerfile.parent.iterdir()] == ["Dockerfile"]  # no temp file left
 
 
 def test_diff_prints_and_writes_nothing(dockerfile: Path):
-    result = run("--diff", str(dockerfile))
+    result = run("--diff", *EXTRA, str(dockerfile))
     assert result.exit_code == 1
     assert "+    && rm -rf /var/lib/apt/lists/*" in result.output
     assert dockerfile.read_bytes() == BEFORE.encode("utf-8")
     dockerfile.write_bytes(AFTER.encode("utf-8"))
-    assert run("--diff", str(dockerfile)).exit_code == 0
+    assert run("--diff", *EXTRA, str(dockerfile)).exit_code == 0
 
 
 def test_fix_on_stdin_writes_the_fixed_file_to_stdout():
-    result = CliRunner().invoke(cli, ["--fix", "-"], input=BEFORE.encode("utf-8"))
+    result = CliRunner().invoke(cli, ["--fix", *EXTRA, "-"], input=BEFORE.encode("utf-8"))
     assert result.stdout_bytes == AFTER.encode("utf-8")
 
 
@@ -96,7 +100,7 @@ def test_a_failing_rename_leaves_the_original(dockerfile: Path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", refuse)
-    result = run("--fix", str(dockerfile))
+    result = run("--fix", *EXTRA, str(dockerfile))
     assert result.exit_code == 2 and "No space left on device" in result.output
     assert dockerfile.read_bytes() == BEFORE.encode("utf-8")
     assert [p.name for p in dockerfile.parent.iterdir()] == ["Dockerfile"]
@@ -267,7 +271,7 @@ def test_a_failing_write_leaves_the_original_and_no_debris(dockerfile: Path, mon
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "write", full_disk)  # the atomic writer's only way to write
-    result = run("--fix", str(dockerfile))
+    result = run("--fix", *EXTRA, str(dockerfile))
     assert result.exit_code == 2 and "No space left on device" in result.output
     assert dockerfile.read_bytes() == BEFORE.encode("utf-8")
     assert [p.name for p in dockerfile.parent.iterdir()] == ["Dockerfile"]

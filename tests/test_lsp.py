@@ -21,7 +21,10 @@ from dockaudit.cli import cli
 pytest.importorskip("pygls")
 
 WAIT = 60.0  # a hang guard, not a speed budget
-DOCKERFILE = 'FROM python:3.12-slim\nRUN pip install flask==3.0.0\nCMD ["python", "app.py"]\n'
+DOCKERFILE = 'FROM python:3.12-slim\nRUN pip install flask==3.0.0\nEXPOSE 8000\nCMD ["python", "app.py"]\n'
+# The example findings: DA101 (a service image, port exposed, running as root) and DA403 (pip cache), which is
+# off by default; every session's folder selects it (tests that write their own configuration say so too).
+SELECT_DA403 = 'extend-select = ["DA403"]\n'
 
 
 class Session:
@@ -107,6 +110,7 @@ class Session:
 
 
 def start(folder: Path, capabilities: dict) -> tuple[Session, dict]:
+    (folder / ".dockaudit.toml").write_text(SELECT_DA403)
     started = Session(folder)
     reply = started.request("initialize", {"processId": None, "rootUri": folder.as_uri(), "capabilities": capabilities})
     started.notify("initialized", {})
@@ -189,12 +193,14 @@ def test_unsafe_fix_is_titled_unsafe_and_not_preferred(session, tmp_path):
 
 
 def test_fix_all_applies_every_safe_fix(session, tmp_path):
+    (tmp_path / ".dockaudit.toml").write_text('extend-select = ["DA401", "DA402", "DA403"]\n')  # off by default
     text = (
         "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y curl=8.5.0-2\nRUN pip install flask==3.0.0\n"
+        'EXPOSE 8000\nCMD ["python", "app.py"]\n'
     )
     uri = open_document(session, tmp_path / "Dockerfile", text)
     session.diagnostics(uri)
-    whole = {"start": {"line": 0, "character": 0}, "end": {"line": 3, "character": 0}}
+    whole = {"start": {"line": 0, "character": 0}, "end": {"line": 5, "character": 0}}
     reply = session.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": whole,
                                                         "context": {"diagnostics": [],
                                                                     "only": ["source.fixAll.dockaudit"]}})  # fmt: skip
@@ -223,7 +229,7 @@ def test_ignore_action_writes_an_indented_comment_that_silences_the_finding(sess
 
 
 def test_no_ignore_action_for_a_finding_outside_any_instruction(session, tmp_path):
-    (tmp_path / ".dockaudit.toml").write_text('extend-select = ["DA025"]\n')
+    (tmp_path / ".dockaudit.toml").write_text('extend-select = ["DA025", "DA403"]\n')  # DA403 runs, unsuppressed
     text = "FROM python:3.12-slim\n# dockaudit: ignore=DA403 -- old\nUSER 1\n"
     uri = open_document(session, tmp_path / "Dockerfile", text)
     (unused,) = session.diagnostics(uri)
@@ -283,14 +289,14 @@ def test_syntax_error_edit_gives_one_diagnostic_and_the_server_goes_on(session, 
 def test_configuration_of_the_documents_folder_applies(session, tmp_path):
     project = tmp_path / "svc"
     project.mkdir()
-    (project / ".dockaudit.toml").write_text('ignore = ["DA403"]\n')
+    (project / ".dockaudit.toml").write_text(SELECT_DA403 + 'ignore = ["DA403"]\n')
     uri = open_document(session, project / "Dockerfile", DOCKERFILE)
     assert [d["code"] for d in session.diagnostics(uri)] == ["DA101"]
 
 
 def test_per_file_ignores_and_severity_overrides_apply(session, tmp_path):
     (tmp_path / ".dockaudit.toml").write_text(
-        '[severity]\nDA403 = "error"\n[per-file-ignores]\n"docker/*" = ["DA101"]\n'
+        SELECT_DA403 + '[severity]\nDA403 = "error"\n[per-file-ignores]\n"docker/*" = ["DA101"]\n'
     )
     (tmp_path / "docker").mkdir()
     uri = open_document(session, tmp_path / "docker" / "api.Dockerfile", DOCKERFILE)
@@ -330,6 +336,7 @@ def test_a_crash_while_linting_is_one_da000_diagnostic(monkeypatch, tmp_path):
 
 
 def test_compose_file_diagnostics_from_the_saved_file(session, tmp_path):
+    (tmp_path / ".dockaudit.toml").write_text('extend-select = ["DA901", "DA909"]\n')  # both off by default
     compose = tmp_path / "compose.yaml"
     compose.write_text("services:\n  app:\n    image: nginx\n    privileged: true\n")
     uri = open_document(session, compose, compose.read_text(), "dockercompose")
@@ -404,7 +411,7 @@ def test_shutdown_then_exit_ends_with_code_0(session):
 def test_stdin_filename_uses_the_files_configuration_and_name(tmp_path, monkeypatch):
     project = tmp_path / "svc"
     project.mkdir()
-    (project / ".dockaudit.toml").write_text('ignore = ["DA101"]\n')
+    (project / ".dockaudit.toml").write_text(SELECT_DA403 + 'ignore = ["DA101"]\n')
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["check", "-", "--stdin-filename", "svc/Dockerfile", "--format", "json"],
                                 input=DOCKERFILE)  # fmt: skip
@@ -425,13 +432,16 @@ def test_stdin_filename_reads_the_build_context_of_paths_folder(tmp_path, monkey
     (tmp_path / "svc" / "requirements.txt").write_text("flask\n")
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    named = runner.invoke(cli, ["check", "-", "--stdin-filename", "svc/Dockerfile", "-q"], input=CONTEXT_DOCKERFILE)
+    da205 = ["--extend-select", "DA205"]  # off by default
+    named = runner.invoke(cli, ["check", "-", *da205, "--stdin-filename", "svc/Dockerfile", "-q"],
+                          input=CONTEXT_DOCKERFILE)  # fmt: skip
     assert "svc/Dockerfile:4:32  DA205  warning  requirements.txt:1: pin 'flask'" in named.stdout
-    assert "DA205" not in runner.invoke(cli, ["check", "-", "-q"], input=CONTEXT_DOCKERFILE).stdout
+    assert "DA205" not in runner.invoke(cli, ["check", "-", *da205, "-q"], input=CONTEXT_DOCKERFILE).stdout
 
 
 def test_the_documents_folder_is_its_build_context(session, tmp_path):
     (tmp_path / "requirements.txt").write_text("flask\n")
+    (tmp_path / ".dockaudit.toml").write_text('extend-select = ["DA205"]\n')  # off by default
     uri = open_document(session, tmp_path / "Dockerfile", CONTEXT_DOCKERFILE)
     (pin,) = session.diagnostics(uri)
     assert pin["code"] == "DA205" and pin["message"].startswith("requirements.txt:1: pin 'flask'")
@@ -517,6 +527,7 @@ def test_neovim_attaches_and_shows_diagnostics(tmp_path):
     if nvim is None:
         pytest.skip("no Neovim 0.11 or later (vim.lsp.config) on PATH")
     (tmp_path / "init.lua").write_text(NVIM_INIT)
+    (tmp_path / ".dockaudit.toml").write_text(SELECT_DA403)
     (tmp_path / "Dockerfile").write_text(DOCKERFILE)
     out = tmp_path / "codes.txt"
     env = {**os.environ, "DOCKAUDIT_PYTHON": sys.executable, "DOCKAUDIT_NVIM_OUT": str(out),

@@ -48,17 +48,19 @@ def test_dev_tools_one_finding_per_install_and_read_from_requirement_files(tmp_p
 
 
 def test_runs_as_root_fix_is_not_offered_on_windows_bases():
+    # DA101 reports service images (a port exposed), so each example exposes one
     for base in ("mcr.microsoft.com/windows/servercore:ltsc2022", "mcr.microsoft.com/dotnet/sdk:8.0-windowsservercore-ltsc2022"):
-        (finding,) = dockaudit.lint(f"FROM {base}\nCMD [\"app.exe\"]\n", select=["DA101"])
+        (finding,) = dockaudit.lint(f"FROM {base}\nEXPOSE 8000\nCMD [\"app.exe\"]\n", select=["DA101"])
         assert finding.fix is None, base  # USER 10001:10001 does not exist on Windows
-    (linux,) = dockaudit.lint('FROM debian:12-slim\nCMD ["app"]\n', select=["DA101"])
+    (linux,) = dockaudit.lint('FROM debian:12-slim\nEXPOSE 8000\nCMD ["app"]\n', select=["DA101"])
     assert linux.fix is not None and "USER 10001:10001" in linux.fix.edits[0].replacement
 
 
 def test_runs_as_root_on_nano_server_and_scratch_with_an_entrypoint():
-    assert fired('FROM mcr.microsoft.com/windows/nanoserver:ltsc2022\nCMD ["app.exe"]\n', "DA101") == []
+    # both are service images (a port exposed), the images DA101 reports
+    assert fired('FROM mcr.microsoft.com/windows/nanoserver:ltsc2022\nEXPOSE 8000\nCMD ["app.exe"]\n', "DA101") == []
     # scratch that runs a binary runs it as UID 0: still reported
-    text = 'FROM golang:1.23 AS b\nRUN go build -o /x .\nFROM scratch\nCOPY --from=b /x /x\nENTRYPOINT ["/x"]\n'
+    text = 'FROM golang:1.23 AS b\nRUN go build -o /x .\nFROM scratch\nCOPY --from=b /x /x\nEXPOSE 8000\nENTRYPOINT ["/x"]\n'
     assert [line for line, _m in fired(text, "DA101")] == [3]
 
 

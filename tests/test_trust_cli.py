@@ -20,6 +20,8 @@ from dockaudit.files import MAX_FILE_BYTES
 from dockaudit.atomic import ChangedSinceRead, write_atomically
 
 FIXABLE = b"FROM debian:12\nRUN apt-get update && apt-get install -y curl\nCMD python app.py\nUSER 1000\n"
+# FIXABLE's fixes are DA008 (JSON CMD) and DA401 (apt lists), both off by default: --fix runs select them.
+FIXES = ("--extend-select", "DA008,DA401")
 
 
 def run(*args: str, stdin: bytes | None = None):
@@ -56,7 +58,7 @@ def test_an_edit_made_while_fix_runs_is_kept_and_reported(tmp_path: Path, monkey
         return outcome
 
     monkeypatch.setattr(dockaudit.fix, "fix_text", fix_while_the_user_saves)
-    result = run("--fix", "--isolated", str(target))
+    result = run("--fix", "--isolated", *FIXES, str(target))
     assert target.read_bytes() == b"FROM debian:12\n# the user's edit\n"
     assert "changed since it was read; not rewritten" in result.stderr
     assert "Fixed 0 findings in 0 files" in result.stderr  # nothing is claimed that is not on disk
@@ -166,7 +168,7 @@ def test_a_crashing_fix_writes_no_file_at_all(tmp_path: Path, monkeypatch):
         return real_fix_text(text, path, *args, **kwargs)
 
     monkeypatch.setattr(dockaudit.fix, "fix_text", crash_on_b)
-    result = run("--fix", "--isolated", str(first), str(second))
+    result = run("--fix", "--isolated", *FIXES, str(first), str(second))
     assert result.exit_code == 2 and "no file was rewritten" in result.stderr
     assert first.read_bytes() == FIXABLE and second.read_bytes() == FIXABLE
 
@@ -190,7 +192,8 @@ main()
 def test_a_signal_during_fix_leaves_no_temp_file(tmp_path: Path, signum: int, code: int):
     for index in range(20):
         (tmp_path / f"{index:02}.Dockerfile").write_bytes(FIXABLE)
-    process = subprocess.Popen([sys.executable, "-c", _SLOW_FSYNC, "--isolated", "--fix", "-j", "1", str(tmp_path)],
+    process = subprocess.Popen([sys.executable, "-c", _SLOW_FSYNC, "--isolated", "--fix", *FIXES, "-j", "1",
+                                str(tmp_path)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     deadline = time.monotonic() + 120  # a hang guard: the first temp file appears within a second
     while not _debris(tmp_path) and time.monotonic() < deadline and process.poll() is None:
@@ -352,7 +355,9 @@ def test_image_dockerfile_option_given_a_binary_file(tmp_path: Path):
 
 
 def test_fix_and_its_report_honour_per_file_ignores(tmp_path: Path, monkeypatch):
-    (tmp_path / ".dockaudit.toml").write_text('[per-file-ignores]\n"Dockerfile" = ["DA401", "DA204"]\n')
+    (tmp_path / ".dockaudit.toml").write_text(
+        'extend-select = ["DA401", "DA204"]\n[per-file-ignores]\n"Dockerfile" = ["DA401", "DA204"]\n'
+    )  # both are off by default: selected, so that the per-file ignore is what turns them off
     target = tmp_path / "Dockerfile"
     target.write_bytes(FIXABLE)
     monkeypatch.chdir(tmp_path)
