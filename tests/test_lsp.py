@@ -207,9 +207,10 @@ def test_fix_all_applies_every_safe_fix(session, tmp_path):
     (action,) = reply["result"]
     assert action["kind"] == "source.fixAll.dockaudit"
     fixed = apply_edits(text, edits_of(action))
-    assert "--no-cache-dir" in fixed and "--no-install-recommends" in fixed and "rm -rf /var/lib/apt/lists/*" in fixed
+    assert "--no-cache-dir" in fixed and "rm -rf /var/lib/apt/lists/*" in fixed
+    assert "--no-install-recommends" not in fixed  # DA402's fix is unsafe: not in fix-all
     change(session, uri, 2, fixed)
-    assert {d["code"] for d in session.diagnostics(uri, version=2)} == {"DA101"}  # its fix is unsafe
+    assert {d["code"] for d in session.diagnostics(uri, version=2)} == {"DA101", "DA402"}  # their fixes are unsafe
 
 
 def test_ignore_action_writes_an_indented_comment_that_silences_the_finding(session, tmp_path):
