@@ -30,7 +30,7 @@ from dockaudit.syntax.shell import Command
 from tests.conftest import CORPUS
 
 REAL = CORPUS / "real"
-RULES = select_rules(load_rules(), select=["ALL"], ignore=["DA703"])  # DA703 runs shellcheck: no fix
+RULES = select_rules(load_rules(), extend_select=["ALL"], ignore=["DA703"])  # every rule; DA703 runs shellcheck: no fix
 OPTIONS = Options(use_context=False, as_of=date(2026, 11, 23))
 
 # What fixes may do to the instruction sequence, as their rules document it.
