@@ -42,6 +42,12 @@ class Options:
     unpack_limits: tuple[int, int] | None = None  # (per layer, per image) bytes layers may inflate to
     online: bool = False  # --online: rules may ask registries (tag digests for DA201-DA203 fixes)
 
+    @property
+    def fleet_driver(self) -> str | None:
+        """``min_driver`` when it reads as a driver version (535.104.05); None when unset or not one."""
+        driver = self.min_driver
+        return driver if driver and all(part.isascii() and part.isdigit() for part in driver.split(".")) else None
+
 
 class LintContext:
     """One Dockerfile being linted, with derived views computed once and shared by all rules."""

@@ -214,8 +214,8 @@ def find_forward_compat_on_consumer(ctx: LintContext) -> Iterator[Violation]:
     FROM nvidia/cuda:12.8.1-runtime-ubuntu24.04
     ```
     """
-    driver = ctx.options.min_driver
-    if not driver or not re.fullmatch(r"\d+(?:\.\d+)*", driver):
+    driver = ctx.options.fleet_driver
+    if driver is None:
         return
     knowledge = load_knowledge()
     consumer = [g for g in fleet_of(ctx, knowledge) if g.segment == "consumer"]
@@ -291,8 +291,8 @@ def find_require_cuda_against_fleet(ctx: LintContext) -> Iterator[Violation]:
     ENV NVIDIA_REQUIRE_CUDA="cuda>=12.2"
     ```
     """
-    driver = ctx.options.min_driver
-    if not driver or not re.fullmatch(r"\d+(?:\.\d+)*", driver):
+    driver = ctx.options.fleet_driver
+    if driver is None:
         return
     knowledge = load_knowledge()
     fleet = fleet_of(ctx, knowledge)

@@ -1723,8 +1723,8 @@ def find_driver_requirement_problems(ctx: LintContext) -> Iterator[Violation]:
     FROM nvidia/cuda:12.2.2-runtime-ubuntu22.04
     ```
     """
-    fleet = ctx.options.min_driver
-    if not fleet or not re.match(r"^\d+(?:\.\d+)*$", fleet):
+    fleet = ctx.options.fleet_driver
+    if fleet is None:
         return
     knowledge = load_knowledge()
     newest = max(knowledge.torch.values(), key=lambda r: _version_tuple(r.minor))
