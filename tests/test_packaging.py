@@ -41,7 +41,7 @@ def test_wheel_carries_the_rule_pack(tmp_path):
         env=env, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
-    assert '"rule": "DA008"' in result.stdout
+    assert '"rule": "DA501"' in result.stdout  # the example's torch/CUDA mismatch: an ML rule from the wheel
     where = subprocess.run(
         [python, "-c", "import dockaudit_rules, dockaudit; print(dockaudit_rules.__file__, dockaudit.__file__)"],
         capture_output=True, text=True, env=env, cwd=tmp_path,
