@@ -87,6 +87,14 @@ class LintContext:
         first = self._first_stage_named.get(name.lower())
         return first is not None and first < index
 
+    def earlier_stage(self, index: int, name: str) -> Stage | None:
+        """The stage before stage ``index`` that ``name`` (``COPY --from``'s alias or index) names; None
+        for an image (or a name no earlier stage has)."""
+        if name.isdigit():
+            number = int(name)
+            return self.stages[number] if number < index else None
+        return self.stages[self._first_stage_named[name.lower()]] if self.names_earlier_stage(index, name) else None
+
     @cached_property
     def target_stage(self) -> Stage | None:
         """The stage that becomes the image: ``--target`` when given, else the last one."""

@@ -138,6 +138,7 @@ def find_copy_before_install(ctx: LintContext) -> Iterator[Violation]:
         # Manifests installed before the code arrives (``uv sync --no-install-project`` with bind
         # mounts, ``poetry install --no-root``): the install after COPY . only adds the project.
         installed_first: set[str] = set()
+        runs_since_copy: list[str] = []  # the RUNs between COPY . and the instruction at hand
         for instruction in stage.instructions:
             if broad is None and _is_broad_copy(instruction):
                 broad = instruction
@@ -145,14 +146,11 @@ def find_copy_before_install(ctx: LintContext) -> Iterator[Violation]:
             if broad is None:
                 installed_first.update(found.manifest for found in _stage_manifest_installs(ctx, instruction))
                 continue
-            written_between = " ".join(i.original for i in stage.instructions
-                                       if broad.start_line < i.start_line < instruction.start_line and i.name == "RUN")  # fmt: skip
             for found in _stage_manifest_installs(ctx, instruction):
                 if found.manifest in installed_first:
                     continue
-                if any(
-                    name.rsplit("/", 1)[-1] in written_between for name in re.split(r",\s*|\s+and\s+", found.manifest)
-                ):
+                names = [name.rsplit("/", 1)[-1] for name in re.split(r",\s*|\s+and\s+", found.manifest)]
+                if any(name in run for name in names for run in runs_since_copy):
                     continue  # a RUN in between writes the manifest (copied from a cloned repository): not the context's
                 source = broad.trigger or broad
                 yield Violation(
@@ -164,6 +162,8 @@ def find_copy_before_install(ctx: LintContext) -> Iterator[Violation]:
                 )
                 break
             else:
+                if instruction.name == "RUN":
+                    runs_since_copy.append(instruction.original)
                 continue
             break
 

@@ -1348,7 +1348,8 @@ def find_whole_stage_copies(ctx: LintContext) -> Iterator[Violation]:
         flag = instruction.flag("from")
         if instruction.name != "COPY" or flag is None or flag.value is None or len(instruction.args) < 2:
             continue
-        source_stage = _copied_stage(ctx, instruction, flag.value)
+        here = ctx.stage_of(instruction)
+        source_stage = ctx.earlier_stage(here.index if here is not None else len(ctx.stages), flag.value)
         if source_stage is None or not _builds_something(source_stage):
             continue  # an image or an alias of one (tonistiigi/xx), or a scratch stage of chosen artifacts
         for source in instruction.args[:-1]:
@@ -1363,15 +1364,6 @@ def _builds_something(stage: Stage) -> bool:
     """A stage on a real base whose own RUNs left build output (and caches) in its filesystem."""
     chain = stage.ancestry()
     return not any(s.is_scratch for s in chain) and any(s.instructions_named("RUN") for s in chain)
-
-
-def _copied_stage(ctx: LintContext, instruction: Instruction, name: str) -> Stage | None:
-    """The earlier stage ``COPY --from=name`` reads (by alias or index), or None for an image."""
-    here = ctx.stage_of(instruction)
-    before = ctx.stages[: here.index] if here is not None else ctx.stages
-    if name.isdigit():
-        return before[int(name)] if int(name) < len(before) else None
-    return next((s for s in reversed(before) if s.name == name.lower()), None)
 
 
 _NUMERIC_USER = re.compile(r"^\d+(?::\d+)?$")
@@ -1534,8 +1526,6 @@ def find_copied_archives_extracted(ctx: LintContext) -> Iterator[Violation]:
 def _basename(path: str) -> str:
     """The file name of a Unix or Windows path, quotes removed."""
     return re.split(r"[/\\]", path.strip("\"'"))[-1]
-
-
 
 
 @rule(
