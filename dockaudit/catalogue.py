@@ -77,7 +77,7 @@ def _wrapped(lead: str, presets: list[str], width: int) -> list[str]:
     lines, current = [], lead
     for i, name in enumerate(presets):
         piece = name + ("," if i < len(presets) - 1 else "")
-        if current.strip() and len(current) + len(piece) > width and current != lead:
+        if current != lead and len(current) + len(piece) > width:
             lines.append(current)
             current = " " * len(lead)
         current += piece

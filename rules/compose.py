@@ -158,7 +158,7 @@ def find_secrets_in_service_environment(ctx: ComposeContext) -> Iterator[Violati
             if "$" in written:
                 continue  # from the environment at deploy time
             credential = looks_like_secret_name(key) and _literal_secret_value(value)
-            if credential and is_demo_default(value, name, project_names):
+            if credential and is_demo_default(value, project_names):
                 credential = False
             if _TOKEN_PREFIXES.search(value) or credential:
                 yield _violation(ctx, node, f"service {name}: {key} is a literal secret in a committed file; use "
@@ -169,14 +169,14 @@ _PLACEHOLDER = re.compile(r"^<[^>]*>$|^x{3,}$|^your[-_]|changeme|example|passwor
                           r"sample|demo|test", re.IGNORECASE)  # fmt: skip
 
 
-def is_demo_default(value: str, service: str, names: str) -> bool:
+def is_demo_default(value: str, names: str) -> bool:
     """A literal a sample stack documents rather than a leaked credential: a placeholder or a word
     like `example`, `password`, `minioadmin`; the name of a service or image of the project
     (`postgres`, `wordpress`, `nextcloud`); or under 8 characters. Judged on the Compose corpus, all 20 secret-named
     literals DA902 reported were such defaults."""
     plain = value.strip("'\"").lower()
-    names = {w for w in re.split(r"[^a-z0-9]+", f"{service} {names}".lower()) if len(w) >= 3}
-    return len(plain) < 8 or bool(_PLACEHOLDER.search(plain)) or plain.rstrip("0123456789") in names
+    words = {w for w in re.split(r"[^a-z0-9]+", names.lower()) if len(w) >= 3}
+    return len(plain) < 8 or bool(_PLACEHOLDER.search(plain)) or plain.rstrip("0123456789") in words
 
 
 def _raw_environment(ctx: ComposeContext, service: YNode) -> dict[str, str]:
