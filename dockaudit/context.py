@@ -10,8 +10,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from dockaudit.dockerignore import IgnorePattern, is_ignored, read_dockerignore
-from dockaudit.installs import Invocation, invocations
+from dockaudit.facts.dockerignore import IgnorePattern, is_ignored, read_dockerignore
+from dockaudit.facts.installs import Invocation, invocations
 from dockaudit.syntax.nodes import Dockerfile, Instruction
 from dockaudit.syntax.shell import Command, run_commands
 from dockaudit.syntax.source import Span

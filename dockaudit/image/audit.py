@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from dockaudit.context import Options
-from dockaudit.engine import INTERNAL_ERROR, FileResult
+from dockaudit.linting.engine import INTERNAL_ERROR, FileResult
 from dockaudit.image.layers import Entry, Filesystem, UnpackBudget, apply_entry, end_layer, layer_entries
 from dockaudit.image.sources import ImageRef, ImageSourceError, open_source
 from dockaudit.model import Finding, Severity, Violation

@@ -9,10 +9,10 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
-from dockaudit.compose import ComposeError, ComposeProject, YNode, load_project, service_build
+from dockaudit.compose.project import ComposeError, ComposeProject, YNode, load_project, service_build
 from dockaudit.context import Options
-from dockaudit.dockerignore import dockerignore_problems
-from dockaudit.engine import INTERNAL_ERROR, FileResult, lint_source, to_finding
+from dockaudit.facts.dockerignore import dockerignore_problems
+from dockaudit.linting.engine import INTERNAL_ERROR, FileResult, lint_source, to_finding
 from dockaudit.files import InputError, read_dockerfile
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import Rule
@@ -58,7 +58,7 @@ class ComposeContext:
         if build is None or build.result is None or build.result.dockerfile is None:
             return None
         from dockaudit.context import LintContext
-        from dockaudit.mlfacts import ml_facts
+        from dockaudit.facts.mlfacts import ml_facts
 
         # the context the build reads, or none when it is not read
         options = Options(build_args=build.args, target=build.target, context_dir=build.context,
