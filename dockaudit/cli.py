@@ -309,9 +309,11 @@ class _StdinEcho:
 
 
 def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
+    """plan → lint → fix → baseline → reports → exit code; each step's work is in ``dockaudit.run``."""
     from dockaudit.config import ConfigError
-    from dockaudit.linting.engine import FileResult
-    from dockaudit.run import cached_plan, config_for, lint_files
+    from dockaudit.model import FileResult
+    from dockaudit.pool import lint_files
+    from dockaudit.run import RunError, cached_plan, config_for, exit_code, lint_compose_files
 
     try:
         run_config = config_for(flags, Path.cwd())
@@ -329,14 +331,14 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     compose_files = [f for f in files if f != "-" and is_compose_file(f)]
     if run.merge_compose:
         compose_files = [f for f in files if f != "-"]
-    env_paths = [Path(e) for e in run.env_files] or None
-    folder = Path(run.project_directory) if run.project_directory else None
-    environ = dict(os.environ) if run.compose_environment else None
     results = []
     if compose_files:
         scanned = tuple(p for p in run.paths if p != "-" and os.path.isdir(p))
-        results = _lint_compose_files(flags, compose_files, plans, env_paths, run.merge_compose, folder, environ,
-                                      scanned)  # fmt: skip
+        results = lint_compose_files(
+            flags, compose_files, plans, [Path(e) for e in run.env_files] or None, run.merge_compose,
+            Path(run.project_directory) if run.project_directory else None,
+            dict(os.environ) if run.compose_environment else None, scanned,
+        )  # fmt: skip
     covered = {str(Path(r.path).resolve()) for r in results}  # a service's Dockerfile is judged with its args
     dockerfiles = [f for f in files if f not in compose_files and str(Path(f).resolve()) not in covered]
     stdin = echo.read() if "-" in dockerfiles else None
@@ -351,21 +353,14 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     for result in results:
         if result.error:
             _fail(f"{result.path}: {result.error}")
-
-    report_to_stderr = run.apply_fixes and "-" in run.paths  # stdout carries the fixed file
-    if run.show_diff or run.apply_fixes:
-        outcomes = _compute_fixes(flags, results, plans, run.unsafe_fixes)
-        if run.show_diff:
-            changed = _print_fix_diffs(results, outcomes)
-            sys.exit(EXIT_ERROR if _failed(results) else (EXIT_FINDINGS if changed else EXIT_CLEAN))
-        results = _apply_fixes(results, outcomes, run.fix_symlink_targets, echo)
-    if run.write_baseline:
-        _write_baseline(results, run.write_baseline)
-    if run.baseline:
-        results = _filter_baseline(results, run.baseline)
+    try:
+        results = _fix_and_baseline(flags, run, results, plans, echo)
+    except RunError as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_ERROR)
 
     findings = [f for r in results for f in r.findings]
-    failed = _failed(results)
+    report_to_stderr = run.apply_fixes and "-" in run.paths  # stdout carries the fixed file
     for report_format, destination in reports:
         _write_report(results, findings, report_format, destination, run.no_color, _layout(run), report_to_stderr)
     ml_rules = any(r.family == "ml" for plan in plans.values() for r in plan.rules)
@@ -378,7 +373,28 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
         files_fixed = sum(1 for r in results if r.fixed)
         click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {files_fixed} "
                    f"file{'s' if files_fixed != 1 else ''}; {len(findings)} remaining.", err=True)  # fmt: skip
-    sys.exit(_exit_code(failed, findings, run.fail_on or run_config.fail_on or "warning", run.exit_zero))
+    sys.exit(exit_code(results, run.fail_on or run_config.fail_on or "warning", run.exit_zero))
+
+
+def _fix_and_baseline(flags, run: CheckRun, results: list, plans: dict, echo: _StdinEcho) -> list:
+    """``--diff`` (prints and exits), ``--fix``, ``--write-baseline``, ``--baseline``, in that order."""
+    from dockaudit.run import compute_fixes, failed, record_baseline, without_baseline, write_fixes
+
+    if run.show_diff or run.apply_fixes:
+        outcomes = compute_fixes(flags, results, plans, run.unsafe_fixes)
+        if run.show_diff:
+            changed = _print_fix_diffs(results, outcomes)
+            sys.exit(EXIT_ERROR if failed(results) else (EXIT_FINDINGS if changed else EXIT_CLEAN))
+        results, echo.fixed = write_fixes(results, outcomes, run.fix_symlink_targets)
+        for result in results:
+            if result.error and id(result) in outcomes:
+                _fail(f"{result.path}: {result.error}")  # the fixed text was not written
+    if run.write_baseline:
+        count = record_baseline(results, run.write_baseline)
+        click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to the baseline {run.write_baseline}.", err=True)
+    if run.baseline:
+        results = without_baseline(results, run.baseline)
+    return results
 
 
 def _note_stale_knowledge() -> None:
@@ -466,53 +482,6 @@ def _skipped_as_not_a_dockerfile(error: InputError, discovered: set[str]) -> boo
     return True
 
 
-def _failed(results) -> bool:
-    """Whether the run must exit 2 whatever its findings: an input that could not be read or parsed, or
-    a crash (a DA000 finding) — a crash never passes for the "findings" code 1."""
-    from dockaudit.linting.engine import INTERNAL_ERROR
-
-    return any(r.error or any(f.rule == INTERNAL_ERROR[0] for f in r.findings) for r in results)
-
-
-def _exit_code(failed: bool, findings, threshold_name: str, exit_zero: bool) -> int:
-    """2 when the run ``failed`` (``_failed``); else 1 when findings reach the threshold."""
-    from dockaudit.model import Severity
-
-    if failed:
-        return EXIT_ERROR
-    if threshold_name != "never" and not exit_zero:
-        threshold = Severity.parse(threshold_name)
-        if any(f.severity >= threshold for f in findings):
-            return EXIT_FINDINGS
-    return EXIT_CLEAN
-
-
-def _lint_compose_files(flags, compose_files, plans, env_files, merged=False, project_directory=None, environ=None,
-                        scanned=()):  # fmt: skip
-    """Each compose file as its own project (or, with ``merged``, all of them as ``-f a -f b``).
-
-    The project directory, which confines what the project may read, is ``--project-directory``; else,
-    for a file found by scanning a folder named on the command line, that folder (the user named it
-    as the project: ``docker/compose.yaml`` may build ``context: ..`` inside it); else the file's folder."""
-    from dockaudit.compose.lint import lint_compose
-
-    groups = [compose_files] if merged else [[f] for f in compose_files]
-    results = []
-    for group in groups:
-        plan = plans[group[0]]
-        root = project_directory or _scanned_folder(group[0], scanned)
-        results.extend(lint_compose([Path(f) for f in group], plan.rules, plan.options, env_files, root, environ))
-    return results
-
-
-def _scanned_folder(path: str, scanned: tuple[str, ...]) -> Path | None:
-    """The outermost folder of ``scanned`` that holds ``path`` (None when it was named itself)."""
-    from dockaudit.files import resolves_inside
-
-    holders = [Path(os.path.realpath(folder)) for folder in scanned if resolves_inside(path, folder)]
-    return min(holders, key=lambda p: len(p.parts)) if holders else None
-
-
 def _print_suppressed(results) -> None:
     from dockaudit.report import safe_text
 
@@ -523,65 +492,6 @@ def _print_suppressed(results) -> None:
         for finding, s in r.suppressed
     ]
     click.echo("\n".join(["Suppressed:", *lines]) if lines else "Suppressed: none", err=False)
-
-
-def _write_baseline(results, path: str) -> None:
-    from dockaudit.linting.baseline import write_baseline
-
-    try:
-        count = write_baseline(results, Path(path))
-    except OSError as exc:
-        _fail(f"{path}: cannot write the baseline: {exc.strerror or exc}")
-        sys.exit(EXIT_ERROR)
-    click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to the baseline {path}.", err=True)
-
-
-def _filter_baseline(results, path: str):
-    from dockaudit.linting.baseline import BaselineError, filter_results, read_baseline
-
-    try:
-        known = read_baseline(Path(path))
-    except BaselineError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    return filter_results(results, known)
-
-
-def _compute_fixes(flags, results, plans, unsafe: bool) -> dict[int, tuple]:
-    """Every file's fix outcome, keyed by ``id(result)``, all computed before anything is written: a
-    failure here writes nothing (exit 2), so one run never leaves half its files fixed."""
-    from dockaudit.files import MAX_FILE_BYTES, read_regular_file
-    from dockaudit.linting.fix import fix_compose_text, fix_text
-    from dockaudit.run import plan_for
-
-    outcomes = {}
-    for result in results:
-        if result.error:
-            continue  # not read or not parsed: nothing to fix
-        try:
-            if result.source is None:
-                if not is_compose_file(result.path):
-                    continue
-                original = read_regular_file(result.path, MAX_FILE_BYTES)
-                outcome = fix_compose_text(original.decode("utf-8"), result.findings, unsafe)
-            else:
-                original = result.source.to_bytes()
-                plan = plans.get(result.path)
-                if plan is None:  # a Dockerfile a compose service builds
-                    if result.path == "-" or not os.path.isfile(result.path):
-                        continue  # an inline dockerfile_inline: it lives in the compose file
-                    plan = plan_for(flags, result.path)
-                path = None if result.path == "-" else result.path
-                outcome = fix_text(result.source.text, path, plan.rules, plan.options, unsafe,
-                                   plan.findings_filter(result.path))  # fmt: skip
-        except (InputError, UnicodeDecodeError) as exc:
-            _fail(f"{result.path}: cannot fix: {exc}; no file was rewritten")
-            sys.exit(EXIT_ERROR)
-        except Exception as exc:  # noqa: BLE001 - a bug in a fix must not leave the run half written
-            _fail(f"{result.path}: fixing crashed ({type(exc).__name__}: {exc}); no file was rewritten")
-            sys.exit(EXIT_ERROR)
-        outcomes[id(result)] = (outcome, original)
-    return outcomes
 
 
 def _print_fix_diffs(results, outcomes) -> bool:
@@ -601,55 +511,6 @@ def _print_fix_diffs(results, outcomes) -> bool:
                                        for line in diff)), nl=False)  # fmt: skip
     click.echo(f"{changed} file{'s' if changed != 1 else ''} would be changed.", err=True)
     return changed > 0
-
-
-def _apply_fixes(results, outcomes, follow_symlinks: bool, echo: _StdinEcho):
-    """Write each fixed file (standard input's goes to ``echo``) and return the results as they are on
-    disk now: the fixed text's findings where the write went through, the original ones where not."""
-    from dockaudit.linting.engine import FileResult, tree_result
-    from dockaudit.syntax.source import Source
-
-    on_disk = []
-    for result in results:
-        if id(result) not in outcomes:
-            on_disk.append(result)
-            continue
-        outcome, original = outcomes[id(result)]
-        data = Source(outcome.text).to_bytes()
-        if result.path == "-":
-            echo.fixed = data
-        elif outcome.changed:
-            problem = _write_fixed(Path(result.path), data, original, follow_symlinks)
-            if problem:
-                _fail(f"{result.path}: {problem}")
-                result.error = problem
-                on_disk.append(result)
-                continue
-        findings = sorted(outcome.remaining + outcome.dropped, key=lambda f: f.sort_key())
-        rest = {"suppressed": result.suppressed, "fixed": len(outcome.applied)}
-        if outcome.tree is None:  # a Compose file
-            on_disk.append(FileResult(result.path, findings, None, **rest))
-        else:
-            on_disk.append(tree_result(result.path, findings, outcome.tree, **rest))
-    return on_disk
-
-
-def _write_fixed(target: Path, data: bytes, original: bytes, follow_symlinks: bool) -> str | None:
-    """Why the fixed ``data`` was not written to ``target``, or None when it was (``original``: the bytes
-    the fix was computed from; a file that no longer holds them is left alone)."""
-    from dockaudit.atomic import ChangedSinceRead, write_atomically
-
-    if target.is_symlink() and follow_symlinks:
-        target = target.resolve()
-    if target.is_symlink():
-        return "a symlink; not rewriting its target (fix the file it points to, or pass --fix-symlink-targets)"
-    try:
-        write_atomically(target, data, expected=original)
-    except ChangedSinceRead:
-        return "changed since it was read; not rewritten"
-    except OSError as exc:
-        return f"cannot write the fixed file: {exc.strerror or exc}; left unchanged"
-    return None
 
 
 def _report_targets(formats: tuple[str, ...], output: str | None) -> list[tuple[str, str | None]]:
@@ -809,26 +670,19 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
     """Audit built images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF],
     docker://[HOST/]NAME[:TAG|@DIGEST] (a bare NAME:TAG is Docker Hub), docker-daemon:NAME."""
     from dockaudit.config import ConfigError
-    from dockaudit.context import Options
-    from dockaudit.linting.engine import load_rules, select_rules
     from dockaudit.image.audit import audit_source
-    from dockaudit.model import Severity
-    from dockaudit.run import Flags, config_for
+    from dockaudit.image.layers import UnpackBudget
+    from dockaudit.run import Flags, exit_code, image_plan
 
-    flags = Flags(config=Path(config_file) if config_file else None, isolated=isolated)
+    flags = Flags(select=_split_list(select), ignore=_split_list(ignore),
+                  config=Path(config_file) if config_file else None, isolated=isolated)  # fmt: skip
+    _refuse_unknown_selectors(select=flags.select, ignore=flags.ignore)
     try:
-        config = config_for(flags, Path.cwd())
+        plan = image_plan(flags, max_image_size, max_layer_size)
     except ConfigError as exc:
         _fail(str(exc))
         sys.exit(EXIT_ERROR)
-    _refuse_unknown_selectors(select=_split_list(select), ignore=_split_list(ignore))
-    rules = select_rules(load_rules(), _split_list(select) or ["DA8"], [*config.ignore, *_split_list(ignore)])
-    max_image_size = max_image_size or config.max_image_size
-    max_layer_size = max_layer_size or config.max_layer_size
-    budget = (max_image_size, max_layer_size) if max_image_size or max_layer_size else None
-    options = Options(
-        image_budget=budget, unpack_limits=(int(max_layer_unpacked * 1024**3), int(max_unpacked * 1024**3))
-    )
+    unpack = UnpackBudget(int(max_layer_unpacked * 1024**3), int(max_unpacked * 1024**3))
     tables: list[str] = []
     show_tables = not quiet and (not formats or formats == ("text",))
 
@@ -839,21 +693,23 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
             tables.append(render_layers(ctx))
 
     dockerfile_result = None
-    if dockerfile_path:
-        from dockaudit.linting.engine import lint_source
-        from dockaudit.run import plan_for
+    if dockerfile_path:  # judged with its own configuration's rules, as `dockaudit check` would
+        from dockaudit.run import lint_file
 
         try:
-            plan = plan_for(flags, dockerfile_path)
-            data = read_dockerfile(dockerfile_path)
-        except (InputError, ConfigError) as exc:
+            dockerfile_result = lint_file(Flags(config=flags.config, isolated=isolated), dockerfile_path)
+        except ConfigError as exc:
             _fail(str(exc))
             sys.exit(EXIT_ERROR)
-        dockerfile_result = lint_source(data, dockerfile_path, plan.rules, plan.options)
+        if isinstance(dockerfile_result, InputError):
+            _fail(str(dockerfile_result))
+            sys.exit(EXIT_ERROR)
     tree = dockerfile_result.dockerfile if dockerfile_result else None
     results = [
-        r for s in sources for r in audit_source(s, rules, options, platform, all_platforms, insecure, remember, tree)
+        r for s in sources
+        for r in audit_source(s, plan.rules, plan.options, platform, all_platforms, insecure, remember, tree, unpack)
     ]
+    results = [r if r.error else _configured_image(plan, r) for r in results]
     if dockerfile_result is not None:
         from dockaudit.image.audit import merge_secret_findings
 
@@ -867,11 +723,14 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
     findings = [f for r in results for f in r.findings]
     for report_format, destination in _report_targets(formats, output):
         _write_report(results, findings, report_format, destination, no_color, _image_layout(quiet))
-    if any(r.error for r in results):
-        sys.exit(EXIT_ERROR)
-    if fail_on != "never" and not exit_zero and any(f.severity >= Severity.parse(fail_on) for f in findings):
-        sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_CLEAN)
+    sys.exit(exit_code(results, fail_on, exit_zero))
+
+
+def _configured_image(plan, result):
+    """An image's findings through the configuration's filter (severity overrides; per-file ignores
+    whose glob matches the image reference)."""
+    result.findings = plan.findings_filter(result.path)(result.findings)
+    return result
 
 
 def _image_layout(quiet: bool):
