@@ -201,5 +201,5 @@ def audit_source(
                 if on_image is not None:
                     on_image(ctx)
     except ImageSourceError as error:
-        results.append(FileResult(source, [], None, str(error)))
+        results.append(ImageResult(source, [], None, str(error)))  # an image's: reports name no file for it
     return results
