@@ -812,6 +812,7 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
     from dockaudit.context import Options
     from dockaudit.engine import load_rules, select_rules
     from dockaudit.image.audit import audit_source
+    from dockaudit.image.progress import progress_for
     from dockaudit.model import Severity
     from dockaudit.plan import Flags, config_for
 
@@ -851,8 +852,11 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
             sys.exit(EXIT_ERROR)
         dockerfile_result = lint_source(data, dockerfile_path, plan.rules, plan.options)
     tree = dockerfile_result.dockerfile if dockerfile_result else None
+    progress = progress_for(sys.stderr)  # a bar on a terminal only: None in CI logs, pipes and tests
     results = [
-        r for s in sources for r in audit_source(s, rules, options, platform, all_platforms, insecure, remember, tree)
+        r
+        for s in sources
+        for r in audit_source(s, rules, options, platform, all_platforms, insecure, remember, tree, progress)
     ]
     if dockerfile_result is not None:
         from dockaudit.image.audit import merge_secret_findings
