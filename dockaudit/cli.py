@@ -47,7 +47,7 @@ def _split_list(values: tuple[str, ...]) -> list[str]:
 
 def _refuse_unknown_selectors(**options: list[str] | tuple[str, ...]) -> None:
     """A usage error for the first selector of ``--select``/``--ignore``/… that names no rule."""
-    from dockaudit.engine import load_rules, unknown_selectors
+    from dockaudit.linting.engine import load_rules, unknown_selectors
 
     for option, values in options.items():
         unknown = unknown_selectors(load_rules(), values)
@@ -205,7 +205,7 @@ def check(
 ) -> None:
     """Lint Dockerfiles and Compose files. A directory means every Dockerfile and Compose file under it
     (see --exclude); - reads stdin; no PATH checks the working directory."""
-    from dockaudit.plan import Flags
+    from dockaudit.run import Flags
 
     if stdin_filename is not None and "-" not in paths:
         raise click.BadParameter("needs - (standard input) among the paths", param_hint="--stdin-filename")
@@ -228,7 +228,7 @@ def check(
     )
     _refuse_unknown_selectors(select=flags.select, ignore=flags.ignore, extend_select=flags.extend_select)
     if online:
-        from dockaudit.online import BUDGET
+        from dockaudit.facts.online import BUDGET
 
         BUDGET.restart()
     if not paths:
@@ -310,8 +310,8 @@ class _StdinEcho:
 
 def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     from dockaudit.config import ConfigError
-    from dockaudit.engine import FileResult
-    from dockaudit.plan import cached_plan, config_for, lint_files
+    from dockaudit.linting.engine import FileResult
+    from dockaudit.run import cached_plan, config_for, lint_files
 
     try:
         run_config = config_for(flags, Path.cwd())
@@ -383,7 +383,7 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
 
 def _note_stale_knowledge() -> None:
     """Once per run, text output only: tables older than six months miss what was released since."""
-    from dockaudit.knowledge import KnowledgeError, load_knowledge, staleness_note, today
+    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge, staleness_note, today
 
     try:
         note = staleness_note(load_knowledge(), today())
@@ -430,7 +430,7 @@ def _show_settings(flags, run: CheckRun, run_config) -> None:
     """``--show-settings FILE``: where FILE's configuration comes from and what it resolves to."""
     import textwrap
 
-    from dockaudit.plan import plan_for
+    from dockaudit.run import plan_for
     from dockaudit.report import safe_text
 
     path = run.show_settings or "."
@@ -469,7 +469,7 @@ def _skipped_as_not_a_dockerfile(error: InputError, discovered: set[str]) -> boo
 def _failed(results) -> bool:
     """Whether the run must exit 2 whatever its findings: an input that could not be read or parsed, or
     a crash (a DA000 finding) — a crash never passes for the "findings" code 1."""
-    from dockaudit.engine import INTERNAL_ERROR
+    from dockaudit.linting.engine import INTERNAL_ERROR
 
     return any(r.error or any(f.rule == INTERNAL_ERROR[0] for f in r.findings) for r in results)
 
@@ -494,7 +494,7 @@ def _lint_compose_files(flags, compose_files, plans, env_files, merged=False, pr
     The project directory, which confines what the project may read, is ``--project-directory``; else,
     for a file found by scanning a folder named on the command line, that folder (the user named it
     as the project: ``docker/compose.yaml`` may build ``context: ..`` inside it); else the file's folder."""
-    from dockaudit.compose_lint import lint_compose
+    from dockaudit.compose.lint import lint_compose
 
     groups = [compose_files] if merged else [[f] for f in compose_files]
     results = []
@@ -526,7 +526,7 @@ def _print_suppressed(results) -> None:
 
 
 def _write_baseline(results, path: str) -> None:
-    from dockaudit.baseline import write_baseline
+    from dockaudit.linting.baseline import write_baseline
 
     try:
         count = write_baseline(results, Path(path))
@@ -537,7 +537,7 @@ def _write_baseline(results, path: str) -> None:
 
 
 def _filter_baseline(results, path: str):
-    from dockaudit.baseline import BaselineError, filter_results, read_baseline
+    from dockaudit.linting.baseline import BaselineError, filter_results, read_baseline
 
     try:
         known = read_baseline(Path(path))
@@ -551,8 +551,8 @@ def _compute_fixes(flags, results, plans, unsafe: bool) -> dict[int, tuple]:
     """Every file's fix outcome, keyed by ``id(result)``, all computed before anything is written: a
     failure here writes nothing (exit 2), so one run never leaves half its files fixed."""
     from dockaudit.files import MAX_FILE_BYTES, read_regular_file
-    from dockaudit.fix import fix_compose_text, fix_text
-    from dockaudit.plan import plan_for
+    from dockaudit.linting.fix import fix_compose_text, fix_text
+    from dockaudit.run import plan_for
 
     outcomes = {}
     for result in results:
@@ -606,7 +606,7 @@ def _print_fix_diffs(results, outcomes) -> bool:
 def _apply_fixes(results, outcomes, follow_symlinks: bool, echo: _StdinEcho):
     """Write each fixed file (standard input's goes to ``echo``) and return the results as they are on
     disk now: the fixed text's findings where the write went through, the original ones where not."""
-    from dockaudit.engine import FileResult, tree_result
+    from dockaudit.linting.engine import FileResult, tree_result
     from dockaudit.syntax.source import Source
 
     on_disk = []
@@ -735,8 +735,8 @@ def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) ->
         import json
 
         from dockaudit.context import LintContext, Options
-        from dockaudit.knowledge import KnowledgeError
-        from dockaudit.mlfacts import ml_facts
+        from dockaudit.facts.knowledge import KnowledgeError
+        from dockaudit.facts.mlfacts import ml_facts
         from dockaudit.syntax.tree_json import tree_to_dict
 
         arguments = _build_args(build_args)
@@ -744,7 +744,7 @@ def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) ->
         context_dir = Path(path).resolve().parent if path != "-" else None
         ctx = LintContext(tree, Options(build_args=arguments, context_dir=context_dir, use_context=path != "-"))
         try:
-            from dockaudit.knowledge import load_knowledge, unknown_facts
+            from dockaudit.facts.knowledge import load_knowledge, unknown_facts
 
             document["facts"] = [stage.to_json() for stage in ml_facts(ctx).stages]
             for stage in document["facts"]:
@@ -810,11 +810,11 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
     docker://[HOST/]NAME[:TAG|@DIGEST] (a bare NAME:TAG is Docker Hub), docker-daemon:NAME."""
     from dockaudit.config import ConfigError
     from dockaudit.context import Options
-    from dockaudit.engine import load_rules, select_rules
+    from dockaudit.linting.engine import load_rules, select_rules
     from dockaudit.image.audit import audit_source
     from dockaudit.image.progress import progress_for
     from dockaudit.model import Severity
-    from dockaudit.plan import Flags, config_for
+    from dockaudit.run import Flags, config_for
 
     flags = Flags(config=Path(config_file) if config_file else None, isolated=isolated)
     try:
@@ -841,8 +841,8 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
 
     dockerfile_result = None
     if dockerfile_path:
-        from dockaudit.engine import lint_source
-        from dockaudit.plan import plan_for
+        from dockaudit.linting.engine import lint_source
+        from dockaudit.run import plan_for
 
         try:
             plan = plan_for(flags, dockerfile_path)
@@ -906,7 +906,7 @@ def knowledge_command(context: click.Context, output_format: str) -> None:
     (`knowledge refresh` reads them again from their sources)."""
     if context.invoked_subcommand is not None:
         return
-    from dockaudit.knowledge import KnowledgeError, load_knowledge, summarize_knowledge
+    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge, summarize_knowledge
 
     try:
         summary = summarize_knowledge(load_knowledge())
@@ -918,7 +918,7 @@ def knowledge_command(context: click.Context, output_format: str) -> None:
 
         click.echo(json.dumps(summary, indent=2))
         return
-    click.echo(f"Knowledge tables as of {summary['as_of']} (rules/data/ml-compat.toml, base-images.toml)")
+    click.echo(f"Knowledge tables as of {summary['as_of']} (dockaudit/facts/knowledge/ml-compat.toml, base-images.toml)")
     for key, value in summary.items():
         if key != "as_of":
             click.echo(f"  {key:<22} {', '.join(value) if isinstance(value, list) else value}")
@@ -935,8 +935,8 @@ def knowledge_command(context: click.Context, output_format: str) -> None:
 def knowledge_refresh_command(pypi: str, pytorch_index: str, registry_image: str, write_to: str | None) -> None:
     """Read the version tables again from PyPI, the PyTorch index and the registry, and print the diff against
     the shipped tables for a maintainer to review (nothing installed is changed). Exit 1 when facts changed."""
-    from dockaudit.knowledge import KnowledgeError, load_knowledge
-    from dockaudit.refresh import Sources, refresh, render_toml, review_diff, write_override
+    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge
+    from dockaudit.facts.knowledge.refresh import Sources, refresh, render_toml, review_diff, write_override
 
     try:
         shipped = load_knowledge().raw
@@ -967,7 +967,7 @@ def knowledge_refresh_command(pypi: str, pytorch_index: str, registry_image: str
               default="table", show_default=True)  # fmt: skip
 def rules_command(output_format: str) -> None:
     """List the rule catalogue (reference: the catalogue plus every rule's docs, as in docs/rules.md)."""
-    from dockaudit.catalogue import render_catalogue, render_reference
+    from dockaudit.linting.catalogue import render_catalogue, render_reference
 
     click.echo(render_reference() if output_format == "reference" else render_catalogue(output_format), nl=False)
 
@@ -976,8 +976,8 @@ def rules_command(output_format: str) -> None:
 @click.argument("rule_id")
 def rule_command(rule_id: str) -> None:
     """Show one rule's full documentation (by id, name or hadolint/BuildKit alias), or a preset's rules."""
-    from dockaudit.catalogue import render_preset, render_rule_docs
-    from dockaudit.engine import rule_by_id
+    from dockaudit.linting.catalogue import render_preset, render_rule_docs
+    from dockaudit.linting.engine import rule_by_id
 
     found = rule_by_id(rule_id)
     preset = render_preset(rule_id) if found is None else None

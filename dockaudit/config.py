@@ -24,7 +24,7 @@ from pathlib import Path
 from dockaudit.files import InputError, read_regular_file
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import Rule
-from dockaudit.selectors import is_shellcheck_code, matches
+from dockaudit.linting.selectors import is_shellcheck_code, matches
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -188,7 +188,7 @@ def _gpus(value: object, where: str) -> tuple[str, ...]:
     names = _strings(value, where)
     if not names or len(names) > MAX_FLEET_GPUS:
         raise ConfigError(f"{where}: expected 1 to {MAX_FLEET_GPUS} GPU names, got {len(names)}")
-    from dockaudit.knowledge import KnowledgeError, load_knowledge
+    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge
 
     try:
         knowledge = load_knowledge()

@@ -1,4 +1,5 @@
-"""What a rule may look at: the tree, its stages and shell commands, the build context, options."""
+"""What a Dockerfile rule may look at: the tree, its stages and shell commands, the build context,
+options, and (through ``resources``) the knowledge tables, tools and the registry."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from dockaudit.dockerignore import IgnorePattern, is_ignored, read_dockerignore
-from dockaudit.installs import Invocation, invocations
+from dockaudit.facts.dockerignore import IgnorePattern, is_ignored, read_dockerignore
+from dockaudit.facts.installs import Invocation, invocations
+from dockaudit.facts.resources import Resources
 from dockaudit.syntax.nodes import Dockerfile, Instruction
 from dockaudit.syntax.shell import Command, run_commands
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage, build_stages
+
+if TYPE_CHECKING:
+    from dockaudit.facts.knowledge import Knowledge
 
 T = TypeVar("T")
 CONTEXT_FILE_LIMIT = 50_000  # stop listing a huge build context; rules then judge what they saw
@@ -52,9 +57,11 @@ class Options:
 class LintContext:
     """One Dockerfile being linted, with derived views computed once and shared by all rules."""
 
-    def __init__(self, dockerfile: Dockerfile, options: Options | None = None) -> None:
+    def __init__(self, dockerfile: Dockerfile, options: Options | None = None,
+                 resources: Resources | None = None) -> None:  # fmt: skip
         self.dockerfile = dockerfile
         self.options = options or Options()
+        self.resources = resources or Resources(online=self.options.online)
         self._commands: dict[int, list[Command]] = {}
         self._invocations: dict[int, list[Invocation]] = {}
         self._derived: dict[str, object] = {}
@@ -62,6 +69,11 @@ class LintContext:
     @property
     def path(self) -> str | None:
         return self.dockerfile.path
+
+    @cached_property
+    def knowledge(self) -> Knowledge:
+        """The knowledge tables (CUDA, frameworks, bases, EOL), as ``resources`` provides them."""
+        return self.resources.knowledge()
 
     @property
     def escape(self) -> str:

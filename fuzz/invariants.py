@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dockaudit.context import LintContext, Options
-from dockaudit.engine import load_rules, run_rules
-from dockaudit.fix import fix_text
+from dockaudit.linting.engine import load_rules, run_rules
+from dockaudit.linting.fix import fix_text
 from dockaudit.syntax import parse
 from dockaudit.syntax.parser import DockerfileSyntaxError
 from dockaudit.syntax.source import Source

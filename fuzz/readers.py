@@ -62,7 +62,7 @@ def _check_config(path: Path, data: bytes) -> None:
 
 @reader("baseline")
 def check_baseline(folder: Path, data: bytes) -> None:
-    from dockaudit.baseline import BaselineError, read_baseline
+    from dockaudit.linting.baseline import BaselineError, read_baseline
 
     path = folder / "baseline.json"
     path.write_bytes(data)
@@ -74,8 +74,8 @@ def check_baseline(folder: Path, data: bytes) -> None:
 
 @reader("compose")
 def check_compose(folder: Path, data: bytes) -> None:
-    from dockaudit.compose_lint import lint_compose
-    from dockaudit.engine import load_rules
+    from dockaudit.compose.lint import lint_compose
+    from dockaudit.linting.engine import load_rules
 
     path = folder / "compose.yaml"
     path.write_bytes(data)
@@ -118,7 +118,7 @@ def check_docker_archive(folder: Path, data: bytes) -> None:
 
 def _check_image(source: str) -> None:
     from dockaudit.context import Options
-    from dockaudit.engine import load_rules
+    from dockaudit.linting.engine import load_rules
     from dockaudit.image.audit import audit_source
 
     rules = [r for r in load_rules() if r.target == "image"]

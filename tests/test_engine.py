@@ -7,7 +7,7 @@ import sys
 import textwrap
 
 from dockaudit.context import LintContext
-from dockaudit.engine import lint_source, load_rules, run_rules, select_rules
+from dockaudit.linting.engine import lint_source, load_rules, run_rules, select_rules
 from dockaudit.model import Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax import parse
@@ -130,7 +130,7 @@ def test_violation_without_span_lands_on_line_one():
 def test_announced_packs_agree_with_importlib_metadata():
     from importlib import metadata
 
-    from dockaudit.engine import ENTRY_POINT_GROUP, announced_packs
+    from dockaudit.linting.engine import ENTRY_POINT_GROUP, announced_packs
 
     expected = [(e.name, e.value) for e in metadata.entry_points(group=ENTRY_POINT_GROUP)]
     assert expected and sorted(announced_packs()) == sorted(expected)

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from dockaudit.cli import cli
 from dockaudit.context import LintContext, Options
-from dockaudit.engine import load_rules, run_rules, select_rules
-from dockaudit.fix import fix_text
+from dockaudit.linting.engine import load_rules, run_rules, select_rules
+from dockaudit.linting.fix import fix_text
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax import DockerfileSyntaxError, parse

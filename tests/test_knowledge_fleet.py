@@ -9,7 +9,7 @@ import pytest
 import dockaudit
 from dockaudit.config import ConfigError, parse_config
 from dockaudit.context import Options
-from dockaudit.knowledge import load_knowledge
+from dockaudit.facts.knowledge import load_knowledge
 from dockaudit.model import Severity
 
 FLEET_RULES = ["DA540", "DA541", "DA542"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from dockaudit import plan
+from dockaudit import run as plan
 from dockaudit.cli import cli
 from tests.conftest import FIXTURES
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dockaudit.context import LintContext
-from dockaudit.engine import load_rules, run_rules, select_rules
+from dockaudit.linting.engine import load_rules, run_rules, select_rules
 from dockaudit.syntax import parse
 from dockaudit.syntax.nodes import Dockerfile
 from dockaudit.syntax.source import CHECKPOINT_CHARS, Source

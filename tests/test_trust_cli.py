@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dockaudit import plan
+from dockaudit import run as plan
 from dockaudit.cli import cli
 from dockaudit.files import MAX_FILE_BYTES
 from dockaudit.atomic import ChangedSinceRead, write_atomically
@@ -46,18 +46,18 @@ def test_write_atomically_refuses_a_file_that_changed_since_it_was_read(tmp_path
 
 
 def test_an_edit_made_while_fix_runs_is_kept_and_reported(tmp_path: Path, monkeypatch):
-    import dockaudit.fix
+    import dockaudit.linting.fix
 
     target = tmp_path / "Dockerfile"
     target.write_bytes(FIXABLE)
-    real_fix_text = dockaudit.fix.fix_text
+    real_fix_text = dockaudit.linting.fix.fix_text
 
     def fix_while_the_user_saves(*args, **kwargs):
         outcome = real_fix_text(*args, **kwargs)
         target.write_bytes(b"FROM debian:12\n# the user's edit\n")  # saved between read and write
         return outcome
 
-    monkeypatch.setattr(dockaudit.fix, "fix_text", fix_while_the_user_saves)
+    monkeypatch.setattr(dockaudit.linting.fix, "fix_text", fix_while_the_user_saves)
     result = run("--fix", "--isolated", *FIXES, str(target))
     assert target.read_bytes() == b"FROM debian:12\n# the user's edit\n"
     assert "changed since it was read; not rewritten" in result.stderr
@@ -155,19 +155,19 @@ def test_compose_command_fix_with_a_build(tmp_path: Path, monkeypatch):
 
 
 def test_a_crashing_fix_writes_no_file_at_all(tmp_path: Path, monkeypatch):
-    import dockaudit.fix
+    import dockaudit.linting.fix
 
     first, second = tmp_path / "a.Dockerfile", tmp_path / "b.Dockerfile"
     first.write_bytes(FIXABLE)
     second.write_bytes(FIXABLE)
-    real_fix_text = dockaudit.fix.fix_text
+    real_fix_text = dockaudit.linting.fix.fix_text
 
     def crash_on_b(text, path, *args, **kwargs):
         if path and path.endswith("b.Dockerfile"):
             raise RuntimeError("bug in a fix")
         return real_fix_text(text, path, *args, **kwargs)
 
-    monkeypatch.setattr(dockaudit.fix, "fix_text", crash_on_b)
+    monkeypatch.setattr(dockaudit.linting.fix, "fix_text", crash_on_b)
     result = run("--fix", "--isolated", *FIXES, str(first), str(second))
     assert result.exit_code == 2 and "no file was rewritten" in result.stderr
     assert first.read_bytes() == FIXABLE and second.read_bytes() == FIXABLE

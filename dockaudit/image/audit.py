@@ -6,13 +6,18 @@ import re
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from dockaudit.context import Options
-from dockaudit.engine import INTERNAL_ERROR, FileResult
+from dockaudit.facts.resources import Resources
+from dockaudit.linting.engine import INTERNAL_ERROR, FileResult
 from dockaudit.image.layers import Entry, Filesystem, UnpackBudget, apply_entry, end_layer, layer_entries
 from dockaudit.image.sources import ImageRef, ImageSourceError, open_source
 from dockaudit.model import Finding, Severity, Violation
 from dockaudit.plugin import Rule
+
+if TYPE_CHECKING:
+    from dockaudit.facts.knowledge import Knowledge
 
 # Small files whose content rules read: CUDA/cuDNN versions, framework versions.
 _READ = re.compile(
@@ -31,6 +36,11 @@ class ImageContext:
     entries: list[Entry] = field(default_factory=list)  # every entry of every layer, in order
     contents: dict[str, bytes] = field(default_factory=dict)  # small files of interest, last writer wins
     options: Options = field(default_factory=Options)
+    resources: Resources = field(default_factory=Resources)
+
+    @property
+    def knowledge(self) -> Knowledge:
+        return self.resources.knowledge()
 
     @property
     def config(self) -> dict:

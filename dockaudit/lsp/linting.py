@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockaudit.engine import INTERNAL_ERROR, PARSE_ERROR, FileResult, lint_source
+from dockaudit.linting.engine import INTERNAL_ERROR, PARSE_ERROR, FileResult, lint_source
 from dockaudit.files import MAX_FILE_BYTES, is_compose_file, is_dockerfile_name
 from dockaudit.model import Finding, Severity
-from dockaudit.plan import FilePlan, Flags, cached_plan
+from dockaudit.run import FilePlan, Flags, cached_plan
 
 DOCKERFILE, COMPOSE = "dockerfile", "compose"
 CONFIG_ERROR = "config-error"  # a finding code of its own: no rule has it, so no docs link
@@ -94,7 +94,7 @@ def lint_document(text: str, path: str | None, kind: str, plans: dict) -> Docume
 def _lint_compose(path: str | None, plan: FilePlan) -> list[Finding]:
     """The DA9xx findings of the saved compose file (the Dockerfiles its services build are
     documents of their own)."""
-    from dockaudit.compose_lint import lint_compose
+    from dockaudit.compose.lint import lint_compose
 
     if path is None:
         return []  # an unsaved compose buffer: its includes and .env cannot be resolved

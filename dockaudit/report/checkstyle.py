@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from dockaudit.engine import FileResult
+from dockaudit.linting.engine import FileResult
 from dockaudit.model import Finding, Severity
 from dockaudit.report import safe_text
 from dockaudit.report.image_places import ImagePlace, image_place, image_results

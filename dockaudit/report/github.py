@@ -10,7 +10,7 @@ or on no file at all (see ``_where``).
 
 from __future__ import annotations
 
-from dockaudit.engine import FileResult
+from dockaudit.linting.engine import FileResult
 from dockaudit.model import Finding, Severity
 from dockaudit.report import safe_text
 from dockaudit.report.image_places import ImagePlace, image_place, image_results, is_image_result

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
-from dockaudit.engine import FileResult
-from dockaudit.fingerprint import fingerprints
+from dockaudit.linting.engine import FileResult
+from dockaudit.linting.fingerprint import fingerprints
 from dockaudit.model import Finding, Severity
 from dockaudit.report import safe_text
 from dockaudit.report.image_places import ImagePlace, image_place, image_results

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from dockaudit.engine import FileResult
+from dockaudit.linting.engine import FileResult
 from dockaudit.model import Finding
 from dockaudit.report import human_size, safe_text, summarize
 from dockaudit.report.image_places import ImagePlace, image_place, image_results

@@ -14,9 +14,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from dockaudit import __version__
-from dockaudit.catalogue import DOCS_URL, docs_url
-from dockaudit.engine import FileResult, load_rules
-from dockaudit.fingerprint import fingerprints
+from dockaudit.linting.catalogue import DOCS_URL, docs_url
+from dockaudit.linting.engine import FileResult, load_rules
+from dockaudit.linting.fingerprint import fingerprints
 from dockaudit.model import Finding, Severity
 from dockaudit.report import safe_data, safe_text
 from dockaudit.report.image_places import ImagePlace, image_place, image_results

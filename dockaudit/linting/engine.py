@@ -1,4 +1,4 @@
-"""Rule discovery and execution (selection is ``dockaudit.selectors``; its names are re-exported here).
+"""Rule discovery and execution (selection is ``dockaudit.linting.selectors``; its names are re-exported here).
 
 Findings flow one way: tree → rules → findings.  A rule that raises does not
 stop the others: it becomes a DA000 internal-error finding naming the rule.
@@ -17,8 +17,8 @@ from pathlib import Path
 from dockaudit.context import LintContext, Options
 from dockaudit.model import Finding, Severity, Violation
 from dockaudit.plugin import Rule
-from dockaudit.selectors import matches, rule_named, select_rules, unknown_selectors  # noqa: F401 - API as before
-from dockaudit.suppressions import Suppression, apply_suppressions, find_suppressions
+from dockaudit.linting.selectors import matches, rule_named, select_rules, unknown_selectors  # noqa: F401 - API as before
+from dockaudit.linting.suppressions import Suppression, apply_suppressions, find_suppressions
 from dockaudit.syntax.nodes import Dockerfile
 from dockaudit.syntax.parser import DockerfileSyntaxError, parse
 from dockaudit.syntax.source import Source, Span

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dockaudit.context import LintContext, Options
-from dockaudit.engine import INTERNAL_ERROR, run_rules
+from dockaudit.linting.engine import INTERNAL_ERROR, run_rules
 from dockaudit.model import Edit, Finding, Fix, Severity
 from dockaudit.plugin import Rule
-from dockaudit.suppressions import apply_suppressions, find_suppressions
+from dockaudit.linting.suppressions import apply_suppressions, find_suppressions
 from dockaudit.syntax.nodes import Dockerfile
 from dockaudit.syntax.parser import DockerfileSyntaxError, parse
 

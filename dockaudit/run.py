@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dockaudit.config import Config, find_config, read_config
 from dockaudit.context import Options
-from dockaudit.engine import load_rules, select_rules, unknown_selectors
+from dockaudit.linting.engine import load_rules, select_rules, unknown_selectors
 from dockaudit.plugin import Rule
 
 
@@ -116,7 +116,7 @@ def lint_file(flags: Flags, path: str, plan: FilePlan | None = None, data: bytes
 
     A top-level function so that ``--jobs`` can run it in worker processes.
     """
-    from dockaudit.engine import lint_source
+    from dockaudit.linting.engine import lint_source
     from dockaudit.files import InputError, check_dockerfile_bytes, read_dockerfile
 
     plan = plan or plan_for(flags, path)

@@ -8,15 +8,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dockaudit.compose import ComposeError, ComposeProject, YNode, load_project, service_build
+from dockaudit.compose.project import ComposeError, ComposeProject, YNode, load_project, service_build
 from dockaudit.context import Options
-from dockaudit.dockerignore import dockerignore_problems
-from dockaudit.engine import INTERNAL_ERROR, FileResult, lint_source, to_finding
+from dockaudit.facts.dockerignore import dockerignore_problems
+from dockaudit.facts.resources import Resources
+from dockaudit.linting.engine import INTERNAL_ERROR, FileResult, lint_source, to_finding
 from dockaudit.files import InputError, read_dockerfile
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import Rule
 from dockaudit.syntax.source import Source, Span
+
+if TYPE_CHECKING:
+    from dockaudit.facts.knowledge import Knowledge
 
 
 @dataclass
@@ -34,10 +39,16 @@ class ServiceBuild:
 class ComposeContext:
     """What compose rules read: the merged project, its services, and each built service's Dockerfile."""
 
-    def __init__(self, project: ComposeProject, options: Options | None = None) -> None:
+    def __init__(self, project: ComposeProject, options: Options | None = None,
+                 resources: Resources | None = None) -> None:  # fmt: skip
         self.project = project
         self.options = options or Options()
+        self.resources = resources or Resources(online=self.options.online)
         self.builds: dict[str, ServiceBuild] = {}
+
+    @cached_property
+    def knowledge(self) -> Knowledge:
+        return self.resources.knowledge()
 
     @property
     def services(self) -> dict[str, YNode]:
@@ -58,7 +69,7 @@ class ComposeContext:
         if build is None or build.result is None or build.result.dockerfile is None:
             return None
         from dockaudit.context import LintContext
-        from dockaudit.mlfacts import ml_facts
+        from dockaudit.facts.mlfacts import ml_facts
 
         # the context the build reads, or none when it is not read
         options = Options(build_args=build.args, target=build.target, context_dir=build.context,

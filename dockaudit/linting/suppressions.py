@@ -7,7 +7,7 @@
   ``# hadolint stage ignore=…`` (up to the end of the stage that follows the comment).
 * ``# check=skip=JSONArgsRecommended`` (BuildKit's directive; ``skip=all``).
 
-A code is a selector of ``dockaudit.selectors`` (ids, prefixes, names, aliases, ALL, presets),
+A code is a selector of ``dockaudit.linting.selectors`` (ids, prefixes, names, aliases, ALL, presets),
 matched by its one matcher; a finding tagged with one specific alias is matched only by that alias.
 A malformed comment or an unknown code suppresses nothing and is reported (DA026).
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from dockaudit.model import Finding
 from dockaudit.plugin import Rule
-from dockaudit.selectors import is_hadolint_code, is_known, matches
+from dockaudit.linting.selectors import is_hadolint_code, is_known, matches
 from dockaudit.syntax.nodes import Blank, Comment, Directive, Dockerfile, Instruction
 from dockaudit.syntax.source import Span
 
