@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dockaudit.engine import FileResult
+from dockaudit.linting.engine import FileResult
 from dockaudit.model import Finding
 from dockaudit.report._safe import safe_text
 
