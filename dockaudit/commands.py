@@ -126,9 +126,13 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
             fail(str(dockerfile_result))
             sys.exit(EXIT_ERROR)
     tree = dockerfile_result.dockerfile if dockerfile_result else None
+    from dockaudit.image.progress import progress_for
+
+    progress = progress_for(sys.stderr)  # a bar on a terminal only: None in CI logs, pipes and tests
     results = [
         r for s in sources
-        for r in audit_source(s, plan.rules, plan.options, platform, all_platforms, insecure, remember, tree, unpack)
+        for r in audit_source(s, plan.rules, plan.options, platform, all_platforms, insecure, remember, tree, unpack,
+                              progress)  # fmt: skip
     ]
     results = [r if r.error else _configured_image(plan, r) for r in results]
     if dockerfile_result is not None:
