@@ -15,7 +15,7 @@ from dockaudit.facts import baseos
 
 from dockaudit.facts import toolflags
 from dockaudit.context import LintContext
-from dockaudit.linting.edits import append_to_run, insert_after_word
+from dockaudit.linting.edits import append_to_run, fix_of, insert_after_word
 from dockaudit.facts.installs import Invocation, installs
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
@@ -28,10 +28,6 @@ from dockaudit.linting.wording import listing
 
 FAMILY = "cleanup"
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
-
-
-def _fix(description: str, edit: Edit | None) -> Fix | None:
-    return Fix(description, (edit,)) if edit is not None else None
 
 
 def _image_runs(ctx: LintContext) -> Iterator[Instruction]:
@@ -129,7 +125,7 @@ def find_apt_lists_left_behind(ctx: LintContext) -> Iterator[Violation]:
                 fix = None
                 if apt_lists_unused_later(ctx, instruction):
                     edit = append_to_run(ctx.dockerfile, instruction, "rm -rf /var/lib/apt/lists/*")
-                    fix = _fix("remove the apt lists in the same RUN", edit)
+                    fix = fix_of("remove the apt lists in the same RUN", edit)
                 else:
                     message += " (a later RUN installs from them without apt-get update: merge it into this one first)"
                 yield Violation(invocation.command.span, message, fix)
@@ -298,7 +294,7 @@ def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                 yield Violation(
                     invocation.command.span,
                     "add --no-cache-dir (or mount a cache on /root/.cache/pip)",
-                    _fix("add --no-cache-dir", edit),
+                    fix_of("add --no-cache-dir", edit),
                 )
             else:
                 if _uv_cache_option(invocation) or _env_truthy(ctx, instruction, commands, index, "UV_NO_CACHE"):
@@ -313,7 +309,7 @@ def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                 yield Violation(
                     invocation.command.span,
                     "add --no-cache (or mount a cache on /root/.cache/uv)",
-                    _fix("add --no-cache", edit),
+                    fix_of("add --no-cache", edit),
                     alias="",
                 )
 
@@ -381,7 +377,7 @@ def find_apk_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
             yield Violation(
                 invocation.command.span,
                 "add --no-cache so the apk index does not stay in the layer",
-                _fix("add --no-cache", edit),
+                fix_of("add --no-cache", edit),
             )
 
 
@@ -451,7 +447,7 @@ def find_rpm_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
             yield Violation(
                 invocation.command.span,
                 f"add && {clean} in the same RUN",
-                _fix(f"add && {clean}", append_to_run(ctx.dockerfile, instruction, clean)),
+                fix_of(f"add && {clean}", append_to_run(ctx.dockerfile, instruction, clean)),
                 alias=_RPM_ALIASES[invocation.tool],
             )
 
@@ -505,7 +501,7 @@ def find_conda_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
             yield Violation(
                 invocation.command.span,
                 f"add && {clean} in the same RUN",
-                _fix(f"add && {clean}", append_to_run(ctx.dockerfile, instruction, clean)),
+                fix_of(f"add && {clean}", append_to_run(ctx.dockerfile, instruction, clean)),
             )
 
 
@@ -561,7 +557,7 @@ def find_js_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                 yield Violation(
                     invocation.command.span,
                     "add && yarn cache clean in the same RUN",
-                    _fix("add && yarn cache clean", append_to_run(ctx.dockerfile, instruction, "yarn cache clean")),
+                    fix_of("add && yarn cache clean", append_to_run(ctx.dockerfile, instruction, "yarn cache clean")),
                     alias="DL3060",
                 )
             elif invocation.tool == "npm" and invocation.action in ("install", "ci"):
@@ -573,7 +569,7 @@ def find_js_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                 yield Violation(
                     invocation.command.span,
                     f"add && {clean} in the same RUN",
-                    _fix(f"add && {clean}", append_to_run(ctx.dockerfile, instruction, clean)),
+                    fix_of(f"add && {clean}", append_to_run(ctx.dockerfile, instruction, clean)),
                     alias="",
                 )
 
@@ -801,7 +797,7 @@ def find_interactive_installs(ctx: LintContext) -> Iterator[Violation]:
             yield Violation(
                 invocation.command.span,
                 f"add {flags[0]} so {invocation.program} does not wait for an answer",
-                _fix("add -y", edit),
+                fix_of("add -y", edit),
                 alias=_YES_ALIASES[invocation.tool],
             )
 
@@ -978,7 +974,7 @@ def find_useradd_without_no_log_init(ctx: LintContext) -> Iterator[Violation]:
                 yield Violation(
                     command.span,
                     f"add -l (--no-log-init): UID {uid} makes a sparse lastlog of gigabytes",
-                    _fix("add -l", edit),
+                    fix_of("add -l", edit),
                 )
 
 

@@ -8,18 +8,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockaudit_rules.security import _TOKEN_PREFIXES, _literal_secret_value, looks_like_secret_name
-
 from dockaudit.compose.project import (PathRefused, YNode, env_file_entries, environment_entries, project_path, read_env_file,
-                              shown_path)  # fmt: skip
+                              service_image, shown_path)  # fmt: skip
 from dockaudit.files import InputError
 from dockaudit.facts.imageref import parse_image_ref
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.syntax.source import Span
+from dockaudit.facts.secrets import contains_access_token, could_be_credential, looks_like_secret_name
 from dockaudit.plugin import rule
 
 if TYPE_CHECKING:  # only an annotation here: importing it would load the Compose linter on every run
     from dockaudit.compose.lint import ComposeContext
+    from dockaudit.facts.resources import Resources
 
 FAMILY = "compose"
 _GPU_IMAGES = re.compile(
@@ -27,15 +27,6 @@ _GPU_IMAGES = re.compile(
     r"nvidia/pytorch|nvidia/tensorflow|tensorflow/tensorflow:[^ ]*gpu|nvcr\.io/nim/)",  # ollama runs on CPUs too
 )
 _SERVING = re.compile(r"vllm|text-generation|tritonserver|torchserve|ollama|llama[.-]?cpp|\btgi\b|\btrain|sglang|nim")
-
-
-def _violation(ctx: ComposeContext, node: YNode, message: str, key: bool = False) -> Violation:
-    return Violation(ctx.span(node, key), message, path=node.file)
-
-
-def _image(service: YNode) -> str:
-    node = service.get("image")
-    return node.text if node else ""
 
 
 def _has_gpu_access(service: YNode) -> bool:
@@ -51,7 +42,7 @@ def _has_gpu_access(service: YNode) -> bool:
 
 
 def _is_gpu_service(ctx: ComposeContext, name: str, service: YNode) -> bool:
-    if _GPU_IMAGES.search(_image(service)):
+    if _GPU_IMAGES.search(service_image(service)):
         return True
     facts = ctx.stage_facts(name)
     return facts is not None and (facts.base.gpu or facts.base.cuda is not None)
@@ -59,7 +50,7 @@ def _is_gpu_service(ctx: ComposeContext, name: str, service: YNode) -> bool:
 
 def _is_model_service(ctx: ComposeContext, name: str, service: YNode) -> bool:
     command = service.get("command")
-    words = [_image(service), name] + ([command.text, *(c.text for c in command.items)] if command else [])
+    words = [service_image(service), name] + ([command.text, *(c.text for c in command.items)] if command else [])
     text = " ".join(words)
     return _is_gpu_service(ctx, name, service) or _has_gpu_access(service) or bool(_SERVING.search(text.lower()))
 
@@ -105,7 +96,7 @@ def find_unpinned_service_images(ctx: ComposeContext) -> Iterator[Violation]:
         if ref is None or ref.digest:
             continue
         if ref.tag is None or ref.tag == "latest":
-            yield _violation(ctx, node, f"pin '{node.text}' to a version tag (or a digest)")
+            yield ctx.finding(node, f"pin '{node.text}' to a version tag (or a digest)")
 
 
 @rule(
@@ -148,7 +139,7 @@ def find_secrets_in_service_environment(ctx: ComposeContext) -> Iterator[Violati
           OPENAI_API_KEY: ${OPENAI_API_KEY}
     ```
     """
-    project_names = " ".join([*ctx.services, *(_image(s) for s in ctx.services.values())])
+    project_names = " ".join([*ctx.services, *(service_image(s) for s in ctx.services.values())])
     for name, service in ctx.services.items():
         raw = _raw_environment(ctx, service)
         for key, value, node in environment_entries(service):
@@ -157,11 +148,11 @@ def find_secrets_in_service_environment(ctx: ComposeContext) -> Iterator[Violati
             written = raw.get(key, value)
             if "$" in written:
                 continue  # from the environment at deploy time
-            credential = looks_like_secret_name(key) and _literal_secret_value(value)
+            credential = looks_like_secret_name(key) and could_be_credential(value)
             if credential and is_demo_default(value, project_names):
                 credential = False
-            if _TOKEN_PREFIXES.search(value) or credential:
-                yield _violation(ctx, node, f"service {name}: {key} is a literal secret in a committed file; use "
+            if contains_access_token(value) or credential:
+                yield ctx.finding(node, f"service {name}: {key} is a literal secret in a committed file; use "
                                  "${" + key + "} from an uncommitted .env, or Compose secrets:")  # fmt: skip
 
 
@@ -231,7 +222,7 @@ def find_gpu_services_without_reservation(ctx: ComposeContext) -> Iterator[Viola
     for name, service in ctx.services.items():
         if _is_gpu_service(ctx, name, service) and not _has_gpu_access(service):
             anchor = service.get("image") or service.get("build") or service
-            yield _violation(ctx, anchor, f"service {name} is CUDA-based but reserves no GPU: add "
+            yield ctx.finding(anchor, f"service {name} is CUDA-based but reserves no GPU: add "
                              "deploy.resources.reservations.devices with capabilities: [gpu]")  # fmt: skip
 
 
@@ -278,7 +269,7 @@ def find_nvidia_runtime(ctx: ComposeContext) -> Iterator[Violation]:
     for name, service in ctx.services.items():
         runtime = service.get("runtime")
         if runtime is not None and runtime.text == "nvidia":
-            yield _violation(ctx, runtime, f"service {name}: runtime: nvidia is the legacy nvidia-docker2 way; "
+            yield ctx.finding(runtime, f"service {name}: runtime: nvidia is the legacy nvidia-docker2 way; "
                              "reserve GPUs with deploy.resources.reservations.devices")  # fmt: skip
 
 
@@ -334,11 +325,11 @@ def find_all_gpus(ctx: ComposeContext) -> Iterator[Violation]:
         for device in devices.items if devices else []:
             count = device.get("count")
             if count is not None and count.text == "all":
-                yield _violation(ctx, count, f"service {name} reserves every GPU of the host: set count: 1 (or "
+                yield ctx.finding(count, f"service {name} reserves every GPU of the host: set count: 1 (or "
                                  "device_ids) unless it really shards over all of them")  # fmt: skip
         for key, value, node in environment_entries(service):
             if key == "NVIDIA_VISIBLE_DEVICES" and value == "all":
-                yield _violation(ctx, node, f"service {name}: NVIDIA_VISIBLE_DEVICES=all exposes every GPU; let the "
+                yield ctx.finding(node, f"service {name}: NVIDIA_VISIBLE_DEVICES=all exposes every GPU; let the "
                                  "device reservation decide")  # fmt: skip
 
 
@@ -386,7 +377,7 @@ def find_services_without_memory_limit(ctx: ComposeContext) -> Iterator[Violatio
             continue
         if service.get("deploy", "resources", "limits", "memory") is None and service.get("mem_limit") is None:
             anchor = service.get("image") or service.get("build") or service
-            yield _violation(ctx, anchor, f"service {name} loads models but has no memory limit: set "
+            yield ctx.finding(anchor, f"service {name} loads models but has no memory limit: set "
                              "deploy.resources.limits.memory")  # fmt: skip
 
 
@@ -478,7 +469,7 @@ def find_unhealthy_dependencies(ctx: ComposeContext) -> Iterator[Violation]:
                 reason = f"{other} has a healthcheck but {name} does not wait for it (condition: service_healthy)"
             else:
                 reason = f"{other} has no healthcheck to wait for"
-            yield _violation(ctx, node, f"service {name} starts as soon as {other} has started, not when it accepts "
+            yield ctx.finding(node, f"service {name} starts as soon as {other} has started, not when it accepts "
                              f"connections, and has no restart policy: {reason}")  # fmt: skip
 
 
@@ -489,7 +480,7 @@ _NO_HEALTHCHECK_IMAGES = re.compile(r"^(?:docker\.io/)?(?:library/)?(?:postgres|
 def _known_without_healthcheck(service: YNode) -> bool:
     """A database or queue from an official image: they ship no HEALTHCHECK and take a while to accept
     connections on a first start."""
-    return bool(_NO_HEALTHCHECK_IMAGES.match(_image(service)))
+    return bool(_NO_HEALTHCHECK_IMAGES.match(service_image(service)))
 
 
 @rule(
@@ -548,7 +539,7 @@ def find_binds_over_application(ctx: ComposeContext) -> Iterator[Violation]:
         for item in volumes.items if volumes else []:
             source, target = _bind(item)
             if source and target and target.rstrip("/") == workdir.rstrip("/"):
-                yield _violation(ctx, item, f"service {name}: {source} is mounted over {target}, where the image "
+                yield ctx.finding(item, f"service {name}: {source} is mounted over {target}, where the image "
                                  "keeps its code: the container runs the host's files, not the image's")  # fmt: skip
 
 
@@ -612,17 +603,17 @@ def find_host_access(ctx: ComposeContext) -> Iterator[Violation]:
     for name, service in ctx.services.items():
         privileged = service.get("privileged")
         if privileged is not None and privileged.truthy():
-            yield _violation(ctx, privileged, f"service {name} runs privileged: root on the host")
+            yield ctx.finding(privileged, f"service {name} runs privileged: root on the host")
         for key in ("network_mode", "pid"):
             node = service.get(key)
             if node is not None and node.text == "host":
-                yield _violation(ctx, node, f"service {name}: {key}: host shares the host's {key.split('_')[0]} "
+                yield ctx.finding(node, f"service {name}: {key}: host shares the host's {key.split('_')[0]} "
                                  "namespace")  # fmt: skip
         volumes = service.get("volumes")
         for item in volumes.items if volumes else []:
             text = item.text or (item.get("source").text if item.get("source") else "")
             if "docker.sock" in text:
-                yield _violation(ctx, item, f"service {name} mounts the Docker socket: it can start privileged "
+                yield ctx.finding(item, f"service {name} mounts the Docker socket: it can start privileged "
                                  "containers, i.e. it is root on the host")  # fmt: skip
 
 
@@ -704,12 +695,12 @@ def find_sensitive_public_ports(ctx: ComposeContext) -> Iterator[Violation]:
     """
     for name, service in ctx.services.items():
         ports = service.get("ports")
-        if _is_web_proxy(_image(service)):
+        if _is_web_proxy(service_image(service)):
             continue  # nginx on 8888 is whatever nginx serves there, not Jupyter
         for item in ports.items if ports else []:
             host_ip, container = _published(item)
             if container in _SENSITIVE_PORTS and host_ip in (None, "0.0.0.0", "::"):
-                violation = _violation(ctx, item, f"service {name} publishes {_SENSITIVE_PORTS[container]} (port "
+                violation = ctx.finding(item, f"service {name} publishes {_SENSITIVE_PORTS[container]} (port "
                                        f"{container}) on every interface: bind it to 127.0.0.1 or drop the port")  # fmt: skip
                 yield replace(violation, fix=_localhost_fix(ctx, item, host_ip))
 
@@ -758,7 +749,7 @@ def find_obsolete_version_key(ctx: ComposeContext) -> Iterator[Violation]:
     """
     node = ctx.project.root.get("version")
     if node is not None:
-        violation = _violation(ctx, node, "the top-level version: is obsolete and ignored by docker compose", key=True)
+        violation = ctx.finding(node, "the top-level version: is obsolete and ignored by docker compose", key=True)
         text = ctx.project.texts.get(node.file, "")
         key_start = node.key_start if node.key_start is not None else node.start
         start = text.rfind("\n", 0, key_start) + 1
@@ -808,31 +799,26 @@ def find_committed_env_file_secrets(ctx: ComposeContext) -> Iterator[Violation]:
         for entry, relative in env_file_entries(service):
             try:  # outside the project or not a regular file: not read (the loader said so)
                 path = project_path(relative, Path(entry.file).parent, ctx.project.folder)
-                values = read_env_file(path) if path.is_file() and _tracked_by_git(path) else {}
+                values = read_env_file(path) if path.is_file() and _tracked_by_git(ctx.resources, path) else {}
             except (PathRefused, InputError):
                 continue
-            secrets = [k for k, v in values.items() if (looks_like_secret_name(k) and _literal_secret_value(v)
-                       and "$" not in v) or _TOKEN_PREFIXES.search(v)]  # fmt: skip
+            secrets = [k for k, v in values.items() if (looks_like_secret_name(k) and could_be_credential(v)
+                       and "$" not in v) or contains_access_token(v)]  # fmt: skip
             if secrets:
-                yield _violation(ctx, entry, f"service {name}: {shown_path(relative)} is committed and holds "
+                yield ctx.finding(entry, f"service {name}: {shown_path(relative)} is committed and holds "
                                  f"{', '.join(secrets[:3])}: keep env files with secrets out of git")  # fmt: skip
 
 
-def _tracked_by_git(path: Path) -> bool:
+def _tracked_by_git(resources: Resources, path: Path) -> bool:
     """Whether ``path`` is committed in the repository that holds it: the nearest folder up with a
     ``.git``.  Git is asked from that folder, never from the file's own: a pull request can commit the
     files of a bare repository (HEAD, config, objects/, refs/) next to an env file, git run there took
     them for the repository, found the env file untracked, and the rule was silenced.  No fsmonitor
     command and no implicitly found bare repository either way."""
-    import subprocess  # only for the rare runs that need it: a pre-commit run saves the import
-
     top = next((folder for folder in (path.parent, *path.parent.parents) if (folder / ".git").exists()), None)
     if top is None:
         return False
     command = ["git", "-c", "core.fsmonitor=", "-c", "safe.bareRepository=explicit", "-C", str(top), "ls-files",
                "--error-unmatch", "--", path.relative_to(top).as_posix()]  # fmt: skip
-    try:
-        completed = subprocess.run(command, capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return completed.returncode == 0
+    run = resources.run_tool(command, None, 10)
+    return run is not None and run.returncode == 0

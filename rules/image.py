@@ -8,24 +8,16 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from dockaudit.facts.knowledge import load_knowledge
+from dockaudit.linting.wording import mebibytes
 from dockaudit.model import Severity, Violation
+from dockaudit.facts.secrets import contains_access_token, could_be_credential, looks_like_secret_name
 from dockaudit.plugin import rule
-from dockaudit_rules.security import _TOKEN_PREFIXES, _literal_secret_value, looks_like_secret_name
 
 if TYPE_CHECKING:  # only an annotation here: importing it would load the image readers on every run
     from dockaudit.image.audit import ImageContext
 
 FAMILY = "image"
 _MB = 1024 * 1024
-
-
-def _size(n: int) -> str:
-    return f"{n / _MB:.1f} MiB" if n >= _MB / 10 else f"{n / 1024:.0f} KiB"
-
-
-def _found(message: str, severity: Severity | None = None, layer: int | None = None) -> Violation:
-    return Violation(None, message, severity=severity, layer=layer)
 
 
 @rule(
@@ -59,7 +51,7 @@ def find_root_image(ctx: ImageContext) -> Iterator[Violation]:
     """
     user = str(ctx.config.get("User") or "")
     if user.split(":")[0] in ("", "root", "0"):
-        yield _found(f"the image runs as root (User is {user or 'empty'}): set a non-root USER")
+        yield Violation(None, f"the image runs as root (User is {user or 'empty'}): set a non-root USER")
 
 
 _BUILD_ARG_LEAK = re.compile(r"^\|\d+ ((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s)+)")
@@ -106,19 +98,19 @@ def find_image_secrets(ctx: ImageContext) -> Iterator[Violation]:
     """
     for item in ctx.config.get("Env") or []:
         key, _, value = str(item).partition("=")
-        if _TOKEN_PREFIXES.search(value) or (looks_like_secret_name(key) and _literal_secret_value(value)):
-            yield _found(f"Env {key} holds a credential in the image config")
+        if contains_access_token(value) or (looks_like_secret_name(key) and could_be_credential(value)):
+            yield Violation(None, f"Env {key} holds a credential in the image config")
     for key, value in (ctx.config.get("Labels") or {}).items():
-        if _TOKEN_PREFIXES.search(str(value)) or (looks_like_secret_name(key) and _literal_secret_value(str(value))):
-            yield _found(f"label {key} holds a credential in the image config")
+        if contains_access_token(str(value)) or (looks_like_secret_name(key) and could_be_credential(str(value))):
+            yield Violation(None, f"label {key} holds a credential in the image config")
     for step, entry in enumerate(ctx.image.history, start=1):
         leak = _BUILD_ARG_LEAK.match(str(entry.get("created_by", "")))
         if not leak:
             continue
         for pair in leak.group(1).split():
             key, _, value = pair.partition("=")
-            if looks_like_secret_name(key) and value or _TOKEN_PREFIXES.search(value):
-                yield _found(f"history step {step} records build argument {key}: anyone can read it with "
+            if looks_like_secret_name(key) and value or contains_access_token(value):
+                yield Violation(None, f"history step {step} records build argument {key}: anyone can read it with "
                              "docker history; use RUN --mount=type=secret")  # fmt: skip
     removed = {(e.path, e.layer) for e in ctx.fs.removed}
     seen: set[str] = set()
@@ -127,7 +119,7 @@ def find_image_secrets(ctx: ImageContext) -> Iterator[Violation]:
             continue
         seen.add(entry.path)
         deleted = (entry.path, entry.layer) in removed
-        yield _found(f"/{entry.path} (layer {entry.layer + 1}) looks like a credential file"
+        yield Violation(None, f"/{entry.path} (layer {entry.layer + 1}) looks like a credential file"
                      + (", deleted later but still readable in that layer" if deleted else ""), layer=entry.layer)  # fmt: skip
 
 
@@ -182,7 +174,7 @@ def find_image_caches(ctx: ImageContext) -> Iterator[Violation]:
                 totals[name] += entry.size
     for name, size in sorted(totals.items(), key=lambda kv: -kv[1]):
         if size >= _MIN_CACHE:
-            yield _found(f"{name}: {_size(size)} left in the image")
+            yield Violation(None, f"{name}: {mebibytes(size)} left in the image")
 
 
 _MIN_WASTE = 64 * 1024
@@ -226,9 +218,9 @@ def find_wasted_space(ctx: ImageContext) -> Iterator[Violation]:
         return
     worst = sorted(ctx.fs.waste, key=lambda w: -w.size)[:5]
     details = "; ".join(
-        f"/{w.path} {_size(w.size)} (layer {w.layer + 1}: {ctx.history_for_layer(w.layer)[:60] or '?'})" for w in worst
+        f"/{w.path} {mebibytes(w.size)} (layer {w.layer + 1}: {ctx.history_for_layer(w.layer)[:60] or '?'})" for w in worst
     )
-    yield _found(f"{_size(total)} wasted in lower layers: {details}", layer=worst[0].layer)
+    yield Violation(None, f"{mebibytes(total)} wasted in lower layers: {details}", layer=worst[0].layer)
 
 
 @rule(
@@ -267,10 +259,10 @@ def find_size_budget_overruns(ctx: ImageContext) -> Iterator[Violation]:
         return
     total = sum(ctx.fs.layer_sizes)
     if budget[0] is not None and total > budget[0] * _MB:
-        yield _found(f"the image is {_size(total)}, over the budget of {budget[0]} MiB")
+        yield Violation(None, f"the image is {mebibytes(total)}, over the budget of {budget[0]} MiB")
     for index, size in enumerate(ctx.fs.layer_sizes):
         if budget[1] is not None and size > budget[1] * _MB:
-            yield _found(f"layer {index + 1} is {_size(size)}, over the layer budget of {budget[1]} MiB "
+            yield Violation(None, f"layer {index + 1} is {mebibytes(size)}, over the layer budget of {budget[1]} MiB "
                          f"({ctx.history_for_layer(index)[:80]})")  # fmt: skip
 
 
@@ -312,7 +304,7 @@ def find_setuid_files(ctx: ImageContext) -> Iterator[Violation]:
     """
     for path, entry in sorted(ctx.fs.files.items()):
         if entry.setuid and not _SETUID_ALLOWED.search(path):
-            yield _found(f"/{path} is setuid/setgid (mode {entry.mode:o})")
+            yield Violation(None, f"/{path} is setuid/setgid (mode {entry.mode:o})")
 
 
 def _system_cuda(ctx: ImageContext) -> str | None:
@@ -397,24 +389,24 @@ def find_image_cuda_problems(ctx: ImageContext) -> Iterator[Violation]:
         variant = torch.split("+cu", 1)[1]
         torch_major = variant[:2]
         if system.split(".")[0] != torch_major:
-            yield _found(f"torch {torch} is built for CUDA {torch_major}.{variant[2:]}, the image's CUDA is {system}")
+            yield Violation(None, f"torch {torch} is built for CUDA {torch_major}.{variant[2:]}, the image's CUDA is {system}")
     tensorflow = wheels.get("tensorflow")
     cuda_wheels = sorted(n for n in wheels if re.match(r"nvidia-(?:cuda-runtime|cublas|cudnn)", n))
-    tested = load_knowledge().tensorflow_release(tensorflow) if tensorflow else None
+    tested = ctx.knowledge.tensorflow_release(tensorflow) if tensorflow else None
     if tested is not None and system and not cuda_wheels:
         if tested.cuda.split(".")[0] != system.split(".")[0]:
-            yield _found(f"tensorflow {tensorflow} was built for CUDA {tested.cuda}, the image's CUDA is {system}: "
+            yield Violation(None, f"tensorflow {tensorflow} was built for CUDA {tested.cuda}, the image's CUDA is {system}: "
                          "it falls back to the CPU (source: ml-compat.toml)")  # fmt: skip
     cudnn = _system_cudnn_major(ctx)
     own_cudnn = any(name.startswith("nvidia-cudnn") for name in wheels)
     if tested is not None and cudnn is not None and not own_cudnn and cudnn != tested.cudnn_major:
-        yield _found(f"tensorflow {tensorflow} was built for cuDNN {tested.cudnn_major}, the image has cuDNN {cudnn}: "
+        yield Violation(None, f"tensorflow {tensorflow} was built for cuDNN {tested.cudnn_major}, the image has cuDNN {cudnn}: "
                      "it cannot load its GPU kernels (source: ml-compat.toml)")  # fmt: skip
     if system and cuda_wheels:
-        yield _found(f"two CUDA stacks: the system CUDA {system} and pip wheels ({', '.join(cuda_wheels[:3])})")
+        yield Violation(None, f"two CUDA stacks: the system CUDA {system} and pip wheels ({', '.join(cuda_wheels[:3])})")
     drivers = sorted(p for p in ctx.fs.files if re.search(r"(?:^|/)lib(?:cuda|nvidia-ml)\.so\.\d", p))
     if drivers:
-        yield _found(f"driver libraries baked into the image (/{drivers[0]}): they must come from the host")
+        yield Violation(None, f"driver libraries baked into the image (/{drivers[0]}): they must come from the host")
 
 
 _SERVER_WORDS = re.compile(r"uvicorn|gunicorn|flask|serve|server|jupyter|nginx|node|java|streamlit|gradio|tritonserver")
@@ -459,7 +451,7 @@ def find_image_without_healthcheck(ctx: ImageContext) -> Iterator[Violation]:
     command = " ".join(str(x) for x in (config.get("Entrypoint") or []) + (config.get("Cmd") or []))
     ports = sorted(config.get("ExposedPorts") or {})
     if ports or _SERVER_WORDS.search(command):
-        yield _found("a service image without a HEALTHCHECK" + (f" (exposes {', '.join(ports)})" if ports else ""))
+        yield Violation(None, "a service image without a HEALTHCHECK" + (f" (exposes {', '.join(ports)})" if ports else ""))
 
 
 _TOOLCHAIN = re.compile(r"^usr/(?:local/)?bin/(?:gcc|g\+\+|cc1|c\+\+|clang|make|cmake|ninja)(?:-[\d.]+)?$"
@@ -497,7 +489,7 @@ def find_image_build_tools(ctx: ImageContext) -> Iterator[Violation]:
     tools = sorted(p for p in ctx.fs.files if _TOOLCHAIN.search(p) and ctx.fs.files[p].kind == "file")
     names = sorted({p.rsplit("/", 1)[-1] for p in tools if not p.startswith("usr/lib/gcc/")})
     if names:
-        yield _found(f"build tools in the image: {', '.join(names[:6])}")
+        yield Violation(None, f"build tools in the image: {', '.join(names[:6])}")
 
 
 _WEIGHTS = re.compile(r"\.(?:safetensors|pt|pth|bin|ckpt|h5|gguf|onnx|pkl)$")
@@ -541,10 +533,10 @@ def find_model_weights(ctx: ImageContext) -> Iterator[Violation]:
         return
     total = sum(e.size for _p, e in weights)
     pickles = [p for p, _e in weights if _PICKLE.search(p) and not p.endswith(".dist-info/RECORD")]
-    yield _found(f"{len(weights)} model weight file(s), {_size(total)}: mount them instead of shipping them")
+    yield Violation(None, f"{len(weights)} model weight file(s), {mebibytes(total)}: mount them instead of shipping them")
     if pickles:
-        yield _found(f"pickle-based weights (/{pickles[0]}) run code when loaded: prefer safetensors",
-                     Severity.WARNING)  # fmt: skip
+        yield Violation(None, f"pickle-based weights (/{pickles[0]}) run code when loaded: prefer safetensors",
+                        severity=Severity.WARNING)  # fmt: skip
 
 
 @rule(
@@ -584,11 +576,11 @@ def find_exposed_notebooks_and_ssh(ctx: ImageContext) -> Iterator[Violation]:
         if re.search(
             r"--(?:NotebookApp|ServerApp|IdentityProvider)\.(?:token|password)=(?:''|\"\"|\s|$)", command + " "
         ):
-            yield _found("the image starts Jupyter with an empty token or password: anyone who reaches it runs code")
+            yield Violation(None, "the image starts Jupyter with an empty token or password: anyone who reaches it runs code")
         if "--allow-root" in argv or "--allow-root" in command:
-            yield _found("the image starts Jupyter with --allow-root: notebooks run code as root")
+            yield Violation(None, "the image starts Jupyter with --allow-root: notebooks run code as root")
     if "22/tcp" in (config.get("ExposedPorts") or {}) or re.search(r"(?:^|/|\s)sshd\b", command):
-        yield _found("the image exposes SSH (port 22 or sshd): use docker exec / kubectl exec instead")
+        yield Violation(None, "the image exposes SSH (port 22 or sshd): use docker exec / kubectl exec instead")
 
 
 # ELF e_machine values → the GOARCH names image configs use.
@@ -644,4 +636,4 @@ def find_architecture_mismatch(ctx: ImageContext) -> Iterator[Violation]:
             found.setdefault(architecture, []).append(path)
     if found and declared not in found:
         actual, paths = max(found.items(), key=lambda kv: len(kv[1]))
-        yield _found(f"the config says {declared} but /{paths[0]} (and {len(paths) - 1} more) is built for {actual}")
+        yield Violation(None, f"the config says {declared} but /{paths[0]} (and {len(paths) - 1} more) is built for {actual}")

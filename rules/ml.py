@@ -12,18 +12,24 @@ from collections.abc import Iterator
 
 from dockaudit.context import LintContext
 from dockaudit.linting.edits import insert_after_word
-from dockaudit.files import InputError, read_regular_file
-from dockaudit.facts.installs import installs, unquoted_redirect
-from dockaudit.facts.knowledge import Knowledge, load_knowledge
+from dockaudit.files import InputError
+from dockaudit.facts.installs import in_branching_run, installs, unquoted_redirect
+from dockaudit.facts.knowledge import Knowledge
 from dockaudit.facts.mlfacts import (
     exact_torch_pin,
     BUILD_TOOLS,
     CUDA_SOURCE_PACKAGES,
     RUNTIME_NVCC_PACKAGES,
     FrameworkInstall,
+    NVCC_COMPILE_KINDS,
+    PYTORCH_WHEEL_HOST,
     StageFacts,
+    image_stage_facts,
     ml_facts,
+    runs_with_gpu,
+    torch_install_cuda,
 )
+from dockaudit.facts.versions import major_minor, major_version, version_at_least, version_numbers
 from dockaudit.facts.installs import Invocation
 from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.facts.requirements import parse_requirement
@@ -34,32 +40,6 @@ from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import env_pairs
 
 FAMILY = "ml"
-PYTORCH_INDEX = "download.pytorch.org"
-
-
-def _image_facts(ctx: LintContext) -> StageFacts | None:
-    """Facts of the stage that becomes the image."""
-    return ml_facts(ctx).of(ctx.target_stage) if ctx.target_stage else None
-
-
-def torch_cuda(install: FrameworkInstall, knowledge: Knowledge) -> tuple[str | None, str]:
-    """The CUDA a torch install brings, and where that fact comes from ("cpu" for CPU builds)."""
-    if install.variant == "cpu":
-        return "cpu", "the cpu wheel index"
-    if install.variant_cuda:
-        return install.variant_cuda, f"the {install.variant} build"
-    if install.version and install.index_url is None and install.tool != "conda":
-        release = knowledge.torch_release(install.version)
-        if release is not None:
-            return release.pypi_default_cuda, f'PyPI default, ml-compat.toml [torch."{release.minor}"]'
-    return None, ""
-
-
-_CUDA_BUILDS = ("torch-extension", "nvcc")  # compile signals that certainly run nvcc
-
-
-def _major(version: str | None) -> int | None:
-    return int(version.split(".")[0]) if version and version[0].isdigit() else None
 
 
 @rule(
@@ -101,7 +81,7 @@ def find_torch_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
     RUN pip install --no-cache-dir --no-build-isolation flash-attn==2.6.3
     ```
     """
-    knowledge = load_knowledge()
+    knowledge = ctx.knowledge
     for facts in ml_facts(ctx).stages:
         base_major = facts.base.cuda_major
         if base_major is None:
@@ -109,12 +89,12 @@ def find_torch_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
         for install in facts.installed("torch"):
             if install.instruction not in facts.stage.instructions:
                 continue  # reported on the stage that installs it
-            cuda, why = torch_cuda(install, knowledge)
-            major = _major(cuda)
+            cuda, why = torch_install_cuda(install, knowledge)
+            major = major_version(cuda)
             if major is None or major == base_major:
                 continue
             compiles = [
-                c for c in facts.compiles if c.instruction.start_line >= install.line and c.kind in _CUDA_BUILDS
+                c for c in facts.compiles if c.instruction.start_line >= install.line and c.kind in NVCC_COMPILE_KINDS
             ]
             severity = Severity.ERROR if compiles else Severity.WARNING
             consequence = (
@@ -126,7 +106,7 @@ def find_torch_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
             yield Violation(
                 install.span,
                 f"torch{' ' + install.version if install.version else ''} brings CUDA {cuda} ({why}) on a CUDA {facts.base.cuda} base: "
-                f"{consequence}; use a CUDA {major} base or --index-url https://{PYTORCH_INDEX}/whl/cu"
+                f"{consequence}; use a CUDA {major} base or --index-url https://{PYTORCH_WHEEL_HOST}/whl/cu"
                 f"{facts.base.cuda.replace('.', '')[:3]}",
                 severity=severity,
                 fix=_index_fix(ctx, install, facts, knowledge),
@@ -153,17 +133,12 @@ def _index_fix(ctx: LintContext, install: FrameworkInstall, facts: StageFacts, k
     return None
 
 
-def _python_tuple(version: str) -> tuple[int, int]:
-    major, minor = version.split(".")[:2]
-    return int(major), int(minor)
-
-
 def _jax_python_floor(version: str, knowledge: Knowledge) -> str | None:
     """The lowest Python a jax release supports, from [jax].min_python_history."""
     history = knowledge.jax.get("min_python_history", {})
     floor = None
     for since, python in sorted(history.items(), key=lambda kv: tuple(int(p) for p in kv[0].split("."))):
-        if tuple(int(p) for p in re.findall(r"\d+", version)[:3]) >= tuple(int(p) for p in since.split(".")):
+        if version_numbers(version, 3) >= tuple(int(p) for p in since.split(".")):
             floor = python
     return floor
 
@@ -200,7 +175,7 @@ def find_framework_python_mismatch(ctx: LintContext) -> Iterator[Violation]:
     RUN pip install --no-cache-dir torch==2.1.2
     ```
     """
-    knowledge = load_knowledge()
+    knowledge = ctx.knowledge
     for facts in ml_facts(ctx).stages:
         python = facts.python
         if python is None or not re.fullmatch(r"\d+\.\d+", python):
@@ -218,7 +193,7 @@ def find_framework_python_mismatch(ctx: LintContext) -> Iterator[Violation]:
                 supported = tf.python if tf else None
             elif install.package == "jax":
                 floor = _jax_python_floor(install.version, knowledge)
-                if floor and _python_tuple(python) < _python_tuple(floor.lstrip(">=")):
+                if floor and major_minor(python) < major_minor(floor.lstrip(">=")):
                     yield Violation(
                         install.span,
                         f"jax {install.version} needs Python {floor}, the image has {python} ({facts.python_from}; "
@@ -271,7 +246,7 @@ def find_tensorflow_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
     RUN pip install --no-cache-dir "tensorflow[and-cuda]==2.15.1"
     ```
     """
-    knowledge = load_knowledge()
+    knowledge = ctx.knowledge
     for facts in ml_facts(ctx).stages:
         for install in facts.installed("tensorflow", "tensorflow-gpu"):
             if install.instruction not in facts.stage.instructions:
@@ -286,7 +261,7 @@ def find_tensorflow_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
             if tf is None:
                 continue
             problems = []
-            if _major(tf.cuda) != facts.base.cuda_major:
+            if major_version(tf.cuda) != facts.base.cuda_major:
                 problems.append(f"CUDA {tf.cuda}")
             if facts.base.cudnn_major is not None and facts.base.cudnn_major != tf.cudnn_major:
                 problems.append(f"cuDNN {tf.cudnn_major}")
@@ -344,7 +319,7 @@ def find_unneeded_devel_base(ctx: LintContext) -> Iterator[Violation]:
     CMD ["python3", "serve.py"]
     ```
     """
-    facts = _image_facts(ctx)
+    facts = image_stage_facts(ctx)
     if facts is None or facts.base.flavour != "devel" or facts.base.kind not in ("nvidia-cuda", "pytorch"):
         return
     if facts.compiles or any("TORCH_CUDA_ARCH_LIST" == k for k in facts.env):
@@ -462,13 +437,13 @@ def find_gpu_cpu_wheel_mismatch(ctx: LintContext) -> Iterator[Violation]:
                     install.span,
                     f"CPU-only torch on a CUDA {facts.base.cuda} base: the GPU is never used and the base is dead "
                     "weight; use a cuXXX index or a python:3.x-slim base",
-                    _index_fix(ctx, install, facts, load_knowledge()),
+                    _index_fix(ctx, install, facts, ctx.knowledge),
                 )
             elif cpu_declared and install.variant is None and install.index_url is None and not facts.base.gpu:
                 yield Violation(
                     install.span,
                     "the image is CPU-only but the PyPI torch wheel pulls several GB of CUDA libraries: add "
-                    f"--index-url https://{PYTORCH_INDEX}/whl/cpu (source: base-images.toml [payload.torch])",
+                    f"--index-url https://{PYTORCH_WHEEL_HOST}/whl/cpu (source: base-images.toml [payload.torch])",
                     _cpu_index_fix(ctx, install),
                 )
 
@@ -483,7 +458,7 @@ def _cpu_index_fix(ctx: LintContext, install: FrameworkInstall) -> Fix | None:
             return None
         if not set(names) <= {"torch", "torchvision", "torchaudio"}:
             return None  # other packages must still come from PyPI
-        edit = insert_after_word(ctx.dockerfile, invocation.verb, f"--index-url https://{PYTORCH_INDEX}/whl/cpu")
+        edit = insert_after_word(ctx.dockerfile, invocation.verb, f"--index-url https://{PYTORCH_WHEEL_HOST}/whl/cpu")
         return Fix("install the CPU build", (edit,), safe=False) if edit else None
     return None
 
@@ -529,7 +504,7 @@ def find_companion_version_mismatch(ctx: LintContext) -> Iterator[Violation]:
     RUN pip install --no-cache-dir torch==2.3.1 torchvision==0.18.1 --index-url https://download.pytorch.org/whl/cu121
     ```
     """
-    knowledge = load_knowledge()
+    knowledge = ctx.knowledge
     for facts in ml_facts(ctx).stages:
         torches = [i for i in facts.installed("torch") if i.version]
         if not torches:
@@ -623,7 +598,7 @@ def find_missing_cuda_arch_list(ctx: LintContext) -> Iterator[Violation]:
             inline = any(a.startswith(_ARCH_LIST + "=") for c in commands for a in c.assignments) or any(
                 c.name == "export" and any(w.value.startswith(_ARCH_LIST + "=") for w in c.args) for c in commands
             )
-            if declared or inline or has_build_gpu(signal.instruction):
+            if declared or inline or runs_with_gpu(signal.instruction):
                 continue  # set, or the step has a GPU (RUN --device=nvidia.com/gpu=…) to detect
             package = signal.what.removeprefix("pip install ")
             forced = _FORCE_CUDA in facts.env or any(_FORCE_CUDA + "=" in a for c in commands for a in c.assignments)
@@ -646,7 +621,7 @@ def _native_arch_builds(ctx: LintContext, facts: StageFacts) -> Iterator[Violati
     """``cmake -DCMAKE_CUDA_ARCHITECTURES=native`` (or ``GGML_NATIVE``-style ``native`` lists): with no GPU
     in the build, CMake has nothing to detect and the configure step fails."""
     for instruction in facts.stage.instructions:
-        if has_build_gpu(instruction):
+        if runs_with_gpu(instruction):
             continue
         for command in ctx.commands(instruction):
             if command.name != "cmake":
@@ -735,7 +710,7 @@ def find_onnxruntime_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
     RUN pip install --no-cache-dir onnxruntime-gpu==1.20.1
     ```
     """
-    knowledge = load_knowledge()
+    knowledge = ctx.knowledge
     for facts in ml_facts(ctx).stages:
         if facts.base.cuda_major is None:
             continue
@@ -864,7 +839,7 @@ def find_torch_extra_index_url(ctx: LintContext) -> Iterator[Violation]:
             if invocation.tool not in ("pip", "uv"):
                 continue
             option = next(
-                (o for o in invocation.options if o.name == "--extra-index-url" and PYTORCH_INDEX in (o.value or "")),
+                (o for o in invocation.options if o.name == "--extra-index-url" and PYTORCH_WHEEL_HOST in (o.value or "")),
                 None,
             )
             names = [re.split(r"[=<>!~\[;@ ]", w.value, maxsplit=1)[0].lower() for w in invocation.packages]
@@ -1032,7 +1007,7 @@ def _scripts_run(ctx: LintContext, instruction) -> Iterator[tuple[str, str]]:
             if found is None:
                 continue
             try:
-                data = read_regular_file(found, _SCRIPT_LIMIT)
+                data = ctx.resources.read_file(found, _SCRIPT_LIMIT)
             except InputError:
                 continue  # not a regular file, or too big to be a download script: nothing known
             yield word, data.decode("utf-8", "replace")
@@ -1153,18 +1128,10 @@ def find_compiles_without_nvcc(ctx: LintContext) -> Iterator[Violation]:
         if installs_toolkit:
             continue
         for signal in facts.compiles:
-            if signal.instruction in facts.stage.instructions and signal.kind in _CUDA_BUILDS:
+            if signal.instruction in facts.stage.instructions and signal.kind in NVCC_COMPILE_KINDS:
                 yield Violation(signal.span, f"{signal.what} needs nvcc, which the {facts.base.flavour} image "
                                 f"'{facts.base.image}' does not have: build in the devel flavour and copy the result")  # fmt: skip
                 break
-
-
-def has_build_gpu(instruction) -> bool:
-    """``RUN --device=nvidia.com/gpu=…`` (BuildKit CDI devices, Dockerfile 1.14 labs): the step runs with a GPU."""
-    return any(
-        flag.name == "device" and flag.value and re.match(r"(?:nvidia\.com/gpu|/dev/nvidia)", flag.value)
-        for flag in instruction.flags
-    )
 
 
 _GPU_QUERIES = re.compile(
@@ -1208,7 +1175,7 @@ def find_gpu_queries_at_build(ctx: LintContext) -> Iterator[Violation]:
     """
     for instruction in ctx.dockerfile.instructions:
         target = instruction.trigger or instruction
-        if target.name != "RUN" or has_build_gpu(target):
+        if target.name != "RUN" or runs_with_gpu(target):
             continue
         text = target.args_text + "".join(h.content for h in target.heredocs)
         match = _GPU_QUERIES.search(text)
@@ -1400,7 +1367,7 @@ def find_cudnn_mismatch(ctx: LintContext) -> Iterator[Violation]:
     RUN pip install --no-cache-dir torch==2.4.1 onnxruntime-gpu==1.20.1
     ```
     """
-    knowledge = load_knowledge()
+    knowledge = ctx.knowledge
     for facts in ml_facts(ctx).stages:
         torches = [i for i in facts.installed("torch") if i.version and knowledge.torch_release(i.version)]
         if not torches:
@@ -1465,7 +1432,7 @@ def find_conda_pip_mix(ctx: LintContext) -> Iterator[Violation]:
             later = [
                 p for p in pip
                 if p.package == _CONDA_FRAMEWORKS[install.package]
-                and not (p.instruction is install.instruction and _branches(install.instruction))
+                and not (p.instruction is install.instruction and in_branching_run(install.instruction))
             ]  # fmt: skip
             if later and install.package in ("pytorch", "tensorflow"):
                 yield Violation(install.span, f"{install.package} from conda and {later[0].package} from pip (line "
@@ -1562,7 +1529,7 @@ def find_pytorch_conda_channel(ctx: LintContext) -> Iterator[Violation]:
                 name, version = match.groups()
                 if not (from_pytorch or prefix in _PYTORCH_CHANNELS or name == "pytorch-cuda"):
                     continue  # conda-forge's pytorch
-                if name == "pytorch" and version and "*" not in version and _version_at_least(version, (2, 6)):
+                if name == "pytorch" and version and "*" not in version and version_at_least(version, (2, 6)):
                     yield Violation(word.span, f"PyTorch {version} is not on the pytorch conda channel (publishing "
                                     "stopped with 2.6): install torch with pip, or pytorch from conda-forge (source: "
                                     "ml-compat.toml [torch_index] conda_channel_note)", severity=Severity.ERROR)  # fmt: skip
@@ -1574,15 +1541,6 @@ def find_pytorch_conda_channel(ctx: LintContext) -> Iterator[Violation]:
                                     "(--index-url https://download.pytorch.org/whl/cuXXX) or from conda-forge (source: "
                                     "ml-compat.toml [torch_index] conda_channel_note)")  # fmt: skip
                 break  # one finding per install command
-
-
-def _branches(instruction) -> bool:
-    return re.search(r"\b(?:case|if)\b", instruction.args_text) is not None
-
-
-def _version_at_least(version: str, floor: tuple[int, ...]) -> bool:
-    numbers = tuple(int(n) for n in re.findall(r"\d+", version)[: len(floor)])
-    return len(numbers) == len(floor) and numbers >= floor
 
 
 @rule(
@@ -1616,7 +1574,7 @@ def find_eol_cuda_bases(ctx: LintContext) -> Iterator[Violation]:
     FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04
     ```
     """
-    knowledge = load_knowledge()
+    knowledge = ctx.knowledge
     removed_before = knowledge.raw["base-images.toml"].get("eol", {}).get("cuda_images", {}).get("removed_before")
     for facts in ml_facts(ctx).stages:
         stage = facts.stage
@@ -1624,7 +1582,7 @@ def find_eol_cuda_bases(ctx: LintContext) -> Iterator[Violation]:
             continue
         if facts.base.kind != "nvidia-cuda":
             found = _framework_image_cuda(facts, knowledge) if removed_before else None
-            if found and _version_tuple(found[0]) < _version_tuple(removed_before):
+            if found and version_numbers(found[0], 3) < version_numbers(removed_before, 3):
                 yield Violation(stage.from_instruction.args[0].span, f"'{facts.base.image}' carries CUDA {found[0]} "
                                 f"({found[1]}), an end-of-life CUDA (NVIDIA removed its images before {removed_before}; "
                                 "no fixes): move to a tag built on CUDA 12 (source: base-images.toml "
@@ -1636,7 +1594,7 @@ def find_eol_cuda_bases(ctx: LintContext) -> Iterator[Violation]:
                             "(source: ml-compat.toml [nvidia_cuda_image] latest_tag)")  # fmt: skip
             continue
         cuda = facts.base.cuda
-        if cuda and removed_before and _version_tuple(cuda) < _version_tuple(removed_before):
+        if cuda and removed_before and version_numbers(cuda, 3) < version_numbers(removed_before, 3):
             yield Violation(span, f"CUDA {cuda} images are end-of-life (tags before {removed_before} were removed): "
                             "move to a supported CUDA (source: base-images.toml [eol.cuda_images])")  # fmt: skip
         elif cuda and facts.base.cuda_major == 13 and (facts.base.os or "") == "ubuntu20.04":
@@ -1661,8 +1619,8 @@ def _framework_image_cuda(facts: StageFacts, knowledge: Knowledge) -> tuple[str,
         release = knowledge.tensorflow_release(version)
         if release is not None:
             return release.cuda, f'TensorFlow {version}\'s tested CUDA, ml-compat.toml [tensorflow."{release.minor}"]'
-        lowest = min(knowledge.tensorflow.values(), key=lambda r: _version_tuple(r.minor))
-        if _version_tuple(version) < _version_tuple(lowest.minor):
+        lowest = min(knowledge.tensorflow.values(), key=lambda r: version_numbers(r.minor, 3))
+        if version_numbers(version, 3) < version_numbers(lowest.minor, 3):
             return f"{lowest.cuda} or older", f"TensorFlow {version} predates {lowest.minor}, tested on {lowest.cuda}"
         return None
     if base.kind in ("other", "conda") and not base.is_ngc:
@@ -1670,10 +1628,6 @@ def _framework_image_cuda(facts: StageFacts, knowledge: Knowledge) -> tuple[str,
         if match:
             return match.group(1), "its tag"
     return None
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", version)[:3])
 
 
 def _driver_floor(cuda: str, knowledge: Knowledge) -> tuple[str, str] | None:
@@ -1684,10 +1638,6 @@ def _driver_floor(cuda: str, knowledge: Knowledge) -> tuple[str, str] | None:
         return exact, f'ml-compat.toml [cuda."{parts[0]}.{parts[1]}"]'
     floor = knowledge.cuda_major_min_driver.get(int(parts[0])) if parts[0].isdigit() else None
     return (floor, "ml-compat.toml [cuda_minor_version_compat]") if floor else None
-
-
-def _driver_tuple(driver: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", driver))
 
 
 @rule(
@@ -1726,26 +1676,26 @@ def find_driver_requirement_problems(ctx: LintContext) -> Iterator[Violation]:
     fleet = ctx.options.fleet_driver
     if fleet is None:
         return
-    knowledge = load_knowledge()
-    newest = max(knowledge.torch.values(), key=lambda r: _version_tuple(r.minor))
+    knowledge = ctx.knowledge
+    newest = max(knowledge.torch.values(), key=lambda r: version_numbers(r.minor, 3))
     for facts in ml_facts(ctx).stages:
         stage = facts.stage
         if facts.base.cuda and stage.parent is None and stage.from_instruction is not None:
             need = _driver_floor(facts.base.cuda, knowledge)
-            if need and _driver_tuple(need[0]) > _driver_tuple(fleet):
+            if need and version_numbers(need[0]) > version_numbers(fleet):
                 yield Violation(stage.from_instruction.args[0].span, f"CUDA {facts.base.cuda} needs driver >= {need[0]}"
                                 f", the fleet's oldest is {fleet} (source: {need[1]})")  # fmt: skip
         for install in facts.installed("torch"):
             if install.instruction not in facts.stage.instructions:
                 continue
-            cuda, _why = torch_cuda(install, knowledge)
+            cuda, _why = torch_install_cuda(install, knowledge)
             unpinned = install.version is None and not install.specifier and install.index_url is None
             if unpinned:
                 cuda = newest.pypi_default_cuda
             if not cuda or cuda == "cpu":
                 continue
             floor = knowledge.cuda_major_min_driver.get(int(cuda.split(".")[0]))
-            if floor and _driver_tuple(floor) > _driver_tuple(fleet):
+            if floor and version_numbers(floor) > version_numbers(fleet):
                 what = f"unpinned torch resolves to {newest.latest_patch} today (CUDA {cuda})" if unpinned else (
                     f"torch {install.version} uses CUDA {cuda}"
                 )  # fmt: skip
@@ -1795,7 +1745,7 @@ def find_jax_cuda_problems(ctx: LintContext) -> Iterator[Violation]:
             if removed:
                 yield Violation(install.span, f"jax extra '{removed[0]}' was removed (0.6.0 renamed extras, CUDA 11 "
                                 "ended with 0.4.25): use jax[cuda12] or jax[cuda13] (source: ml-compat.toml [jax])")  # fmt: skip
-            if install.version and facts.base.cuda_major == 11 and _version_at_least(install.version, (0, 4, 26)):
+            if install.version and facts.base.cuda_major == 11 and version_at_least(install.version, (0, 4, 26)):
                 yield Violation(install.span, f"jax {install.version} has no CUDA 11 build (dropped in jaxlib 0.4.26): "
                                 "use a CUDA 12 or 13 stack (source: ml-compat.toml [jax] cuda11_last)")  # fmt: skip
         pinned = {i.package: i for i in own if i.version and i.package.startswith(("jax", "jaxlib"))}
@@ -1809,11 +1759,11 @@ def find_jax_cuda_problems(ctx: LintContext) -> Iterator[Violation]:
 def _install_cuda_major(install: FrameworkInstall, knowledge: Knowledge) -> int | None:
     """The CUDA major an install brings as wheels, when the file settles it."""
     if install.package == "torch":
-        cuda, _why = torch_cuda(install, knowledge)
-        return _major(cuda) if cuda and cuda != "cpu" else None
+        cuda, _why = torch_install_cuda(install, knowledge)
+        return major_version(cuda) if cuda and cuda != "cpu" else None
     if install.package == "tensorflow" and "and-cuda" in install.extras and install.version:
         tf = knowledge.tensorflow_release(install.version)
-        return _major(tf.cuda) if tf else None
+        return major_version(tf.cuda) if tf else None
     if install.package == "jax":
         match = next((re.match(r"cuda(\d+)", e) for e in install.extras if e.startswith("cuda")), None)
         return int(match.group(1)) if match else None
@@ -1852,8 +1802,8 @@ def find_mixed_cuda_stacks(ctx: LintContext) -> Iterator[Violation]:
     RUN pip install --no-cache-dir torch==2.10.0 "tensorflow[and-cuda]==2.20.0"
     ```
     """
-    knowledge = load_knowledge()
-    facts = _image_facts(ctx)
+    knowledge = ctx.knowledge
+    facts = image_stage_facts(ctx)
     if facts is None:
         return
     carriers = [(i, m) for i in facts.installs if (m := _install_cuda_major(i, knowledge)) is not None]
@@ -2189,7 +2139,7 @@ def find_onnxruntime_cpu_and_gpu(ctx: LintContext) -> Iterator[Violation]:
     RUN pip install --no-cache-dir onnxruntime-gpu==1.20.1
     ```
     """
-    facts = _image_facts(ctx)
+    facts = image_stage_facts(ctx)
     if facts is None:
         return
     cpu = facts.installed("onnxruntime")
@@ -2197,7 +2147,7 @@ def find_onnxruntime_cpu_and_gpu(ctx: LintContext) -> Iterator[Violation]:
     if not cpu or not gpu:
         return
     last_cpu, last_gpu = cpu[-1], gpu[-1]
-    if last_cpu.instruction is last_gpu.instruction and _branches(last_cpu.instruction):
+    if last_cpu.instruction is last_gpu.instruction and in_branching_run(last_cpu.instruction):
         return
     later = max(last_cpu.line, last_gpu.line)
     for instruction in facts.stage.instructions:
@@ -2334,7 +2284,7 @@ def _wheel_problem(value: str, facts: StageFacts, torch: str | None) -> str | No
     cpython = re.fullmatch(r"cp(\d)(\d+)", python_tag)
     if cpython and facts.python and re.fullmatch(r"\d+\.\d+", facts.python):
         wheel_python = (int(cpython.group(1)), int(cpython.group(2)))
-        image_python = _python_tuple(facts.python)
+        image_python = major_minor(facts.python)
         if (abi == "abi3" and image_python < wheel_python) or (abi != "abi3" and image_python != wheel_python):
             return (f"{filename} is built for CPython {wheel_python[0]}.{wheel_python[1]}, the image has Python "
                     f"{facts.python} ({facts.python_from}): pip refuses it (not a supported wheel on this platform)")  # fmt: skip
@@ -2490,7 +2440,7 @@ def find_torch_replaced_by_pin(ctx: LintContext) -> Iterator[Violation]:
         for install in facts.installed(*_PINS_TORCH):
             if install.instruction not in facts.stage.instructions or not install.version or install.tool == "conda":
                 continue
-            pin = exact_torch_pin(install.package, install.version)
+            pin = exact_torch_pin(install.package, install.version, ctx.knowledge)
             if pin is None:
                 continue
             wanted, source = pin

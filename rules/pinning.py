@@ -7,15 +7,14 @@ from collections.abc import Iterator
 
 from dockaudit.context import LintContext
 from dockaudit.facts.imageref import parse_image_ref
-from dockaudit.facts.installs import Invocation, installs
+from dockaudit.facts.installs import Invocation, installs, is_literal
 from dockaudit.model import Edit, Fix, Violation
-from dockaudit.facts.online import tag_digest, version_tag
 from dockaudit.plugin import rule
 from dockaudit.facts.requirements import constrained_names, parse_requirement, requirement_files
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import ShellWord
 from dockaudit.syntax.source import Span
-from dockaudit.linting.wording import listing
+from dockaudit.linting.wording import listing, pin_message
 
 FAMILY = "pinning"
 
@@ -150,7 +149,7 @@ def _version_tag_fix(ctx: LintContext, image: str, word: Span, target: Span, pre
     """Write the version tag that ``latest`` points at today (unsafe: the team must still choose to follow it)."""
     if not ctx.options.online or ctx.text(word) != image:
         return None
-    tag = version_tag(image)
+    tag = ctx.resources.version_tag(image)
     if tag is None:
         return None
     return Fix(f"use :{tag} (what latest is today)", (Edit(target, prefix + tag),), safe=False)
@@ -160,15 +159,10 @@ def _digest_fix(ctx: LintContext, image: str, word: Span) -> Fix | None:
     """Append the digest the tag names today: the build stays the same, now reproducibly."""
     if not ctx.options.online or ctx.text(word) != image:
         return None
-    digest = tag_digest(image)
+    digest = ctx.resources.tag_digest(image)
     if digest is None:
         return None
     return Fix(f"pin {digest[:19]}…", (Edit(Span(word.end, word.end), f"@{digest}"),))
-
-
-def _plain(word: ShellWord) -> bool:
-    """A literal word: variables, globs and substitutions are settled only at build time."""
-    return "$" not in word.value and "`" not in word.value and not word.value.startswith("<")
 
 
 def _install_commands(ctx: LintContext, *tools: str) -> Iterator[tuple[Invocation, list[str]]]:
@@ -176,23 +170,11 @@ def _install_commands(ctx: LintContext, *tools: str) -> Iterator[tuple[Invocatio
     for instruction in ctx.dockerfile.instructions:
         for invocation in ctx.invocations(instruction):
             if invocation.tool in tools and installs(invocation):
-                yield invocation, [word.value for word in invocation.packages if _plain(word)]
-
-
-def pin_message(names: list[str], pin: str) -> str:
-    """The one message for every unpinned name of one command.
-
-    ``pin`` spells how one name is pinned, ``{}`` standing for it (``"{}=<version>"``): a single
-    name reads ``pin 'curl' with curl=<version>``, several ``pin 'curl' and 'git' with
-    <package>=<version>``."""
-    if len(names) == 1:
-        return f"pin '{names[0]}' with {pin.format(names[0])}"
-    return f"pin {listing(names)} with {pin.format('<package>')}"
+                yield invocation, [word.value for word in invocation.packages if is_literal(word)]
 
 
 def _unpinned(invocation: Invocation, names: list[str], pin: str, alias: str | None = None) -> Iterator[Violation]:
-    """One finding on the install command for all its unpinned ``names`` (none when there are none):
-    the problem is the command, and one line per package buried real findings under thousands."""
+    """One finding on the install command for all its unpinned ``names`` (none when there are none)."""
     if names:
         yield Violation(invocation.command.span, pin_message(names, pin), alias=alias)
 
@@ -280,7 +262,7 @@ def find_unpinned_pip_packages(ctx: LintContext) -> Iterator[Violation]:
                 continue  # a constraint file pins what it names
             loose_vcs, loose = [], []
             for word in invocation.packages:
-                if not _plain(word):
+                if not is_literal(word):
                     continue
                 requirement = parse_requirement(word.value)
                 if requirement.is_vcs:
@@ -492,7 +474,7 @@ def find_unpinned_conda_packages(ctx: LintContext) -> Iterator[Violation]:
             loose = [
                 word.value
                 for word in invocation.packages
-                if _plain(word)
+                if is_literal(word)
                 and not any(c in word.value for c in "=<>")
                 and "/" not in word.value.split("::")[-1]
                 and not word.value.endswith((".tar.bz2", ".conda"))
@@ -553,7 +535,8 @@ def find_unpinned_rpm_packages(ctx: LintContext) -> Iterator[Violation]:
                     value = _resolve_known(word.value, scope)
                     if value is not None and not value.endswith(".rpm") and "/" not in value and not pinned(value):
                         loose.append(value)
-                yield from _unpinned(invocation, loose, pin, aliases[invocation.tool])
+                if loose:
+                    yield Violation(invocation.command.span, pin_message(loose, pin), alias=aliases[invocation.tool])
 
 
 def _resolve_known(value: str, scope) -> str | None:
@@ -614,12 +597,13 @@ def find_unpinned_go_modules(ctx: LintContext) -> Iterator[Violation]:
             loose = []
             for word in words:
                 value = word.value
-                if not _plain(word) or value.startswith((".", "/")) or value.endswith(".go"):
+                if not is_literal(word) or value.startswith((".", "/")) or value.endswith(".go"):
                     continue
                 module, _at, version = value.partition("@")
                 if not version or version == "latest":
                     loose.append(module)
-            yield from _unpinned(invocation, loose, "{}@<version>")
+            if loose:
+                yield Violation(invocation.command.span, pin_message(loose, "{}@<version>"))
 
 
 @rule(

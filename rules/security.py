@@ -9,9 +9,12 @@ from collections.abc import Iterator
 from dockaudit.context import LintContext
 from dockaudit.facts.copies import context_sources
 from dockaudit.facts.dockerignore import IgnorePattern, is_ignored, parse_dockerignore
-from dockaudit.files import InputError, read_regular_file
+from dockaudit.files import InputError
 from dockaudit.facts.imageref import parse_image_ref, registry_matches
 from dockaudit.model import Edit, Fix, Severity, Violation
+from dockaudit.facts.mlfacts import PYTORCH_WHEEL_HOST
+from dockaudit.facts.secrets import contains_access_token, could_be_credential, looks_like_secret_name
+from dockaudit.facts.users import ROOT_USERS, user_name
 from dockaudit.plugin import rule
 from dockaudit.facts.services import is_service_image
 from dockaudit.syntax.mounts import run_mounts
@@ -22,7 +25,6 @@ from dockaudit.syntax.stages import Stage, env_pairs
 
 FAMILY = "security"
 
-_ROOT_USERS = frozenset({"root", "0"})
 # Bases whose default user is not root: judging them "runs as root" would be a false positive.
 # Bases whose image config already names a non-root user: Jupyter's docker-stacks (jovyan), Bitnami,
 # distroless and Chainguard nonroot, Nano Server (ContainerUser), .NET chiseled images (app), and Red Hat's
@@ -47,10 +49,6 @@ def windows_base(stage: Stage) -> bool:
     """The stage (through the stages it is built FROM) starts from a Windows image."""
     root = stage.ancestry()[-1]
     return bool(_WINDOWS_BASES.search(root.image) or _WINDOWS_BASES.search(root.image_raw))
-
-
-def _user_name(value: str) -> str:
-    return value.split(":", 1)[0].strip("'\"")
 
 
 @rule(
@@ -107,8 +105,8 @@ def find_root_final_user(ctx: LintContext) -> Iterator[Violation]:
             if instruction.name == "USER" and instruction.args:
                 last_user = instruction
     if last_user is not None:
-        name = _user_name(last_user.args[0].value)
-        if name in _ROOT_USERS:
+        name = user_name(last_user.args[0].value)
+        if name in ROOT_USERS:
             word = last_user.args[0]
             fix = None
             if ctx.text(word.span) == word.value:
@@ -185,33 +183,6 @@ def _add_user(ctx: LintContext, stage: Stage) -> Fix | None:
                safe=False, reshapes=True)  # fmt: skip
 
 
-_SECRET_WORDS = re.compile(
-    r"(?:^|_)(?:PASSWORD|PASSWD|PASS|PWD|SECRET|SECRETS|TOKEN|APIKEY|API_KEY|ACCESS_KEY|PRIVATE_KEY|SECRET_KEY|"
-    r"CREDENTIALS?|AUTH_KEY|CLIENT_SECRET|ACCESS_KEY_ID|SESSION_KEY|SIGNING_KEY|ENCRYPTION_KEY)(?:_|$)"
-)
-# A name that ends like this holds where a secret lives or how it is used, not the secret.
-_NOT_A_SECRET = re.compile(
-    r"_(?:FILE|FILES|PATH|DIR|URL|URI|HOST|PORT|ENDPOINT|NAME|TYPE|LENGTH|TTL|HEADER|EXPIRY|EXPIRES|REGION|"
-    r"MODE|ENABLED|FORMAT|CMD|COMMAND|SIZE|ID_FILE|LOCATION|VAR|ENV|PREFIX|SUFFIX|POLICY|PROVIDER)$"
-)
-_TOKEN_PREFIXES = re.compile(
-    r"\b(?:hf_[A-Za-z0-9]{30,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,}|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"
-    r"|AKIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20}|npm_[A-Za-z0-9]{36}"
-    r"|AIza[0-9A-Za-z_-]{35}|wandb_v1_[A-Za-z0-9]{20,})"
-)
-
-
-def looks_like_secret_name(name: str) -> bool:
-    upper = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).upper().replace("-", "_")
-    return bool(_SECRET_WORDS.search(upper)) and not _NOT_A_SECRET.search(upper)
-
-
-def _literal_secret_value(value: str) -> bool:
-    """A value that could be a credential: not empty, not a variable, not a path or a boolean."""
-    plain = value.strip("'\"")
-    if not plain or "$" in plain or plain.startswith(("/", "./", "~")):
-        return False
-    return plain.lower() not in ("true", "false", "yes", "no", "0", "1", "none", "null", "changeme")
 
 
 @rule(
@@ -254,22 +225,22 @@ def find_secrets_in_env_and_args(ctx: LintContext) -> Iterator[Violation]:
         if target.name == "ARG":
             for arg in target.args:
                 name, eq, value = arg.value.partition("=")
-                if looks_like_secret_name(name) and (not eq or _literal_secret_value(value)):
+                if looks_like_secret_name(name) and (not eq or could_be_credential(value)):
                     yield Violation(
                         arg.span,
                         f"ARG {name} looks like a secret: build args stay in the image history; "
                         "use RUN --mount=type=secret",
                     )
-                elif eq and _TOKEN_PREFIXES.search(value):
+                elif eq and contains_access_token(value):
                     yield Violation(arg.span, f"ARG {name} has a value that looks like an access token")
         elif target.name in ("ENV", "LABEL"):
             pairs = env_pairs(target)
             for index, (key, value, _sep) in enumerate(pairs):
                 span = target.args[index * 3].span if index * 3 < len(target.args) else target.keyword_span
                 key = key.strip("'\"")
-                if _TOKEN_PREFIXES.search(value):
+                if contains_access_token(value):
                     yield Violation(span, f"{target.name} {key} holds a value that looks like an access token")
-                elif looks_like_secret_name(key) and _literal_secret_value(value):
+                elif looks_like_secret_name(key) and could_be_credential(value):
                     yield Violation(
                         span,
                         f"{target.name} {key} sets a secret in the image config: "
@@ -305,7 +276,7 @@ def _holds_credential(ctx: LintContext, context_path: str) -> bool:
     if ".." in context_path.split("/") or not path.resolve().is_relative_to(root.resolve()):
         return True
     try:
-        text = read_regular_file(path, _CONFIG_READ_LIMIT, label=context_path).decode("utf-8", errors="replace")
+        text = ctx.resources.read_file(path, _CONFIG_READ_LIMIT, label=context_path).decode("utf-8", errors="replace")
     except InputError:
         return True
     return bool(pattern.search(text))
@@ -694,9 +665,6 @@ def find_unauthenticated_notebooks(ctx: LintContext) -> Iterator[Violation]:
                 yield Violation(command.span, message, severity=severity)
 
 
-_PYTORCH_INDEX = "download.pytorch.org"
-
-
 def _insecure_source_problems(command: Command) -> Iterator[str]:
     name = command.name
     argv = command.argv
@@ -712,7 +680,7 @@ def _insecure_source_problems(command: Command) -> Iterator[str]:
                 "http://"
             ):
                 yield f"{option} {value} is plain HTTP: packages can be swapped in transit"
-            elif option == "--extra-index-url" and _PYTORCH_INDEX not in value and "$" not in value:
+            elif option == "--extra-index-url" and PYTORCH_WHEEL_HOST not in value and "$" not in value:
                 yield (
                     f"--extra-index-url {value}: pip takes the highest version from either index "
                     "(dependency confusion); use --index-url with a proxy that mirrors PyPI"
@@ -907,7 +875,7 @@ def find_root_home_for_non_root_user(ctx: LintContext) -> Iterator[Violation]:
         return
     instructions = [i for s in reversed(stage.ancestry()) for i in s.instructions]
     users = [i for i in instructions if i.name == "USER" and i.args]
-    if not users or _user_name(users[-1].args[0].value) in _ROOT_USERS or "$" in users[-1].args[0].value:
+    if not users or user_name(users[-1].args[0].value) in ROOT_USERS or "$" in users[-1].args[0].value:
         return
     # ``chmod 755 /root`` opens it to everyone; ``chown app /root`` hands it to the user.
     opened = any(

@@ -185,7 +185,7 @@ def find_shellcheck_problems(ctx: LintContext) -> Iterator[Violation]:
         for text, base, logical in scripts:
             if not text.strip() or text.lstrip().startswith("<<"):
                 continue
-            for problem in _run_shellcheck(binary, text, _shell_dialect(ctx, instruction)):
+            for problem in _run_shellcheck(ctx, binary, text, _shell_dialect(ctx, instruction)):
                 offset = _offset(text, problem["line"], problem["column"])
                 end = _offset(
                     text, problem.get("endLine", problem["line"]), problem.get("endColumn", problem["column"])
@@ -202,23 +202,15 @@ def find_shellcheck_problems(ctx: LintContext) -> Iterator[Violation]:
                 yield Violation(span, f"{code}: {problem['message']}", severity=level, alias=code)
 
 
-def _run_shellcheck(binary: str, script: str, dialect: str) -> list[dict]:
-    import subprocess  # only for the rare runs that need it: a pre-commit run saves the import
-
-    try:
-        completed = subprocess.run(
-            [binary, "--format=json1", f"--shell={dialect}", "--exclude=" + ",".join(_IGNORED_CHECKS), "-"],
-            input=script,
-            capture_output=True,
-            text=True,
-            timeout=_SHELLCHECK_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+def _run_shellcheck(ctx: LintContext, binary: str, script: str, dialect: str) -> list[dict]:
+    """ShellCheck's comments on ``script``; none when it cannot run, overruns or answers garbage."""
+    argv = [binary, "--format=json1", f"--shell={dialect}", "--exclude=" + ",".join(_IGNORED_CHECKS), "-"]
+    run = ctx.resources.run_tool(argv, script.encode(), _SHELLCHECK_TIMEOUT)
+    if run is None:
         return []
     try:
-        return json.loads(completed.stdout or "{}").get("comments", [])
-    except json.JSONDecodeError:
+        return json.loads(run.stdout or b"{}").get("comments", [])
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return []
 
 

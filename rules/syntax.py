@@ -33,14 +33,6 @@ _MIN_ARGS = {"ADD": 2, "COPY": 2, "FROM": 1, "RUN": 1, "WORKDIR": 1, "USER": 1, 
              "ONBUILD": 1}  # fmt: skip
 
 
-def _all_instructions(ctx: LintContext) -> Iterator[Instruction]:
-    """Every instruction, ONBUILD triggers included."""
-    for instruction in ctx.dockerfile.instructions:
-        yield instruction
-        if instruction.trigger is not None:
-            yield instruction.trigger
-
-
 def _argument_count(instruction: Instruction) -> int:
     if instruction.name == "ONBUILD":
         return 1 if instruction.trigger else 0
@@ -90,7 +82,7 @@ def template_markup(ctx: LintContext) -> Instruction | None:
     """The first line of Go-template / jq / Jinja markup (``{{ if … }}``, ``{% … %}``) when the file is a
     template a build system renders into a Dockerfile, else None. Each markup line is an unknown
     instruction to BuildKit; reporting every one (82 in docker-library's ruby template) says one thing."""
-    for instruction in _all_instructions(ctx):
+    for instruction in ctx.instructions_and_triggers():
         keyword = instruction.keyword or ""
         if not instruction.is_known and ("{{" in keyword or "}}" in keyword or keyword.startswith(("{%", "{#"))):
             return instruction
@@ -131,14 +123,14 @@ def find_parse_errors(ctx: LintContext) -> Iterator[Violation]:
     """
     template = template_markup(ctx)
     if template is not None:
-        rejected = sum(1 for i in _all_instructions(ctx) if not i.is_known and i.keyword)
+        rejected = sum(1 for i in ctx.instructions_and_triggers() if not i.is_known and i.keyword)
         yield Violation(
             template.keyword_span,
             f"template markup ({template.keyword!r} on line {template.start_line}): BuildKit rejects "
             f"{rejected} line{'s' if rejected > 1 else ''} of this file; lint the Dockerfile it renders",
         )
         return
-    for instruction in _all_instructions(ctx):
+    for instruction in ctx.instructions_and_triggers():
         if not instruction.is_known:
             if instruction.keyword:
                 yield Violation(instruction.keyword_span, f"unknown instruction: {instruction.keyword}")
@@ -300,7 +292,7 @@ def find_inconsistent_casing(ctx: LintContext) -> Iterator[Violation]:
     RUN echo hi
     ```
     """
-    instructions = [i for i in _all_instructions(ctx) if i.keyword and i.is_known]  # DA001 reports the rest
+    instructions = [i for i in ctx.instructions_and_triggers() if i.keyword and i.is_known]  # DA001 reports the rest
     cases = [_case_of(i.keyword) for i in instructions]
     lower, upper = cases.count("lower"), cases.count("upper")
     majority = "lower" if lower > upper else "upper"
@@ -677,7 +669,7 @@ def find_undefined_variables(ctx: LintContext) -> Iterator[Violation]:
                 )
             else:
                 yield Violation(span, f"FROM uses ${name}, but no ARG before the first FROM declares it")
-    for instruction in _all_instructions(ctx):
+    for instruction in ctx.instructions_and_triggers():
         if instruction.name != "ENV":
             continue
         set_here: set[str] = set()
@@ -734,7 +726,7 @@ def find_legacy_key_values(ctx: LintContext) -> Iterator[Violation]:
     ENV MODEL_DIR=/models
     ```
     """
-    for instruction in _all_instructions(ctx):
+    for instruction in ctx.instructions_and_triggers():
         if instruction.name not in ("ENV", "LABEL") or len(instruction.args) != 3 or instruction.args[2].value != "":
             continue
         key, value = instruction.args[0], instruction.args[1]
@@ -838,7 +830,7 @@ def find_invalid_expose(ctx: LintContext) -> Iterator[Violation]:
     EXPOSE 8000/tcp
     ```
     """
-    for instruction in _all_instructions(ctx):
+    for instruction in ctx.instructions_and_triggers():
         if instruction.name != "EXPOSE":
             continue
         for arg in instruction.args:
@@ -905,7 +897,7 @@ def find_multi_source_without_slash(ctx: LintContext) -> Iterator[Violation]:
     COPY requirements.txt setup.py /app/
     ```
     """
-    for instruction in _all_instructions(ctx):
+    for instruction in ctx.instructions_and_triggers():
         if instruction.name not in ("COPY", "ADD") or not instruction.args:
             continue
         comment = _inline_comment(instruction)
@@ -1123,7 +1115,7 @@ def find_label_schema_problems(ctx: LintContext) -> Iterator[Violation]:
     ```
     """
     schema = ctx.options.label_schema
-    for instruction in _all_instructions(ctx):
+    for instruction in ctx.instructions_and_triggers():
         if instruction.name != "LABEL":
             continue
         for key, value, _sep in env_pairs(instruction):

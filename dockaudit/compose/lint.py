@@ -16,7 +16,7 @@ from dockaudit.facts.dockerignore import dockerignore_problems
 from dockaudit.facts.resources import Resources
 from dockaudit.linting.engine import INTERNAL_ERROR, FileResult, lint_source, to_finding
 from dockaudit.files import InputError, read_dockerfile
-from dockaudit.model import Finding, Severity
+from dockaudit.model import Finding, Severity, Violation
 from dockaudit.plugin import Rule
 from dockaudit.syntax.source import Source, Span
 
@@ -59,6 +59,10 @@ class ComposeContext:
             return Span(node.key_start, node.key_end or node.key_start)
         return Span(node.start, max(node.end, node.start))
 
+    def finding(self, node: YNode, message: str, key: bool = False) -> Violation:
+        """A finding at ``node`` (at its key when ``key``), in the file of the project it came from."""
+        return Violation(self.span(node, key), message, path=node.file)
+
     @cached_property
     def sources(self) -> dict[str, Source]:
         return {path: Source(text, path) for path, text in self.project.texts.items()}
@@ -74,7 +78,7 @@ class ComposeContext:
         # the context the build reads, or none when it is not read
         options = Options(build_args=build.args, target=build.target, context_dir=build.context,
                           use_context=build.context is not None)  # fmt: skip
-        ctx = LintContext(build.result.dockerfile, options)
+        ctx = LintContext(build.result.dockerfile, options, self.resources)
         return ml_facts(ctx).of(ctx.target_stage) if ctx.target_stage else None
 
 
