@@ -471,7 +471,7 @@ def test_a_planted_bare_repository_cannot_hide_a_committed_env_file(tmp_path: Pa
     # The files of a bare repository (HEAD, config, objects/, refs/), committed next to an env file:
     # git run in that folder took them for the repository, found the env file untracked, and the
     # rule on committed secrets was silenced.  Git must answer from the project's own repository.
-    from dockaudit_rules.compose import _tracked_by_git
+    from dockaudit_rules.da91_compose_exposure import _tracked_by_git
 
     def git(*args: str) -> None:
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,

@@ -1,4 +1,7 @@
-"""DA7xx — shell hygiene in RUN: commands that do not do what the author thinks in a build."""
+"""DA701–DA704 — shell hygiene in RUN: commands that do not do what the author thinks in a build
+(``apt`` for people, interactive or no-op commands, conda/venv activations that nothing uses) and
+ShellCheck on the scripts, run through ``ctx.resources.run_tool``.
+"""
 
 from __future__ import annotations
 
@@ -109,6 +112,8 @@ def find_useless_commands(ctx: LintContext) -> Iterator[Violation]:
 
 
 _SHELLCHECK_TIMEOUT = 20  # seconds per file
+
+
 _IGNORED_CHECKS = (
     "SC1090",  # can't follow non-constant source: builds have no files to follow
     "SC1091",
@@ -133,6 +138,32 @@ def _shell_dialect(ctx: LintContext, instruction: Instruction) -> str:
 
 def _shellcheck_binary() -> str | None:
     return os.environ.get("DOCKAUDIT_SHELLCHECK") or shutil.which("shellcheck")
+
+
+def _run_shellcheck(ctx: LintContext, binary: str, script: str, dialect: str) -> list[dict]:
+    """ShellCheck's comments on ``script``; none when it cannot run, overruns or answers garbage."""
+    argv = [binary, "--format=json1", f"--shell={dialect}", "--exclude=" + ",".join(_IGNORED_CHECKS), "-"]
+    run = ctx.resources.run_tool(argv, script.encode(), _SHELLCHECK_TIMEOUT)
+    if run is None:
+        return []
+    try:
+        return json.loads(run.stdout or b"{}").get("comments", [])
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return []
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    """ShellCheck's 1-based line and column (tabs count 8) to an offset in ``text``."""
+    lines = text.split("\n")
+    line = max(1, min(line, len(lines)))
+    offset = sum(len(x) + 1 for x in lines[: line - 1])
+    current = lines[line - 1]
+    visual = 1
+    for index, char in enumerate(current):
+        if visual >= column:
+            return offset + index
+        visual += 8 - ((visual - 1) % 8) if char == "\t" else 1
+    return offset + len(current)
 
 
 @rule(
@@ -200,32 +231,6 @@ def find_shellcheck_problems(ctx: LintContext) -> Iterator[Violation]:
                 )
                 code = f"SC{problem['code']}"
                 yield Violation(span, f"{code}: {problem['message']}", severity=level, alias=code)
-
-
-def _run_shellcheck(ctx: LintContext, binary: str, script: str, dialect: str) -> list[dict]:
-    """ShellCheck's comments on ``script``; none when it cannot run, overruns or answers garbage."""
-    argv = [binary, "--format=json1", f"--shell={dialect}", "--exclude=" + ",".join(_IGNORED_CHECKS), "-"]
-    run = ctx.resources.run_tool(argv, script.encode(), _SHELLCHECK_TIMEOUT)
-    if run is None:
-        return []
-    try:
-        return json.loads(run.stdout or b"{}").get("comments", [])
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return []
-
-
-def _offset(text: str, line: int, column: int) -> int:
-    """ShellCheck's 1-based line and column (tabs count 8) to an offset in ``text``."""
-    lines = text.split("\n")
-    line = max(1, min(line, len(lines)))
-    offset = sum(len(x) + 1 for x in lines[: line - 1])
-    current = lines[line - 1]
-    visual = 1
-    for index, char in enumerate(current):
-        if visual >= column:
-            return offset + index
-        visual += 8 - ((visual - 1) % 8) if char == "\t" else 1
-    return offset + len(current)
 
 
 _ACTIVATE = frozenset({"activate"})

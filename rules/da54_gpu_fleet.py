@@ -1,4 +1,4 @@
-"""DA540-DA542 — the GPU fleet gate: does this image run on the GPUs it will be scheduled on?
+"""DA540–DA542 — the GPU fleet gate: does this image run on the GPUs it will be scheduled on?
 
 Active only when the configuration names a fleet (``gpus = ["H100", "L4", "RTX 4090", "sm_75"]``,
 with ``min-driver`` and ``gpu-segment`` where the GPU table cannot tell data-centre from consumer);
@@ -83,6 +83,28 @@ def _torch_builds(facts: StageFacts, knowledge: Knowledge) -> Iterator[tuple[str
         yield minor, ".".join(cuda.split(".")[:2]), install.span, named
 
 
+def _jax_floor(facts: StageFacts, fleet: list[FleetGpu], knowledge: Knowledge) -> Iterator[Violation]:
+    """jax[cuda12]/jax[cuda13] (or their plugins) against [jax] cudaNN_min_compute_capability."""
+    for install in facts.installs:
+        if install.instruction not in facts.stage.instructions:
+            continue
+        major = next((m for m in ("12", "13") if f"cuda{m}" in install.extras or install.package in
+                      (f"jax-cuda{m}-plugin", f"jax-cuda{m}-pjrt")), None)  # fmt: skip
+        floor_text = knowledge.jax.get(f"cuda{major}_min_compute_capability") if major else None
+        if not floor_text or not re.fullmatch(r"\d+\.\d", str(floor_text)):
+            continue
+        floor = tuple(int(p) for p in str(floor_text).split("."))
+        missing = [g for g in fleet if g.model.capability < floor]
+        if missing:
+            yield Violation(
+                install.span,
+                f"jax's CUDA {major} plugin needs compute capability >= {floor_text}: "
+                f"{', '.join(f'{g.label} ({g.model.sm})' for g in missing)} in the fleet cannot run it "
+                f"(source: ml-compat.toml [jax] cuda{major}_min_compute_capability)",
+                severity=Severity.WARNING if any(not g.model.verified for g in missing) else None,
+            )
+
+
 @rule(
     "DA540",
     "gpu-arch-not-covered",
@@ -151,28 +173,6 @@ def find_uncovered_fleet_gpus(ctx: LintContext) -> Iterator[Violation]:
         yield from _jax_floor(facts, fleet, knowledge)
 
 
-def _jax_floor(facts: StageFacts, fleet: list[FleetGpu], knowledge: Knowledge) -> Iterator[Violation]:
-    """jax[cuda12]/jax[cuda13] (or their plugins) against [jax] cudaNN_min_compute_capability."""
-    for install in facts.installs:
-        if install.instruction not in facts.stage.instructions:
-            continue
-        major = next((m for m in ("12", "13") if f"cuda{m}" in install.extras or install.package in
-                      (f"jax-cuda{m}-plugin", f"jax-cuda{m}-pjrt")), None)  # fmt: skip
-        floor_text = knowledge.jax.get(f"cuda{major}_min_compute_capability") if major else None
-        if not floor_text or not re.fullmatch(r"\d+\.\d", str(floor_text)):
-            continue
-        floor = tuple(int(p) for p in str(floor_text).split("."))
-        missing = [g for g in fleet if g.model.capability < floor]
-        if missing:
-            yield Violation(
-                install.span,
-                f"jax's CUDA {major} plugin needs compute capability >= {floor_text}: "
-                f"{', '.join(f'{g.label} ({g.model.sm})' for g in missing)} in the fleet cannot run it "
-                f"(source: ml-compat.toml [jax] cuda{major}_min_compute_capability)",
-                severity=Severity.WARNING if any(not g.model.verified for g in missing) else None,
-            )
-
-
 @rule(
     "DA541",
     "forward-compat-on-consumer-gpu",
@@ -236,6 +236,8 @@ def find_forward_compat_on_consumer(ctx: LintContext) -> Iterator[Violation]:
 
 
 _REQUIREMENT = re.compile(r"cuda>=(\d+)\.(\d+)")
+
+
 _RANGE = re.compile(r"brand=(\w+),driver>=(\d+),driver<(\d+)")
 
 

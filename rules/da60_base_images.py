@@ -1,4 +1,6 @@
-"""DA6xx — base images: bigger than needed, past their end of life, or carrying a toolchain to production."""
+"""DA601–DA603 — base images: bigger than needed, past their end of life (``ctx.knowledge``'s EOL
+table, judged by ``as-of``), or carrying a toolchain to production.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from dockaudit.context import LintContext
 from dockaudit.facts.imageref import parse_image_ref
 from dockaudit.facts.mlfacts import ml_facts
 from dockaudit.model import Edit, Fix, Violation
-from dockaudit.syntax.source import Span
 from dockaudit.plugin import rule
+from dockaudit.syntax.source import Span
 
 FAMILY = "bases"
+
 
 _FULL_PYTHON = re.compile(r"^\d+(?:\.\d+){0,2}(?:-(?:bookworm|bullseye|trixie|buster))?$")
 
