@@ -44,7 +44,6 @@ class Options:
     gpu_segment: str | None = None  # config ``gpu-segment``: for fleet entries the GPU table cannot place
     as_of: date | None = None  # the day end-of-life rules judge by (default: today; tests pin it)
     image_budget: tuple[float | None, float | None] | None = None  # (image MiB, layer MiB) for DA805
-    unpack_limits: tuple[int, int] | None = None  # (per layer, per image) bytes layers may inflate to
     online: bool = False  # --online: rules may ask registries (tag digests for DA201-DA203 fixes)
 
     @property

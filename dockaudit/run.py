@@ -8,7 +8,7 @@ configured ones.  Files under different configurations get different plans.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dockaudit.config import Config, find_config, read_config
@@ -34,6 +34,17 @@ class Flags:
     trusted_registries: tuple[str, ...] = ()
     online: bool = False
     stdin_filename: str | None = None  # --stdin-filename: standard input is judged as this file
+
+    def option_overrides(self) -> dict[str, object]:
+        """The rule options the command line sets, which replace the configured ones."""
+        given = {"target": self.target, "build_args": self.build_args, "context_dir": self.context_dir,
+                 "min_driver": self.min_driver, "trusted_registries": self.trusted_registries}  # fmt: skip
+        overrides = {name: value for name, value in given.items() if value}
+        if not self.use_context:
+            overrides["use_context"] = False
+        if self.online:
+            overrides["online"] = True
+        return overrides
 
 
 @dataclass(frozen=True)
@@ -78,23 +89,21 @@ def plan_for(flags: Flags, path: str) -> FilePlan:
         (*config.ignore, *flags.ignore),
         (*config.extend_select, *flags.extend_select),
     )
-    context = flags.context_dir or config.context
-    if context is None and flags.use_context and path != "-":
-        context = folder
-    options = Options(
-        target=flags.target,
-        build_args=flags.build_args,
-        context_dir=context,
-        use_context=flags.use_context,
-        trusted_registries=flags.trusted_registries or config.trusted_registries,
-        allowed_base_images=config.allowed_base_images,
-        label_schema=config.label_schema,
-        strict_labels=config.strict_labels,
-        min_driver=flags.min_driver or config.min_driver,
-        gpus=config.gpus,
-        gpu_segment=config.gpu_segment,
-        online=flags.online,
-    )
+    options = replace(config.options, **flags.option_overrides())
+    if options.context_dir is None and options.use_context and path != "-":
+        options = replace(options, context_dir=folder)
+    return FilePlan(config, tuple(rules), options)
+
+
+def image_plan(flags: Flags, max_image_size: float | None = None, max_layer_size: float | None = None) -> FilePlan:
+    """The rules and options for ``dockaudit image``: the configuration found from the working directory,
+    the DA8xx rules unless ``--select`` names others, and the image budgets (DA805) of the flags over
+    the configured ones."""
+    config = config_for(flags, Path.cwd())
+    rules = select_rules(load_rules(), flags.select or ("DA8",), (*config.ignore, *flags.ignore))
+    image, layer = config.options.image_budget or (None, None)
+    image, layer = max_image_size or image, max_layer_size or layer
+    options = replace(config.options, image_budget=(image, layer) if image or layer else None)
     return FilePlan(config, tuple(rules), options)
 
 
@@ -143,83 +152,6 @@ def missing_target(tree, target: str) -> str | None:
     return f"--target {target!r} names no stage of this file (stages: {', '.join(names) or 'none named'})"
 
 
-MIN_FILES_PER_WORKER = 16  # below this a pool costs more than it saves (see benchmarks/RESULTS.md)
-
-
-def worker_count(jobs: int, files: int) -> int:
-    """Processes worth starting for ``files`` files when the user allows ``jobs`` (0: decide).
-
-    Never more than the cores, and one process (no pool) unless each worker gets a real share of the
-    work (``MIN_FILES_PER_WORKER``).  By default, only the cores idle right now count: on a busy
-    machine a pool's workers wait for the cores the parent would use, and the run is slower than one
-    process (measured: 1.1-1.7x slower with one of two cores busy; 0.6x, i.e. faster, when idle)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    wanted = min(jobs, cores) if jobs else cores
-    workers = max(1, min(wanted, files // MIN_FILES_PER_WORKER))
-    if not jobs and workers > 1:
-        workers = max(1, min(workers, round(idle_cores(cores))))
-    return workers
-
-
-def idle_cores(cores: int, window: float = 0.05) -> float:
-    """How many of ``cores`` were idle over the last ``window`` seconds (/proc/stat; all of them where
-    that cannot be read).  Measured now rather than taken from the load average, which counts this
-    very process and the runs just before it (back-to-back runs would always see a busy machine)."""
-    import time
-
-    try:
-        before = _cpu_ticks()
-        time.sleep(window)
-        after = _cpu_ticks()
-    except (OSError, ValueError, IndexError):
-        return float(cores)
-    total, idle = after[0] - before[0], after[1] - before[1]
-    return cores * idle / total if total > 0 else float(cores)
-
-
-def _cpu_ticks() -> tuple[int, int]:
-    """(all ticks, idle ticks) of every CPU since boot, from the first line of /proc/stat."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        fields = [int(value) for value in stat.readline().split()[1:]]
-    return sum(fields[:8]), fields[3] + fields[4]  # user … steal; idle + iowait
-
-
-def lint_files(
-    flags: Flags, paths: list[str], plans: dict[str, FilePlan], jobs: int, stdin: bytes | None = None
-) -> list:
-    """Every file's result (a ``FileResult`` or an ``InputError``) in input order; many files are
-    spread over worker processes.  ``stdin`` is the input already read for the path ``-``.
-
-    A worker that dies (killed, out of memory) or raises takes down only its files: each is
-    linted again alone in a fresh worker, and a file that kills that one too is reported as an
-    error of its own, while every other file's result stands."""
-    workers = 1 if "-" in paths else worker_count(jobs, len(paths))
-    if workers == 1:
-        return [lint_file(flags, path, plans[path], stdin if path == "-" else None) for path in paths]
-    from concurrent.futures import ProcessPoolExecutor
-
-    size = max(1, len(paths) // (workers * 8))
-    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
-    results: list = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:  # workers build their own plans: rules do not pickle
-        futures = [pool.submit(_lint_chunk, flags, chunk) for chunk in chunks]
-        for chunk, future in zip(chunks, futures):
-            try:
-                results.extend(future.result())
-            except Exception:  # noqa: BLE001 - whatever killed the worker, the files are retried alone
-                results.extend(_lint_alone(flags, path) for path in chunk)
-    return results
-
-
-def _lint_chunk(flags: Flags, paths: list[str]) -> list:
-    """A worker's share: slim results (findings and text, no trees) or ``InputError``s."""
-    results = [lint_file(flags, path, cached_plan(flags, path, _WORKER_PLANS)) for path in paths]
-    return [r if isinstance(r, Exception) else r.slim() for r in results]
-
-
-_WORKER_PLANS: dict = {}  # filled only in worker processes, which live for one run's pool
-
-
 def cached_plan(flags: Flags, path: str, cache: dict) -> FilePlan:
     """``plan_for``, computed once per folder in ``cache`` (a plan depends on the flags and the file's
     folder only; ``cache`` must not outlive one run's flags and configuration files)."""
@@ -229,15 +161,173 @@ def cached_plan(flags: Flags, path: str, cache: dict) -> FilePlan:
     return cache[key]
 
 
-def _lint_alone(flags: Flags, path: str):
-    """``path`` linted in a fresh single-use worker; the error that ended it when it fails again."""
-    from concurrent.futures import ProcessPoolExecutor
+class RunError(Exception):
+    """What stops a whole run (exit 2): one line, naming the file."""
 
-    from dockaudit.files import InputError
+
+def configured(flags: Flags, results: list, plans: dict[str, FilePlan]) -> list:
+    """``results`` through their configuration's findings filter (per-file ignores, severity overrides),
+    each with the plan of its own file (a Compose service's Dockerfile gets the one nearest to it)."""
+    cache: dict = {}
+    for result in results:
+        if result.error is None:
+            plan = plans.get(result.path) or cached_plan(flags, result.path, cache)
+            result.findings = plan.findings_filter(result.path)(result.findings)
+    return results
+
+
+def lint_compose_files(flags: Flags, compose_files: list[str], plans: dict[str, FilePlan], env_files=None,
+                       merged: bool = False, project_directory: Path | None = None, environ=None,
+                       scanned: tuple[str, ...] = ()) -> list:  # fmt: skip
+    """Each compose file as its own project (or, with ``merged``, all of them as ``-f a -f b``), every
+    result through its configuration's filter.
+
+    The project directory, which confines what the project may read, is ``--project-directory``; else,
+    for a file found by scanning a folder named on the command line, that folder (the user named it
+    as the project: ``docker/compose.yaml`` may build ``context: ..`` inside it); else the file's folder."""
+    from dockaudit.compose.lint import lint_compose
+
+    groups = [compose_files] if merged else [[f] for f in compose_files]
+    results = []
+    for group in groups:
+        plan = plans[group[0]]
+        root = project_directory or _scanned_folder(group[0], scanned)
+        results.extend(lint_compose([Path(f) for f in group], plan.rules, plan.options, env_files, root, environ))
+    return configured(flags, results, plans)
+
+
+def _scanned_folder(path: str, scanned: tuple[str, ...]) -> Path | None:
+    """The outermost folder of ``scanned`` that holds ``path`` (None when it was named itself)."""
+    from dockaudit.files import resolves_inside
+
+    holders = [Path(os.path.realpath(folder)) for folder in scanned if resolves_inside(path, folder)]
+    return min(holders, key=lambda p: len(p.parts)) if holders else None
+
+
+def compute_fixes(flags: Flags, results: list, plans: dict[str, FilePlan], unsafe: bool) -> dict[int, tuple]:
+    """Every file's fix outcome with the bytes it was computed from, keyed by ``id(result)``, all
+    computed before anything is written: a failure here (``RunError``) writes nothing, so one run
+    never leaves half its files fixed.  The fix loop lints with the same rules and filter as the report."""
+    from dockaudit.files import MAX_FILE_BYTES, InputError, is_compose_file, read_regular_file
+    from dockaudit.linting.fix import fix_compose_text, fix_text
+
+    outcomes = {}
+    for result in results:
+        if result.error:
+            continue  # not read or not parsed: nothing to fix
+        try:
+            if result.source is None:
+                if not is_compose_file(result.path):
+                    continue
+                original = read_regular_file(result.path, MAX_FILE_BYTES)
+                outcome = fix_compose_text(original.decode("utf-8"), result.findings, unsafe)
+            else:
+                original = result.source.to_bytes()
+                plan = plans.get(result.path)
+                if plan is None:  # a Dockerfile a compose service builds
+                    if result.path == "-" or not os.path.isfile(result.path):
+                        continue  # an inline dockerfile_inline: it lives in the compose file
+                    plan = plan_for(flags, result.path)
+                path = None if result.path == "-" else result.path
+                outcome = fix_text(result.source.text, path, plan.rules, plan.options, unsafe,
+                                   plan.findings_filter(result.path))  # fmt: skip
+        except (InputError, UnicodeDecodeError) as exc:
+            raise RunError(f"{result.path}: cannot fix: {exc}; no file was rewritten") from None
+        except Exception as exc:  # noqa: BLE001 - a bug in a fix must not leave the run half written
+            raise RunError(f"{result.path}: fixing crashed ({type(exc).__name__}: {exc}); no file was rewritten") from None
+        outcomes[id(result)] = (outcome, original)
+    return outcomes
+
+
+def write_fixes(results: list, outcomes: dict[int, tuple], follow_symlinks: bool) -> tuple[list, bytes | None]:
+    """Write each fixed file and return the results as they are on disk now (the fixed text's findings
+    where the write went through; the original ones, with the reason as ``error``, where not), and the
+    fixed bytes of standard input, which the caller prints."""
+    from dockaudit.model import FileResult, tree_result
+    from dockaudit.syntax.source import Source
+
+    on_disk, stdin_fixed = [], None
+    for result in results:
+        if id(result) not in outcomes:
+            on_disk.append(result)
+            continue
+        outcome, original = outcomes[id(result)]
+        data = Source(outcome.text).to_bytes()
+        if result.path == "-":
+            stdin_fixed = data
+        elif outcome.changed:
+            problem = _write_fixed(Path(result.path), data, original, follow_symlinks)
+            if problem:
+                result.error = problem
+                on_disk.append(result)
+                continue
+        findings = sorted(outcome.remaining + outcome.dropped, key=lambda f: f.sort_key())
+        rest = {"suppressed": result.suppressed, "fixed": len(outcome.applied)}
+        if outcome.tree is None:  # a Compose file
+            on_disk.append(FileResult(result.path, findings, None, **rest))
+        else:
+            on_disk.append(tree_result(result.path, findings, outcome.tree, **rest))
+    return on_disk, stdin_fixed
+
+
+def _write_fixed(target: Path, data: bytes, original: bytes, follow_symlinks: bool) -> str | None:
+    """Why the fixed ``data`` was not written to ``target``, or None when it was (``original``: the bytes
+    the fix was computed from; a file that no longer holds them is left alone)."""
+    from dockaudit.atomic import ChangedSinceRead, write_atomically
+
+    if target.is_symlink() and follow_symlinks:
+        target = target.resolve()
+    if target.is_symlink():
+        return "a symlink; not rewriting its target (fix the file it points to, or pass --fix-symlink-targets)"
+    try:
+        write_atomically(target, data, expected=original)
+    except ChangedSinceRead:
+        return "changed since it was read; not rewritten"
+    except OSError as exc:
+        return f"cannot write the fixed file: {exc.strerror or exc}; left unchanged"
+    return None
+
+
+def record_baseline(results: list, path: str) -> int:
+    """Write the findings of ``results`` to the baseline file ``path``; how many were recorded."""
+    from dockaudit.linting.baseline import write_baseline
 
     try:
-        with ProcessPoolExecutor(max_workers=1) as pool:
-            return pool.submit(_lint_chunk, flags, [path]).result()[0]
-    except Exception as exc:  # noqa: BLE001 - reported for this file, the run goes on
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return InputError(path, f"linting this file ended its worker process ({reason}); not linted")
+        return write_baseline(results, Path(path))
+    except OSError as exc:
+        raise RunError(f"{path}: cannot write the baseline: {exc.strerror or exc}") from None
+
+
+def without_baseline(results: list, path: str) -> list:
+    """``results`` without the findings the baseline file ``path`` records."""
+    from dockaudit.linting.baseline import BaselineError, filter_results, read_baseline
+
+    try:
+        known = read_baseline(Path(path))
+    except BaselineError as exc:
+        raise RunError(str(exc)) from None
+    return filter_results(results, known)
+
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def failed(results: list) -> bool:
+    """Whether the run must exit 2 whatever its findings: an input that could not be read or parsed, or
+    a crash (a DA000 finding) — a crash never passes for the "findings" code 1."""
+    from dockaudit.linting.engine import INTERNAL_ERROR
+
+    return any(r.error or any(f.rule == INTERNAL_ERROR[0] for f in r.findings) for r in results)
+
+
+def exit_code(results: list, threshold_name: str, exit_zero: bool) -> int:
+    """2 when the run ``failed``; else 1 when findings reach the threshold (``never``: never); else 0."""
+    from dockaudit.model import Severity
+
+    if failed(results):
+        return EXIT_ERROR
+    if threshold_name != "never" and not exit_zero:
+        threshold = Severity.parse(threshold_name)
+        if any(f.severity >= threshold for r in results for f in r.findings):
+            return EXIT_FINDINGS
+    return EXIT_CLEAN

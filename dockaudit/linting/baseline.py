@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dockaudit import __version__
 from dockaudit.atomic import write_atomically
-from dockaudit.linting.engine import FileResult
+from dockaudit.model import FileResult
 from dockaudit.files import InputError, read_regular_file
 from dockaudit.linting.fingerprint import fingerprints
 from dockaudit.report import safe_text

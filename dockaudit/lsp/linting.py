@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockaudit.linting.engine import INTERNAL_ERROR, PARSE_ERROR, FileResult, lint_source
+from dockaudit.linting.engine import INTERNAL_ERROR, PARSE_ERROR, lint_source
+
+from dockaudit.model import FileResult
 from dockaudit.files import MAX_FILE_BYTES, is_compose_file, is_dockerfile_name
 from dockaudit.model import Finding, Severity
 from dockaudit.run import FilePlan, Flags, cached_plan

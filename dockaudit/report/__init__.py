@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from dockaudit.linting.engine import FileResult
+from dockaudit.model import FileResult
 from dockaudit.model import Finding, Severity
 from dockaudit.report._safe import safe_data, safe_text
 

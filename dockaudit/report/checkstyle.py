@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from dockaudit.linting.engine import FileResult
+from dockaudit.model import FileResult
 from dockaudit.model import Finding, Severity
 from dockaudit.report import safe_text
 

@@ -9,7 +9,7 @@ command (``::add-mask::``, ``::stop-commands::``).
 
 from __future__ import annotations
 
-from dockaudit.linting.engine import FileResult
+from dockaudit.model import FileResult
 from dockaudit.model import Finding, Severity
 from dockaudit.report import safe_text
 

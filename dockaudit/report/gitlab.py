@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from dockaudit.linting.engine import FileResult
+from dockaudit.model import FileResult
 from dockaudit.linting.fingerprint import fingerprints
 from dockaudit.model import Finding, Severity
 from dockaudit.report import safe_text

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from dockaudit.linting.engine import FileResult
+from dockaudit.model import FileResult
 from dockaudit.model import Finding
 from dockaudit.report import safe_text, summarize
 

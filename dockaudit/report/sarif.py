@@ -15,7 +15,8 @@ from urllib.parse import quote
 
 from dockaudit import __version__
 from dockaudit.linting.catalogue import DOCS_URL, docs_url
-from dockaudit.linting.engine import FileResult, load_rules
+from dockaudit.linting.engine import load_rules
+from dockaudit.model import FileResult
 from dockaudit.linting.fingerprint import fingerprints
 from dockaudit.model import Finding, Severity
 from dockaudit.report import image_of, safe_data, safe_text
