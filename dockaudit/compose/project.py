@@ -546,6 +546,12 @@ def _build_args(build: YNode) -> dict[str, str]:
     return values
 
 
+def service_image(service: YNode) -> str:
+    """The image a service names; empty when it names none (it is only built)."""
+    node = service.get("image")
+    return node.text if node else ""
+
+
 def environment_entries(service: YNode) -> Iterator[tuple[str, str | None, YNode]]:
     """``environment:`` as (name, value, node), from either the mapping or the list form."""
     env = service.get("environment")
