@@ -13,7 +13,6 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
-import re
 import reprlib
 import stat
 import sys
@@ -27,6 +26,7 @@ from dockaudit.report.output import REPORT_FORMATS
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import Rule
 from dockaudit.linting.selectors import is_shellcheck_code, matches
+from dockaudit.patterns import lazy_pattern
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -86,8 +86,8 @@ _KEYS = {
     "max-image-size", "max-layer-size", "exclude", "extend-exclude", "respect-gitignore",
 }  # fmt: skip
 _LABEL_TYPES = ("text", "url", "hash", "rfc3339", "semver", "email", "spdx")
-_DRIVER = re.compile(r"\A[0-9]+(?:\.[0-9]+)*\Z")  # ASCII digits: str.isdigit() also takes "²"
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.*/-]{1,60}\Z")
+_DRIVER = lazy_pattern(r"\A[0-9]+(?:\.[0-9]+)*\Z")  # ASCII digits: str.isdigit() also takes "²"
+_PLAIN_KEY = lazy_pattern(r"[A-Za-z0-9_.*/-]{1,60}\Z")
 _SHOWN = reprlib.Repr()
 _SHOWN.maxstring = _SHOWN.maxother = 60
 _SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = _SHOWN.maxset = 4

@@ -22,12 +22,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from dockaudit.model import Severity, Violation
+from dockaudit.patterns import lazy_pattern
 
 if TYPE_CHECKING:
     from dockaudit.context import LintContext
 
-RULE_ID = re.compile(r"^[A-Z]{2,5}\d{3,4}$")
-RULE_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+RULE_ID = lazy_pattern(r"^[A-Z]{2,5}\d{3,4}$")
+RULE_NAME = lazy_pattern(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 FIX_KINDS = ("none", "safe", "unsafe")
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
 

@@ -6,7 +6,6 @@ shell-form entrypoints and relative paths.  They read the tree only (ONBUILD tri
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
@@ -14,6 +13,7 @@ from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.source import Span
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "syntax"
 
@@ -371,7 +371,7 @@ def find_bad_stage_names(ctx: LintContext) -> Iterator[Violation]:
         seen.add(name)
 
 
-_IMAGE_LIKE = re.compile(r"[:/@.]")
+_IMAGE_LIKE = lazy_pattern(r"[:/@.]")
 
 
 @rule(
@@ -479,7 +479,7 @@ def find_duplicate_singletons(ctx: LintContext) -> Iterator[Violation]:
                 )
 
 
-_PLAIN_WORD = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
+_PLAIN_WORD = lazy_pattern(r"^[A-Za-z0-9_@%+=:,./-]+$")
 
 
 def _exec_form_fix(instruction: Instruction) -> Fix | None:
@@ -549,7 +549,7 @@ def find_shell_form_entrypoints(ctx: LintContext) -> Iterator[Violation]:
             )
 
 
-_WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\|/)")
+_WINDOWS_ABSOLUTE = lazy_pattern(r"^(?:[A-Za-z]:[\\/]|\\\\|/)")
 
 
 def _is_absolute(path: str) -> bool:

@@ -16,6 +16,7 @@ from dockaudit.syntax.expand import ExpansionError, LexOptions, process
 from dockaudit.syntax.nodes import Arg, Instruction
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import PLATFORM_ARGS, PROXY_ARGS, env_pairs
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "syntax"
 
@@ -210,7 +211,7 @@ def find_maintainer(ctx: LintContext) -> Iterator[Violation]:
         )
 
 
-_PORT = re.compile(r"^(\d+)(?:-(\d+))?(?:/([A-Za-z]+))?$")
+_PORT = lazy_pattern(r"^(\d+)(?:-(\d+))?(?:/([A-Za-z]+))?$")
 
 
 @rule(

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
@@ -14,6 +13,7 @@ from dockaudit.plugin import rule
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage, env_pairs
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "syntax"
 
@@ -111,25 +111,25 @@ def find_platform_flags(ctx: LintContext) -> Iterator[Violation]:
             )
 
 
-_LABEL_KEY = re.compile(r"^[a-z](?:[a-z0-9.-]*[a-z0-9])?$")  # starts with a letter, ends alphanumeric
+_LABEL_KEY = lazy_pattern(r"^[a-z](?:[a-z0-9.-]*[a-z0-9])?$")  # starts with a letter, ends alphanumeric
 
 
 _RESERVED_LABEL_PREFIXES = ("com.docker.", "io.docker.", "org.dockerproject.")
 
 
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$")
+_RFC3339 = lazy_pattern(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$")
 
 
-_SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+_SEMVER = lazy_pattern(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 
 
-_GIT_HASH = re.compile(r"^(?:[0-9a-f]{7,40})$")
+_GIT_HASH = lazy_pattern(r"^(?:[0-9a-f]{7,40})$")
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s][^@\s.]*\.[^@\s]+$")  # split at the domain's first inner dot: linear
+_EMAIL = lazy_pattern(r"^[^@\s]+@[^@\s][^@\s.]*\.[^@\s]+$")  # split at the domain's first inner dot: linear
 
 
-_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s]+$")
+_URL = lazy_pattern(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^\s]+$")
 
 
 _LABEL_ALIASES = {"url": "DL3052", "rfc3339": "DL3053", "spdx": "DL3054", "hash": "DL3055", "semver": "DL3056",

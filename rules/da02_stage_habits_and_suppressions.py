@@ -15,6 +15,7 @@ from dockaudit.plugin import rule
 from dockaudit.syntax.nodes import Comment
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "syntax"
 
@@ -77,7 +78,7 @@ def find_whole_stage_copies(ctx: LintContext) -> Iterator[Violation]:
                 )
 
 
-_NUMERIC_USER = re.compile(r"^\d+(?::\d+)?$")
+_NUMERIC_USER = lazy_pattern(r"^\d+(?::\d+)?$")
 
 
 @rule(
@@ -125,7 +126,7 @@ def find_non_numeric_user(ctx: LintContext) -> Iterator[Violation]:
     yield Violation(arg.span, f"USER {arg.value} is a name: use a numeric UID so runAsNonRoot can verify it")
 
 
-_PRAGMA = re.compile(r"^(?:hadolint\s+(?:global\s+|stage\s+)?ignore\s*=|dockaudit:\s*ignore)", re.IGNORECASE)
+_PRAGMA = lazy_pattern(r"^(?:hadolint\s+(?:global\s+|stage\s+)?ignore\s*=|dockaudit:\s*ignore)", re.IGNORECASE)
 
 
 @rule(
@@ -169,7 +170,7 @@ def find_ignore_pragmas(ctx: LintContext) -> Iterator[Violation]:
             yield Violation(span, "inline ignore comment: record the exception in the configuration instead")
 
 
-_ARCHIVE = re.compile(r"\.(?:tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst)$", re.IGNORECASE)
+_ARCHIVE = lazy_pattern(r"\.(?:tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst)$", re.IGNORECASE)
 
 
 def _basename(path: str) -> str:

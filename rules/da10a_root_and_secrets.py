@@ -21,6 +21,7 @@ from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import SHELLS, Command
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage, env_pairs
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "security"
 
@@ -29,7 +30,7 @@ FAMILY = "security"
 # Bases whose image config already names a non-root user: Jupyter's docker-stacks (jovyan), Bitnami,
 # distroless and Chainguard nonroot, Nano Server (ContainerUser), .NET chiseled images (app), and Red Hat's
 # UBI language images (1001).
-_NON_ROOT_BASES = re.compile(
+_NON_ROOT_BASES = lazy_pattern(
     r"(?:^|/)(?:jupyter/|quay\.io/jupyter/|bitnami/)|[:-]nonroot\b|^cgr\.dev/chainguard/|^gcr\.io/distroless/.*:nonroot"
     r"|nanoserver|-chiseled\b|(?:^|/)ubi\d+/(?:python|nodejs|ruby|php|perl)-\d+",
     re.IGNORECASE,
@@ -37,11 +38,11 @@ _NON_ROOT_BASES = re.compile(
 
 
 # Windows bases: no useradd, no numeric UIDs; users are ContainerUser / ContainerAdministrator.
-_WINDOWS_BASES = re.compile(r"mcr\.microsoft\.com/windows|servercore|nanoserver", re.IGNORECASE)
+_WINDOWS_BASES = lazy_pattern(r"mcr\.microsoft\.com/windows|servercore|nanoserver", re.IGNORECASE)
 
 
 # A FROM the build system fills in (``ARG BASE=<jupyter>``): which image it is, nobody here knows.
-_PLACEHOLDER = re.compile(r"<[^<>]*>")
+_PLACEHOLDER = lazy_pattern(r"<[^<>]*>")
 
 
 def unknown_base(stage: Stage) -> bool:
@@ -60,11 +61,11 @@ _PROMPTS = frozenset({"sh", "bash", "ash", "zsh", "dash", "python", "python2", "
                       "pwsh", "powershell", "powershell.exe", "cmd", "cmd.exe", "ghci", "jshell", "iex", "erl"})  # fmt: skip
 
 
-_DEV_TARGET = re.compile(r"^(?:dev|devel|development|dev-envs?|test|tests|testing|ci)$")
+_DEV_TARGET = lazy_pattern(r"^(?:dev|devel|development|dev-envs?|test|tests|testing|ci)$")
 
 
 # Entrypoints that start as root only to step down to a service user (docker-library postgres, redis …).
-_STEP_DOWN = re.compile(r"\b(?:gosu|su-exec|setpriv|runuser|chpst|s6-setuidgid|setuidgid)\b")
+_STEP_DOWN = lazy_pattern(r"\b(?:gosu|su-exec|setpriv|runuser|chpst|s6-setuidgid|setuidgid)\b")
 
 
 def _starts_an_application(stage: Stage) -> bool:
@@ -254,7 +255,7 @@ def find_secrets_in_env_and_args(ctx: LintContext) -> Iterator[Violation]:
                     )
 
 
-_SECRET_FILES = re.compile(
+_SECRET_FILES = lazy_pattern(
     r"(?:^|/)(?:\.env(?:\.(?!example$|sample$|template$|dist$|defaults?$)[\w.-]+)?|id_(?:rsa|dsa|ecdsa|ed25519)"
     r"|[^/]*\.(?:pem|key|p12|pfx|jks|keystore)|\.netrc|\.pypirc|\.npmrc|\.git-credentials|credentials(?:\.\w+)?"
     r"|kubeconfig|\.aws(?:/.*)?|\.kube/config|\.docker/config\.json|\.ssh(?:/.*)?|service[-_]account[\w-]*\.json)$"
@@ -264,8 +265,8 @@ _SECRET_FILES = re.compile(
 # Config files that are credentials only when they hold one: an .npmrc naming a registry, a .pypirc
 # naming an index. ``${NPM_TOKEN}`` is npm's own interpolation from the environment, not a secret.
 _CREDENTIAL_IN_CONFIG = {
-    ".npmrc": re.compile(r"(?im)^\s*[^#;\s]*(?:_authToken|_auth|_password|password)\s*=\s*(?!\$\{)\S"),
-    ".pypirc": re.compile(r"(?im)^\s*password\s*[=:]\s*(?!\$)\S"),
+    ".npmrc": lazy_pattern(r"(?im)^\s*[^#;\s]*(?:_authToken|_auth|_password|password)\s*=\s*(?!\$\{)\S"),
+    ".pypirc": lazy_pattern(r"(?im)^\s*password\s*[=:]\s*(?!\$)\S"),
 }
 
 

@@ -11,6 +11,7 @@ from dockaudit.context import LintContext
 from dockaudit.model import Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.shell import Command, start_commands
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "security"
 
@@ -166,7 +167,7 @@ def find_ssh_servers(ctx: LintContext) -> Iterator[Violation]:
                 yield Violation(command.span, "an SSH daemon is started: use docker exec / kubectl exec instead")
 
 
-_EMPTY_AUTH = re.compile(
+_EMPTY_AUTH = lazy_pattern(
     r"^--(?:NotebookApp|ServerApp|IdentityProvider)\.(?:token|password)=(?:''|\"\"|)$", re.IGNORECASE
 )
 

@@ -6,7 +6,6 @@ unpinned packages (``dockaudit.linting.wording.pin_message``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
@@ -18,6 +17,7 @@ from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.source import Span
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "pinning"
 
@@ -355,10 +355,10 @@ def find_unpinned_apk_packages(ctx: LintContext) -> Iterator[Violation]:
         yield from _unpinned(invocation, loose, "{}=<version>")
 
 
-_NPM_LOCAL = re.compile(r"^(?:\.{0,2}/|~/|file:)|\.(?:tgz|tar|tar\.gz)$")
+_NPM_LOCAL = lazy_pattern(r"^(?:\.{0,2}/|~/|file:)|\.(?:tgz|tar|tar\.gz)$")
 
 
-_NPM_GIT = re.compile(r"^(?:git\+\w+|git|github|gitlab|bitbucket):|^[\w.-]+/[\w.-]+$")
+_NPM_GIT = lazy_pattern(r"^(?:git\+\w+|git|github|gitlab|bitbucket):|^[\w.-]+/[\w.-]+$")
 
 
 @rule(

@@ -12,11 +12,12 @@ from dockaudit.facts.installs import installs, is_literal
 from dockaudit.linting.wording import pin_message
 from dockaudit.model import Violation
 from dockaudit.plugin import rule
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "pinning"
 
 
-_RPM_VERSIONED = re.compile(r"-(?:\d+:)?\d[\w.+~^-]*$")
+_RPM_VERSIONED = lazy_pattern(r"-(?:\d+:)?\d[\w.+~^-]*$")
 
 
 def _resolve_known(value: str, scope) -> str | None:

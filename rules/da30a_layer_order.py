@@ -18,6 +18,7 @@ from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import SHELLS, Command
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "layers"
 
@@ -206,7 +207,7 @@ def find_copy_before_install(ctx: LintContext) -> Iterator[Violation]:
             break
 
 
-_APT_WRAPPER = re.compile(r"^(?:apt-install|install[-_]packages|install_clean)")  # image helper scripts
+_APT_WRAPPER = lazy_pattern(r"^(?:apt-install|install[-_]packages|install_clean)")  # image helper scripts
 
 
 _SYSTEM_BIN = ("/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/")

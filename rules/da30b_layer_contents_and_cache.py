@@ -4,7 +4,6 @@ weights copied in, heavy installs without cache mounts, files removed a layer to
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
@@ -16,6 +15,7 @@ from dockaudit.syntax.mounts import run_mounts
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
 from dockaudit.syntax.stages import Stage
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "layers"
 
@@ -62,7 +62,7 @@ def find_cd_instead_of_workdir(ctx: LintContext) -> Iterator[Violation]:
             yield Violation(commands[0].span, "use WORKDIR instead of cd at the start of a RUN", alias="DL3003")
 
 
-_WEIGHTS = re.compile(
+_WEIGHTS = lazy_pattern(
     r"\.(?:pt|pth|bin|safetensors|onnx|ckpt|h5|hdf5|gguf|ggml|pb|tflite|keras|joblib|pkl|npz|msgpack)$"
 )
 
@@ -233,7 +233,7 @@ _CACHE_DIRS = {
 }  # fmt: skip
 
 
-_BULKY = re.compile(r"\.(?:tar|tgz|gz|bz2|xz|zst|zip|whl|deb|rpm|run|jar|iso)$")
+_BULKY = lazy_pattern(r"\.(?:tar|tgz|gz|bz2|xz|zst|zip|whl|deb|rpm|run|jar|iso)$")
 
 
 def _created_paths(ctx: LintContext, instruction: Instruction) -> set[str]:

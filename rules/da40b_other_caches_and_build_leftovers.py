@@ -26,6 +26,7 @@ from dockaudit.model import Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.mounts import caches_path
 from dockaudit.syntax.shell import Command
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "cleanup"
 
@@ -225,7 +226,7 @@ def find_js_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
                 )
 
 
-_BUILD_TOOLS = re.compile(
+_BUILD_TOOLS = lazy_pattern(
     r"^(?:build-essential|build-base|gcc|g\+\+|gcc-c\+\+|clang|make|cmake|ninja-build|gfortran|cuda-nvcc[\w.-]*"
     r"|[\w.+-]+-(?:dev|devel)|cuda-toolkit[\w.-]*|rust|cargo|golang|autoconf|automake|libtool|pkg-config|pkgconf)"
     r"(?:[=~<>].*|-\d.*)?$"

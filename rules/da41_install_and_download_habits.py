@@ -17,6 +17,7 @@ from dockaudit.plugin import rule
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
 from dockaudit.syntax.stages import Stage
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "cleanup"
 
@@ -230,7 +231,7 @@ def find_useradd_without_no_log_init(ctx: LintContext) -> Iterator[Violation]:
                 )
 
 
-_ARCHIVE = re.compile(r"\.(?:tar|tar\.\w+|tgz|tbz2?|txz|tzst|gz|bz2|xz|zst|lz|lzma|z)$", re.IGNORECASE)
+_ARCHIVE = lazy_pattern(r"\.(?:tar|tar\.\w+|tgz|tbz2?|txz|tzst|gz|bz2|xz|zst|lz|lzma|z)$", re.IGNORECASE)
 
 
 @rule(

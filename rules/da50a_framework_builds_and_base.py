@@ -31,6 +31,7 @@ from dockaudit.linting.edits import insert_after_word
 from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.source import Span
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "ml"
 
@@ -268,10 +269,10 @@ def find_tensorflow_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
                 )
 
 
-_BUILD_SYSTEMS = re.compile(r"^(?:cmake|ninja-build)(?:[=-].*)?$")  # installed only to build native code
+_BUILD_SYSTEMS = lazy_pattern(r"^(?:cmake|ninja-build)(?:[=-].*)?$")  # installed only to build native code
 
 
-_CUDA_SWITCHES = re.compile(r"\b(?:FORCE_CUDA|HOROVOD_GPU\w*|CMAKE_CUDA_ARCHITECTURES|CUDA_ARCHITECTURES|DS_BUILD_\w+)=")
+_CUDA_SWITCHES = lazy_pattern(r"\b(?:FORCE_CUDA|HOROVOD_GPU\w*|CMAKE_CUDA_ARCHITECTURES|CUDA_ARCHITECTURES|DS_BUILD_\w+)=")
 
 
 def _cuda_build_switches(facts: StageFacts) -> bool:

@@ -8,7 +8,6 @@ ARG without a default), the rule stays silent.  Messages name the fact and the t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
@@ -17,6 +16,7 @@ from dockaudit.facts.mlfacts import StageFacts, ml_facts, torch_install_cuda
 from dockaudit.facts.versions import version_at_least, version_numbers
 from dockaudit.model import Violation
 from dockaudit.plugin import rule
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "ml"
 
@@ -67,7 +67,7 @@ def find_ml_on_alpine(ctx: LintContext) -> Iterator[Violation]:
                 )
 
 
-_THIRD_PARTY_CUDA_TAG = re.compile(r"(?:^|[-_.])cuda[-_]?(\d{1,2}\.\d)(?:\.\d+)?(?=$|[-_])")
+_THIRD_PARTY_CUDA_TAG = lazy_pattern(r"(?:^|[-_.])cuda[-_]?(\d{1,2}\.\d)(?:\.\d+)?(?=$|[-_])")
 
 
 def _framework_image_cuda(facts: StageFacts, knowledge: Knowledge) -> tuple[str, str] | None:
@@ -284,7 +284,7 @@ def find_onnxruntime_cuda_mismatch(ctx: LintContext) -> Iterator[Violation]:
                 )
 
 
-_REMOVED_JAX_EXTRAS = re.compile(r"^cuda1[12]_(?:pip|local|cudnn\d+)$|^cuda11")
+_REMOVED_JAX_EXTRAS = lazy_pattern(r"^cuda1[12]_(?:pip|local|cudnn\d+)$|^cuda11")
 
 
 @rule(

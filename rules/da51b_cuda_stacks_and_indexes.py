@@ -27,6 +27,7 @@ from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import env_pairs
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "ml"
 
@@ -152,10 +153,10 @@ def find_isolated_cuda_extension_builds(ctx: LintContext) -> Iterator[Violation]
                                 "torch first")  # fmt: skip
 
 
-_NVIDIA_CUDA_WHEEL = re.compile(r"^nvidia-(?:cuda|cudnn|cublas|cufft|curand|cusolver|cusparse|nccl|nvjitlink)")
+_NVIDIA_CUDA_WHEEL = lazy_pattern(r"^nvidia-(?:cuda|cudnn|cublas|cufft|curand|cusolver|cusparse|nccl|nvjitlink)")
 
 
-_SYSTEM_CUDA_PATHS = re.compile(r"/usr/local/cuda[\w.-]*/(?:lib64|lib)|/usr/lib/x86_64-linux-gnu")
+_SYSTEM_CUDA_PATHS = lazy_pattern(r"/usr/local/cuda[\w.-]*/(?:lib64|lib)|/usr/lib/x86_64-linux-gnu")
 
 
 @rule(

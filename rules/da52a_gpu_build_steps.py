@@ -18,11 +18,12 @@ from dockaudit.files import InputError
 from dockaudit.model import Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.stages import env_pairs
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "ml"
 
 
-_DOWNLOADS = re.compile(
+_DOWNLOADS = lazy_pattern(
     r"from_pretrained\(|snapshot_download\(|hf_hub_download\(|huggingface-cli\s+download|\bhf\s+download"
     r"|ollama\s+pull|torch\.hub\.load\(|SentenceTransformer\(|pipeline\(",
 )
@@ -30,13 +31,13 @@ _DOWNLOADS = re.compile(
 
 # File types that are model weights whatever the URL; `.bin`, `.h5`, `.pb` and archives are weights only
 # with more evidence (a model host, a model-like name, a models/ destination): firmware and data use them too.
-_WEIGHT_URL = re.compile(r"(?:https?|s3|gs)://\S+?\.(?:safetensors|pt|pth|ckpt|gguf|ggml|onnx|tflite|engine)\b")
+_WEIGHT_URL = lazy_pattern(r"(?:https?|s3|gs)://\S+?\.(?:safetensors|pt|pth|ckpt|gguf|ggml|onnx|tflite|engine)\b")
 
 
-_AMBIGUOUS_URL = re.compile(r"(?:https?|s3|gs)://\S+?\.(?:bin|h5|pb|pkl|zip|tar|tar\.gz|tgz)\b")
+_AMBIGUOUS_URL = lazy_pattern(r"(?:https?|s3|gs)://\S+?\.(?:bin|h5|pb|pkl|zip|tar|tar\.gz|tgz)\b")
 
 
-_MODEL_HOSTS = re.compile(
+_MODEL_HOSTS = lazy_pattern(
     r"(?:https?://)?(?:huggingface\.co|hf\.co|cdn-lfs\.huggingface\.co|civitai\.com/api/download"
     r"|dl\.fbaipublicfiles\.com|download\.pytorch\.org/models|openaipublic\.azureedge\.net/main/whisper"
     r"|download\.tensorflow\.org/models|tfhub\.dev|www\.kaggle\.com/api/v1/models)/"
@@ -46,7 +47,7 @@ _MODEL_HOSTS = re.compile(
 _NOT_WEIGHTS = (".json", ".txt", ".md", ".py", ".yaml", ".yml", ".html", ".sh")
 
 
-_MODEL_NAME = re.compile(
+_MODEL_NAME = lazy_pattern(
     r"(?:pytorch_model|model|weight|checkpoint|ckpt|ggml|yolo|vit_|sam_)[\w.-]*"
     r"\.(?:bin|h5|pb|pkl|zip|tar|tar\.gz|tgz)\b",
     re.IGNORECASE,
@@ -339,7 +340,7 @@ def find_nvidia_env_overrides(ctx: LintContext) -> Iterator[Violation]:
                                 "compute,utility is enough for CUDA")  # fmt: skip
 
 
-_GPU_QUERIES = re.compile(
+_GPU_QUERIES = lazy_pattern(
     r"nvidia-smi|torch\.cuda\.(?:is_available|device_count|get_device_name)\(|list_physical_devices\(\s*['\"]GPU"
     r"|jax\.devices\(\s*['\"]gpu|cupy\.cuda\.runtime\.getDeviceCount"
 )

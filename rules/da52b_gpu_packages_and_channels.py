@@ -19,11 +19,12 @@ from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import env_pairs
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "ml"
 
 
-_HOST_PACKAGES = re.compile(
+_HOST_PACKAGES = lazy_pattern(
     r"^(?:nvidia-container-toolkit|nvidia-container-runtime|nvidia-docker2?|libnvidia-container[\w-]*"
     r"|nvidia-driver-\d+|cuda-drivers(?:-\d+)?|nvidia-utils-\d+|nvidia-kernel[\w-]*)(?:[=-].*)?$"
 )
@@ -138,7 +139,7 @@ def find_hardcoded_visible_devices(ctx: LintContext) -> Iterator[Violation]:
                             _remove_env_pair(ctx, instruction, index))  # fmt: skip
 
 
-_CUDA_APT = re.compile(r"^(?:cuda-(?:toolkit|libraries|runtime|compiler|nvcc|cudart)[\w.-]*|cuda-\d+-\d+|libcudnn[\w.-]*"
+_CUDA_APT = lazy_pattern(r"^(?:cuda-(?:toolkit|libraries|runtime|compiler|nvcc|cudart)[\w.-]*|cuda-\d+-\d+|libcudnn[\w.-]*"
                        r"|cudnn[\w.-]*|nvidia-cuda-toolkit)(?:=.*)?$")  # fmt: skip  (no \d* before [\w.-]*: quadratic)
 
 

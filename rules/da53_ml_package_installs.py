@@ -21,11 +21,12 @@ from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import ShellWord
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "ml"
 
 
-_REQUIREMENT_HEAD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[A-Za-z0-9._,-]*\])?$")
+_REQUIREMENT_HEAD = lazy_pattern(r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[A-Za-z0-9._,-]*\])?$")
 
 
 _SPECIFIER_TOOLS = ("pip", "uv", "pipx", "conda")
@@ -239,7 +240,7 @@ def find_placeholder_packages(ctx: LintContext) -> Iterator[Violation]:
                 yield Violation(install.span, f"{install.from_file} asks for 'pytorch': {_PLACEHOLDERS['pytorch']}")
 
 
-_WHEEL_NAME = re.compile(
+_WHEEL_NAME = lazy_pattern(
     r"^(?P<name>[A-Za-z0-9_.]+)-(?P<version>[^-]+)(?:-\d[^-]*)?-(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl$"
 )
 
@@ -330,7 +331,7 @@ _NEEDS_NVCC = frozenset({"deepspeed", "flashinfer", "flashinfer-python"})
 _PREBUILT_FLASHINFER = frozenset({"flashinfer-jit-cache", "flashinfer-cubin"})
 
 
-_C_COMPILERS = re.compile(r"^(?:build-essential|gcc(?:-\d+)?|clang(?:-\d+)?|gcc-c\+\+|build-base)(?:[=-].*)?$")
+_C_COMPILERS = lazy_pattern(r"^(?:build-essential|gcc(?:-\d+)?|clang(?:-\d+)?|gcc-c\+\+|build-base)(?:[=-].*)?$")
 
 
 def _has_c_compiler(facts: StageFacts) -> bool | None:

@@ -21,6 +21,7 @@ from dockaudit.facts.versions import version_numbers
 from dockaudit.model import Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.stages import env_pairs
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "ml"
 
@@ -235,10 +236,10 @@ def find_forward_compat_on_consumer(ctx: LintContext) -> Iterator[Violation]:
                 )
 
 
-_REQUIREMENT = re.compile(r"cuda>=(\d+)\.(\d+)")
+_REQUIREMENT = lazy_pattern(r"cuda>=(\d+)\.(\d+)")
 
 
-_RANGE = re.compile(r"brand=(\w+),driver>=(\d+),driver<(\d+)")
+_RANGE = lazy_pattern(r"brand=(\w+),driver>=(\d+),driver<(\d+)")
 
 
 def driver_cuda(driver: str, knowledge: Knowledge) -> tuple[int, int] | None:

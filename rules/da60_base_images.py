@@ -14,11 +14,12 @@ from dockaudit.facts.mlfacts import ml_facts
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.source import Span
+from dockaudit.patterns import lazy_pattern
 
 FAMILY = "bases"
 
 
-_FULL_PYTHON = re.compile(r"^\d+(?:\.\d+){0,2}(?:-(?:bookworm|bullseye|trixie|buster))?$")
+_FULL_PYTHON = lazy_pattern(r"^\d+(?:\.\d+){0,2}(?:-(?:bookworm|bullseye|trixie|buster))?$")
 
 
 def _final_base(ctx: LintContext):

@@ -15,6 +15,7 @@ from dockaudit.facts.secrets import contains_access_token, could_be_credential, 
 from dockaudit.linting.wording import mebibytes
 from dockaudit.model import Violation
 from dockaudit.plugin import rule
+from dockaudit.patterns import lazy_pattern
 
 if TYPE_CHECKING:  # only an annotation here: importing it would load the image readers on every run
     from dockaudit.image.audit import ImageContext
@@ -56,10 +57,10 @@ def find_root_image(ctx: ImageContext) -> Iterator[Violation]:
         yield Violation(None, f"the image runs as root (User is {user or 'empty'}): set a non-root USER")
 
 
-_BUILD_ARG_LEAK = re.compile(r"^\|\d+ ((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s)+)")
+_BUILD_ARG_LEAK = lazy_pattern(r"^\|\d+ ((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s)+)")
 
 
-_SECRET_PATHS = re.compile(
+_SECRET_PATHS = lazy_pattern(
     r"(?:^|/)(?:\.env(?:\.(?!example$|sample$|template$)[\w.-]+)?|id_(?:rsa|dsa|ecdsa|ed25519)|deploy_key|[^/]*\.pem"
     r"|\.netrc|\.pypirc|\.git-credentials|\.aws/credentials|\.kube/config|\.docker/config\.json"
     r"|\.cache/huggingface/(?:stored_)?token|\.git/config)$"
@@ -135,14 +136,14 @@ def find_image_secrets(ctx: ImageContext) -> Iterator[Violation]:
 
 
 _CACHES = {
-    "apt package lists": re.compile(r"^var/lib/apt/lists/[^/]+$"),
-    "apt archives": re.compile(r"^var/cache/apt/archives/.+\.deb$"),
-    "pip cache": re.compile(r"^(?:root|home/[^/]+)/\.cache/pip/"),
-    "uv cache": re.compile(r"^(?:root|home/[^/]+)/\.cache/uv/"),
-    "conda packages": re.compile(r"^(?:opt/conda|opt/miniconda3|root/miniconda3)/pkgs/.+\.(?:tar\.bz2|conda)$"),
-    "npm cache": re.compile(r"^(?:root|home/[^/]+)/\.npm/_cacache/"),
-    "Hugging Face cache": re.compile(r"^(?:root|home/[^/]+)/\.cache/huggingface/(?:hub|transformers)/"),
-    "torch hub cache": re.compile(r"^(?:root|home/[^/]+)/\.cache/torch/"),
+    "apt package lists": lazy_pattern(r"^var/lib/apt/lists/[^/]+$"),
+    "apt archives": lazy_pattern(r"^var/cache/apt/archives/.+\.deb$"),
+    "pip cache": lazy_pattern(r"^(?:root|home/[^/]+)/\.cache/pip/"),
+    "uv cache": lazy_pattern(r"^(?:root|home/[^/]+)/\.cache/uv/"),
+    "conda packages": lazy_pattern(r"^(?:opt/conda|opt/miniconda3|root/miniconda3)/pkgs/.+\.(?:tar\.bz2|conda)$"),
+    "npm cache": lazy_pattern(r"^(?:root|home/[^/]+)/\.npm/_cacache/"),
+    "Hugging Face cache": lazy_pattern(r"^(?:root|home/[^/]+)/\.cache/huggingface/(?:hub|transformers)/"),
+    "torch hub cache": lazy_pattern(r"^(?:root|home/[^/]+)/\.cache/torch/"),
 }
 
 
@@ -286,7 +287,7 @@ def find_size_budget_overruns(ctx: ImageContext) -> Iterator[Violation]:
             )
 
 
-_SETUID_ALLOWED = re.compile(
+_SETUID_ALLOWED = lazy_pattern(
     r"^(?:usr/)?s?bin/(?:su|sudo|passwd|chsh|chfn|newgrp|gpasswd|mount|umount|ping6?|expiry|chage|wall|"
     r"unix_chkpwd|pkexec|fusermount3?|newuidmap|newgidmap|ssh-agent|crontab|write|bsd-write)$"
     r"|^usr/lib/(?:openssh/ssh-keysign|dbus-1\.0/dbus-daemon-launch-helper|[\w-]+/utempter/utempter)$"
@@ -355,7 +356,7 @@ def _system_cudnn_major(ctx: ImageContext) -> int | None:
     return None
 
 
-_DIST_INFO = re.compile(r"/site-packages/([A-Za-z0-9_.]+)-([^/]+)\.dist-info/")
+_DIST_INFO = lazy_pattern(r"/site-packages/([A-Za-z0-9_.]+)-([^/]+)\.dist-info/")
 
 
 def _wheels(ctx: ImageContext) -> dict[str, str]:
@@ -441,7 +442,7 @@ def find_image_cuda_problems(ctx: ImageContext) -> Iterator[Violation]:
         yield Violation(None, f"driver libraries baked into the image (/{drivers[0]}): they must come from the host")
 
 
-_SERVER_WORDS = re.compile(r"uvicorn|gunicorn|flask|serve|server|jupyter|nginx|node|java|streamlit|gradio|tritonserver")
+_SERVER_WORDS = lazy_pattern(r"uvicorn|gunicorn|flask|serve|server|jupyter|nginx|node|java|streamlit|gradio|tritonserver")
 
 
 @rule(
@@ -489,7 +490,7 @@ def find_image_without_healthcheck(ctx: ImageContext) -> Iterator[Violation]:
         )
 
 
-_TOOLCHAIN = re.compile(r"^usr/(?:local/)?bin/(?:gcc|g\+\+|cc1|c\+\+|clang|make|cmake|ninja)(?:-[\d.]+)?$"
+_TOOLCHAIN = lazy_pattern(r"^usr/(?:local/)?bin/(?:gcc|g\+\+|cc1|c\+\+|clang|make|cmake|ninja)(?:-[\d.]+)?$"
                         r"|^usr/local/cuda[^/]*/bin/nvcc$|^usr/lib/gcc/")  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from dockaudit.linting.wording import mebibytes
 from dockaudit.model import Severity, Violation
 from dockaudit.plugin import rule
+from dockaudit.patterns import lazy_pattern
 
 if TYPE_CHECKING:  # only an annotation here: importing it would load the image readers on every run
     from dockaudit.image.audit import ImageContext
@@ -19,10 +20,10 @@ if TYPE_CHECKING:  # only an annotation here: importing it would load the image 
 FAMILY = "image"
 
 
-_WEIGHTS = re.compile(r"\.(?:safetensors|pt|pth|bin|ckpt|h5|gguf|onnx|pkl)$")
+_WEIGHTS = lazy_pattern(r"\.(?:safetensors|pt|pth|bin|ckpt|h5|gguf|onnx|pkl)$")
 
 
-_PICKLE = re.compile(r"\.(?:pt|pth|bin|ckpt|pkl)$")
+_PICKLE = lazy_pattern(r"\.(?:pt|pth|bin|ckpt|pkl)$")
 
 
 _MIN_WEIGHTS = 1024

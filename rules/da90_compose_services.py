@@ -14,6 +14,7 @@ from dockaudit.facts.imageref import parse_image_ref
 from dockaudit.facts.secrets import contains_access_token, could_be_credential, looks_like_secret_name
 from dockaudit.model import Violation
 from dockaudit.plugin import rule
+from dockaudit.patterns import lazy_pattern
 
 if TYPE_CHECKING:  # only an annotation here: importing it would load the Compose linter on every run
     from dockaudit.compose.lint import ComposeContext
@@ -65,7 +66,7 @@ def find_unpinned_service_images(ctx: ComposeContext) -> Iterator[Violation]:
             yield ctx.finding(node, f"pin '{node.text}' to a version tag (or a digest)")
 
 
-_PLACEHOLDER = re.compile(r"^<[^>]*>$|^x{3,}$|^your[-_]|changeme|example|password|secret|admin|dummy|unused|"
+_PLACEHOLDER = lazy_pattern(r"^<[^>]*>$|^x{3,}$|^your[-_]|changeme|example|password|secret|admin|dummy|unused|"
                           r"sample|demo|test", re.IGNORECASE)  # fmt: skip
 
 
@@ -145,7 +146,7 @@ def find_secrets_in_service_environment(ctx: ComposeContext) -> Iterator[Violati
                                  "${" + key + "} from an uncommitted .env, or Compose secrets:")  # fmt: skip
 
 
-_GPU_IMAGES = re.compile(
+_GPU_IMAGES = lazy_pattern(
     r"(?:^|/)(?:nvidia/cuda|pytorch/pytorch|vllm/vllm-openai|text-generation-inference|tritonserver|"
     r"nvidia/pytorch|nvidia/tensorflow|tensorflow/tensorflow:[^ ]*gpu|nvcr\.io/nim/)",  # ollama runs on CPUs too
 )
@@ -324,7 +325,7 @@ def find_all_gpus(ctx: ComposeContext) -> Iterator[Violation]:
                                  "device reservation decide")  # fmt: skip
 
 
-_SERVING = re.compile(r"vllm|text-generation|tritonserver|torchserve|ollama|llama[.-]?cpp|\btgi\b|\btrain|sglang|nim")
+_SERVING = lazy_pattern(r"vllm|text-generation|tritonserver|torchserve|ollama|llama[.-]?cpp|\btgi\b|\btrain|sglang|nim")
 
 
 def _is_model_service(ctx: ComposeContext, name: str, service: YNode) -> bool:
@@ -407,7 +408,7 @@ def _has_healthcheck(ctx: ComposeContext, name: str, service: YNode) -> bool | N
     return None  # an image may define one: unknown
 
 
-_NO_HEALTHCHECK_IMAGES = re.compile(r"^(?:docker\.io/)?(?:library/)?(?:postgres|redis|mysql|mariadb|mongo|rabbitmq|"
+_NO_HEALTHCHECK_IMAGES = lazy_pattern(r"^(?:docker\.io/)?(?:library/)?(?:postgres|redis|mysql|mariadb|mongo|rabbitmq|"
                                     r"memcached|minio/minio|qdrant/qdrant|milvusdb/milvus)(?::|@|$)")  # fmt: skip
 
 

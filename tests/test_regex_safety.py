@@ -50,8 +50,18 @@ else:  # 3.10: the same parser under its old public names
 _CALLS = {"compile", "search", "match", "fullmatch", "findall", "finditer", "sub", "subn", "split"}
 
 
+def _function(node: ast.Call) -> str | None:
+    """The ``re`` function a call passes its pattern to: ``re.search(...)`` is "search", and
+    ``lazy_pattern(...)`` (dockaudit.patterns: compiled on first use) is "compile"."""
+    if isinstance(node.func, ast.Name) and node.func.id == "lazy_pattern":
+        return "compile"
+    if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and node.func.value.id == "re":
+        return node.func.attr if node.func.attr in _CALLS else None
+    return None
+
+
 def _flags(node: ast.Call) -> int:
-    candidates = [*node.args[1:2]] if node.func.attr == "compile" else []  # type: ignore[attr-defined]
+    candidates = [*node.args[1:2]] if _function(node) == "compile" else []
     candidates += [k.value for k in node.keywords if k.arg == "flags"]
     flags = 0
     for expression in candidates:
@@ -67,18 +77,14 @@ def literal_patterns() -> list[tuple[str, str | bytes, int, str]]:
     for folder in ("dockaudit", "rules"):
         for path in sorted((REPO / folder).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args):
-                    continue
-                if node.func.attr not in _CALLS or not (
-                    isinstance(node.func.value, ast.Name) and node.func.value.id == "re"
-                ):
+                if not (isinstance(node, ast.Call) and node.args and _function(node)):
                     continue
                 try:
                     pattern = ast.literal_eval(node.args[0])
                 except ValueError:
                     continue  # built at run time (an f-string): not checkable here
                 where = f"{path.relative_to(REPO)}:{node.lineno}"
-                found.append((where, pattern, _flags(node), node.func.attr))
+                found.append((where, pattern, _flags(node), _function(node)))
     return found
 
 

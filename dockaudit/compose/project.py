@@ -21,6 +21,7 @@ from pathlib import Path
 
 from dockaudit.files import InputError, read_regular_file
 from dockaudit.yamlguard import refuse_bomb, yaml_problem
+from dockaudit.patterns import lazy_pattern
 
 MAX_COMPOSE_BYTES = 4 * 1024 * 1024  # real compose files are a few KiB
 MAX_ENV_FILE_BYTES = 1024 * 1024
@@ -74,8 +75,8 @@ class YNode:
         return self.text.lower() in ("true", "yes", "on", "1")
 
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_EXPRESSION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?$", re.DOTALL)
+_NAME = lazy_pattern(r"[A-Za-z_][A-Za-z0-9_]*")
+_EXPRESSION = lazy_pattern(r"^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?$", re.DOTALL)
 
 
 def interpolate(text: str, environment: dict[str, str], where: tuple[str, int]) -> str:
@@ -252,7 +253,7 @@ class PathRefused(ValueError):
     """A path written in a compose file that is not followed; ``str()`` says why (one line)."""
 
 
-_REMOTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@|github\.com/)")
+_REMOTE = lazy_pattern(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@|github\.com/)")
 
 
 def project_path(written: str, base: Path, folder: Path) -> Path:

@@ -21,6 +21,7 @@ from dockaudit.facts.installs import installs
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
 from dockaudit.syntax.stages import Stage
+from dockaudit.patterns import lazy_pattern
 
 DEBIAN = "debian"  # Debian and Ubuntu: bash is Essential (always installed) at /bin/bash
 RHEL = "rhel"  # Fedora, CentOS, RHEL/UBI, Rocky, Alma, Amazon Linux: bash at /bin/bash (/bin → /usr/bin)
@@ -54,10 +55,10 @@ _DEBIAN_UNLESS_TAGGED = frozenset({"python", "node", "golang", "rust", "ruby", "
 # NVIDIA container-images/cuda README: ubuntu, ubi, rockylinux, oraclelinux).
 _CUDA_REPOSITORIES = frozenset({"nvidia/cuda", "nvcr.io/nvidia/cuda"})
 _TAG_OS = (
-    (re.compile(r"windowsservercore|nanoserver|ltsc\d{4}"), WINDOWS),
-    (re.compile(r"alpine"), ALPINE),
-    (re.compile(r"ubuntu|debian|bookworm|bullseye|buster|trixie|jammy|noble|focal"), DEBIAN),
-    (re.compile(r"ubi\d|rockylinux|oraclelinux|centos|amzn|almalinux"), RHEL),  # amzn2023: Amazon Linux
+    (lazy_pattern(r"windowsservercore|nanoserver|ltsc\d{4}"), WINDOWS),
+    (lazy_pattern(r"alpine"), ALPINE),
+    (lazy_pattern(r"ubuntu|debian|bookworm|bullseye|buster|trixie|jammy|noble|focal"), DEBIAN),
+    (lazy_pattern(r"ubi\d|rockylinux|oraclelinux|centos|amzn|almalinux"), RHEL),  # amzn2023: Amazon Linux
 )
 _WINDOWS_REGISTRY_PREFIXES = ("mcr.microsoft.com/windows",)
 
@@ -80,7 +81,7 @@ def root_image(stage: Stage) -> str | None:
     return root.image_raw
 
 
-_VARIABLE = re.compile(r"\$\{[^}]*\}|\$\w+")
+_VARIABLE = lazy_pattern(r"\$\{[^}]*\}|\$\w+")
 
 
 def family_of_image(image: str) -> str | None:

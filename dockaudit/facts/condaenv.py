@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockaudit.files import InputError, read_regular_file
+from dockaudit.patterns import lazy_pattern
 
 MAX_ENVIRONMENT_BYTES = 1024 * 1024  # real environment files are a few KiB
 # The value runs from its first to its last non-space (no lazy ".*?\s*$": quadratic on a long line).
-_KEY = re.compile(r"^(\s*)([A-Za-z_][\w-]*)\s*:\s*((?:\S(?:.*\S)?)?)")
-_ITEM = re.compile(r"^(\s*)-\s*((?:\S(?:.*\S)?)?)")
+_KEY = lazy_pattern(r"^(\s*)([A-Za-z_][\w-]*)\s*:\s*((?:\S(?:.*\S)?)?)")
+_ITEM = lazy_pattern(r"^(\s*)-\s*((?:\S(?:.*\S)?)?)")
 
 
 @dataclass(frozen=True, slots=True)

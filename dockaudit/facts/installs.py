@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command, ShellWord
+from dockaudit.patterns import lazy_pattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +77,8 @@ _GEM_VALUES = {"-v", "--version", "-i", "--install-dir", "-n", "--bindir", "-s",
 _GO_VALUES = {"-C", "-p", "-tags", "-ldflags", "-gcflags", "-o", "-mod", "-modfile", "-overlay", "-pkgdir",
               "-toolexec", "-asmflags"}  # fmt: skip
 
-_PYTHON = re.compile(r"^python(?:\d+(?:\.\d+)*)?$")
-_PIP = re.compile(r"^pip(?:\d+(?:\.\d+)*)?$")
+_PYTHON = lazy_pattern(r"^python(?:\d+(?:\.\d+)*)?$")
+_PIP = lazy_pattern(r"^pip(?:\d+(?:\.\d+)*)?$")
 _VERB_ALIASES = {
     "in": "install", "i": "install", "add": "install", "isntall": "install", "it": "install",
     "up": "upgrade", "update": "update", "upgrade": "upgrade", "dist-upgrade": "upgrade", "full-upgrade": "upgrade",

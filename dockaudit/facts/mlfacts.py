@@ -26,6 +26,7 @@ from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage, env_pairs
+from dockaudit.patterns import lazy_pattern
 
 if TYPE_CHECKING:
     from dockaudit.facts.knowledge import Knowledge
@@ -35,11 +36,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_CUDA_TAG = re.compile(r"^(\d+\.\d+(?:\.\d+)?)-(?:(cudnn\d*)-)?(base|runtime|devel)(?:-(.+))?$")
-_PYTORCH_TAG = re.compile(r"^(\d+\.\d+(?:\.\d+)?)-cuda(\d+\.\d+)-cudnn(\d+)-(runtime|devel)$")
-_TF_TAG = re.compile(r"^(\d+\.\d+(?:\.\d+)?|latest|nightly)(-gpu)?(-jupyter)?$")
-_PYTHON_TAG = re.compile(r"^(\d+\.\d+)(?:\.\d+)?(?:[a-z]+\d*)?(?:-(.*))?$")
-_CU_TAG = re.compile(r"(?:^|/|\+)(cu\d{2,3}|cpu|rocm[\d.]+)(?:/|$)")
+_CUDA_TAG = lazy_pattern(r"^(\d+\.\d+(?:\.\d+)?)-(?:(cudnn\d*)-)?(base|runtime|devel)(?:-(.+))?$")
+_PYTORCH_TAG = lazy_pattern(r"^(\d+\.\d+(?:\.\d+)?)-cuda(\d+\.\d+)-cudnn(\d+)-(runtime|devel)$")
+_TF_TAG = lazy_pattern(r"^(\d+\.\d+(?:\.\d+)?|latest|nightly)(-gpu)?(-jupyter)?$")
+_PYTHON_TAG = lazy_pattern(r"^(\d+\.\d+)(?:\.\d+)?(?:[a-z]+\d*)?(?:-(.*))?$")
+_CU_TAG = lazy_pattern(r"(?:^|/|\+)(cu\d{2,3}|cpu|rocm[\d.]+)(?:/|$)")
 _CONDA_IMAGES = ("continuumio/miniconda3", "continuumio/anaconda3", "condaforge/miniforge3", "condaforge/mambaforge",
                  "mambaorg/micromamba", "conda/miniconda3")  # fmt: skip
 FRAMEWORKS = frozenset(
@@ -62,7 +63,7 @@ RUNTIME_NVCC_PACKAGES = frozenset({"deepspeed", "flashinfer", "flashinfer-python
 NATIVE_CUDA_PACKAGES = frozenset({"llama-cpp-python", "horovod", "mmcv", "exllamav2", "bitsandbytes"})
 # Packages whose PyPI release is an sdist that nvcc compiles at install (``cupy``; the wheels are cupy-cudaXXx).
 NVCC_SOURCE_PACKAGES = frozenset({"cupy"})
-BUILD_TOOLS = re.compile(
+BUILD_TOOLS = lazy_pattern(
     r"^(?:build-essential|cmake|ninja-build|gcc(?:-\d+)?|g\+\+(?:-\d+)?|gcc-c\+\+|make)(?:[=-].*)?$"
 )
 
@@ -375,7 +376,7 @@ def _torch_carriers(invocation: Invocation) -> Iterator[str]:
 
 # Repositories whose checkout is built into something that compiles CUDA code with nvcc when it runs
 # (DeepSpeed ops JIT-load with nvcc) or needs nvcc to build (darknet GPU=1, CuPy from source).
-_NVCC_REPOSITORIES = re.compile(r"github\.com/(?:microsoft/deepspeed|deepspeedai/deepspeed|cupy/cupy|"
+_NVCC_REPOSITORIES = lazy_pattern(r"github\.com/(?:microsoft/deepspeed|deepspeedai/deepspeed|cupy/cupy|"
                                 r"alexeyab/darknet|pjreddie/darknet|hank-ai/darknet)\b", re.IGNORECASE)  # fmt: skip
 
 

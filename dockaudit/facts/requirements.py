@@ -14,15 +14,16 @@ from typing import TYPE_CHECKING
 
 from dockaudit.facts.copies import copied_context_file
 from dockaudit.files import InputError, read_regular_file
+from dockaudit.patterns import lazy_pattern
 
 if TYPE_CHECKING:
     from dockaudit.context import LintContext
     from dockaudit.facts.installs import Invocation, Option
     from dockaudit.syntax.nodes import Instruction
 
-_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$", re.DOTALL)
-_EXACT = re.compile(r"(?:===|==)\s*[^,;*\s]+(?:\s*[;,]|\s*$)")
-_ANY_SPEC = re.compile(r"(?:===|==|~=|!=|<=|>=|<|>)")
+_NAME = lazy_pattern(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$", re.DOTALL)
+_EXACT = lazy_pattern(r"(?:===|==)\s*[^,;*\s]+(?:\s*[;,]|\s*$)")
+_ANY_SPEC = lazy_pattern(r"(?:===|==|~=|!=|<=|>=|<|>)")
 _ARCHIVE = (".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar")
 _MAX_DEPTH = 10  # nested -r files
 MAX_REQUIREMENTS_BYTES = 4 * 1024 * 1024  # a pip-compile file with hashes for a large ML stack is ~1 MiB

@@ -5,17 +5,18 @@ prefixes of known access tokens.  One judgement for Dockerfile ENV/ARG/LABEL (DA
 from __future__ import annotations
 
 import re
+from dockaudit.patterns import lazy_pattern
 
-_SECRET_WORDS = re.compile(
+_SECRET_WORDS = lazy_pattern(
     r"(?:^|_)(?:PASSWORD|PASSWD|PASS|PWD|SECRET|SECRETS|TOKEN|APIKEY|API_KEY|ACCESS_KEY|PRIVATE_KEY|SECRET_KEY|"
     r"CREDENTIALS?|AUTH_KEY|CLIENT_SECRET|ACCESS_KEY_ID|SESSION_KEY|SIGNING_KEY|ENCRYPTION_KEY)(?:_|$)"
 )
 # A name that ends like this holds where a secret lives or how it is used, not the secret.
-_NOT_A_SECRET = re.compile(
+_NOT_A_SECRET = lazy_pattern(
     r"_(?:FILE|FILES|PATH|DIR|URL|URI|HOST|PORT|ENDPOINT|NAME|TYPE|LENGTH|TTL|HEADER|EXPIRY|EXPIRES|REGION|"
     r"MODE|ENABLED|FORMAT|CMD|COMMAND|SIZE|ID_FILE|LOCATION|VAR|ENV|PREFIX|SUFFIX|POLICY|PROVIDER)$"
 )
-_TOKEN_PREFIXES = re.compile(
+_TOKEN_PREFIXES = lazy_pattern(
     r"\b(?:hf_[A-Za-z0-9]{30,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,}|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"
     r"|AKIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20}|npm_[A-Za-z0-9]{36}"
     r"|AIza[0-9A-Za-z_-]{35}|wandb_v1_[A-Za-z0-9]{20,})"

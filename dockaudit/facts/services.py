@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 
 from dockaudit.syntax.stages import Stage
+from dockaudit.patterns import lazy_pattern
 
-SERVER_WORDS = re.compile(
+SERVER_WORDS = lazy_pattern(
     r"\b(?:uvicorn|gunicorn|flask|fastapi|nginx|httpd|serve|server|streamlit|gradio|vllm|tritonserver|torchserve|node)\b"
 )
 

@@ -4,9 +4,9 @@ Python (``3.11``), framework releases (``2.6.0+cu124``).  Only the digits count;
 
 from __future__ import annotations
 
-import re
+from dockaudit.patterns import lazy_pattern
 
-_NUMBER = re.compile(r"\d+")
+_NUMBER = lazy_pattern(r"\d+")
 
 
 def version_numbers(version: str, count: int | None = None) -> tuple[int, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -14,12 +13,13 @@ from dockaudit.model import FileResult, Finding, Violation
 from dockaudit.image.layers import Entry, Filesystem, UnpackBudget, apply_entry, end_layer, layer_entries
 from dockaudit.image.sources import ImageRef, ImageSourceError, open_source
 from dockaudit.plugin import Rule
+from dockaudit.patterns import lazy_pattern
 
 if TYPE_CHECKING:
     from dockaudit.facts.knowledge import Knowledge
 
 # Small files whose content rules read: CUDA/cuDNN versions, framework versions.
-_READ = re.compile(
+_READ = lazy_pattern(
     r"(?:^|/)usr/local/cuda[^/]*/version\.(?:json|txt)$|/site-packages/torch/version\.py$"
     r"|(?:^|/)usr/include/(?:[^/]+/)?cudnn_version[^/]*\.h$"
     r"|^/(?:usr/)?(?:local/)?s?bin/[^/]+$"  # executables: their ELF header tells the architecture
@@ -139,7 +139,7 @@ def on_image(name: str, lines: dict[int, int]) -> Place:
     return place
 
 
-_SECRET_SUBJECT = re.compile(r"\A(?:Env|ENV|ARG) ([A-Za-z_][A-Za-z0-9_]{0,200}) ")
+_SECRET_SUBJECT = lazy_pattern(r"\A(?:Env|ENV|ARG) ([A-Za-z_][A-Za-z0-9_]{0,200}) ")
 CONFIG_SECRET, DOCKERFILE_SECRET = "DA802", "DA102"
 
 

@@ -25,6 +25,7 @@ from dockaudit.image.sources import (
     MAX_BLOB_BYTES, MAX_JSON_BYTES, Descriptor, ImageRef, ImageSourceError, VerifyingStream, checked_digest,
     content_digest, json_object, parse_json, resolve_images, verified,
 )  # fmt: skip
+from dockaudit.patterns import lazy_pattern
 
 TIMEOUT = (10, 60)  # connect, read (seconds between bytes); the deadlines below bound a whole answer
 REQUEST_SECONDS = 120.0  # one manifest, config, token or tag list, from connecting to its last byte
@@ -38,7 +39,7 @@ ACCEPT = ", ".join(
      "application/vnd.docker.distribution.manifest.list.v2+json",
      "application/vnd.docker.distribution.manifest.v2+json"]
 )  # fmt: skip
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # the distribution spec's tag grammar
+_TAG = lazy_pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # the distribution spec's tag grammar
 
 
 @dataclass(frozen=True)

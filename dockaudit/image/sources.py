@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import posixpath
-import re
 import tarfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from dockaudit.files import InputError, open_regular_file, read_regular_file
+from dockaudit.patterns import lazy_pattern
 
 MAX_JSON_BYTES = 16 * 1024 * 1024  # manifests and configs are small; a huge one is hostile
 MAX_BLOB_BYTES = 64 * 1024**3  # a layer that declares no size may still not be larger than this
@@ -40,9 +40,9 @@ class ImageSourceError(ValueError):
 
 # The OCI grammar (image-spec descriptor.md), ``algorithm:encoded``, each part matched whole (``$`` would let a
 # trailing newline through); matched apart, neither pattern can backtrack over the other's characters.
-_ALGORITHM = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*")
-_ENCODING = re.compile(r"[a-zA-Z0-9=_-]+")
-_ENCODED = {"sha256": re.compile(r"[a-f0-9]{64}"), "sha512": re.compile(r"[a-f0-9]{128}")}
+_ALGORITHM = lazy_pattern(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*")
+_ENCODING = lazy_pattern(r"[a-zA-Z0-9=_-]+")
+_ENCODED = {"sha256": lazy_pattern(r"[a-f0-9]{64}"), "sha512": lazy_pattern(r"[a-f0-9]{128}")}
 
 
 def _shown(value: object) -> str:
@@ -428,7 +428,7 @@ def _archive_path(value: object, where: str) -> str:
 
 
 # A config named by its digest (docker save: "<hex>.json", or "blobs/sha256/<hex>" since Docker 25)
-_ADDRESSED = re.compile(r"(?:blobs/sha256/)?([a-f0-9]{64})(?:\.json)?")
+_ADDRESSED = lazy_pattern(r"(?:blobs/sha256/)?([a-f0-9]{64})(?:\.json)?")
 
 
 def _docker_archive(archive: tarfile.TarFile, label: str) -> list[ImageRef]:

@@ -24,17 +24,17 @@ specifically — an id, a name, an alias or a preset that holds them — not thr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from dockaudit.plugin import Rule
+from dockaudit.patterns import lazy_pattern
 
 ALL = "ALL"
 SHELLCHECK_RULE = "DA703"  # passes ShellCheck's findings through, each tagged with its SC code
-_SHELLCHECK_CODE = re.compile(r"\ASC\d{4}\Z")
-_HADOLINT_CODE = re.compile(r"\ADL\d{4}\Z")
-_ID = re.compile(r"\A([A-Z]+)(\d*)\Z")
+_SHELLCHECK_CODE = lazy_pattern(r"\ASC\d{4}\Z")
+_HADOLINT_CODE = lazy_pattern(r"\ADL\d{4}\Z")
+_ID = lazy_pattern(r"\A([A-Z]+)(\d*)\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,15 +23,16 @@ from dockaudit.plugin import Rule
 from dockaudit.linting.selectors import is_hadolint_code, is_known, matches
 from dockaudit.syntax.nodes import Blank, Comment, Directive, Dockerfile, Instruction
 from dockaudit.syntax.source import Source, Span
+from dockaudit.patterns import lazy_pattern
 
 # Any comment that starts "dockaudit:" is meant as a directive; one that does not parse is reported.
-_DOCKAUDIT_HEAD = re.compile(r"^dockaudit\s*:", re.IGNORECASE)
+_DOCKAUDIT_HEAD = lazy_pattern(r"^dockaudit\s*:", re.IGNORECASE)
 # Codes run up to "--" or "#" (single dashes allowed); _codes strips the spaces around them.
-_DOCKAUDIT = re.compile(r"^dockaudit:\s*(ignore-file|ignore)\s*(?:=([^#-]*(?:-(?!-)[^#-]*)*))?(?:--\s*(.*))?$",
+_DOCKAUDIT = lazy_pattern(r"^dockaudit:\s*(ignore-file|ignore)\s*(?:=([^#-]*(?:-(?!-)[^#-]*)*))?(?:--\s*(.*))?$",
                         re.IGNORECASE)
-_HADOLINT_HEAD = re.compile(r"^hadolint\s+(?:(?:global|stage)\s+)?ignore\b", re.IGNORECASE)
-_HADOLINT = re.compile(r"^hadolint\s+(global\s+|stage\s+)?ignore\s*=\s*([^#\s,]+(?:\s*,\s*[^#\s,]+)*)", re.IGNORECASE)
-_BUILDKIT_SKIP = re.compile(r"skip\s*=\s*([^;]+)")
+_HADOLINT_HEAD = lazy_pattern(r"^hadolint\s+(?:(?:global|stage)\s+)?ignore\b", re.IGNORECASE)
+_HADOLINT = lazy_pattern(r"^hadolint\s+(global\s+|stage\s+)?ignore\s*=\s*([^#\s,]+(?:\s*,\s*[^#\s,]+)*)", re.IGNORECASE)
+_BUILDKIT_SKIP = lazy_pattern(r"skip\s*=\s*([^;]+)")
 _DOCKAUDIT_FORM = "`# dockaudit: ignore=ID[,ID...] [-- reason]` or `# dockaudit: ignore-file[=ID,...]`"
 
 

@@ -22,12 +22,13 @@ show text, not an encoding to be reversed.
 from __future__ import annotations
 
 import re
+from dockaudit.patterns import lazy_pattern
 
 _SURROGATES = "\ud800-\udfff"
 _CONTROLS = "\x00-\x08\x0a-\x1f\x7f-\x9f"  # all of C0 but tab, DEL, all of C1
 _INVISIBLE = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufffe\uffff"
-_UNSAFE = re.compile(f"[{_SURROGATES}{_CONTROLS}{_INVISIBLE}]")
-_UNENCODABLE = re.compile(f"[{_SURROGATES}]")
+_UNSAFE = lazy_pattern(f"[{_SURROGATES}{_CONTROLS}{_INVISIBLE}]")
+_UNENCODABLE = lazy_pattern(f"[{_SURROGATES}]")
 _NAMED = {"\n": "\\n", "\r": "\\r"}
 
 

@@ -12,17 +12,18 @@ import re
 
 from dockaudit.image.audit import ImageContext
 from dockaudit.report import human_size, safe_text
+from dockaudit.patterns import lazy_pattern
 
 BAR = 20
 MASK = "***"
 
-_BUILD_ARGS = re.compile(r"\A(RUN )?\|(\d{1,4}) ")  # how buildah and BuildKit record build args: |N K=V ...
-_CREDENTIAL_ASSIGNMENT = re.compile(
+_BUILD_ARGS = lazy_pattern(r"\A(RUN )?\|(\d{1,4}) ")  # how buildah and BuildKit record build args: |N K=V ...
+_CREDENTIAL_ASSIGNMENT = lazy_pattern(
     r"\b([A-Za-z0-9_]{0,64}(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_KEY|CREDENTIALS?)[A-Za-z0-9_]{0,64}=)"
     r"(\"[^\"]{0,4096}\"|'[^']{0,4096}'|\S{1,4096})",
     re.IGNORECASE,
 )
-_TOKEN = re.compile(
+_TOKEN = lazy_pattern(
     r"\b(hf_|gh[pousr]_|github_pat_|sk-|AKIA|xox[abprs]-|glpat-|npm_)[A-Za-z0-9_-]{8,4096}"
 )
 

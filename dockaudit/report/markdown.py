@@ -15,11 +15,12 @@ from dockaudit.model import FileResult
 from dockaudit.model import Finding
 from dockaudit.report import human_size, safe_text, summarize
 from dockaudit.report.image_places import ImagePlace, image_place, image_results
+from dockaudit.patterns import lazy_pattern
 
 MAX_ROWS = 200  # a PR comment stays readable; the rest is counted
 
 
-_MARKUP = re.compile(r"([\\`*_~\[\]<>&|])")
+_MARKUP = lazy_pattern(r"([\\`*_~\[\]<>&|])")
 
 
 def _cell(text: str) -> str:

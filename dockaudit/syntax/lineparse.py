@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 
 from dockaudit.syntax.gotext import is_space
+from dockaudit.patterns import lazy_pattern
 
-WHITESPACE = re.compile(r"[\t\v\f\r ]+")
+WHITESPACE = lazy_pattern(r"[\t\v\f\r ]+")
 
 
 class LineParseError(ValueError):
@@ -195,7 +196,7 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")  # Go's decoder rejects NaN/Infinity
 
 
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_STRING = lazy_pattern(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 def _json_string_spans(text: str) -> list[tuple[int, int]]:

@@ -35,15 +35,16 @@ from dockaudit.syntax.nodes import (
     logical_to_source,
 )
 from dockaudit.syntax.source import Source, Span
+from dockaudit.patterns import lazy_pattern
 
 MAX_LINE_BYTES = 65535  # bufio.MaxScanTokenSize - 1: BuildKit rejects longer lines
 # The value runs to its last non-blank (a blank-only value is its last blank, as with ".+?[ \t]*$").
-_DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*([^ \t](?:.*[^ \t])?|[ \t])")
+_DIRECTIVE = lazy_pattern(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*([^ \t](?:.*[^ \t])?|[ \t])")
 _VALID_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 # An escape at the end of a line continues it, unless the escape is itself escaped.
 _CONTINUATION = {
-    "\\": re.compile(r"(?:^|[^\\])(\\)[ \t]*$"),
-    "`": re.compile(r"(?:^|[^`])(`)[ \t]*$"),
+    "\\": lazy_pattern(r"(?:^|[^\\])(\\)[ \t]*$"),
+    "`": lazy_pattern(r"(?:^|[^`])(`)[ \t]*$"),
 }
 _HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
 

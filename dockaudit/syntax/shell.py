@@ -10,12 +10,12 @@ Package-manager rules read ``Command.name`` and ``Command.args``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.source import Span
+from dockaudit.patterns import lazy_pattern
 
 SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh"})
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "\n", "(", ")")
@@ -25,8 +25,8 @@ _REDIRECT_START = ("<", ">", "&")  # the first characters of _REDIRECT_PREFIX
 # Runs of characters the tokenizer copies as they are (one slice instead of one step per character):
 # outside quotes, anything but blanks, operators, escapes, quotes, ``$`` and backticks; inside
 # double quotes, anything but the closing quote, escapes and ``$``.
-_PLAIN_RUN = re.compile(r"[^ \t\r\n;&|()\\'\"$`]+")
-_QUOTED_RUN = re.compile(r'[^"\\$]+')
+_PLAIN_RUN = lazy_pattern(r"[^ \t\r\n;&|()\\'\"$`]+")
+_QUOTED_RUN = lazy_pattern(r'[^"\\$]+')
 _WRAPPERS_NO_ARGS = frozenset({"time", "nohup", "exec", "command", "builtin", "stdbuf", "chronic"})
 _MAX_DEPTH = 8  # sh -c inside sh -c …: stop following after a few levels
 

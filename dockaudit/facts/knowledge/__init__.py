@@ -19,6 +19,7 @@ from pathlib import Path
 
 from dockaudit.facts.cache import read_cache_file, write_cache_file
 from dockaudit.files import InputError, read_regular_file
+from dockaudit.patterns import lazy_pattern
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,7 +31,7 @@ BASE_IMAGES = "base-images.toml"
 KNOWLEDGE_CACHE_FORMAT = "dockaudit-knowledge-cache 2"  # the first line of the cache file starts with it
 MAX_TABLE_BYTES = 4 * 1024 * 1024  # the tables are ~70 KB
 MAX_CACHE_BYTES = 2 * MAX_TABLE_BYTES
-_VERSION = re.compile(r"^\d+\.\d+(?:\.\d+)?$")
+_VERSION = lazy_pattern(r"^\d+\.\d+(?:\.\d+)?$")
 
 
 class KnowledgeError(ValueError):

@@ -26,6 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from dockaudit.patterns import lazy_pattern
 
 PYPI_SIMPLE = "https://pypi.org/simple/"
 PYTORCH_INDEX = "https://download.pytorch.org/whl/"
@@ -40,11 +41,11 @@ PINNED_PACKAGES = ("torchvision", "torchaudio", "xformers", "vllm", "sglang", "f
 NEWEST_PACKAGES = ("torch", "torchvision", "torchaudio", "tensorflow", "jax", "jaxlib", "onnxruntime-gpu", "xformers",
                    "vllm", "sglang", "flash-attn", "cupy-cuda13x", "nvidia-cudnn-cu12", "nvidia-cudnn-cu13",
                    "cuda-toolkit")  # fmt: skip
-_PINS_OF_INTEREST = re.compile(r"^(torch|torchvision|torchaudio|triton|xformers|flashinfer[\w-]*|nvidia-cudnn-cu1\d|"
+_PINS_OF_INTEREST = lazy_pattern(r"^(torch|torchvision|torchaudio|triton|xformers|flashinfer[\w-]*|nvidia-cudnn-cu1\d|"
                                r"cuda-toolkit)$")  # fmt: skip
-_FINAL = re.compile(r"^\d+(?:\.\d+)*(?:\.post\d+)?$")  # no pre-releases or dev releases
-_WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-\d[^-]*)?-(?P<py>[^-]+)-(?P<abi>[^-]+)-(?P<plat>[^-]+)\.whl$")
-_SDIST = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*)\.(?:tar\.gz|zip)$")
+_FINAL = lazy_pattern(r"^\d+(?:\.\d+)*(?:\.post\d+)?$")  # no pre-releases or dev releases
+_WHEEL = lazy_pattern(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-\d[^-]*)?-(?P<py>[^-]+)-(?P<abi>[^-]+)-(?P<plat>[^-]+)\.whl$")
+_SDIST = lazy_pattern(r"^(?P<name>.+?)-(?P<version>\d[^-]*)\.(?:tar\.gz|zip)$")
 
 
 class RefreshError(Exception):
@@ -384,7 +385,7 @@ def _requires_dist(fetcher: Fetcher, index: str, newest: dict, problems: list[st
 # Rendering: the override as TOML, and the diff a maintainer reviews
 # ---------------------------------------------------------------------------------------------
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = lazy_pattern(r"^[A-Za-z0-9_-]+$")
 
 
 def _key(key: str) -> str:
