@@ -28,11 +28,6 @@ from dockaudit.plugin import Rule
 from dockaudit.linting.selectors import is_shellcheck_code, matches
 from dockaudit.patterns import lazy_pattern
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 DOCKAUDIT_FILE = ".dockaudit.toml"
 PYPROJECT = "pyproject.toml"
 HADOLINT_FILES = (".hadolint.yaml", ".hadolint.yml")
@@ -343,6 +338,11 @@ def _decode_utf8(data: bytes, path: Path) -> str:
 
 def _decode_toml(data: bytes, path: Path) -> dict:
     """The TOML document in ``data``, or a ``ConfigError`` naming ``path``."""
+    if sys.version_info >= (3, 11):  # imported only when a TOML file is read: most runs find no config
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
     text = _decode_utf8(data, path)
     try:
         return tomllib.loads(text)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
@@ -137,6 +136,8 @@ def _shell_dialect(ctx: LintContext, instruction: Instruction) -> str:
 
 
 def _shellcheck_binary() -> str | None:
+    import shutil  # only DA703 (off by default) looks for shellcheck; shutil loads bz2 and lzma
+
     return os.environ.get("DOCKAUDIT_SHELLCHECK") or shutil.which("shellcheck")
 
 

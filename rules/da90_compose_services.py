@@ -9,14 +9,16 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from dockaudit.compose.project import YNode, environment_entries, service_image
 from dockaudit.facts.imageref import parse_image_ref
 from dockaudit.facts.secrets import contains_access_token, could_be_credential, looks_like_secret_name
 from dockaudit.model import Violation
 from dockaudit.plugin import rule
 from dockaudit.patterns import lazy_pattern
 
-if TYPE_CHECKING:  # only an annotation here: importing it would load the Compose linter on every run
+# dockaudit.compose is imported by the checks that run on Compose files only: a Dockerfile run never
+# loads the Compose reader (its YAML guard, patterns and dataclasses).
+if TYPE_CHECKING:
+    from dockaudit.compose.project import YNode
     from dockaudit.compose.lint import ComposeContext
 
 FAMILY = "compose"
@@ -82,6 +84,7 @@ def is_demo_default(value: str, names: str) -> bool:
 
 def _raw_environment(ctx: ComposeContext, service: YNode) -> dict[str, str]:
     """Environment values as written, before interpolation (to tell ${VAR} from literals)."""
+    from dockaudit.compose.project import environment_entries
     raw: dict[str, str] = {}
     for key, _value, node in environment_entries(service):
         text = ctx.project.texts.get(node.file, "")[node.start : node.end]
@@ -129,6 +132,7 @@ def find_secrets_in_service_environment(ctx: ComposeContext) -> Iterator[Violati
           OPENAI_API_KEY: ${OPENAI_API_KEY}
     ```
     """
+    from dockaudit.compose.project import environment_entries, service_image
     project_names = " ".join([*ctx.services, *(service_image(s) for s in ctx.services.values())])
     for name, service in ctx.services.items():
         raw = _raw_environment(ctx, service)
@@ -165,6 +169,7 @@ def _has_gpu_access(service: YNode) -> bool:
 
 
 def _is_gpu_service(ctx: ComposeContext, name: str, service: YNode) -> bool:
+    from dockaudit.compose.project import service_image
     if _GPU_IMAGES.search(service_image(service)):
         return True
     facts = ctx.stage_facts(name)
@@ -312,6 +317,7 @@ def find_all_gpus(ctx: ComposeContext) -> Iterator[Violation]:
                   capabilities: [gpu]
     ```
     """
+    from dockaudit.compose.project import environment_entries
     for name, service in ctx.services.items():
         devices = service.get("deploy", "resources", "reservations", "devices")
         for device in devices.items if devices else []:

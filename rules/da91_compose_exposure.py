@@ -9,15 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockaudit.compose.project import (
-    PathRefused,
-    YNode,
-    env_file_entries,
-    project_path,
-    read_env_file,
-    service_image,
-    shown_path,
-)
 from dockaudit.facts.imageref import parse_image_ref
 from dockaudit.facts.secrets import contains_access_token, could_be_credential, looks_like_secret_name
 from dockaudit.files import InputError
@@ -25,7 +16,10 @@ from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.source import Span
 
-if TYPE_CHECKING:  # only an annotation here: importing it would load the Compose linter on every run
+# dockaudit.compose is imported by the checks that run on Compose files only: a Dockerfile run never
+# loads the Compose reader (its YAML guard, patterns and dataclasses).
+if TYPE_CHECKING:
+    from dockaudit.compose.project import YNode
     from dockaudit.compose.lint import ComposeContext
     from dockaudit.facts.resources import Resources
 
@@ -116,6 +110,7 @@ def find_sensitive_public_ports(ctx: ComposeContext) -> Iterator[Violation]:
           - "127.0.0.1:8888:8888"
     ```
     """
+    from dockaudit.compose.project import service_image
     for name, service in ctx.services.items():
         ports = service.get("ports")
         if _is_web_proxy(service_image(service)):
@@ -225,6 +220,7 @@ def find_committed_env_file_secrets(ctx: ComposeContext) -> Iterator[Violation]:
         env_file: [.env]
     ```
     """
+    from dockaudit.compose.project import PathRefused, env_file_entries, project_path, read_env_file, shown_path
     for name, service in ctx.services.items():
         for entry, relative in env_file_entries(service):
             try:  # outside the project or not a regular file: not read (the loader said so)

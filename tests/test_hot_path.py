@@ -7,6 +7,7 @@ values are computed once, which strings are shared), or that a faster path gives
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,6 +106,44 @@ def test_a_lint_run_parses_no_rule_docs_and_imports_only_what_it_runs(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.stderr.splitlines()[-3:] == ["docs parsed 0", "traceback False", "heredoc patterns False"], done.stderr
+
+
+def test_a_dockerfile_run_loads_no_compose_reader_and_compiles_no_image_or_compose_patterns(tmp_path):
+    """The Compose reader (and its YAML guard), shutil (bz2, lzma) and csv load only when a run needs
+    them; the rule pack's patterns compile on first use, so the image and Compose rules' never do here."""
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM python:3.12-slim\nRUN pip install torch\nCMD python app.py\n")
+    probe = (
+        "import sys\n"
+        "from dockaudit.cli import main\n"
+        "from dockaudit.patterns import LazyPattern\n"
+        f"sys.argv = ['dockaudit', '--exit-zero', '--quiet', {str(dockerfile)!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "lazy = {(n, k): v for n, m in list(sys.modules.items()) if n.startswith('dockaudit')\n"
+        "        for k, v in vars(m).items() if isinstance(v, LazyPattern)}\n"
+        "compiled = sorted(n + '.' + k for (n, k), v in lazy.items() if set(vars(v)) - {'pattern', '_flags'})\n"
+        "print('lazy', len(lazy), file=sys.stderr)\n"
+        "print('compiled', [c for c in compiled if '_da8' in c or '_da9' in c], file=sys.stderr)\n"
+        "print('some compiled', bool(compiled), file=sys.stderr)\n"
+        "print('loaded', [m for m in ('dockaudit.compose.project', 'dockaudit.yamlguard', 'yaml', 'shutil', 'csv')\n"
+        "                 if m in sys.modules], file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    lazy, *rest = done.stderr.splitlines()[-4:]
+    assert int(lazy.split()[1]) > 50, done.stderr  # the rule pack's patterns are lazy ones
+    assert rest == ["compiled []", "some compiled True", "loaded []"], done.stderr
+
+
+def test_a_lazy_pattern_matches_as_the_compiled_one():
+    from dockaudit.patterns import lazy_pattern
+
+    lazy, compiled = lazy_pattern(r"(\w+)=(\d+)", re.IGNORECASE), re.compile(r"(\w+)=(\d+)", re.IGNORECASE)
+    assert lazy.pattern == compiled.pattern and set(vars(lazy)) == {"pattern", "_flags"}  # nothing compiled yet
+    subject = "a=1 B=22 c=x"
+    assert lazy.findall(subject) == compiled.findall(subject) == [("a", "1"), ("B", "22")]
+    assert lazy.sub(r"\2", subject) == compiled.sub(r"\2", subject)
+    assert lazy.flags == compiled.flags and lazy.groups == 2
+    assert lazy.match is lazy.match  # the compiled method is kept: later calls skip the stand-in
 
 
 def test_docs_are_parsed_on_demand_and_a_missing_section_still_fails_at_definition():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 
 from dockaudit.syntax.nodes import Instruction
@@ -24,6 +23,8 @@ def run_mounts(instruction: Instruction) -> list[RunMount]:
     for flag in target.flags:
         if flag.name != "mount" or not flag.value:
             continue
+        import csv  # BuildKit splits --mount as CSV; most files have no --mount, so csv loads here
+
         try:
             fields = next(csv.reader([flag.value]), [])
         except csv.Error:
