@@ -335,6 +335,8 @@ _SERVING = lazy_pattern(r"vllm|text-generation|tritonserver|torchserve|ollama|ll
 
 
 def _is_model_service(ctx: ComposeContext, name: str, service: YNode) -> bool:
+    from dockaudit.compose.project import service_image
+
     command = service.get("command")
     words = [service_image(service), name] + ([command.text, *(c.text for c in command.items)] if command else [])
     text = " ".join(words)
@@ -421,6 +423,8 @@ _NO_HEALTHCHECK_IMAGES = lazy_pattern(r"^(?:docker\.io/)?(?:library/)?(?:postgre
 def _known_without_healthcheck(service: YNode) -> bool:
     """A database or queue from an official image: they ship no HEALTHCHECK and take a while to accept
     connections on a first start."""
+    from dockaudit.compose.project import service_image
+
     return bool(_NO_HEALTHCHECK_IMAGES.match(service_image(service)))
 
 
