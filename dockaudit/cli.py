@@ -567,6 +567,10 @@ def _raise_signalled(signum, _frame) -> None:
 def main() -> None:
     import signal
 
+    from dockaudit.pool import note_start
+
+    note_start()  # the idle-core measurement behind the default --jobs runs while the rules load
+
     # A run allocates many small objects that live until the report, and reference counting frees
     # them; with the default thresholds the cyclic collector rescans them over and over (a third of
     # the time on a 50k-line file). Freeze what the imports made, and collect rarely.

@@ -10,37 +10,91 @@ import os
 
 from dockaudit.run import FilePlan, Flags, cached_plan, lint_file
 
-MIN_FILES_PER_WORKER = 16  # below this a pool costs more than it saves (see benchmarks/RESULTS.md)
+MIN_FILES_PER_WORKER = 16  # an explicit --jobs N still gives each worker at least this many files
+
+# What linting costs, estimated before a run from the files' sizes (fitted over the 725 corpus files,
+# CPU time per file: benchmarks/RESULTS.md) and what a pool's worker must get of it to pay for itself:
+# a 2-process pool costs ~10 ms to fork and join, and the workers redo the per-folder plans.
+FILE_COST = 0.75e-3  # seconds per file (reading, context, the rules' fixed work)
+BYTE_COST = 0.48e-6  # seconds per byte of Dockerfile
+MIN_WORK_PER_WORKER = 0.1  # seconds of estimated serial work a default pool's worker must get
+IDLE_WINDOW = 0.05  # seconds of /proc/stat counters an idle-core estimate needs at least
 
 
-def worker_count(jobs: int, files: int) -> int:
+def worker_count(jobs: int, files: int, work: float | None = None) -> int:
     """Processes worth starting for ``files`` files when the user allows ``jobs`` (0: decide).
 
-    Never more than the cores, and one process (no pool) unless each worker gets a real share of the
-    work (``MIN_FILES_PER_WORKER``).  By default, only the cores idle right now count: on a busy
-    machine a pool's workers wait for the cores the parent would use, and the run is slower than one
-    process (measured: 1.1-1.7x slower with one of two cores busy; 0.6x, i.e. faster, when idle)."""
+    Never more than the cores or the files.  ``--jobs N`` gives each worker at least
+    ``MIN_FILES_PER_WORKER`` files.  By default a pool starts only when each worker gets
+    ``MIN_WORK_PER_WORKER`` of the ``work`` (estimated seconds, ``estimated_work``), and only the
+    cores idle right now count: on a busy machine a pool's workers wait for the cores the parent
+    would use, and the run is slower than one process (measured: 1.1-1.7x slower with one of two
+    cores busy; 0.6x, i.e. faster, when idle)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    wanted = min(jobs, cores) if jobs else cores
-    workers = max(1, min(wanted, files // MIN_FILES_PER_WORKER))
-    if not jobs and workers > 1:
+    if jobs:
+        return max(1, min(jobs, cores, files // MIN_FILES_PER_WORKER))
+    by_work = files // MIN_FILES_PER_WORKER if work is None else int(work / MIN_WORK_PER_WORKER)
+    workers = max(1, min(cores, files, by_work))
+    if workers > 1:
         workers = max(1, min(workers, round(idle_cores(cores))))
     return workers
 
 
-def idle_cores(cores: int, window: float = 0.05) -> float:
-    """How many of ``cores`` were idle over the last ``window`` seconds (/proc/stat; all of them where
-    that cannot be read).  Measured now rather than taken from the load average, which counts this
-    very process and the runs just before it (back-to-back runs would always see a busy machine)."""
+def estimated_work(paths: list[str]) -> float:
+    """Seconds one process would take to lint ``paths``, from their sizes (unreadable ones: a file's
+    fixed cost)."""
+    total = 0
+    for path in paths:
+        try:
+            total += os.stat(path).st_size
+        except (OSError, ValueError):
+            pass
+    return len(paths) * FILE_COST + total * BYTE_COST
+
+
+class _CpuSample:
+    """The machine's CPU counters and this process's CPU time at one moment."""
+
+    __slots__ = ("when", "ticks", "idle_ticks", "own_seconds")
+
+    def __init__(self) -> None:
+        import time
+
+        self.ticks, self.idle_ticks = _cpu_ticks()
+        times = os.times()
+        self.when, self.own_seconds = time.monotonic(), times.user + times.system
+
+
+_STARTED: _CpuSample | None = None  # taken when the command starts (note_start), if it could be
+
+
+def note_start() -> None:
+    """Start the idle-core measurement when the command starts: the imports and the rule pack's
+    loading are its window, so deciding on a pool costs no waiting."""
+    global _STARTED
+    try:
+        _STARTED = _CpuSample()
+    except (OSError, ValueError, IndexError):
+        _STARTED = None
+
+
+def idle_cores(cores: int, window: float = IDLE_WINDOW) -> float:
+    """How many of ``cores`` were idle since the command started (``note_start``), waiting only for
+    what is missing of ``window`` seconds; the CPU this process used meanwhile counts as idle (it is
+    the core a pool's parent leaves to its workers).  From /proc/stat (all cores where that cannot be
+    read); measured rather than taken from the load average, which counts this very process and the
+    runs just before it (back-to-back runs would always see a busy machine)."""
     import time
 
     try:
-        before = _cpu_ticks()
-        time.sleep(window)
-        after = _cpu_ticks()
+        before = _STARTED or _CpuSample()
+        time.sleep(max(0.0, before.when + window - time.monotonic()))
+        after = _CpuSample()
     except (OSError, ValueError, IndexError):
         return float(cores)
-    total, idle = after[0] - before[0], after[1] - before[1]
+    total = after.ticks - before.ticks
+    own = (after.own_seconds - before.own_seconds) * os.sysconf("SC_CLK_TCK")
+    idle = min(total, after.idle_ticks - before.idle_ticks + own)
     return cores * idle / total if total > 0 else float(cores)
 
 
@@ -60,7 +114,7 @@ def lint_files(
     A worker that dies (killed, out of memory) or raises takes down only its files: each is
     linted again alone in a fresh worker, and a file that kills that one too is reported as an
     error of its own, while every other file's result stands."""
-    workers = 1 if "-" in paths else worker_count(jobs, len(paths))
+    workers = 1 if "-" in paths else worker_count(jobs, len(paths), None if jobs else estimated_work(paths))
     if workers == 1:
         return [lint_file(flags, path, plans[path], stdin if path == "-" else None) for path in paths]
     from concurrent.futures import ProcessPoolExecutor

@@ -263,14 +263,46 @@ def test_worker_count_is_capped_by_cores_idle_cores_and_work(monkeypatch):
     assert pool.worker_count(0, 10) == 1  # a pre-commit batch: no pool
     assert pool.worker_count(0, 2 * pool.MIN_FILES_PER_WORKER) == 2
     assert pool.worker_count(1, 10_000) == 1
+    assert pool.worker_count(2, 10) == 1  # --jobs 2 still gives each worker a share of the files
     monkeypatch.setattr(pool, "idle_cores", lambda cores: 1.0)
     assert pool.worker_count(0, 10_000) == 1  # one core busy: a pool would only be slower
     assert pool.worker_count(2, 10_000) == 2  # unless the user asks for it
 
 
+def test_the_default_pool_starts_only_for_enough_estimated_work(monkeypatch, tmp_path):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setattr(pool, "idle_cores", lambda cores: 2.0)
+    small = [str(tmp_path / f"{i}.Dockerfile") for i in range(40)]
+    for path in small:
+        Path(path).write_text("FROM alpine\n")
+    work = pool.estimated_work(small)
+    assert work < 2 * pool.MIN_WORK_PER_WORKER  # 40 one-line files: ~30 ms of linting
+    assert pool.worker_count(0, len(small), work) == 1
+    big = tmp_path / "big.Dockerfile"
+    big.write_text("FROM alpine\n" + "RUN echo hi\n" * 40_000)
+    two = [str(big), str(big)]
+    assert pool.worker_count(0, 2, pool.estimated_work(two)) == 2  # two long files: a worker each
+    assert pool.worker_count(0, 1, pool.estimated_work(two[:1])) == 1  # never more workers than files
+    assert pool.estimated_work([str(tmp_path / "missing")]) == pool.FILE_COST
+
+
 def test_idle_cores_reads_the_cpu_counters():
     idle = pool.idle_cores(2, window=0.01)
     assert 0.0 <= idle <= 2.0
+
+
+def test_idle_cores_counts_from_the_command_start_without_waiting_again(monkeypatch):
+    import time
+
+    monkeypatch.setattr(pool, "_STARTED", None)  # restored afterwards: other tests see no start sample
+    pool.note_start()
+    started = pool._STARTED
+    assert started is not None
+    slept = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    monkeypatch.setattr(started, "when", started.when - 10)  # the command started long ago
+    assert 0.0 <= pool.idle_cores(2) <= 2.0
+    assert slept == [0.0]  # the window is already long enough
 
 
 # --- item 12: FIFOs never block ---------------------------------------------------------------------------
