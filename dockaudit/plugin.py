@@ -37,12 +37,17 @@ class RuleDefinitionError(ValueError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
 class RuleDocs:
-    what: str
-    why: str
-    example: str  # a Dockerfile that fires the rule
-    use_instead: str  # a Dockerfile that does not
+    """A rule's four doc sections.  A plain class: docs are parsed only by the commands that show
+    them, and a generated dataclass would cost every run's start-up ~1 ms."""
+
+    __slots__ = ("what", "why", "example", "use_instead")
+
+    def __init__(self, what: str, why: str, example: str, use_instead: str) -> None:
+        self.what = what
+        self.why = why
+        self.example = example  # a Dockerfile that fires the rule
+        self.use_instead = use_instead  # a Dockerfile that does not
 
     def markdown(self) -> str:
         return (
