@@ -23,15 +23,35 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SEVERITY_CHOICES = ("error", "warning", "info", "style", "never")
 
 
+# The commands of dockaudit.commands, loaded only when one of them runs or the commands are listed
+# (help, completion): `dockaudit FILE` runs check and needs none of their options and imports.
+LAZY_COMMANDS = ("parse", "image", "init", "knowledge", "rules", "rule", "lsp")
+
+
 class _DefaultToCheck(click.Group):
     """Any first argument that is not a sub-command is a path for ``check``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args and not ctx.resilient_parsing:  # `dockaudit` alone checks the working directory
             args = ["check"]  # (but shell completion of `dockaudit <TAB>` offers the commands)
-        elif args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        elif (args and args[0] not in self.commands and args[0] not in LAZY_COMMANDS
+              and args[0] not in ("--help", "-h", "--version")):  # fmt: skip
             args = ["check", *args]
         return super().parse_args(ctx, args)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS and name not in self.commands:
+            self._load_commands()
+        return super().get_command(ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_commands()
+        return super().list_commands(ctx)
+
+    def _load_commands(self) -> None:
+        from dockaudit import commands
+
+        commands.register(self)
 
 
 def fail(message: str) -> None:
@@ -544,10 +564,6 @@ def _compose_command() -> click.Command:
 
 cli.add_command(_compose_command())
 
-
-from dockaudit import commands  # noqa: E402 - the other commands join the group defined above
-
-commands.register(cli)
 
 
 class _Signalled(BaseException):

@@ -287,6 +287,7 @@ def lsp_command() -> None:
 
 
 def register(group: click.Group) -> None:
+    """Add the commands to ``group`` (``dockaudit.cli.LAZY_COMMANDS`` names them without importing this)."""
     for command in (parse_command, image_command, init_command, knowledge_command, rules_command, rule_command,
                     lsp_command):
         group.add_command(command)

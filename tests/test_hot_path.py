@@ -109,8 +109,9 @@ def test_a_lint_run_parses_no_rule_docs_and_imports_only_what_it_runs(tmp_path):
 
 
 def test_a_dockerfile_run_loads_no_compose_reader_and_compiles_no_image_or_compose_patterns(tmp_path):
-    """The Compose reader (and its YAML guard), shutil (bz2, lzma) and csv load only when a run needs
-    them; the rule pack's patterns compile on first use, so the image and Compose rules' never do here."""
+    """The Compose reader (and its YAML guard), shutil (bz2, lzma), csv and the other commands load only
+    when a run needs them; the rule pack's patterns compile on first use, so the image and Compose rules'
+    never do here."""
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text("FROM python:3.12-slim\nRUN pip install torch\nCMD python app.py\n")
     probe = (
@@ -125,13 +126,24 @@ def test_a_dockerfile_run_loads_no_compose_reader_and_compiles_no_image_or_compo
         "print('lazy', len(lazy), file=sys.stderr)\n"
         "print('compiled', [c for c in compiled if '_da8' in c or '_da9' in c], file=sys.stderr)\n"
         "print('some compiled', bool(compiled), file=sys.stderr)\n"
-        "print('loaded', [m for m in ('dockaudit.compose.project', 'dockaudit.yamlguard', 'yaml', 'shutil', 'csv')\n"
+        "print('loaded', [m for m in ('dockaudit.compose.project', 'dockaudit.yamlguard', 'yaml', 'shutil', 'csv',\n"
+        "                              'dockaudit.commands')\n"
         "                 if m in sys.modules], file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     lazy, *rest = done.stderr.splitlines()[-4:]
     assert int(lazy.split()[1]) > 50, done.stderr  # the rule pack's patterns are lazy ones
     assert rest == ["compiled []", "some compiled True", "loaded []"], done.stderr
+
+
+def test_the_lazily_loaded_commands_are_the_ones_listed():
+    from click.testing import CliRunner
+
+    from dockaudit.cli import LAZY_COMMANDS, cli
+
+    listed = cli.list_commands(None)  # loads them: help and completion show every command
+    assert set(listed) == {"check", "compose", *LAZY_COMMANDS}
+    assert CliRunner().invoke(cli, ["rule", "DA401"]).exit_code == 0
 
 
 def test_a_lazy_pattern_matches_as_the_compiled_one():
