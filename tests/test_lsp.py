@@ -609,9 +609,9 @@ def test_lsp_without_the_extra_says_how_to_install_it(monkeypatch):
     assert result.stderr == "dockaudit: lsp: pygls is not installed: pip install 'dockaudit-lint[lsp]'\n"
 
 
-def compose_publish(session: Session, uri: str, wanted) -> list[dict]:
-    """The diagnostics of the first publish for ``uri`` whose codes ``wanted`` accepts (a Compose
-    document is published again, at the same version, when a buffer it reads changes)."""
+def published_where(session: Session, uri: str, wanted) -> list[dict]:
+    """The diagnostics of the first publish for ``uri`` whose codes ``wanted`` accepts (a document is
+    published again at the same version when a buffer a Compose file reads or a configuration changes)."""
 
     def accepts(m: dict) -> bool:
         return (m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
@@ -652,10 +652,10 @@ def test_compose_reads_the_open_buffer_of_the_dockerfile_a_service_builds(sessio
     compose_uri = open_document(session, compose, compose.read_text(), "dockercompose")
     assert "DA908" not in {d["code"] for d in session.diagnostics(compose_uri, version=1)}  # /app on disk
     dockerfile_uri = open_document(session, tmp_path / "Dockerfile", "FROM python:3.12-slim\nWORKDIR /srv\n")
-    (bind,) = [d for d in compose_publish(session, compose_uri, lambda codes: "DA908" in codes) if d["code"] == "DA908"]
+    (bind,) = [d for d in published_where(session, compose_uri, lambda codes: "DA908" in codes) if d["code"] == "DA908"]
     assert bind["range"] == {"start": {"line": 4, "character": 8}, "end": {"line": 4, "character": 15}}
     session.notify("textDocument/didClose", {"textDocument": {"uri": dockerfile_uri}})  # back to the saved file
-    compose_publish(session, compose_uri, lambda codes: "DA908" not in codes)
+    published_where(session, compose_uri, lambda codes: "DA908" not in codes)
 
 
 def start_with_settings(folder: Path, options: object) -> Session:
@@ -782,3 +782,11 @@ def test_settings_read_from_a_section_or_flat():
     )
     assert read_settings({"ignore": ["DA101"], "config": "", "select": []}, None) == Settings(ignore=("DA101",))
     assert read_settings({"select": ["DA4"]}, None).flags.select == ("DA4",)
+
+
+def test_a_saved_configuration_change_applies(session, tmp_path):
+    uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+    assert {d["code"] for d in session.diagnostics(uri)} == {"DA101", "DA403"}
+    (tmp_path / ".dockaudit.toml").write_text(SELECT_DA403 + 'ignore = ["DA101"]\n')
+    session.notify("textDocument/didSave", {"textDocument": {"uri": (tmp_path / ".dockaudit.toml").as_uri()}})
+    published_where(session, uri, lambda codes: codes == {"DA403"})
