@@ -790,3 +790,18 @@ def test_a_saved_configuration_change_applies(session, tmp_path):
     (tmp_path / ".dockaudit.toml").write_text(SELECT_DA403 + 'ignore = ["DA101"]\n')
     session.notify("textDocument/didSave", {"textDocument": {"uri": (tmp_path / ".dockaudit.toml").as_uri()}})
     published_where(session, uri, lambda codes: codes == {"DA403"})
+
+
+def test_vscode_settings_are_the_servers_and_their_defaults_are_valid():
+    import re
+
+    from dockaudit.lsp.settings import KNOWN, Settings, read_settings
+
+    properties = json.loads((EDITORS / "vscode" / "package.json").read_text())["contributes"]["configuration"]
+    served = {k.removeprefix("dockaudit."): v["default"] for k, v in properties["properties"].items()}
+    served.pop("path")  # the extension's own: which executable to start
+    assert set(served) == set(KNOWN)
+    assert read_settings({"dockaudit": served}, None) == Settings()
+    script = (EDITORS / "vscode" / "extension.js").read_text()
+    listed = re.search(r"SERVER_SETTINGS = \[(.*?)\]", script).group(1)
+    assert set(re.findall(r'"(\w+)"', listed)) == set(KNOWN)

@@ -3,7 +3,15 @@
 const vscode = require("vscode");
 const { LanguageClient } = require("vscode-languageclient/node");
 
+// The settings the server reads (dockaudit/lsp/settings.py); `dockaudit.path` is this extension's own.
+const SERVER_SETTINGS = ["select", "extendSelect", "ignore", "config", "unsafeFixes", "lintOnChange"];
+
 let client;
+
+function serverSettings() {
+  const configuration = vscode.workspace.getConfiguration("dockaudit");
+  return Object.fromEntries(SERVER_SETTINGS.map((key) => [key, configuration.get(key)]));
+}
 
 function activate(context) {
   const command = vscode.workspace.getConfiguration("dockaudit").get("path") || "dockaudit";
@@ -14,7 +22,15 @@ function activate(context) {
       { scheme: "untitled", language: "dockerfile" },
       { scheme: "file", language: "dockercompose" },
     ],
+    initializationOptions: serverSettings(),
   });
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration("dockaudit") && client.isRunning()) {
+        client.sendNotification("workspace/didChangeConfiguration", { settings: serverSettings() });
+      }
+    }),
+  );
   return client.start();
 }
 
