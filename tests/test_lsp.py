@@ -805,3 +805,61 @@ def test_vscode_settings_are_the_servers_and_their_defaults_are_valid():
     script = (EDITORS / "vscode" / "extension.js").read_text()
     listed = re.search(r"SERVER_SETTINGS = \[(.*?)\]", script).group(1)
     assert set(re.findall(r'"(\w+)"', listed)) == set(KNOWN)
+
+
+ZED = EDITORS / "zed"
+
+
+def test_zed_extension_declares_the_server_for_dockerfile_and_compose():
+    import tomllib
+
+    from dockaudit.lsp.linting import COMPOSE, DOCKERFILE, document_kind
+
+    manifest = tomllib.loads((ZED / "extension.toml").read_text())
+    assert manifest["schema_version"] == 1 and manifest["id"] == "dockaudit"
+    for key in ("name", "version", "description", "authors", "repository"):
+        assert manifest[key], key
+    (server_id,) = manifest["language_servers"]
+    server = manifest["language_servers"][server_id]
+    assert server["languages"] == ["Dockerfile", "Docker Compose"]
+    ids = server["language_ids"]
+    assert set(ids) == set(server["languages"])
+    assert [document_kind(None, ids[name]) for name in server["languages"]] == [DOCKERFILE, COMPOSE]
+
+
+def test_zed_extension_crate_is_a_wasm_library_that_starts_dockaudit_lsp():
+    import re
+    import tomllib
+
+    crate = tomllib.loads((ZED / "Cargo.toml").read_text())
+    assert crate["lib"]["crate-type"] == ["cdylib"]  # what Zed loads: a wasm32-wasip1 module
+    assert "zed_extension_api" in crate["dependencies"]
+    assert crate["package"]["version"] == tomllib.loads((ZED / "extension.toml").read_text())["version"]
+    source = (ZED / crate["lib"]["path"]).read_text()
+    assert re.search(r"zed::register_extension!\(\w+\);", source)
+    assert 'worktree.which("dockaudit")' in source and 'vec!["lsp".to_string()]' in source
+    for method in ("language_server_command", "language_server_initialization_options",
+                   "language_server_workspace_configuration"):  # fmt: skip
+        assert f"fn {method}(" in source
+
+
+@pytest.mark.slow
+def test_zed_extension_builds(tmp_path):
+    """``cargo build --target wasm32-wasip1 --offline``: needs the target and the crate's dependencies
+    already fetched (tests touch no network)."""
+    import shutil
+
+    cargo, rustup = shutil.which("cargo"), shutil.which("rustup")
+    if cargo is None or rustup is None:
+        pytest.skip("cargo and rustup are not installed")
+    targets = subprocess.run([rustup, "target", "list", "--installed"], capture_output=True, text=True, check=False)
+    if "wasm32-wasip1" not in targets.stdout:
+        pytest.skip("the wasm32-wasip1 target is not installed (rustup target add wasm32-wasip1)")
+    folder = tmp_path / "zed"
+    shutil.copytree(ZED, folder)
+    fetched = subprocess.run([cargo, "fetch", "--offline"], cwd=folder, capture_output=True, check=False)
+    if fetched.returncode != 0:
+        pytest.skip("zed_extension_api is not in cargo's local registry (cargo fetch, online, first)")
+    subprocess.run([cargo, "build", "--offline", "--release", "--target", "wasm32-wasip1"], cwd=folder, check=True,
+                   timeout=900, capture_output=True, env={**os.environ, "CARGO_TARGET_DIR": str(tmp_path / "target")})  # fmt: skip
+    assert list((tmp_path / "target" / "wasm32-wasip1" / "release").glob("*.wasm"))
