@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -10,7 +9,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from dockaudit.dockerignore import IgnorePattern, is_ignored, read_dockerignore
+from dockaudit.contextreads import ContextReads
+from dockaudit.dockerignore import IgnorePattern
 from dockaudit.installs import Invocation, invocations
 from dockaudit.syntax.nodes import Dockerfile, Instruction
 from dockaudit.syntax.shell import Command, run_commands
@@ -18,8 +18,6 @@ from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage, build_stages
 
 T = TypeVar("T")
-CONTEXT_FILE_LIMIT = 50_000  # stop listing a huge build context; rules then judge what they saw
-CONTEXT_ENTRY_LIMIT = 500_000  # entries looked at, ignored ones included: a `!` pattern stops the pruning
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,9 @@ class Options:
     image_budget: tuple[float | None, float | None] | None = None  # (image MiB, layer MiB) for DA805
     unpack_limits: tuple[int, int] | None = None  # (per layer, per image) bytes layers may inflate to
     online: bool = False  # --online: rules may ask registries (tag digests for DA201-DA203 fixes)
+    # The build context's answers, kept across lints by a caller that knows when files change (the
+    # language server); None: each lint reads afresh.
+    reads: ContextReads | None = field(default=None, compare=False, repr=False)
 
     @property
     def fleet_driver(self) -> str | None:
@@ -58,6 +59,7 @@ class LintContext:
         self._commands: dict[int, list[Command]] = {}
         self._invocations: dict[int, list[Invocation]] = {}
         self._derived: dict[str, object] = {}
+        self.reads = self.options.reads or ContextReads()
 
     @property
     def path(self) -> str | None:
@@ -130,33 +132,17 @@ class LintContext:
         """The build context's ignore patterns; None when there is no context or no ignore file."""
         if self.build_context is None:
             return None
-        dockerfile = Path(self.path) if self.path and self.path != "-" else None
-        return read_dockerignore(self.build_context, dockerfile)
+        return self.reads.dockerignore(self.build_context, self._dockerfile_path)
+
+    @property
+    def _dockerfile_path(self) -> Path | None:
+        return Path(self.path) if self.path and self.path != "-" else None
 
     @cached_property
     def context_files(self) -> list[str]:
         """Files the build context sends (``.dockerignore`` applied), relative with ``/``; capped."""
         root = self.build_context
-        if root is None:
-            return []
-        patterns = self.dockerignore or []
-        can_reinclude = any(p.exclusion for p in patterns)
-        found: list[str] = []
-        looked_at = 0
-        for folder, dirs, files in os.walk(root):  # symlinked directories are not followed
-            looked_at += len(dirs) + len(files)
-            if looked_at > CONTEXT_ENTRY_LIMIT:
-                return found
-            relative = os.path.relpath(folder, root)
-            prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
-            if not can_reinclude:
-                dirs[:] = [d for d in dirs if not is_ignored(prefix + d, patterns)]
-            for name in files:
-                if not is_ignored(prefix + name, patterns):
-                    found.append(prefix + name)
-                    if len(found) >= CONTEXT_FILE_LIMIT:
-                        return found
-        return found
+        return [] if root is None else self.reads.listing(root, self._dockerfile_path)
 
     def context_file(self, container_path: str) -> Path | None:
         """The build-context file a path inside the image most likely came from.
@@ -172,7 +158,7 @@ class LintContext:
             if ".." in parts[start:]:
                 continue
             candidate = root.joinpath(*parts[start:])
-            if candidate.is_file() and candidate.resolve().is_relative_to(root.resolve()):
+            if self.reads.is_inside(candidate, root):
                 return candidate  # (a symlink out of the context is not followed: BuildKit sends the link)
         return None
 

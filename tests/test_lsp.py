@@ -863,3 +863,36 @@ def test_zed_extension_builds(tmp_path):
     subprocess.run([cargo, "build", "--offline", "--release", "--target", "wasm32-wasip1"], cwd=folder, check=True,
                    timeout=900, capture_output=True, env={**os.environ, "CARGO_TARGET_DIR": str(tmp_path / "target")})  # fmt: skip
     assert list((tmp_path / "target" / "wasm32-wasip1" / "release").glob("*.wasm"))
+
+
+@pytest.mark.parametrize("notice", ["textDocument/didSave", "workspace/didChangeWatchedFiles"])
+def test_a_save_or_a_watched_change_rereads_the_build_context(session, tmp_path, notice):
+    """The server keeps what it read of build contexts between edits (``test_context_reads_answer_each_
+    question_once``); a save or a file event from the client makes it read them again."""
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("flask\n")
+    (tmp_path / ".dockaudit.toml").write_text('extend-select = ["DA205"]\n')  # off by default
+    uri = open_document(session, tmp_path / "Dockerfile", CONTEXT_DOCKERFILE)
+    assert [d["code"] for d in session.diagnostics(uri, version=1)] == ["DA205"]
+    requirements.write_text("flask==3.0.0\n")
+    params = ({"textDocument": {"uri": requirements.as_uri()}} if notice == "textDocument/didSave"
+              else {"changes": [{"uri": requirements.as_uri(), "type": 2}]})  # fmt: skip
+    session.notify(notice, params)
+    published_where(session, uri, lambda codes: codes == set())
+
+
+def test_context_reads_answer_each_question_once(tmp_path):
+    from dockaudit.contextreads import ContextReads
+
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    reads = ContextReads()
+    assert reads.is_inside(tmp_path / "requirements.txt", tmp_path)
+    assert [r.name for r in reads.requirements(tmp_path / "requirements.txt", tmp_path).requirements] == ["flask"]
+    assert reads.listing(tmp_path, None) == ["requirements.txt"]
+    (tmp_path / "requirements.txt").unlink()
+    (tmp_path / "other.txt").write_text("")
+    assert reads.is_inside(tmp_path / "requirements.txt", tmp_path)  # the first answer, kept
+    assert reads.listing(tmp_path, None) == ["requirements.txt"]
+    fresh = ContextReads()
+    assert not fresh.is_inside(tmp_path / "requirements.txt", tmp_path)
+    assert fresh.listing(tmp_path, None) == ["other.txt"]

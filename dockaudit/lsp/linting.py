@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from dockaudit.contextreads import ContextReads
 from dockaudit.engine import INTERNAL_ERROR, PARSE_ERROR, FileResult, lint_source
 from dockaudit.files import MAX_FILE_BYTES, is_compose_file, is_dockerfile_name
 from dockaudit.model import Finding, Severity
@@ -71,10 +72,12 @@ def lint_document(
     plans: dict,
     flags: Flags = Flags(),
     buffers: Mapping[str, str] | None = None,
+    reads: ContextReads | None = None,
 ) -> DocumentLint:
     """Lint ``text`` (the editor's buffer) as the file at ``path``.  The files a Compose file includes
     or extends and the Dockerfiles its services build are read from ``buffers`` (real path → text:
-    the other open documents) where they are open, else from disk."""
+    the other open documents) where they are open, else from disk; ``reads`` keeps what was read of
+    build contexts from one lint to the next (the caller drops it when files may have changed)."""
     from dockaudit.config import ConfigError
 
     shown = path or "-"
@@ -89,6 +92,8 @@ def lint_document(
         plan = document_plan(path, plans, flags)
     except ConfigError as exc:
         return DocumentLint(text, path, kind, [_document_finding((CONFIG_ERROR, CONFIG_ERROR), str(exc), shown)])
+    if reads is not None:
+        plan = replace(plan, options=replace(plan.options, reads=reads))
     try:
         if kind == COMPOSE:
             return DocumentLint(text, path, kind, _lint_compose(text, path, plan, buffers or {}), None, plan)

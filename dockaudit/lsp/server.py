@@ -17,6 +17,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from dockaudit import __version__
+from dockaudit.contextreads import ContextReads
 from dockaudit.files import MAX_FILE_BYTES
 from dockaudit.lsp import protocol
 from dockaudit.lsp.hover import hover_markdown
@@ -34,6 +36,10 @@ from dockaudit.lsp.linting import COMPOSE, DocumentLint, document_kind, lint_doc
 from dockaudit.lsp.settings import Settings, SettingsError, read_settings
 
 DEBOUNCE_SECONDS = 0.15
+# Configuration files and build-context reads are kept between lints, dropped on a save, a watched-file
+# event or new settings, and at the latest after this long: files changed outside the editor (a git
+# checkout, a build) show within it, and a burst of keystrokes still reads them once.
+FRESH_SECONDS = 5.0
 MAX_HEADER_LINE = 64 * 1024
 # A message carries a whole document: room for one at the reading cap (16 MiB), JSON-escaped.
 MAX_MESSAGE_BYTES = 8 * MAX_FILE_BYTES
@@ -83,6 +89,8 @@ class DockauditServer(LanguageServer):
         self.lints = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockaudit-lint")
         self.plans_lock = threading.Lock()
         self.settings = Settings()
+        self.reads = ContextReads()
+        self.read_since = time.monotonic()
         self.settings_error: str | None = None  # from initializationOptions, shown once the client is ready
 
     def report_server_error(self, error: Exception, source) -> None:
@@ -119,15 +127,23 @@ class DockauditServer(LanguageServer):
     def _lint(self, uri: str, text: str, kind: str, buffers: dict[str, str]) -> DocumentLint:
         path = to_fs_path(uri) if uri.startswith("file:") else None
         with self.plans_lock:  # the worker thread and a request may build plans at the same time
-            return lint_document(text, path, kind, self.plans, self.settings.flags, buffers)
+            if time.monotonic() - self.read_since > FRESH_SECONDS:
+                self._forget()
+            return lint_document(text, path, kind, self.plans, self.settings.flags, buffers, self.reads)
 
     def forget_plans(self) -> None:
-        """Drop what was read of configuration files (a save or new settings may change them)."""
+        """Drop what was read of configuration files and build contexts (a save, a changed file or
+        new settings may change them)."""
+        with self.plans_lock:
+            self._forget()
+
+    def _forget(self) -> None:
         from dockaudit.config import find_config
 
-        with self.plans_lock:
-            self.plans.clear()
-            find_config.cache_clear()
+        self.plans.clear()
+        find_config.cache_clear()
+        self.reads = ContextReads()
+        self.read_since = time.monotonic()
 
     def apply_settings(self, value: object) -> None:
         """New settings from the client; on an error, one message and the old settings stay."""
@@ -254,6 +270,13 @@ def build_server() -> DockauditServer:
         ls.forget_plans()
         for uri in ls.documents:  # a saved configuration file changes its folder's plan
             ls.schedule(uri, 0)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    @guarded
+    def did_change_watched_files(ls: DockauditServer, params: types.DidChangeWatchedFilesParams) -> None:
+        ls.forget_plans()  # a configuration file, a requirements file or the context's listing changed
+        for uri in ls.documents:
+            ls.schedule(uri, DEBOUNCE_SECONDS)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     @guarded

@@ -16,6 +16,12 @@ function serverSettings() {
 function activate(context) {
   const command = vscode.workspace.getConfiguration("dockaudit").get("path") || "dockaudit";
   const server = { command, args: ["lsp"] };
+  // The files whose changes the server must read again (it keeps configuration and build-context
+  // reads between edits): sent as workspace/didChangeWatchedFiles.
+  const watcher = vscode.workspace.createFileSystemWatcher(
+    "**/{.dockaudit.toml,pyproject.toml,.hadolint.yaml,.hadolint.yml,.dockerignore,*.dockerignore,*requirements*.txt,environment*.yml}",
+  );
+  context.subscriptions.push(watcher);
   client = new LanguageClient("dockaudit", "dockaudit", server, {
     documentSelector: [
       { scheme: "file", language: "dockerfile" },
@@ -23,6 +29,7 @@ function activate(context) {
       { scheme: "file", language: "dockercompose" },
     ],
     initializationOptions: serverSettings(),
+    synchronize: { fileEvents: watcher },
   });
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((event) => {
