@@ -96,7 +96,7 @@ def corpus_medians(runs: int) -> list[tuple[float, str]]:
 
 
 def in_process(path: Path, text: str, runs: int, kind: str = "dockerfile") -> tuple[list[float], int]:
-    from dockaudit.contextreads import ContextReads
+    from dockaudit.facts.contextreads import ContextReads
     from dockaudit.lsp.linting import lint_document
     from dockaudit.lsp.protocol import diagnostics
 

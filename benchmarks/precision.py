@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dockaudit.engine import load_rules, select_rules
+from dockaudit.linting.engine import load_rules, select_rules
 from tests.precision_ledger import (
     SAMPLE_PER_RULE,
     corpus_findings,

@@ -19,7 +19,7 @@ machine, so results compare across machines:
    swapping the machine.
 5. ``pool``: batches of 10, 100 and all corpus files linted with ``--jobs 1`` (the baseline), the
    default jobs and a forced two-worker pool (``--jobs 2``): the pool's ratio to one process, the
-   figure that sets ``MIN_FILES_PER_WORKER`` and the idle-core rule in ``dockaudit/plan.py``.
+   figure that sets ``MIN_FILES_PER_WORKER`` and the idle-core rule in ``dockaudit/pool.py``.
 6. ``image``: ``dockaudit image`` on generated docker-archives (plain tar layers) and OCI layouts
    (gzip layers) of each ``--image-gb`` size — half incompressible (weights), half code-like text,
    plus 2,000 small files per layer — vs the floor of reading the same bytes (``cat`` for the tar

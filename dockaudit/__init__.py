@@ -36,7 +36,7 @@ def lint(path_or_text: str | bytes, config: Options | None = None, select: list[
     from pathlib import Path
 
     from dockaudit.files import is_compose_file
-    from dockaudit.engine import lint_source, load_rules, select_rules
+    from dockaudit.linting.engine import lint_source, load_rules, select_rules
 
     path = None
     data: str | bytes = path_or_text
@@ -46,7 +46,7 @@ def lint(path_or_text: str | bytes, config: Options | None = None, select: list[
             data = handle.read()
     rules = select_rules(load_rules(), select=select or ())
     if path is not None and is_compose_file(path):
-        from dockaudit.compose_lint import lint_compose
+        from dockaudit.compose.lint import lint_compose
 
         results = lint_compose([Path(path)], rules, config)
         return sorted((f for r in results for f in r.findings), key=lambda f: f.sort_key())

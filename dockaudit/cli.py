@@ -1,4 +1,5 @@
-"""Command line: ``dockaudit PATH…`` (= ``dockaudit check PATH…``), ``parse``, ``rules``, ``rule``.
+"""Command line: ``dockaudit PATH…`` (= ``dockaudit check PATH…``) and ``compose``: options → ``run`` → reports → exit code.
+The other commands are in ``dockaudit.commands``.
 
 Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it;
 2 usage, I/O or parse errors.
@@ -15,9 +16,8 @@ from pathlib import Path
 import click
 
 from dockaudit import __version__
-from dockaudit.files import InputError, is_compose_file, read_dockerfile
-
-REPORT_FORMATS = ("text", "json", "sarif", "junit", "checkstyle", "gitlab", "github", "markdown")
+from dockaudit.files import InputError, is_compose_file
+from dockaudit.report.output import REPORT_FORMATS, ReportWriteError, report_targets, valid_utf8, write_report
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SEVERITY_CHOICES = ("error", "warning", "info", "style", "never")
@@ -34,20 +34,20 @@ class _DefaultToCheck(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
     """One line on standard error; control characters from file names or contents are shown escaped."""
     from dockaudit.report import safe_text
 
     click.echo(f"dockaudit: {safe_text(message)}", err=True)
 
 
-def _split_list(values: tuple[str, ...]) -> list[str]:
+def split_list(values: tuple[str, ...]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _refuse_unknown_selectors(**options: list[str] | tuple[str, ...]) -> None:
+def refuse_unknown_selectors(**options: list[str] | tuple[str, ...]) -> None:
     """A usage error for the first selector of ``--select``/``--ignore``/… that names no rule."""
-    from dockaudit.engine import load_rules, unknown_selectors
+    from dockaudit.linting.engine import load_rules, unknown_selectors
 
     for option, values in options.items():
         unknown = unknown_selectors(load_rules(), values)
@@ -56,7 +56,7 @@ def _refuse_unknown_selectors(**options: list[str] | tuple[str, ...]) -> None:
                                      param_hint="--" + option.replace("_", "-"))  # fmt: skip
 
 
-def _build_args(values: tuple[str, ...]) -> dict[str, str]:
+def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
     args = {}
     for value in values:
         name, eq, arg = value.partition("=")
@@ -205,20 +205,20 @@ def check(
 ) -> None:
     """Lint Dockerfiles and Compose files. A directory means every Dockerfile and Compose file under it
     (see --exclude); - reads stdin; no PATH checks the working directory."""
-    from dockaudit.plan import Flags
+    from dockaudit.run import Flags
 
     if stdin_filename is not None and "-" not in paths:
         raise click.BadParameter("needs - (standard input) among the paths", param_hint="--stdin-filename")
     if stdin_filename is not None and (apply_fixes or show_diff):  # the fixed text would be written to PATH
         raise click.BadParameter("not with --fix or --diff", param_hint="--stdin-filename")
     flags = Flags(
-        select=_split_list(select),
-        ignore=_split_list(ignore),
-        extend_select=_split_list(extend_select),
+        select=split_list(select),
+        ignore=split_list(ignore),
+        extend_select=split_list(extend_select),
         config=Path(config_file) if config_file else None,
         isolated=isolated,
         target=target,
-        build_args=_build_args(build_args),
+        build_args=parse_build_args(build_args),
         context_dir=Path(context_dir) if context_dir else None,
         use_context=not no_context,
         min_driver=min_driver,
@@ -226,9 +226,9 @@ def check(
         online=online,
         stdin_filename=stdin_filename,
     )
-    _refuse_unknown_selectors(select=flags.select, ignore=flags.ignore, extend_select=flags.extend_select)
+    refuse_unknown_selectors(select=flags.select, ignore=flags.ignore, extend_select=flags.extend_select)
     if online:
-        from dockaudit.online import BUDGET
+        from dockaudit.facts.online import BUDGET
 
         BUDGET.restart()
     if not paths:
@@ -309,9 +309,11 @@ class _StdinEcho:
 
 
 def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
+    """plan → lint → fix → baseline → reports → exit code; each step's work is in ``dockaudit.run``."""
     from dockaudit.config import ConfigError
-    from dockaudit.engine import FileResult
-    from dockaudit.plan import cached_plan, config_for, lint_files
+    from dockaudit.model import FileResult
+    from dockaudit.pool import lint_files
+    from dockaudit.run import RunError, cached_plan, config_for, exit_code, lint_compose_files
 
     try:
         run_config = config_for(flags, Path.cwd())
@@ -323,20 +325,20 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
         by_folder: dict = {}
         plans = {path: cached_plan(flags, path, by_folder) for path in files}
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         sys.exit(EXIT_ERROR)
-    reports = _report_targets(run.formats or ((run_config.format,) if run_config.format else ()), run.output)
+    reports = report_targets(run.formats or ((run_config.format,) if run_config.format else ()), run.output)
     compose_files = [f for f in files if f != "-" and is_compose_file(f)]
     if run.merge_compose:
         compose_files = [f for f in files if f != "-"]
-    env_paths = [Path(e) for e in run.env_files] or None
-    folder = Path(run.project_directory) if run.project_directory else None
-    environ = dict(os.environ) if run.compose_environment else None
     results = []
     if compose_files:
         scanned = tuple(p for p in run.paths if p != "-" and os.path.isdir(p))
-        results = _lint_compose_files(flags, compose_files, plans, env_paths, run.merge_compose, folder, environ,
-                                      scanned)  # fmt: skip
+        results = lint_compose_files(
+            flags, compose_files, plans, [Path(e) for e in run.env_files] or None, run.merge_compose,
+            Path(run.project_directory) if run.project_directory else None,
+            dict(os.environ) if run.compose_environment else None, scanned,
+        )  # fmt: skip
     covered = {str(Path(r.path).resolve()) for r in results}  # a service's Dockerfile is judged with its args
     dockerfiles = [f for f in files if f not in compose_files and str(Path(f).resolve()) not in covered]
     stdin = echo.read() if "-" in dockerfiles else None
@@ -350,24 +352,21 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     results.extend(FileResult(error.path, [], None, error.reason) for error in errors)
     for result in results:
         if result.error:
-            _fail(f"{result.path}: {result.error}")
-
-    report_to_stderr = run.apply_fixes and "-" in run.paths  # stdout carries the fixed file
-    if run.show_diff or run.apply_fixes:
-        outcomes = _compute_fixes(flags, results, plans, run.unsafe_fixes)
-        if run.show_diff:
-            changed = _print_fix_diffs(results, outcomes)
-            sys.exit(EXIT_ERROR if _failed(results) else (EXIT_FINDINGS if changed else EXIT_CLEAN))
-        results = _apply_fixes(results, outcomes, run.fix_symlink_targets, echo)
-    if run.write_baseline:
-        _write_baseline(results, run.write_baseline)
-    if run.baseline:
-        results = _filter_baseline(results, run.baseline)
+            fail(f"{result.path}: {result.error}")
+    try:
+        results = _fix_and_baseline(flags, run, results, plans, echo)
+    except RunError as exc:
+        fail(str(exc))
+        sys.exit(EXIT_ERROR)
 
     findings = [f for r in results for f in r.findings]
-    failed = _failed(results)
-    for report_format, destination in reports:
-        _write_report(results, findings, report_format, destination, run.no_color, _layout(run), report_to_stderr)
+    report_to_stderr = run.apply_fixes and "-" in run.paths  # stdout carries the fixed file
+    try:
+        for report_format, destination in reports:
+            write_report(results, findings, report_format, destination, run.no_color, _layout(run), report_to_stderr)
+    except ReportWriteError as exc:
+        fail(str(exc))
+        sys.exit(EXIT_ERROR)
     ml_rules = any(r.family == "ml" for plan in plans.values() for r in plan.rules)
     if ml_rules and any(report_format == "text" for report_format, _ in reports) and not run.quiet:
         _note_stale_knowledge()
@@ -378,12 +377,33 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
         files_fixed = sum(1 for r in results if r.fixed)
         click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {files_fixed} "
                    f"file{'s' if files_fixed != 1 else ''}; {len(findings)} remaining.", err=True)  # fmt: skip
-    sys.exit(_exit_code(failed, findings, run.fail_on or run_config.fail_on or "warning", run.exit_zero))
+    sys.exit(exit_code(results, run.fail_on or run_config.fail_on or "warning", run.exit_zero))
+
+
+def _fix_and_baseline(flags, run: CheckRun, results: list, plans: dict, echo: _StdinEcho) -> list:
+    """``--diff`` (prints and exits), ``--fix``, ``--write-baseline``, ``--baseline``, in that order."""
+    from dockaudit.run import compute_fixes, failed, record_baseline, without_baseline, write_fixes
+
+    if run.show_diff or run.apply_fixes:
+        outcomes = compute_fixes(flags, results, plans, run.unsafe_fixes)
+        if run.show_diff:
+            changed = _print_fix_diffs(results, outcomes)
+            sys.exit(EXIT_ERROR if failed(results) else (EXIT_FINDINGS if changed else EXIT_CLEAN))
+        results, echo.fixed = write_fixes(results, outcomes, run.fix_symlink_targets)
+        for result in results:
+            if result.error and id(result) in outcomes:
+                fail(f"{result.path}: {result.error}")  # the fixed text was not written
+    if run.write_baseline:
+        count = record_baseline(results, run.write_baseline)
+        click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to the baseline {run.write_baseline}.", err=True)
+    if run.baseline:
+        results = without_baseline(results, run.baseline)
+    return results
 
 
 def _note_stale_knowledge() -> None:
     """Once per run, text output only: tables older than six months miss what was released since."""
-    from dockaudit.knowledge import KnowledgeError, load_knowledge, staleness_note, today
+    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge, staleness_note, today
 
     try:
         note = staleness_note(load_knowledge(), today())
@@ -397,12 +417,12 @@ def _selection(run: CheckRun, config):
     """How directory scans choose files: flags over the configuration (``dockaudit.discovery``)."""
     from dockaudit.discovery import DEFAULT_EXCLUDE, Selection
 
-    flagged = _split_list(run.exclude)
+    flagged = split_list(run.exclude)
     configured = config.exclude if config.exclude is not None else DEFAULT_EXCLUDE
     base = config.root if config.path is not None and not flagged else Path.cwd()
     return Selection(
         exclude=tuple(flagged) if flagged else configured,
-        extend_exclude=(*config.extend_exclude, *_split_list(run.extend_exclude)),
+        extend_exclude=(*config.extend_exclude, *split_list(run.extend_exclude)),
         base=base,
         respect_gitignore=config.respect_gitignore if run.respect_gitignore is None else run.respect_gitignore,
         force_exclude=run.force_exclude,
@@ -422,7 +442,7 @@ def _show_files(files: list[str], errors: list[InputError]) -> None:
     for path in files:
         click.echo(safe_text(path))
     for error in errors:
-        _fail(str(error))
+        fail(str(error))
     sys.exit(EXIT_ERROR if errors else EXIT_CLEAN)
 
 
@@ -430,7 +450,7 @@ def _show_settings(flags, run: CheckRun, run_config) -> None:
     """``--show-settings FILE``: where FILE's configuration comes from and what it resolves to."""
     import textwrap
 
-    from dockaudit.plan import plan_for
+    from dockaudit.run import plan_for
     from dockaudit.report import safe_text
 
     path = run.show_settings or "."
@@ -462,55 +482,8 @@ def _skipped_as_not_a_dockerfile(error: InputError, discovered: set[str]) -> boo
     on stderr and skipped, without failing the run.  A file the user named still fails it."""
     if error.path not in discovered or not error.reason.startswith("binary file"):
         return False
-    _fail(f"{error.path}: {error.reason}; skipped")
+    fail(f"{error.path}: {error.reason}; skipped")
     return True
-
-
-def _failed(results) -> bool:
-    """Whether the run must exit 2 whatever its findings: an input that could not be read or parsed, or
-    a crash (a DA000 finding) — a crash never passes for the "findings" code 1."""
-    from dockaudit.engine import INTERNAL_ERROR
-
-    return any(r.error or any(f.rule == INTERNAL_ERROR[0] for f in r.findings) for r in results)
-
-
-def _exit_code(failed: bool, findings, threshold_name: str, exit_zero: bool) -> int:
-    """2 when the run ``failed`` (``_failed``); else 1 when findings reach the threshold."""
-    from dockaudit.model import Severity
-
-    if failed:
-        return EXIT_ERROR
-    if threshold_name != "never" and not exit_zero:
-        threshold = Severity.parse(threshold_name)
-        if any(f.severity >= threshold for f in findings):
-            return EXIT_FINDINGS
-    return EXIT_CLEAN
-
-
-def _lint_compose_files(flags, compose_files, plans, env_files, merged=False, project_directory=None, environ=None,
-                        scanned=()):  # fmt: skip
-    """Each compose file as its own project (or, with ``merged``, all of them as ``-f a -f b``).
-
-    The project directory, which confines what the project may read, is ``--project-directory``; else,
-    for a file found by scanning a folder named on the command line, that folder (the user named it
-    as the project: ``docker/compose.yaml`` may build ``context: ..`` inside it); else the file's folder."""
-    from dockaudit.compose_lint import lint_compose
-
-    groups = [compose_files] if merged else [[f] for f in compose_files]
-    results = []
-    for group in groups:
-        plan = plans[group[0]]
-        root = project_directory or _scanned_folder(group[0], scanned)
-        results.extend(lint_compose([Path(f) for f in group], plan.rules, plan.options, env_files, root, environ))
-    return results
-
-
-def _scanned_folder(path: str, scanned: tuple[str, ...]) -> Path | None:
-    """The outermost folder of ``scanned`` that holds ``path`` (None when it was named itself)."""
-    from dockaudit.files import resolves_inside
-
-    holders = [Path(os.path.realpath(folder)) for folder in scanned if resolves_inside(path, folder)]
-    return min(holders, key=lambda p: len(p.parts)) if holders else None
 
 
 def _print_suppressed(results) -> None:
@@ -523,65 +496,6 @@ def _print_suppressed(results) -> None:
         for finding, s in r.suppressed
     ]
     click.echo("\n".join(["Suppressed:", *lines]) if lines else "Suppressed: none", err=False)
-
-
-def _write_baseline(results, path: str) -> None:
-    from dockaudit.baseline import write_baseline
-
-    try:
-        count = write_baseline(results, Path(path))
-    except OSError as exc:
-        _fail(f"{path}: cannot write the baseline: {exc.strerror or exc}")
-        sys.exit(EXIT_ERROR)
-    click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to the baseline {path}.", err=True)
-
-
-def _filter_baseline(results, path: str):
-    from dockaudit.baseline import BaselineError, filter_results, read_baseline
-
-    try:
-        known = read_baseline(Path(path))
-    except BaselineError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    return filter_results(results, known)
-
-
-def _compute_fixes(flags, results, plans, unsafe: bool) -> dict[int, tuple]:
-    """Every file's fix outcome, keyed by ``id(result)``, all computed before anything is written: a
-    failure here writes nothing (exit 2), so one run never leaves half its files fixed."""
-    from dockaudit.files import MAX_FILE_BYTES, read_regular_file
-    from dockaudit.fix import fix_compose_text, fix_text
-    from dockaudit.plan import plan_for
-
-    outcomes = {}
-    for result in results:
-        if result.error:
-            continue  # not read or not parsed: nothing to fix
-        try:
-            if result.source is None:
-                if not is_compose_file(result.path):
-                    continue
-                original = read_regular_file(result.path, MAX_FILE_BYTES)
-                outcome = fix_compose_text(original.decode("utf-8"), result.findings, unsafe)
-            else:
-                original = result.source.to_bytes()
-                plan = plans.get(result.path)
-                if plan is None:  # a Dockerfile a compose service builds
-                    if result.path == "-" or not os.path.isfile(result.path):
-                        continue  # an inline dockerfile_inline: it lives in the compose file
-                    plan = plan_for(flags, result.path)
-                path = None if result.path == "-" else result.path
-                outcome = fix_text(result.source.text, path, plan.rules, plan.options, unsafe,
-                                   plan.findings_filter(result.path))  # fmt: skip
-        except (InputError, UnicodeDecodeError) as exc:
-            _fail(f"{result.path}: cannot fix: {exc}; no file was rewritten")
-            sys.exit(EXIT_ERROR)
-        except Exception as exc:  # noqa: BLE001 - a bug in a fix must not leave the run half written
-            _fail(f"{result.path}: fixing crashed ({type(exc).__name__}: {exc}); no file was rewritten")
-            sys.exit(EXIT_ERROR)
-        outcomes[id(result)] = (outcome, original)
-    return outcomes
 
 
 def _print_fix_diffs(results, outcomes) -> bool:
@@ -597,81 +511,10 @@ def _print_fix_diffs(results, outcomes) -> bool:
         diff = difflib.unified_diff(
             outcome.original.splitlines(keepends=True), outcome.text.splitlines(keepends=True), name, name
         )
-        click.echo(_valid_utf8("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+        click.echo(valid_utf8("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
                                        for line in diff)), nl=False)  # fmt: skip
     click.echo(f"{changed} file{'s' if changed != 1 else ''} would be changed.", err=True)
     return changed > 0
-
-
-def _apply_fixes(results, outcomes, follow_symlinks: bool, echo: _StdinEcho):
-    """Write each fixed file (standard input's goes to ``echo``) and return the results as they are on
-    disk now: the fixed text's findings where the write went through, the original ones where not."""
-    from dockaudit.engine import FileResult, tree_result
-    from dockaudit.syntax.source import Source
-
-    on_disk = []
-    for result in results:
-        if id(result) not in outcomes:
-            on_disk.append(result)
-            continue
-        outcome, original = outcomes[id(result)]
-        data = Source(outcome.text).to_bytes()
-        if result.path == "-":
-            echo.fixed = data
-        elif outcome.changed:
-            problem = _write_fixed(Path(result.path), data, original, follow_symlinks)
-            if problem:
-                _fail(f"{result.path}: {problem}")
-                result.error = problem
-                on_disk.append(result)
-                continue
-        findings = sorted(outcome.remaining + outcome.dropped, key=lambda f: f.sort_key())
-        rest = {"suppressed": result.suppressed, "fixed": len(outcome.applied)}
-        if outcome.tree is None:  # a Compose file
-            on_disk.append(FileResult(result.path, findings, None, **rest))
-        else:
-            on_disk.append(tree_result(result.path, findings, outcome.tree, **rest))
-    return on_disk
-
-
-def _write_fixed(target: Path, data: bytes, original: bytes, follow_symlinks: bool) -> str | None:
-    """Why the fixed ``data`` was not written to ``target``, or None when it was (``original``: the bytes
-    the fix was computed from; a file that no longer holds them is left alone)."""
-    from dockaudit.atomic import ChangedSinceRead, write_atomically
-
-    if target.is_symlink() and follow_symlinks:
-        target = target.resolve()
-    if target.is_symlink():
-        return "a symlink; not rewriting its target (fix the file it points to, or pass --fix-symlink-targets)"
-    try:
-        write_atomically(target, data, expected=original)
-    except ChangedSinceRead:
-        return "changed since it was read; not rewritten"
-    except OSError as exc:
-        return f"cannot write the fixed file: {exc.strerror or exc}; left unchanged"
-    return None
-
-
-def _report_targets(formats: tuple[str, ...], output: str | None) -> list[tuple[str, str | None]]:
-    """``--format sarif:out.sarif --format text`` → [("sarif", "out.sarif"), ("text", None)]."""
-    targets: list[tuple[str, str | None]] = []
-    for value in formats or ("text",):
-        name, colon, destination = value.partition(":")
-        if name not in REPORT_FORMATS:
-            raise click.BadParameter(f"{name!r} is not one of {', '.join(REPORT_FORMATS)}", param_hint="--format")
-        targets.append((name, destination if colon and destination else None))
-    if output:
-        for index, (name, destination) in enumerate(targets):
-            if destination is None:
-                targets[index] = (name, output)
-                break
-    return targets
-
-
-def _valid_utf8(text: str) -> str:
-    """Bytes of the Dockerfile that are not UTF-8 (kept as surrogates while linting) become U+FFFD in
-    reports, so every report is valid UTF-8 whatever the file held."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _layout(run: CheckRun):
@@ -679,80 +522,6 @@ def _layout(run: CheckRun):
     from dockaudit.report.text import Layout
 
     return Layout(run.output_format, run.quiet, run.statistics, run.show_fixes)
-
-
-def _write_report(results, findings, output_format, output, no_color, layout, to_stderr=False) -> None:
-    """One report in ``output_format`` to ``output`` (a file, written atomically) or standard output;
-    the text report is coloured, with rule ids as hyperlinks, only on a terminal."""
-    if output_format != "text":
-        from importlib import import_module
-
-        text = import_module(f"dockaudit.report.{output_format}").render(results, findings)
-    else:
-        from dataclasses import replace
-
-        from dockaudit.report.text import print_colored, render
-
-        if output is None and not no_color and not to_stderr and sys.stdout.isatty():
-            print_colored(results, findings, replace(layout, links=True))
-            return
-        text = render(results, findings, layout)
-    text = _valid_utf8(text)
-    if output:
-        from dockaudit.atomic import write_atomically
-
-        try:  # atomically: CI must never upload half a report, or an earlier run's
-            write_atomically(Path(output), text.encode("utf-8"))
-        except OSError as exc:
-            _fail(f"{output}: cannot write report: {exc.strerror or exc}")
-            sys.exit(EXIT_ERROR)
-    else:
-        click.echo(text, nl=False, err=to_stderr)
-
-
-@cli.command("parse")
-@click.argument("path")
-@click.option("--format", "output_format", type=click.Choice(["json", "dump"]), default="json", show_default=True)
-@click.option("--build-arg", "build_args", multiple=True, help="NAME=VALUE, as docker build --build-arg.")
-def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) -> None:
-    """Print the instruction tree (json), or BuildKit's own AST dump text (dump)."""
-    from dockaudit.syntax.parser import DockerfileSyntaxError, parse
-
-    try:
-        data = read_dockerfile(path)
-        tree = parse(data, None if path == "-" else path)
-    except InputError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    except DockerfileSyntaxError as exc:
-        _fail(f"{path}:{exc.line}: {exc.message}")
-        sys.exit(EXIT_ERROR)
-    if output_format == "dump":
-        from dockaudit.syntax.dump import dump
-
-        click.echo(_valid_utf8(dump(tree)), nl=False)
-    else:
-        import json
-
-        from dockaudit.context import LintContext, Options
-        from dockaudit.knowledge import KnowledgeError
-        from dockaudit.mlfacts import ml_facts
-        from dockaudit.syntax.tree_json import tree_to_dict
-
-        arguments = _build_args(build_args)
-        document = tree_to_dict(tree, arguments)
-        context_dir = Path(path).resolve().parent if path != "-" else None
-        ctx = LintContext(tree, Options(build_args=arguments, context_dir=context_dir, use_context=path != "-"))
-        try:
-            from dockaudit.knowledge import load_knowledge, unknown_facts
-
-            document["facts"] = [stage.to_json() for stage in ml_facts(ctx).stages]
-            for stage in document["facts"]:
-                stage["unknown_to_tables"] = unknown_facts(stage, load_knowledge())
-        except KnowledgeError as exc:
-            _fail(str(exc))
-            sys.exit(EXIT_ERROR)
-        click.echo(_valid_utf8(json.dumps(document, indent=2, ensure_ascii=False)))
 
 
 def _compose_command() -> click.Command:
@@ -776,226 +545,9 @@ def _compose_command() -> click.Command:
 cli.add_command(_compose_command())
 
 
-@cli.command("image")
-@click.argument("sources", nargs=-1, required=True)
-@click.option("--format", "formats", multiple=True, metavar="FORMAT[:FILE]", help="As for check.")
-@click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the (first) report to FILE."
-)
-@click.option("--select", multiple=True, help="Rule ids, prefixes, names or presets to run (default: the DA8xx rules).")
-@click.option("--ignore", multiple=True, help="Rule ids, prefixes, names or presets to skip.")
-@click.option("--platform", default="linux/amd64", show_default=True, help="The image of an index to audit.")
-@click.option("--all-platforms", is_flag=True, help="Audit every image of an index.")
-@click.option("--insecure", is_flag=True, help="Plain HTTP for docker:// registries (local test registries).")
-@click.option("--dockerfile", "dockerfile_path", type=click.Path(dir_okay=False, exists=True),
-              help="The Dockerfile the image was built from: its rules run too, and findings name its lines.")  # fmt: skip
-@click.option("--max-image-size", type=float,
-              help="Budget in MiB for the whole image (DA805; config: max-image-size).")  # fmt: skip
-@click.option("--max-layer-size", type=float, help="Budget in MiB for one layer (DA805; config: max-layer-size).")
-@click.option("--max-layer-unpacked", type=click.FloatRange(min=0, min_open=True), default=256, show_default=True,
-              help="GiB one compressed layer may inflate to; beyond it the layer is refused as a bomb.")  # fmt: skip
-@click.option("--max-unpacked", type=click.FloatRange(min=0, min_open=True), default=1024, show_default=True,
-              help="GiB all layers of an image may inflate to.")  # fmt: skip
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True),
-              help="Use this config file (default: the nearest one up from the working directory).")  # fmt: skip
-@click.option("--isolated", is_flag=True, help="Ignore configuration files.")
-@click.option("--fail-on", type=click.Choice(SEVERITY_CHOICES), default="warning", show_default=True)
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on.")
-@click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
-@click.option("--quiet", "-q", is_flag=True, help="Only the finding lines.")
-def image_command(sources, formats, output, select, ignore, platform, all_platforms, insecure, dockerfile_path,
-                  max_image_size, max_layer_size, max_layer_unpacked, max_unpacked, config_file, isolated, fail_on,
-                  exit_zero, no_color, quiet) -> None:  # fmt: skip
-    """Audit built images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF],
-    docker://[HOST/]NAME[:TAG|@DIGEST] (a bare NAME:TAG is Docker Hub), docker-daemon:NAME."""
-    from dockaudit.config import ConfigError
-    from dockaudit.context import Options
-    from dockaudit.engine import load_rules, select_rules
-    from dockaudit.image.audit import audit_source
-    from dockaudit.model import Severity
-    from dockaudit.plan import Flags, config_for
+from dockaudit import commands  # noqa: E402 - the other commands join the group defined above
 
-    flags = Flags(config=Path(config_file) if config_file else None, isolated=isolated)
-    try:
-        config = config_for(flags, Path.cwd())
-    except ConfigError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    _refuse_unknown_selectors(select=_split_list(select), ignore=_split_list(ignore))
-    rules = select_rules(load_rules(), _split_list(select) or ["DA8"], [*config.ignore, *_split_list(ignore)])
-    max_image_size = max_image_size or config.max_image_size
-    max_layer_size = max_layer_size or config.max_layer_size
-    budget = (max_image_size, max_layer_size) if max_image_size or max_layer_size else None
-    options = Options(
-        image_budget=budget, unpack_limits=(int(max_layer_unpacked * 1024**3), int(max_unpacked * 1024**3))
-    )
-    tables: list[str] = []
-    show_tables = not quiet and (not formats or formats == ("text",))
-
-    def remember(ctx) -> None:
-        if show_tables:
-            from dockaudit.report.layers import render_layers
-
-            tables.append(render_layers(ctx))
-
-    dockerfile_result = None
-    if dockerfile_path:
-        from dockaudit.engine import lint_source
-        from dockaudit.plan import plan_for
-
-        try:
-            plan = plan_for(flags, dockerfile_path)
-            data = read_dockerfile(dockerfile_path)
-        except (InputError, ConfigError) as exc:
-            _fail(str(exc))
-            sys.exit(EXIT_ERROR)
-        dockerfile_result = lint_source(data, dockerfile_path, plan.rules, plan.options)
-    tree = dockerfile_result.dockerfile if dockerfile_result else None
-    results = [
-        r for s in sources for r in audit_source(s, rules, options, platform, all_platforms, insecure, remember, tree)
-    ]
-    if dockerfile_result is not None:
-        from dockaudit.image.audit import merge_secret_findings
-
-        merge_secret_findings(results, dockerfile_result)
-        results.append(dockerfile_result)
-    for table in tables:
-        click.echo(table)
-    for result in results:
-        if result.error:
-            _fail(result.error)
-    findings = [f for r in results for f in r.findings]
-    for report_format, destination in _report_targets(formats, output):
-        _write_report(results, findings, report_format, destination, no_color, _image_layout(quiet))
-    if any(r.error for r in results):
-        sys.exit(EXIT_ERROR)
-    if fail_on != "never" and not exit_zero and any(f.severity >= Severity.parse(fail_on) for f in findings):
-        sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_CLEAN)
-
-
-def _image_layout(quiet: bool):
-    from dockaudit.report.text import Layout
-
-    return Layout(quiet=quiet)
-
-
-@cli.command("init")
-@click.argument("folder", default=".", type=click.Path(file_okay=False, exists=True))
-def init_command(folder: str) -> None:
-    """Write a commented starter .dockaudit.toml into FOLDER (never overwrites)."""
-    from dockaudit.config import ConfigError, write_starter
-
-    try:
-        target = write_starter(Path(folder))
-    except ConfigError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    click.echo(f"Wrote {target}.")
-
-
-@cli.group("knowledge", invoke_without_command=True)
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.pass_context
-def knowledge_command(context: click.Context, output_format: str) -> None:
-    """What the ML knowledge tables cover: versions, CUDA driver floors, end-of-life dates, their date
-    (`knowledge refresh` reads them again from their sources)."""
-    if context.invoked_subcommand is not None:
-        return
-    from dockaudit.knowledge import KnowledgeError, load_knowledge, summarize_knowledge
-
-    try:
-        summary = summarize_knowledge(load_knowledge())
-    except KnowledgeError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    if output_format == "json":
-        import json
-
-        click.echo(json.dumps(summary, indent=2))
-        return
-    click.echo(f"Knowledge tables as of {summary['as_of']} (rules/data/ml-compat.toml, base-images.toml)")
-    for key, value in summary.items():
-        if key != "as_of":
-            click.echo(f"  {key:<22} {', '.join(value) if isinstance(value, list) else value}")
-
-
-@knowledge_command.command("refresh")
-@click.option("--pypi", default="https://pypi.org/simple/", show_default=True, help="A PEP 691 simple index.")
-@click.option("--pytorch-index", default="https://download.pytorch.org/whl/", show_default=True,
-              help="The PyTorch wheel index ('' to skip).")  # fmt: skip
-@click.option("--registry-image", default="nvidia/cuda", show_default=True,
-              help="The CUDA image whose tag list is read ('' to skip).")  # fmt: skip
-@click.option("--write", "write_to", type=click.Path(dir_okay=False), default=None,
-              help="Also write the refreshed facts to this override file (load it with DOCKAUDIT_KNOWLEDGE_OVERRIDE).")
-def knowledge_refresh_command(pypi: str, pytorch_index: str, registry_image: str, write_to: str | None) -> None:
-    """Read the version tables again from PyPI, the PyTorch index and the registry, and print the diff against
-    the shipped tables for a maintainer to review (nothing installed is changed). Exit 1 when facts changed."""
-    from dockaudit.knowledge import KnowledgeError, load_knowledge
-    from dockaudit.refresh import Sources, refresh, render_toml, review_diff, write_override
-
-    try:
-        shipped = load_knowledge().raw
-    except KnowledgeError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    result = refresh(Sources(pypi, pytorch_index or None, registry_image or None),
-                     shipped=shipped.get("ml-compat.toml", {}))  # fmt: skip
-    for problem in result.problems:
-        _fail(f"not refreshed: {problem}")
-    diff = review_diff({"ml-compat": shipped.get("ml-compat.toml", {})}, result.override)
-    click.echo(_valid_utf8(diff) if diff else "The sources agree with the shipped tables.", nl=not diff)
-    if write_to:
-        try:
-            write_override(write_to, render_toml(result.override))
-        except OSError as exc:
-            _fail(f"{write_to}: cannot write: {exc.strerror or exc}")
-            sys.exit(EXIT_ERROR)
-        except ValueError as exc:
-            _fail(f"{write_to}: {exc}")
-            sys.exit(EXIT_ERROR)
-        click.echo(f"Wrote {write_to}; later runs load it with DOCKAUDIT_KNOWLEDGE_OVERRIDE={write_to}.", err=True)
-    sys.exit(EXIT_FINDINGS if diff else EXIT_CLEAN)
-
-
-@cli.command("rules")
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "markdown", "reference"]),
-              default="table", show_default=True)  # fmt: skip
-def rules_command(output_format: str) -> None:
-    """List the rule catalogue (reference: the catalogue plus every rule's docs, as in docs/rules.md)."""
-    from dockaudit.catalogue import render_catalogue, render_reference
-
-    click.echo(render_reference() if output_format == "reference" else render_catalogue(output_format), nl=False)
-
-
-@cli.command("rule")
-@click.argument("rule_id")
-def rule_command(rule_id: str) -> None:
-    """Show one rule's full documentation (by id, name or hadolint/BuildKit alias), or a preset's rules."""
-    from dockaudit.catalogue import render_preset, render_rule_docs
-    from dockaudit.engine import rule_by_id
-
-    found = rule_by_id(rule_id)
-    preset = render_preset(rule_id) if found is None else None
-    if preset is not None:
-        click.echo(preset, nl=False)
-        return
-    if found is None:
-        _fail(f"unknown rule {rule_id!r} (see `dockaudit rules`)")
-        sys.exit(EXIT_ERROR)
-    click.echo(render_rule_docs(found), nl=False)
-
-
-@cli.command("lsp")
-def lsp_command() -> None:
-    """Run the language server on stdio (for editors; needs the lsp extra: pip install 'dockaudit-lint[lsp]')."""
-    try:
-        from dockaudit.lsp.server import serve
-    except ImportError as exc:
-        missing = (exc.name or "pygls").split(".")[0]  # the distribution, not the submodule that failed
-        _fail(f"lsp: {missing} is not installed: pip install 'dockaudit-lint[lsp]'")
-        sys.exit(EXIT_ERROR)
-    serve(sys.stdin.buffer, sys.stdout.buffer)
+commands.register(cli)
 
 
 class _Signalled(BaseException):
@@ -1027,12 +579,12 @@ def main() -> None:
     except _Signalled as stop:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, signal.SIG_IGN)  # a second signal must not interrupt the exit
-        _fail("interrupted" if stop.signum == signal.SIGINT else "terminated")
+        fail("interrupted" if stop.signum == signal.SIGINT else "terminated")
         sys.exit(128 + stop.signum)
     except Exception as exc:  # noqa: BLE001 - a bug: one line, exit 2, never a traceback with exit 1
         import traceback
 
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        _fail(f"internal error: {type(exc).__name__}: {exc} [{Path(where.filename).name}:{where.lineno}]; "
+        fail(f"internal error: {type(exc).__name__}: {exc} [{Path(where.filename).name}:{where.lineno}]; "
               "please report it")  # fmt: skip
         sys.exit(EXIT_ERROR)

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from dockaudit.context import Options
 from dockaudit.files import InputError, read_regular_file
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import Rule
-from dockaudit.selectors import is_shellcheck_code, matches
+from dockaudit.linting.selectors import is_shellcheck_code, matches
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,16 +54,9 @@ class Config:
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)  # glob → codes
     fail_on: str | None = None
     format: str | None = None
-    trusted_registries: tuple[str, ...] = ()
-    allowed_base_images: tuple[str, ...] = ()
-    label_schema: dict[str, str] = field(default_factory=dict)
-    strict_labels: bool = False
-    min_driver: str | None = None
-    gpus: tuple[str, ...] = ()  # the fleet's GPUs: model names or sm_XY (DA540-DA542)
-    gpu_segment: str | None = None  # datacenter or consumer, for fleet entries the GPU table cannot place
-    context: Path | None = None
-    max_image_size: float | None = None  # MiB, for ``dockaudit image`` (DA805)
-    max_layer_size: float | None = None
+    # What rules conclude from (trusted-registries, label-schema, min-driver, gpus, context, image
+    # budgets …): read straight into the rules' own settings, which the command line then overrides.
+    options: Options = field(default_factory=Options)
     exclude: tuple[str, ...] | None = None  # gitignore-style globs for directory scans (None: the defaults)
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
@@ -188,7 +182,7 @@ def _gpus(value: object, where: str) -> tuple[str, ...]:
     names = _strings(value, where)
     if not names or len(names) > MAX_FLEET_GPUS:
         raise ConfigError(f"{where}: expected 1 to {MAX_FLEET_GPUS} GPU names, got {len(names)}")
-    from dockaudit.knowledge import KnowledgeError, load_knowledge
+    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge
 
     try:
         knowledge = load_knowledge()
@@ -237,36 +231,38 @@ def parse_config(data: object, path: Path) -> Config:
         values["fail_on"] = _choice(data["fail-on"], FAIL_ON, where("fail-on"))
     if "format" in data:
         values["format"] = _choice(data["format"], FORMATS, where("format"))
+    options: dict = {}
     for key, attribute in (
         ("trusted-registries", "trusted_registries"),
         ("allowed-base-images", "allowed_base_images"),
     ):
         if key in data:
-            values[attribute] = _strings(data[key], where(key))
+            options[attribute] = _strings(data[key], where(key))
     if "label-schema" in data:
-        values["label_schema"] = _label_schema(data["label-schema"], where("label-schema"))
+        options["label_schema"] = _label_schema(data["label-schema"], where("label-schema"))
     if "strict-labels" in data:
-        values["strict_labels"] = _flag(data["strict-labels"], where("strict-labels"))
+        options["strict_labels"] = _flag(data["strict-labels"], where("strict-labels"))
     if "min-driver" in data:
         driver = data["min-driver"]
         if isinstance(driver, bool) or not isinstance(driver, (str, int, float)) or not _DRIVER.match(str(driver)):
             raise ConfigError(f"{where('min-driver')}: {_shown(driver)} is not a driver version like 535.104.05")
-        values["min_driver"] = str(driver)
+        options["min_driver"] = str(driver)
     if "gpus" in data:
-        values["gpus"] = _gpus(data["gpus"], where("gpus"))
+        options["gpus"] = _gpus(data["gpus"], where("gpus"))
     if "gpu-segment" in data:
-        values["gpu_segment"] = _choice(data["gpu-segment"], GPU_SEGMENTS, where("gpu-segment"))
+        options["gpu_segment"] = _choice(data["gpu-segment"], GPU_SEGMENTS, where("gpu-segment"))
     for key in ("exclude", "extend-exclude"):
         if key in data:
             values[key.replace("-", "_")] = _strings(data[key], where(key))
     if "respect-gitignore" in data:
         values["respect_gitignore"] = _flag(data["respect-gitignore"], where("respect-gitignore"))
     if "context" in data:
-        values["context"] = _context(data["context"], path.parent, where("context"))
-    for key in ("max-image-size", "max-layer-size"):
-        if key in data:
-            values[key.replace("-", "_")] = _size_mib(data[key], where(key))
-    return Config(**values)
+        options["context_dir"] = _context(data["context"], path.parent, where("context"))
+    image, layer = (_size_mib(data[key], where(key)) if key in data else None
+                    for key in ("max-image-size", "max-layer-size"))  # fmt: skip
+    if image or layer:
+        options["image_budget"] = (image, layer)
+    return Config(**values, options=Options(**options))
 
 
 _HADOLINT_THRESHOLDS = {"error": "error", "warning": "warning", "info": "info", "style": "style", "ignore": "never",
@@ -285,6 +281,7 @@ def parse_hadolint(data: object, path: Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of hadolint settings, got {_kind(data)}")
     values: dict = {"path": path}
+    options: dict = {}
     if "ignored" in data:
         ignored = _codes(data["ignored"], f"{path}: ignored")
         # A ShellCheck code names one part of DA703: ignored there, not by turning all of ShellCheck off.
@@ -293,7 +290,7 @@ def parse_hadolint(data: object, path: Path) -> Config:
         if shellcheck:
             values["per_file_ignores"] = {"*": shellcheck}
     if "trustedRegistries" in data:
-        values["trusted_registries"] = _strings(data["trustedRegistries"], f"{path}: trustedRegistries")
+        options["trusted_registries"] = _strings(data["trustedRegistries"], f"{path}: trustedRegistries")
     threshold = data.get("failure-threshold")
     if threshold is not None:
         mapped = _HADOLINT_THRESHOLDS.get(threshold.lower()) if isinstance(threshold, str) else None
@@ -313,15 +310,15 @@ def parse_hadolint(data: object, path: Path) -> Config:
                 severity[code] = _severity(level, where)
         values["severity"] = severity
     if "label-schema" in data:
-        values["label_schema"] = _label_schema(data["label-schema"], f"{path}: label-schema")
+        options["label_schema"] = _label_schema(data["label-schema"], f"{path}: label-schema")
     if "strict-labels" in data:
-        values["strict_labels"] = _flag(data["strict-labels"], f"{path}: strict-labels")
+        options["strict_labels"] = _flag(data["strict-labels"], f"{path}: strict-labels")
     if "format" in data:
         if not isinstance(data["format"], str):
             raise ConfigError(f"{path}: format: expected a format name, got {_shown(data['format'])}")
         if data["format"] in _HADOLINT_FORMATS:
             values["format"] = _HADOLINT_FORMATS[data["format"]]
-    return Config(**values)
+    return Config(**values, options=Options(**options))
 
 
 def _one_line(text: str) -> str:

@@ -1,4 +1,5 @@
-"""What a rule may look at: the tree, its stages and shell commands, the build context, options."""
+"""What a Dockerfile rule may look at: the tree, its stages and shell commands, the build context,
+options, and (through ``resources``) the knowledge tables, tools and the registry."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from dockaudit.contextreads import ContextReads
-from dockaudit.dockerignore import IgnorePattern
-from dockaudit.installs import Invocation, invocations
+from dockaudit.facts.contextreads import ContextReads
+from dockaudit.facts.dockerignore import IgnorePattern
+from dockaudit.facts.installs import Invocation, invocations
+from dockaudit.facts.resources import Resources
 from dockaudit.syntax.nodes import Dockerfile, Instruction
 from dockaudit.syntax.shell import Command, run_commands
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage, build_stages
+
+if TYPE_CHECKING:
+    from dockaudit.facts.knowledge import Knowledge
 
 T = TypeVar("T")
 
@@ -37,7 +42,6 @@ class Options:
     gpu_segment: str | None = None  # config ``gpu-segment``: for fleet entries the GPU table cannot place
     as_of: date | None = None  # the day end-of-life rules judge by (default: today; tests pin it)
     image_budget: tuple[float | None, float | None] | None = None  # (image MiB, layer MiB) for DA805
-    unpack_limits: tuple[int, int] | None = None  # (per layer, per image) bytes layers may inflate to
     online: bool = False  # --online: rules may ask registries (tag digests for DA201-DA203 fixes)
     # The build context's answers, kept across lints by a caller that knows when files change (the
     # language server); None: each lint reads afresh.
@@ -53,9 +57,11 @@ class Options:
 class LintContext:
     """One Dockerfile being linted, with derived views computed once and shared by all rules."""
 
-    def __init__(self, dockerfile: Dockerfile, options: Options | None = None) -> None:
+    def __init__(self, dockerfile: Dockerfile, options: Options | None = None,
+                 resources: Resources | None = None) -> None:  # fmt: skip
         self.dockerfile = dockerfile
         self.options = options or Options()
+        self.resources = resources or Resources(online=self.options.online)
         self._commands: dict[int, list[Command]] = {}
         self._invocations: dict[int, list[Invocation]] = {}
         self._derived: dict[str, object] = {}
@@ -64,6 +70,11 @@ class LintContext:
     @property
     def path(self) -> str | None:
         return self.dockerfile.path
+
+    @cached_property
+    def knowledge(self) -> Knowledge:
+        """The knowledge tables (CUDA, frameworks, bases, EOL), as ``resources`` provides them."""
+        return self.resources.knowledge()
 
     @property
     def escape(self) -> str:

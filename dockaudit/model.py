@@ -1,11 +1,17 @@
-"""What rules produce and reports consume: findings, severities, fixes."""
+"""What rules produce and reports consume: severities, edits and fixes, violations, findings, and one
+input's results (``FileResult``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
-from dockaudit.syntax.source import Span
+from dockaudit.syntax.source import Source, Span
+
+if TYPE_CHECKING:
+    from dockaudit.linting.suppressions import Suppression
+    from dockaudit.syntax.nodes import Dockerfile
 
 
 class Severity(IntEnum):
@@ -84,3 +90,32 @@ class Finding:
 
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.column, self.rule)
+
+
+@dataclass(slots=True)
+class FileResult:
+    """One file's findings and what later stages (fixes, fingerprints, reports) need of the file.
+
+    ``dockerfile`` (the tree) is for callers in the same process; ``slim()`` drops it, so what a
+    ``--jobs`` worker sends back is findings and text, not trees (a tree pickles to ~15 KB a file).
+    ``source`` is the text that was linted and ``instruction_spans`` where its instructions are:
+    None and () for a file that was not read or not parsed, and for Compose files."""
+
+    path: str
+    findings: list[Finding]
+    dockerfile: Dockerfile | None  # None when the file did not parse, and in a slim result
+    error: str | None = None  # I/O or parse error summary (exit code 2)
+    suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)  # silenced by inline comments
+    fixed: int = 0  # findings whose fix --fix applied
+    source: Source | None = None
+    instruction_spans: tuple[tuple[int, int], ...] = ()
+
+    def slim(self) -> FileResult:
+        return FileResult(self.path, self.findings, None, self.error, self.suppressed, self.fixed, self.source,
+                          self.instruction_spans)  # fmt: skip
+
+
+def tree_result(path: str, findings: list[Finding], tree: Dockerfile, **rest) -> FileResult:
+    """The result of a parsed file: its tree, text and instruction spans."""
+    spans = tuple((i.span.start, i.span.end) for i in tree.instructions)
+    return FileResult(path, findings, tree, source=tree.source, instruction_spans=spans, **rest)

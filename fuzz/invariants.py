@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dockaudit.context import LintContext, Options
-from dockaudit.engine import load_rules, run_rules
-from dockaudit.fix import fix_text
+from dockaudit.linting.engine import load_rules, check_dockerfile
+from dockaudit.linting.fix import fix_text
 from dockaudit.syntax import parse
 from dockaudit.syntax.parser import DockerfileSyntaxError
 from dockaudit.syntax.source import Source
@@ -23,7 +23,7 @@ def check_one_input(data: bytes) -> None:
     text = Source.from_bytes(data, None).text
     if tree.to_source() != text:
         raise AssertionError("the tree does not re-serialise to the input")
-    crashed = [f.message for f in run_rules(LintContext(tree, OPTIONS), RULES) if f.rule == "DA000"]
+    crashed = [f.message for f in check_dockerfile(LintContext(tree, OPTIONS), RULES) if f.rule == "DA000"]
     if crashed:
         raise AssertionError(f"a rule crashed: {crashed[0]}")
     outcome = fix_text(text, None, RULES, OPTIONS, unsafe=True)

@@ -62,7 +62,7 @@ def _check_config(path: Path, data: bytes) -> None:
 
 @reader("baseline")
 def check_baseline(folder: Path, data: bytes) -> None:
-    from dockaudit.baseline import BaselineError, read_baseline
+    from dockaudit.linting.baseline import BaselineError, read_baseline
 
     path = folder / "baseline.json"
     path.write_bytes(data)
@@ -74,8 +74,8 @@ def check_baseline(folder: Path, data: bytes) -> None:
 
 @reader("compose")
 def check_compose(folder: Path, data: bytes) -> None:
-    from dockaudit.compose_lint import lint_compose
-    from dockaudit.engine import load_rules
+    from dockaudit.compose.lint import lint_compose
+    from dockaudit.linting.engine import load_rules
 
     path = folder / "compose.yaml"
     path.write_bytes(data)
@@ -117,13 +117,13 @@ def check_docker_archive(folder: Path, data: bytes) -> None:
 
 
 def _check_image(source: str) -> None:
-    from dockaudit.context import Options
-    from dockaudit.engine import load_rules
     from dockaudit.image.audit import audit_source
+    from dockaudit.image.layers import UnpackBudget
+    from dockaudit.linting.engine import load_rules
 
     rules = [r for r in load_rules() if r.target == "image"]
-    options = Options(unpack_limits=(64 * 1024 * 1024, 256 * 1024 * 1024))
-    for result in audit_source(source, rules, options):
+    unpack = UnpackBudget(64 * 1024 * 1024, 256 * 1024 * 1024)
+    for result in audit_source(source, rules, unpack=unpack):
         if result.error:
             _one_line(result.error, "image")
         crashed = [f.message for f in result.findings if f.rule == "DA000"]

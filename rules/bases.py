@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
-from dockaudit.imageref import parse_image_ref
-from dockaudit.knowledge import load_knowledge
-from dockaudit.mlfacts import ml_facts
+from dockaudit.facts.imageref import parse_image_ref
+from dockaudit.facts.knowledge import load_knowledge
+from dockaudit.facts.mlfacts import ml_facts
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.syntax.source import Span
 from dockaudit.plugin import rule
@@ -47,7 +47,7 @@ def find_bloated_bases(ctx: LintContext) -> Iterator[Violation]:
     `condaforge/miniforge3`; `tensorflow/tensorflow` → `python:3.x-slim` with
     `pip install tensorflow` (not its `devel` and `custom-op` tags: build
     environments whose toolchain and source tree the build uses). Sizes come from
-    `rules/data/base-images.toml`. Builder stages may stay full.
+    `dockaudit/facts/knowledge/base-images.toml`. Builder stages may stay full.
 
     ## Why is this bad?
     Every deploy pulls the difference (about 0.9 GB for python:3.x over -slim), and a
@@ -131,7 +131,7 @@ def find_eol_bases(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
     Flags `FROM` images on releases past their end of life, by the dates in
-    `rules/data/base-images.toml` `[eol.*]`: Python (`python:3.8-slim`), Debian
+    `dockaudit/facts/knowledge/base-images.toml` `[eol.*]`: Python (`python:3.8-slim`), Debian
     (`debian:buster`, also the Debian behind `python:3.11-bullseye`), Ubuntu
     (`ubuntu:18.04`, and the Ubuntu of `nvidia/cuda:*-ubuntu18.04`), Node
     (`node:16`) and Alpine.

@@ -11,18 +11,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dockaudit import baseos, toolflags
+from dockaudit.facts import baseos
+
+from dockaudit.facts import toolflags
 from dockaudit.context import LintContext
-from dockaudit.edits import append_to_run, insert_after_word
-from dockaudit.installs import Invocation, installs
+from dockaudit.linting.edits import append_to_run, insert_after_word
+from dockaudit.facts.installs import Invocation, installs
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
-from dockaudit.requirements import requirement_files
+from dockaudit.facts.requirements import requirement_files
 from dockaudit.syntax.mounts import caches_path, run_mounts
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
 from dockaudit.syntax.stages import Stage
-from dockaudit.wording import listing
+from dockaudit.linting.wording import listing
 
 FAMILY = "cleanup"
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
@@ -318,7 +320,7 @@ def find_pip_cache_left_behind(ctx: LintContext) -> Iterator[Violation]:
 
 def _uv_cache_option(invocation: Invocation) -> bool:
     """``uv pip install`` already turns the cache off: ``--no-cache``, ``-n`` or ``--no-cache-dir`` (uv's
-    hidden alias of ``--no-cache`` for pip users, astral-sh/uv#1380; see dockaudit.toolflags)."""
+    hidden alias of ``--no-cache`` for pip users, astral-sh/uv#1380; see dockaudit.facts.toolflags)."""
     return invocation.has(*toolflags.spellings("uv", "--no-cache"))
 
 
@@ -907,7 +909,7 @@ def find_two_download_tools(ctx: LintContext) -> Iterator[Violation]:
 
 def _wget_quiet_fix(ctx: LintContext, stage: Stage, instruction: Instruction, command: Command) -> Fix | None:
     """``--progress=dot:giga`` where the wget is known to be GNU wget (``wget_is_gnu``); ``-q`` where it is
-    BusyBox's, which refuses ``--progress`` (dockaudit.toolflags); an unsafe fix where the base is unknown."""
+    BusyBox's, which refuses ``--progress`` (dockaudit.facts.toolflags); an unsafe fix where the base is unknown."""
     family = baseos.stage_family(stage)
     if wget_is_gnu(ctx, stage, instruction, command):
         flag, safe = "--progress=dot:giga", True

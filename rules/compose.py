@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING
 
 from dockaudit_rules.security import _TOKEN_PREFIXES, _literal_secret_value, looks_like_secret_name
 
-from dockaudit.compose import (PathRefused, YNode, env_file_entries, environment_entries, project_path, read_env_file,
+from dockaudit.compose.project import (PathRefused, YNode, env_file_entries, environment_entries, project_path, read_env_file,
                               shown_path)  # fmt: skip
 from dockaudit.files import InputError
-from dockaudit.imageref import parse_image_ref
+from dockaudit.facts.imageref import parse_image_ref
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.syntax.source import Span
 from dockaudit.plugin import rule
 
 if TYPE_CHECKING:  # only an annotation here: importing it would load the Compose linter on every run
-    from dockaudit.compose_lint import ComposeContext
+    from dockaudit.compose.lint import ComposeContext
 
 FAMILY = "compose"
 _GPU_IMAGES = re.compile(

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dockaudit.context import LintContext
-from dockaudit.knowledge import GpuModel, Knowledge, load_knowledge
-from dockaudit.mlfacts import StageFacts, ml_facts
+from dockaudit.facts.knowledge import GpuModel, Knowledge, load_knowledge
+from dockaudit.facts.mlfacts import StageFacts, ml_facts
 from dockaudit.model import Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.stages import env_pairs

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from dockaudit.knowledge import load_knowledge
+from dockaudit.facts.knowledge import load_knowledge
 from dockaudit.model import Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit_rules.security import _TOKEN_PREFIXES, _literal_secret_value, looks_like_secret_name

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dockaudit.context import LintContext
-from dockaudit.copies import WHOLE_CONTEXT, context_sources
-from dockaudit.installs import Invocation, installs
+from dockaudit.facts.copies import WHOLE_CONTEXT, context_sources
+from dockaudit.facts.installs import Invocation, installs
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.syntax.source import Span
 from dockaudit.plugin import rule
-from dockaudit.requirements import parse_requirement
+from dockaudit.facts.requirements import parse_requirement
 from dockaudit.syntax.mounts import run_mounts
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import SHELLS, Command

@@ -1,7 +1,7 @@
 """DA5xx — CUDA and ML frameworks: the version facts no other Dockerfile linter knows.
 
-Every rule reads the per-stage facts (``dockaudit.mlfacts``) and the knowledge tables
-(``rules/data/*.toml``); when a version is not settled by the file (unpinned, ARG without a
+Every rule reads the per-stage facts (``dockaudit.facts.mlfacts``) and the knowledge tables
+(``dockaudit/facts/knowledge/*.toml``); when a version is not settled by the file (unpinned, ARG without a
 default), the rule stays silent.  Messages name the fact and the table it came from.
 """
 
@@ -11,11 +11,11 @@ import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
-from dockaudit.edits import insert_after_word
+from dockaudit.linting.edits import insert_after_word
 from dockaudit.files import InputError, read_regular_file
-from dockaudit.installs import installs, unquoted_redirect
-from dockaudit.knowledge import Knowledge, load_knowledge
-from dockaudit.mlfacts import (
+from dockaudit.facts.installs import installs, unquoted_redirect
+from dockaudit.facts.knowledge import Knowledge, load_knowledge
+from dockaudit.facts.mlfacts import (
     exact_torch_pin,
     BUILD_TOOLS,
     CUDA_SOURCE_PACKAGES,
@@ -24,9 +24,9 @@ from dockaudit.mlfacts import (
     StageFacts,
     ml_facts,
 )
-from dockaudit.installs import Invocation
+from dockaudit.facts.installs import Invocation
 from dockaudit.model import Edit, Fix, Severity, Violation
-from dockaudit.requirements import parse_requirement
+from dockaudit.facts.requirements import parse_requirement
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import ShellWord
 from dockaudit.plugin import rule
@@ -776,7 +776,7 @@ def find_isolated_cuda_extension_builds(ctx: LintContext) -> Iterator[Violation]
     torch is installed in the image. An earlier install that may bring torch as a
     dependency — a local project (`pip install -e .`), a requirements file, a lock
     sync (`uv sync`, `poetry install`), or a package that requires torch
-    (`rules/data/ml-requires.toml`) — counts as installing it.
+    (`dockaudit/facts/knowledge/ml-requires.toml`) — counts as installing it.
 
     ## Why is this bad?
     flash-attn is sdist-only on PyPI and its build imports torch. In pip's isolated
@@ -2461,7 +2461,7 @@ def find_torch_replaced_by_pin(ctx: LintContext) -> Iterator[Violation]:
     ## What it does
     Flags a pinned package whose wheel requires one exact torch — vllm
     (`vllm==0.6.4` → `torch==2.5.1`), xformers, torchvision, torchaudio (facts from
-    `rules/data/ml-requires.toml` and the pairing tables) — installed on a base that
+    `dockaudit/facts/knowledge/ml-requires.toml` and the pairing tables) — installed on a base that
     already ships another torch (`pytorch/pytorch:<torch>-…`, NGC's
     `nvcr.io/nvidia/pytorch`, whose torch is NVIDIA's own `2.x.0a0` build) or, with
     `--no-deps`, over another pinned torch. (Without `--no-deps` a companion of

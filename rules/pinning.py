@@ -6,16 +6,16 @@ import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
-from dockaudit.imageref import parse_image_ref
-from dockaudit.installs import Invocation, installs
+from dockaudit.facts.imageref import parse_image_ref
+from dockaudit.facts.installs import Invocation, installs
 from dockaudit.model import Edit, Fix, Violation
-from dockaudit.online import tag_digest, version_tag
+from dockaudit.facts.online import tag_digest, version_tag
 from dockaudit.plugin import rule
-from dockaudit.requirements import constrained_names, parse_requirement, requirement_files
+from dockaudit.facts.requirements import constrained_names, parse_requirement, requirement_files
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import ShellWord
 from dockaudit.syntax.source import Span
-from dockaudit.wording import listing
+from dockaudit.linting.wording import listing
 
 FAMILY = "pinning"
 

@@ -7,13 +7,13 @@ import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
-from dockaudit.copies import context_sources
-from dockaudit.dockerignore import IgnorePattern, is_ignored, parse_dockerignore
+from dockaudit.facts.copies import context_sources
+from dockaudit.facts.dockerignore import IgnorePattern, is_ignored, parse_dockerignore
 from dockaudit.files import InputError, read_regular_file
-from dockaudit.imageref import parse_image_ref, registry_matches
+from dockaudit.facts.imageref import parse_image_ref, registry_matches
 from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
-from dockaudit.services import is_service_image
+from dockaudit.facts.services import is_service_image
 from dockaudit.syntax.mounts import run_mounts
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import SHELLS, Command, start_commands

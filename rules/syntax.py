@@ -6,11 +6,11 @@ import json
 import re
 from collections.abc import Iterator
 
-from dockaudit import baseos
+from dockaudit.facts import baseos
 from dockaudit.context import LintContext
 from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
-from dockaudit.services import is_service_image
+from dockaudit.facts.services import is_service_image
 from dockaudit.syntax.expand import ExpansionError, LexOptions, process
 from dockaudit.syntax.nodes import Arg, Comment, Instruction
 from dockaudit.syntax.source import Span
@@ -1644,8 +1644,8 @@ def find_invalid_suppressions(ctx: LintContext) -> Iterator[Violation]:
     CMD python app.py
     ```
     """
-    from dockaudit.engine import load_rules  # every installed rule, not only the selected ones
-    from dockaudit.suppressions import comment_problems
+    from dockaudit.linting.engine import load_rules  # every installed rule, not only the selected ones
+    from dockaudit.linting.suppressions import comment_problems
 
     for problem in comment_problems(ctx.dockerfile, load_rules()):
         yield Violation(problem.span, problem.message, severity=Severity.INFO if problem.foreign else None)

@@ -38,9 +38,10 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-from dockaudit.compose_lint import lint_compose
+from dockaudit.compose.lint import lint_compose
 from dockaudit.context import Options
-from dockaudit.engine import FileResult, lint_source, load_rules, select_rules
+from dockaudit.linting.engine import lint_source, load_rules, select_rules
+from dockaudit.model import FileResult
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import Rule
 

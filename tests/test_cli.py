@@ -224,7 +224,7 @@ def test_real_corpus_in_one_run():
 
 
 def test_colored_report_on_a_terminal_has_the_same_text(bad, capsys):
-    from dockaudit.engine import lint_source, load_rules
+    from dockaudit.linting.engine import lint_source, load_rules
     from dockaudit.report.text import print_colored, render
 
     results = [lint_source(bad.read_bytes(), str(bad), load_rules())]

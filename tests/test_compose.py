@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from dockaudit.cli import cli
-from dockaudit.compose import ComposeError, interpolate, load_project
-from dockaudit.compose_lint import lint_compose
-from dockaudit.engine import load_rules, select_rules
+from dockaudit.compose.project import ComposeError, interpolate, load_project
+from dockaudit.compose.lint import lint_compose
+from dockaudit.linting.engine import load_rules, select_rules
 from tests.conftest import CORPUS
 
 RULES = select_rules(load_rules(), select=["ALL"], ignore=["DA703"])

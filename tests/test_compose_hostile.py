@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from dockaudit.cli import cli
-from dockaudit.compose import MAX_COMPOSE_LOADS, ComposeError, load_project
+from dockaudit.compose.project import MAX_COMPOSE_LOADS, ComposeError, load_project
 from tests.conftest import REPO
 
 CANARY = "CANARY-5e1f0c"  # in every planted file outside the project; must never reach a report
@@ -365,7 +365,7 @@ def test_malformed_compose_shapes_end_in_an_exit_code_never_a_traceback(tmp_path
 @pytest.mark.parametrize("name", [".dockerignore", "Dockerfile.dockerignore"])
 def test_an_ignore_file_that_cannot_be_read_safely_counts_as_absent(tmp_path: Path, kind: str, name: str):
     from dockaudit.context import LintContext, Options
-    from dockaudit.dockerignore import dockerignore_problems
+    from dockaudit.facts.dockerignore import dockerignore_problems
     from dockaudit.syntax import parse
 
     context = tmp_path / "ctx"
@@ -392,7 +392,7 @@ def test_an_ignore_file_that_cannot_be_read_safely_counts_as_absent(tmp_path: Pa
 
 
 def test_an_ignore_file_linked_inside_the_context_is_read(tmp_path: Path):
-    from dockaudit.dockerignore import read_dockerignore
+    from dockaudit.facts.dockerignore import read_dockerignore
 
     (tmp_path / "rules.ignore").write_text("secrets/\n")
     (tmp_path / ".dockerignore").symlink_to("rules.ignore")
@@ -413,10 +413,10 @@ def _hostile_file(tmp_path: Path, kind: str, size: int) -> Path:
 
 @pytest.mark.parametrize("kind", ["dev-zero", "fifo", "huge"])
 def test_context_readers_refuse_devices_fifos_and_huge_files(tmp_path: Path, kind: str):
-    from dockaudit.compose import MAX_ENV_FILE_BYTES, read_env_file
-    from dockaudit.condaenv import MAX_ENVIRONMENT_BYTES, read_environment
+    from dockaudit.compose.project import MAX_ENV_FILE_BYTES, read_env_file
+    from dockaudit.facts.condaenv import MAX_ENVIRONMENT_BYTES, read_environment
     from dockaudit.files import InputError
-    from dockaudit.requirements import MAX_REQUIREMENTS_BYTES, read_requirements_file
+    from dockaudit.facts.requirements import MAX_REQUIREMENTS_BYTES, read_requirements_file
 
     path = _hostile_file(tmp_path, kind, max(MAX_ENV_FILE_BYTES, MAX_ENVIRONMENT_BYTES, MAX_REQUIREMENTS_BYTES))
     [requirements] = _with_hang_guard(lambda: read_requirements_file(path))
@@ -427,7 +427,7 @@ def test_context_readers_refuse_devices_fifos_and_huge_files(tmp_path: Path, kin
 
 
 def test_the_context_walk_is_bounded_even_when_nothing_can_be_pruned(tmp_path: Path, monkeypatch):
-    import dockaudit.contextreads
+    import dockaudit.facts.contextreads
     from dockaudit.context import LintContext, Options
     from dockaudit.syntax import parse
 
@@ -437,7 +437,7 @@ def test_the_context_walk_is_bounded_even_when_nothing_can_be_pruned(tmp_path: P
     (tmp_path / ".dockerignore").write_text("ignored\n!ignored/*/keep\n")  # a `!` pattern: every folder is walked
     dockerfile = parse("FROM alpine:3.20\nCOPY . /app\n", None)
     assert len(LintContext(dockerfile, Options(context_dir=tmp_path)).context_files) == 51
-    monkeypatch.setattr(dockaudit.contextreads, "CONTEXT_ENTRY_LIMIT", 20)
+    monkeypatch.setattr(dockaudit.facts.contextreads, "CONTEXT_ENTRY_LIMIT", 20)
     assert LintContext(dockerfile, Options(context_dir=tmp_path)).context_files == [".dockerignore"]
 
 

@@ -6,9 +6,9 @@ import pytest
 
 import dockaudit
 from dockaudit.context import Options
-from dockaudit.dockerignore import is_ignored, parse_dockerignore
-from dockaudit.imageref import parse_image_ref, registry_matches
-from dockaudit.requirements import parse_requirement, read_requirements_file
+from dockaudit.facts.dockerignore import is_ignored, parse_dockerignore
+from dockaudit.facts.imageref import parse_image_ref, registry_matches
+from dockaudit.facts.requirements import parse_requirement, read_requirements_file
 
 
 def fired(text: str, rule_id: str, options: Options | None = None) -> list[tuple[int, str]]:
@@ -231,7 +231,7 @@ def test_a_specific_alias_suppresses_only_its_part_of_a_rule():
 
 
 def test_suppressed_findings_are_kept_for_reporting():
-    from dockaudit.engine import lint_source, load_rules, select_rules
+    from dockaudit.linting.engine import lint_source, load_rules, select_rules
 
     result = lint_source("FROM a:1\n# dockaudit: ignore=DA204\nRUN apt-get install -y x\n", None,
                          select_rules(load_rules(), select=["DA204"]))  # fmt: skip

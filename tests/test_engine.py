@@ -7,7 +7,7 @@ import sys
 import textwrap
 
 from dockaudit.context import LintContext
-from dockaudit.engine import lint_source, load_rules, run_rules, select_rules
+from dockaudit.linting.engine import lint_source, load_rules, check_dockerfile, select_rules
 from dockaudit.model import Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax import parse
@@ -38,7 +38,7 @@ CRASHING = rule("XX001", "always-crashes", family="test", severity="error", summ
 
 def test_a_crashing_rule_becomes_an_internal_error_and_others_still_run():
     rules = [CRASHING, *select_rules(load_rules(), select=["DA012"])]
-    findings = run_rules(LintContext(parse("FROM a\nMAINTAINER me\n")), rules)
+    findings = check_dockerfile(LintContext(parse("FROM a\nMAINTAINER me\n")), rules)
     assert [f.rule for f in findings] == ["DA000", "DA012"]
     assert "XX001" in findings[0].message and "ZeroDivisionError" in findings[0].message
 
@@ -123,14 +123,14 @@ def test_violation_without_span_lands_on_line_one():
 
     _nowhere.__doc__ = DOCS
     nowhere = rule("XX002", "nowhere", family="test", severity="info", summary="s")(_nowhere)
-    findings = run_rules(LintContext(parse("FROM a\n")), [nowhere])
+    findings = check_dockerfile(LintContext(parse("FROM a\n")), [nowhere])
     assert (findings[0].line, findings[0].column) == (1, 1)
 
 
 def test_announced_packs_agree_with_importlib_metadata():
     from importlib import metadata
 
-    from dockaudit.engine import ENTRY_POINT_GROUP, announced_packs
+    from dockaudit.linting.engine import ENTRY_POINT_GROUP, announced_packs
 
     expected = [(e.name, e.value) for e in metadata.entry_points(group=ENTRY_POINT_GROUP)]
     assert expected and sorted(announced_packs()) == sorted(expected)

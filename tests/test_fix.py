@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from dockaudit.cli import cli
 from dockaudit.context import LintContext, Options
-from dockaudit.engine import load_rules, run_rules, select_rules
-from dockaudit.fix import fix_text
+from dockaudit.linting.engine import load_rules, check_dockerfile, select_rules
+from dockaudit.linting.fix import fix_text
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax import DockerfileSyntaxError, parse
@@ -162,7 +162,7 @@ def _fixable_instruction_lines(text: str, rules) -> set[int]:
     tree = parse(text)
 
     lines: set[int] = set()
-    findings = [f for f in run_rules(LintContext(tree, Options(use_context=False)), rules) if f.fix and f.fix.safe]
+    findings = [f for f in check_dockerfile(LintContext(tree, Options(use_context=False)), rules) if f.fix and f.fix.safe]
     for instruction in tree.instructions:
         if any(instruction.start_line <= f.line <= instruction.end_line for f in findings):
             lines.update(range(instruction.start_line - 1, instruction.end_line + 1))

@@ -3,8 +3,8 @@
 ``--fix`` and ``--fix --unsafe-fixes`` are applied to each file of ``../shared/corpus/real``.
 Each fixed file must parse, keep its instruction sequence (except the instructions a fix
 documents that it inserts, renames or removes), be a fixed point (a second run changes
-nothing), write only options the tool takes, once (dockaudit.toolflags), in a SHELL it
-inserts name only a shell its base is known to have (dockaudit.baseos; a safe fix may not
+nothing), write only options the tool takes, once (dockaudit.facts.toolflags), in a SHELL it
+inserts name only a shell its base is known to have (dockaudit.facts.baseos; a safe fix may not
 name one on a base dockaudit cannot identify), and remove nothing a later step reads (the
 apt lists a later ``apt-get install`` needs).
 """
@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit import baseos, toolflags
+from dockaudit.facts import baseos
+
+from dockaudit.facts import toolflags
 from dockaudit.context import LintContext, Options
-from dockaudit.engine import load_rules, select_rules
-from dockaudit.fix import fix_text
-from dockaudit.installs import installs, read_invocation
+from dockaudit.linting.engine import load_rules, select_rules
+from dockaudit.linting.fix import fix_text
+from dockaudit.facts.installs import installs, read_invocation
 from dockaudit.syntax import DockerfileSyntaxError, parse
 from dockaudit.syntax.nodes import Dockerfile, Instruction
 from dockaudit.syntax.shell import Command

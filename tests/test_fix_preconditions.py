@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 import dockaudit
-from dockaudit import baseos, toolflags
+from dockaudit.facts import baseos
+from dockaudit.facts import toolflags
 
 PIPE = "RUN wget -qO- https://example.com/x.tgz | tar xz\n"
 BASH = 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]\n'

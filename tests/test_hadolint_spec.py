@@ -15,7 +15,7 @@ import pytest
 
 import dockaudit
 from dockaudit.context import Options
-from dockaudit.engine import load_rules
+from dockaudit.linting.engine import load_rules
 from tests.conftest import CORPUS, REPO
 
 SPEC = CORPUS / "hadolint-spec" / "cases.json"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit import online
+from dockaudit.facts import online
 from dockaudit.image.audit import read_image
 from dockaudit.image.registry import RegistryClient, may_send_credentials, parse_reference
 from dockaudit.image.sources import ImageSourceError
@@ -362,10 +362,10 @@ def test_every_exception_class_of_the_image_readers_pickles():
     import dockaudit.image.layers
     import dockaudit.image.registry
     import dockaudit.image.sources
-    import dockaudit.imageref
+    import dockaudit.facts.imageref
 
     modules = (dockaudit.image.sources, dockaudit.image.layers, dockaudit.image.registry, dockaudit.image.audit,
-               online, dockaudit.imageref)  # fmt: skip
+               online, dockaudit.facts.imageref)  # fmt: skip
     classes = {c for m in modules for _n, c in inspect.getmembers(m, inspect.isclass)
                if issubclass(c, BaseException) and c.__module__ == m.__name__}  # fmt: skip
     assert ImageSourceError in classes

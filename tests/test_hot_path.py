@@ -108,7 +108,7 @@ def test_a_lint_run_parses_no_rule_docs_and_imports_only_what_it_runs(tmp_path):
 
 
 def test_docs_are_parsed_on_demand_and_a_missing_section_still_fails_at_definition():
-    from dockaudit.engine import rule_by_id
+    from dockaudit.linting.engine import rule_by_id
 
     docs = rule_by_id("DA401").docs
     assert docs.what and "apt-get" in docs.example

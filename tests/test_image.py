@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from dockaudit.cli import cli
-from dockaudit.engine import load_rules, select_rules
+from dockaudit.linting.engine import load_rules, select_rules
 from dockaudit.image.audit import audit_source, read_image
 from dockaudit.image.sources import ImageSourceError, open_source
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.engine import load_rules, select_rules
+from dockaudit.linting.engine import load_rules, select_rules
 from dockaudit.image.audit import audit_source, read_image
 from dockaudit.image.sources import open_source
 

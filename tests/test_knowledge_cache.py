@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import dockaudit.knowledge as knowledge_module
-from dockaudit.cache import cache_dir, read_cache_file, write_cache_file
-from dockaudit.knowledge import BASE_IMAGES, ML_COMPAT, KnowledgeError, load_knowledge
+import dockaudit.facts.knowledge as knowledge_module
+from dockaudit.facts.cache import cache_dir, read_cache_file, write_cache_file
+from dockaudit.facts.knowledge import BASE_IMAGES, ML_COMPAT, KnowledgeError, load_knowledge
 
 needs_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown needs root")
 
@@ -73,8 +73,8 @@ def test_a_planted_pickle_is_never_unpickled(cache: Path, tmp_path: Path):
     (cache / "knowledge.pickle").write_bytes(payload)  # the file name earlier versions read
     (cache / name).write_bytes(payload)
     assert _load_fresh() == expected
-    key = knowledge_module._cache_key(knowledge_module._data_dir(), {
-        n: (Path(knowledge_module._data_dir()) / n).read_bytes() for n in (ML_COMPAT, BASE_IMAGES)
+    key = knowledge_module._cache_key(knowledge_module.data_dir(), {
+        n: (Path(knowledge_module.data_dir()) / n).read_bytes() for n in (ML_COMPAT, BASE_IMAGES)
     })  # fmt: skip
     (cache / name).write_bytes(key + b"\n" + payload)  # even behind the right key
     assert _load_fresh() == expected
@@ -187,28 +187,28 @@ def test_a_relative_xdg_cache_home_is_ignored(tmp_path: Path, monkeypatch):
 
 def _second_install(tmp_path: Path) -> str:
     folder = tmp_path / "other-install" / "data"
-    shutil.copytree(knowledge_module._data_dir(), folder)
+    shutil.copytree(knowledge_module.data_dir(), folder)
     return str(folder)
 
 
 def test_two_installs_keep_their_own_cache_files(cache: Path, tmp_path: Path, parses: list[str], monkeypatch):
-    first = knowledge_module._data_dir()
+    first = knowledge_module.data_dir()
     second = _second_install(tmp_path)
     expected = _load_fresh()
-    monkeypatch.setattr(knowledge_module, "_data_dir", lambda: second)
+    monkeypatch.setattr(knowledge_module, "data_dir", lambda: second)
     _load_fresh()
     names = sorted(p.name for p in cache.iterdir())
     assert len(names) == 2, names
     parses.clear()
     for folder in (first, second, first):  # alternating installs: every run a hit
-        monkeypatch.setattr(knowledge_module, "_data_dir", lambda folder=folder: folder)
+        monkeypatch.setattr(knowledge_module, "data_dir", lambda folder=folder: folder)
         assert _load_fresh() == expected
     assert parses == []
 
 
 def test_an_edit_that_keeps_size_and_mtime_is_still_a_miss(cache: Path, tmp_path: Path, parses, monkeypatch):
     install = Path(_second_install(tmp_path))
-    monkeypatch.setattr(knowledge_module, "_data_dir", lambda: str(install))
+    monkeypatch.setattr(knowledge_module, "data_dir", lambda: str(install))
     table = install / ML_COMPAT
     before = _load_fresh()
     stat = table.stat()

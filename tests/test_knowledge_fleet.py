@@ -9,7 +9,7 @@ import pytest
 import dockaudit
 from dockaudit.config import ConfigError, parse_config
 from dockaudit.context import Options
-from dockaudit.knowledge import load_knowledge
+from dockaudit.facts.knowledge import load_knowledge
 from dockaudit.model import Severity
 
 FLEET_RULES = ["DA540", "DA541", "DA542"]
@@ -89,7 +89,7 @@ def test_gpu_names_map_to_compute_capabilities(name, capability, segment):
 
 def test_fleet_config_keys_are_validated():
     config = parse_config({"gpus": ["H100", "L4", "RTX 4090", "sm_75"], "gpu-segment": "consumer"}, Path("x.toml"))
-    assert config.gpus == ("H100", "L4", "RTX 4090", "sm_75") and config.gpu_segment == "consumer"
+    assert config.options.gpus == ("H100", "L4", "RTX 4090", "sm_75") and config.options.gpu_segment == "consumer"
     for bad in ({"gpus": ["H100", "Voodoo 5"]}, {"gpus": "H100"}, {"gpus": []}, {"gpus": ["sm_75"] * 65},
                 {"gpu-segment": "gaming"}):  # fmt: skip
         with pytest.raises(ConfigError) as caught:

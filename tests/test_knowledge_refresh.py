@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 import dockaudit
-from dockaudit import knowledge as knowledge_module
-from dockaudit import refresh as refresh_module
+from dockaudit.facts import knowledge as knowledge_module
+from dockaudit.facts.knowledge import refresh as refresh_module
 from dockaudit.cli import cli
-from dockaudit.knowledge import KnowledgeError, load_knowledge
-from dockaudit.refresh import Fetcher, RefreshError, Sources, refresh, render_toml, review_diff, write_override
+from dockaudit.facts.knowledge import KnowledgeError, load_knowledge
+from dockaudit.facts.knowledge.refresh import Fetcher, RefreshError, Sources, refresh, render_toml, review_diff, write_override
 
 
 def _wheel(name: str, version: str, py: str, plat: str, metadata: bool = True, uploaded: str = "2027-01-20") -> dict:
@@ -302,7 +302,7 @@ def test_nothing_is_fetched_without_the_command(tmp_path):
     code = (
         "import sys, dockaudit\n"
         f"dockaudit.lint({str(dockerfile)!r})\n"
-        "print('refresh' if 'dockaudit.refresh' in sys.modules else 'offline')\n"
+        "print('refresh' if 'dockaudit.facts.knowledge.refresh' in sys.modules else 'offline')\n"
     )
     result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "offline", result.stderr

@@ -882,7 +882,7 @@ def test_a_save_or_a_watched_change_rereads_the_build_context(session, tmp_path,
 
 
 def test_context_reads_answer_each_question_once(tmp_path):
-    from dockaudit.contextreads import ContextReads
+    from dockaudit.facts.contextreads import ContextReads
 
     (tmp_path / "requirements.txt").write_text("flask\n")
     reads = ContextReads()

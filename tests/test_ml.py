@@ -13,8 +13,8 @@ from click.testing import CliRunner
 import dockaudit
 from dockaudit.cli import cli
 from dockaudit.context import LintContext, Options
-from dockaudit.knowledge import KnowledgeError, load_knowledge, parse_knowledge
-from dockaudit.mlfacts import ml_facts
+from dockaudit.facts.knowledge import KnowledgeError, load_knowledge, parse_knowledge
+from dockaudit.facts.mlfacts import ml_facts
 from tests.conftest import FIXTURES
 
 if sys.version_info >= (3, 11):
@@ -43,7 +43,7 @@ def test_tables_load_and_cover_what_the_issue_names():
 
 
 def test_knowledge_comes_from_the_cache_only_for_the_same_tables(tmp_path: Path, monkeypatch):
-    import dockaudit.knowledge as knowledge_module
+    import dockaudit.facts.knowledge as knowledge_module
 
     def must_not_parse(*_args):
         raise AssertionError("parsed although the cache was valid")
@@ -70,7 +70,7 @@ def test_knowledge_comes_from_the_cache_only_for_the_same_tables(tmp_path: Path,
 
 
 def _raw():
-    from dockaudit.knowledge import _data_file
+    from dockaudit.facts.knowledge import _data_file
 
     return (
         tomllib.loads(_data_file("ml-compat.toml").read_text(encoding="utf-8")),
@@ -224,7 +224,7 @@ def test_environment_yml_from_the_build_context(tmp_path):
 
 
 def test_environment_parser_shapes():
-    from dockaudit.condaenv import parse_environment
+    from dockaudit.facts.condaenv import parse_environment
 
     env = parse_environment("dependencies: [python=3.11, numpy]\n")
     assert env.conda == ("python=3.11", "numpy") and env.python == "3.11"
@@ -366,7 +366,7 @@ def test_da509_split_keeps_one_idea_per_id():
      ('x"y"<2', 4), ("", None), ("\\", None), ('"unterminated>', None)],
 )  # fmt: skip
 def test_unquoted_redirect(raw, at):
-    from dockaudit.installs import unquoted_redirect
+    from dockaudit.facts.installs import unquoted_redirect
 
     assert unquoted_redirect(raw) == at
 

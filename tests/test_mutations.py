@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from dockaudit.cli import cli
 from dockaudit.context import Options
-from dockaudit.engine import load_rules
-from dockaudit.fix import fix_text
+from dockaudit.linting.engine import load_rules
+from dockaudit.linting.fix import fix_text
 from dockaudit.syntax import parse
 from dockaudit.syntax.parser import DockerfileSyntaxError
 from dockaudit.syntax.source import Source

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from dockaudit.cli import cli
 from dockaudit.context import Options
-from dockaudit.engine import load_rules
-from dockaudit.fix import fix_text
-from dockaudit.online import BUDGET
+from dockaudit.linting.engine import load_rules
+from dockaudit.linting.fix import fix_text
+from dockaudit.facts.online import BUDGET
 from tests.test_image import _Registry, config_for, tar_layer, write_oci
 
 PINNING = [r for r in load_rules() if r.id in ("DA201", "DA202", "DA203")]

@@ -51,6 +51,6 @@ def test_wheel_carries_the_rule_pack(tmp_path):
 
 
 def test_generated_rule_docs_are_current():
-    from dockaudit.catalogue import render_reference
+    from dockaudit.linting.catalogue import render_reference
 
     assert (REPO / "docs" / "rules.md").read_text(encoding="utf-8") == render_reference()

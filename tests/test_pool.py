@@ -7,7 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from dockaudit import plan
+from dockaudit import pool
+from dockaudit import run as plan
 from dockaudit.cli import cli
 from tests.conftest import FIXTURES
 
@@ -22,7 +23,7 @@ def _copies(folder: Path) -> list[str]:
 def test_a_worker_sends_slim_results(tmp_path: Path):
     paths = _copies(tmp_path)
     flags = plan.Flags(isolated=True, use_context=False)
-    slim = plan._lint_chunk(flags, paths)
+    slim = pool._lint_chunk(flags, paths)
     full = [plan.lint_file(flags, path) for path in paths]
     assert all(r.dockerfile is None and r.source is not None for r in slim)
     assert [r.findings for r in slim] == [r.findings for r in full]
@@ -33,7 +34,7 @@ def test_baselines_and_reports_agree_with_and_without_workers(tmp_path: Path, mo
     folder = tmp_path / "files"
     folder.mkdir()
     _copies(folder)
-    monkeypatch.setattr(plan, "MIN_FILES_PER_WORKER", 2)  # a pool even for this handful of files
+    monkeypatch.setattr(pool, "MIN_FILES_PER_WORKER", 2)  # a pool even for this handful of files
     outputs = {}
     for jobs in ("1", "2"):
         baseline = tmp_path / f"baseline-{jobs}.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockaudit.engine import load_rules, select_rules
+from dockaudit.linting.engine import load_rules, select_rules
 from tests.conftest import CORPUS
 from tests.precision_ledger import (
     ALWAYS_ON,

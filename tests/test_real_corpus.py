@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dockaudit.engine import lint_source, load_rules, select_rules
+from dockaudit.linting.engine import lint_source, load_rules, select_rules
 from dockaudit.syntax import DockerfileSyntaxError, parse
 from tests.conftest import CORPUS
 from tests.precision_ledger import lint_corpus

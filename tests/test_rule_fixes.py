@@ -14,9 +14,9 @@ import pytest
 
 import dockaudit
 from dockaudit.context import Options
-from dockaudit.engine import load_rules
-from dockaudit.compose_lint import lint_compose
-from dockaudit.fix import fix_compose_text, fix_text
+from dockaudit.linting.engine import load_rules
+from dockaudit.compose.lint import lint_compose
+from dockaudit.linting.fix import fix_compose_text, fix_text
 from dockaudit.syntax import parse
 from tests.conftest import FIXTURES
 

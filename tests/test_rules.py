@@ -8,7 +8,7 @@ import pytest
 
 import dockaudit
 from dockaudit.context import Options
-from dockaudit.engine import load_rules
+from dockaudit.linting.engine import load_rules
 from dockaudit.plugin import RULE_ID, RULE_NAME
 from tests.conftest import FIXTURES
 

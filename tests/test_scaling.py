@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dockaudit.context import LintContext
-from dockaudit.engine import load_rules, run_rules, select_rules
+from dockaudit.linting.engine import load_rules, check_dockerfile, select_rules
 from dockaudit.syntax import parse
 from dockaudit.syntax.nodes import Dockerfile
 from dockaudit.syntax.source import CHECKPOINT_CHARS, Source
@@ -79,7 +79,7 @@ def test_da308_does_not_rebuild_the_file_for_each_install(monkeypatch):
     monkeypatch.setattr(Dockerfile, "to_source", lambda self: rebuilt.append(1) or original(self))
     installs = "".join(f"RUN pip install pkg{n}==1.0\n" for n in range(200))
     text = f"FROM python:3.12\n{installs}RUN rm -rf /root/.cache/pip\n"
-    findings = run_rules(LintContext(parse(text)), select_rules(load_rules(), select=["DA308"]))
+    findings = check_dockerfile(LintContext(parse(text)), select_rules(load_rules(), select=["DA308"]))
     assert [f.rule for f in findings] == ["DA308"]
     assert rebuilt == []
 
@@ -96,7 +96,7 @@ def test_da308_does_not_rebuild_the_file_for_each_install(monkeypatch):
     ],
 )
 def test_da308_still_trusts_a_no_cache_variable_named_anywhere_in_the_file(text, fires):
-    findings = run_rules(LintContext(parse(text)), select_rules(load_rules(), select=["DA308"]))
+    findings = check_dockerfile(LintContext(parse(text)), select_rules(load_rules(), select=["DA308"]))
     assert bool(findings) == fires
 
 
@@ -139,7 +139,7 @@ def test_da403_looks_up_the_scope_of_each_install_instead_of_scanning_the_stage(
     monkeypatch.setattr(Stage, "scopes", lambda self: scans.append(1) or original(self))
     installs = "".join(f"RUN pip install pkg{n}==1.0\n" for n in range(200))
     text = f"FROM python:3.12\nENV PIP_NO_CACHE_DIR=1\n{installs}FROM python:3.12\nRUN pip install a==1\n"
-    findings = run_rules(LintContext(parse(text)), select_rules(load_rules(), select=["DA403"]))
+    findings = check_dockerfile(LintContext(parse(text)), select_rules(load_rules(), select=["DA403"]))
     assert [f.line for f in findings] == [204]  # the second stage has no PIP_NO_CACHE_DIR
     assert scans == []
 

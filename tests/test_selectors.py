@@ -12,11 +12,11 @@ from click.testing import CliRunner
 
 from dockaudit.cli import cli
 from dockaudit.config import Config, apply_config
-from dockaudit.engine import lint_source, load_rules, rule_by_id, select_rules, unknown_selectors
+from dockaudit.linting.engine import lint_source, load_rules, rule_by_id, select_rules, unknown_selectors
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import rule
-from dockaudit.selectors import PRESETS, presets_of
-from dockaudit.suppressions import find_suppressions
+from dockaudit.linting.selectors import PRESETS, presets_of
+from dockaudit.linting.suppressions import find_suppressions
 from dockaudit.syntax.parser import parse
 
 RULES = load_rules()

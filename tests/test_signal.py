@@ -65,7 +65,7 @@ def test_runs_as_root_on_nano_server_and_scratch_with_an_entrypoint():
 
 
 def test_placeholder_base_is_not_an_image_reference():
-    from dockaudit.imageref import parse_image_ref
+    from dockaudit.facts.imageref import parse_image_ref
 
     assert parse_image_ref("<jupyter>") is None and parse_image_ref("<registry>/app:1") is None
 

@@ -66,7 +66,7 @@ def test_statistics_prints_only_the_table(bad):
 
 
 def test_rule_ids_link_to_their_docs_only_on_a_terminal(bad, monkeypatch, capsys):
-    from dockaudit.engine import lint_source, load_rules
+    from dockaudit.linting.engine import lint_source, load_rules
     from dockaudit.report.text import Layout, print_colored, render
 
     results = [lint_source(BAD, "Dockerfile", load_rules())]

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dockaudit import plan
+from dockaudit import pool
+from dockaudit import run as plan
 from dockaudit.cli import cli
 from dockaudit.files import MAX_FILE_BYTES
 from dockaudit.atomic import ChangedSinceRead, write_atomically
@@ -46,18 +47,18 @@ def test_write_atomically_refuses_a_file_that_changed_since_it_was_read(tmp_path
 
 
 def test_an_edit_made_while_fix_runs_is_kept_and_reported(tmp_path: Path, monkeypatch):
-    import dockaudit.fix
+    import dockaudit.linting.fix
 
     target = tmp_path / "Dockerfile"
     target.write_bytes(FIXABLE)
-    real_fix_text = dockaudit.fix.fix_text
+    real_fix_text = dockaudit.linting.fix.fix_text
 
     def fix_while_the_user_saves(*args, **kwargs):
         outcome = real_fix_text(*args, **kwargs)
         target.write_bytes(b"FROM debian:12\n# the user's edit\n")  # saved between read and write
         return outcome
 
-    monkeypatch.setattr(dockaudit.fix, "fix_text", fix_while_the_user_saves)
+    monkeypatch.setattr(dockaudit.linting.fix, "fix_text", fix_while_the_user_saves)
     result = run("--fix", "--isolated", *FIXES, str(target))
     assert target.read_bytes() == b"FROM debian:12\n# the user's edit\n"
     assert "changed since it was read; not rewritten" in result.stderr
@@ -155,19 +156,19 @@ def test_compose_command_fix_with_a_build(tmp_path: Path, monkeypatch):
 
 
 def test_a_crashing_fix_writes_no_file_at_all(tmp_path: Path, monkeypatch):
-    import dockaudit.fix
+    import dockaudit.linting.fix
 
     first, second = tmp_path / "a.Dockerfile", tmp_path / "b.Dockerfile"
     first.write_bytes(FIXABLE)
     second.write_bytes(FIXABLE)
-    real_fix_text = dockaudit.fix.fix_text
+    real_fix_text = dockaudit.linting.fix.fix_text
 
     def crash_on_b(text, path, *args, **kwargs):
         if path and path.endswith("b.Dockerfile"):
             raise RuntimeError("bug in a fix")
         return real_fix_text(text, path, *args, **kwargs)
 
-    monkeypatch.setattr(dockaudit.fix, "fix_text", crash_on_b)
+    monkeypatch.setattr(dockaudit.linting.fix, "fix_text", crash_on_b)
     result = run("--fix", "--isolated", *FIXES, str(first), str(second))
     assert result.exit_code == 2 and "no file was rewritten" in result.stderr
     assert first.read_bytes() == FIXABLE and second.read_bytes() == FIXABLE
@@ -246,8 +247,8 @@ def test_a_dead_worker_is_reported_for_its_file_only(tmp_path: Path, monkeypatch
             os._exit(9)  # as an out-of-memory kill would end it
         return real_lint_file(flags, path, *args, **kwargs)
 
-    monkeypatch.setattr(plan, "lint_file", die_on_one_file)  # forked workers inherit it
-    outcomes = plan.lint_files(plan.Flags(isolated=True), sorted(map(str, tmp_path.glob("*.Dockerfile"))), {}, 2)
+    monkeypatch.setattr(pool, "lint_file", die_on_one_file)  # forked workers inherit it
+    outcomes = pool.lint_files(plan.Flags(isolated=True), sorted(map(str, tmp_path.glob("*.Dockerfile"))), {}, 2)
     assert len(outcomes) == 40
     failed = [o for o in outcomes if isinstance(o, Exception)]
     assert sorted(Path(e.path).name for e in failed) == ["03.Dockerfile", "07.Dockerfile", "11.Dockerfile",
@@ -257,18 +258,18 @@ def test_a_dead_worker_is_reported_for_its_file_only(tmp_path: Path, monkeypatch
 
 def test_worker_count_is_capped_by_cores_idle_cores_and_work(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
-    monkeypatch.setattr(plan, "idle_cores", lambda cores: 1.9)
-    assert plan.worker_count(200, 10_000) == 2  # -j 200 on two cores
-    assert plan.worker_count(0, 10) == 1  # a pre-commit batch: no pool
-    assert plan.worker_count(0, 2 * plan.MIN_FILES_PER_WORKER) == 2
-    assert plan.worker_count(1, 10_000) == 1
-    monkeypatch.setattr(plan, "idle_cores", lambda cores: 1.0)
-    assert plan.worker_count(0, 10_000) == 1  # one core busy: a pool would only be slower
-    assert plan.worker_count(2, 10_000) == 2  # unless the user asks for it
+    monkeypatch.setattr(pool, "idle_cores", lambda cores: 1.9)
+    assert pool.worker_count(200, 10_000) == 2  # -j 200 on two cores
+    assert pool.worker_count(0, 10) == 1  # a pre-commit batch: no pool
+    assert pool.worker_count(0, 2 * pool.MIN_FILES_PER_WORKER) == 2
+    assert pool.worker_count(1, 10_000) == 1
+    monkeypatch.setattr(pool, "idle_cores", lambda cores: 1.0)
+    assert pool.worker_count(0, 10_000) == 1  # one core busy: a pool would only be slower
+    assert pool.worker_count(2, 10_000) == 2  # unless the user asks for it
 
 
 def test_idle_cores_reads_the_cpu_counters():
-    idle = plan.idle_cores(2, window=0.01)
+    idle = pool.idle_cores(2, window=0.01)
     assert 0.0 <= idle <= 2.0
 
 

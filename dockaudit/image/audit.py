@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from dockaudit.context import Options
-from dockaudit.engine import INTERNAL_ERROR, FileResult
+from dockaudit.facts.resources import Resources
+from dockaudit.linting.engine import Place, run_rules
+from dockaudit.model import FileResult, Finding, Violation
 from dockaudit.image.layers import Entry, Filesystem, UnpackBudget, apply_entry, end_layer, layer_entries
 from dockaudit.image.sources import ImageRef, ImageSourceError, open_source
-from dockaudit.model import Finding, Severity, Violation
 from dockaudit.plugin import Rule
+
+if TYPE_CHECKING:
+    from dockaudit.facts.knowledge import Knowledge
 
 # Small files whose content rules read: CUDA/cuDNN versions, framework versions.
 _READ = re.compile(
@@ -31,6 +35,11 @@ class ImageContext:
     entries: list[Entry] = field(default_factory=list)  # every entry of every layer, in order
     contents: dict[str, bytes] = field(default_factory=dict)  # small files of interest, last writer wins
     options: Options = field(default_factory=Options)
+    resources: Resources = field(default_factory=Resources)
+
+    @property
+    def knowledge(self) -> Knowledge:
+        return self.resources.knowledge()
 
     @property
     def config(self) -> dict:
@@ -45,25 +54,42 @@ class ImageContext:
 MAX_ENTRIES = 5_000_000  # entries of all layers, each kept in memory (~200 bytes); real ML images have ~500,000
 
 
-def read_image(image: ImageRef, budget: UnpackBudget | None = None) -> ImageContext:
+def read_image(image: ImageRef, budget: UnpackBudget | None = None, progress=None) -> ImageContext:
     """Every layer read once, in order, into the final view; over ``MAX_ENTRIES`` entries is refused
-    (a few MB of gzip can hold millions of tiny tar headers)."""
+    (a few MB of gzip can hold millions of tiny tar headers).  ``progress`` (``image.progress``) hears
+    of each layer and of every ``PROGRESS_STEP`` bytes read."""
     fs = Filesystem()
     ctx = ImageContext(image, fs)
     budget = budget or UnpackBudget()
-    for index, layer in enumerate(image.layers):
-        total = 0
-        for entry, content in layer_entries(layer, index, lambda path: bool(_READ.search("/" + path)), budget):
-            if len(ctx.entries) >= MAX_ENTRIES:
-                raise ImageSourceError(f"{image.name}: more than {MAX_ENTRIES} files in its layers; refused")
-            ctx.entries.append(entry)
-            apply_entry(fs, entry)
-            total += entry.size
-            if content is not None:
-                ctx.contents[entry.path] = content[:20] if content[:4] == b"\x7fELF" else content
-        end_layer(fs)
-        fs.layer_sizes.append(total)
+    if progress is not None:
+        progress.start(image.name, len(image.layers))
+    read = reported = 0
+    try:
+        for index, layer in enumerate(image.layers):
+            total = 0
+            if progress is not None:
+                progress.update(index, read)
+            for entry, content in layer_entries(layer, index, lambda path: bool(_READ.search("/" + path)), budget):
+                if len(ctx.entries) >= MAX_ENTRIES:
+                    raise ImageSourceError(f"{image.name}: more than {MAX_ENTRIES} files in its layers; refused")
+                ctx.entries.append(entry)
+                apply_entry(fs, entry)
+                total += entry.size
+                read += entry.size
+                if content is not None:
+                    ctx.contents[entry.path] = content[:20] if content[:4] == b"\x7fELF" else content
+                if progress is not None and read - reported >= PROGRESS_STEP:
+                    progress.update(index, read)
+                    reported = read
+            end_layer(fs)
+            fs.layer_sizes.append(total)
+    finally:
+        if progress is not None:
+            progress.finish()
     return ctx
+
+
+PROGRESS_STEP = 8 * 1024**2  # bytes between two redraws of the bar: a few a second on a fast disk
 
 
 @dataclass(frozen=True)
@@ -99,12 +125,18 @@ def summarize_image(ctx: ImageContext) -> ImageSummary:
     return ImageSummary(ctx.image.name, ctx.image.digest, _platform(ctx.image), sum(sizes), len(sizes))
 
 
-def _finding(rule: Rule, violation: Violation, name: str, lines: dict[int, int]) -> Finding:
-    message = violation.message
-    if violation.layer is not None and violation.layer in lines:
-        message += f" (made by Dockerfile line {lines[violation.layer]})"
-    return Finding(rule.id, rule.name, violation.severity or rule.severity, message, name, 1, 1, 1, 1,
-                   fix=None, alias=violation.alias, layer=violation.layer, file=violation.path)  # fmt: skip
+def on_image(name: str, lines: dict[int, int]) -> Place:
+    """Placement in an image: findings name the image (``name``), the layer and file the rule found, and,
+    with ``--dockerfile``, the line that made the layer."""
+
+    def place(rule: Rule, violation: Violation) -> Finding:
+        message = violation.message
+        if violation.layer is not None and violation.layer in lines:
+            message += f" (made by Dockerfile line {lines[violation.layer]})"
+        return Finding(rule.id, rule.name, violation.severity or rule.severity, message, name, 1, 1, 1, 1,
+                       fix=None, alias=violation.alias, layer=violation.layer, file=violation.path)  # fmt: skip
+
+    return place
 
 
 _SECRET_SUBJECT = re.compile(r"\A(?:Env|ENV|ARG) ([A-Za-z_][A-Za-z0-9_]{0,200}) ")
@@ -172,34 +204,28 @@ def audit_source(
     source: str, rules: Sequence[Rule], options: Options | None = None, platform: str = "linux/amd64",
     all_platforms: bool = False,
     insecure: bool = False,
-    on_image: Callable[[ImageContext], None] | None = None,
+    on_image_read: Callable[[ImageContext], None] | None = None,
     dockerfile=None,
+    unpack: UnpackBudget | None = None,
+    progress=None,
 ) -> list[FileResult]:  # fmt: skip
-    """One result per image the source names; a source that cannot be read is one result with an error."""
-    image_rules = [r for r in rules if r.target == "image"]
+    """One result per image the source names; a source that cannot be read is one result with an error.
+    ``unpack`` caps what layers may inflate to (a reader limit, not a rule option); ``progress``
+    (``image.progress.TerminalProgress``, or None) shows each image being read."""
+    options = options or Options()
     results = []
     try:
         with open_source(source, platform, all_platforms, insecure) as images:
-            options = options or Options()
             for image in images:
-                ctx = read_image(image, UnpackBudget(*options.unpack_limits) if options.unpack_limits else None)
-                ctx.options = options
-                findings = []
+                ctx = read_image(image, unpack, progress)
+                ctx.options, ctx.resources = options, Resources(online=options.online)
                 lines = layer_lines(image, dockerfile)
-                for r in image_rules:
-                    try:
-                        findings.extend(_finding(r, v, image.name, lines) for v in r.check(ctx))
-                    except Exception as exc:  # a broken rule must not hide the others' findings
-                        where = traceback.extract_tb(exc.__traceback__)[-1]
-                        findings.append(Finding(INTERNAL_ERROR[0], INTERNAL_ERROR[1], Severity.ERROR,
-                                                f"rule {r.id} crashed: {type(exc).__name__}: {exc} "
-                                                f"[{where.filename.rsplit('/', 1)[-1]}:{where.lineno}]",
-                                                image.name, 1, 1, 1, 1))  # fmt: skip
+                findings = run_rules(rules, "image", ctx, on_image(image.name, lines), image.name)
                 results.append(ImageResult(image.name, findings, None, image=summarize_image(ctx),
                                            dockerfile_path=dockerfile.path if dockerfile is not None else None,
                                            layer_lines=lines))  # fmt: skip
-                if on_image is not None:
-                    on_image(ctx)
+                if on_image_read is not None:
+                    on_image_read(ctx)
     except ImageSourceError as error:
-        results.append(FileResult(source, [], None, str(error)))
+        results.append(ImageResult(source, [], None, str(error)))  # an image's: reports name no file for it
     return results

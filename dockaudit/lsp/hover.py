@@ -37,8 +37,8 @@ def _holds(rng: types.Range, at: tuple[int, int]) -> bool:
 
 
 def _rule_docs(rule_id: str) -> str | None:
-    from dockaudit.catalogue import render_rule_docs
-    from dockaudit.engine import rule_by_id
+    from dockaudit.linting.catalogue import render_rule_docs
+    from dockaudit.linting.engine import rule_by_id
 
     found = rule_by_id(rule_id) if rule_id.upper().startswith("DA") else None
     return render_rule_docs(found) if found else None
@@ -46,8 +46,8 @@ def _rule_docs(rule_id: str) -> str | None:
 
 def _instruction_facts(lint: DocumentLint, line: int) -> list[str]:
     from dockaudit.context import LintContext
-    from dockaudit.knowledge import KnowledgeError, load_knowledge
-    from dockaudit.mlfacts import ml_facts
+    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge
+    from dockaudit.facts.mlfacts import ml_facts
 
     assert lint.result is not None and lint.result.dockerfile is not None and lint.plan is not None
     try:

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dockaudit.contextreads import ContextReads
-from dockaudit.engine import INTERNAL_ERROR, PARSE_ERROR, FileResult, lint_source
+from dockaudit.facts.contextreads import ContextReads
+from dockaudit.linting.engine import INTERNAL_ERROR, PARSE_ERROR, lint_source
+from dockaudit.model import FileResult
 from dockaudit.files import MAX_FILE_BYTES, is_compose_file, is_dockerfile_name
 from dockaudit.model import Finding, Severity
-from dockaudit.plan import FilePlan, Flags, cached_plan
+from dockaudit.run import FilePlan, Flags, cached_plan
 
 DOCKERFILE, COMPOSE = "dockerfile", "compose"
 CONFIG_ERROR = "config-error"  # a finding code of its own: no rule has it, so no docs link
@@ -108,7 +109,7 @@ def lint_document(
 def _lint_compose(text: str, path: str | None, plan: FilePlan, buffers: Mapping[str, str]) -> list[Finding]:
     """The DA9xx findings of the compose buffer ``text`` (the Dockerfiles its services build are
     documents of their own)."""
-    from dockaudit.compose_lint import lint_compose
+    from dockaudit.compose.lint import lint_compose
 
     if path is None:
         return []  # an untitled compose buffer: no folder to resolve its includes and .env from

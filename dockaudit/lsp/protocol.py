@@ -10,7 +10,7 @@ from functools import cache
 
 from lsprotocol import types
 
-from dockaudit.catalogue import docs_url
+from dockaudit.linting.catalogue import docs_url
 from dockaudit.lsp.linting import COMPOSE, DocumentLint, mentioned_lines
 from dockaudit.model import Edit, Finding, Severity
 from dockaudit.syntax.source import Source
@@ -29,7 +29,7 @@ _SEVERITY = {
 @cache  # the rules do not change in a session; a lookup is a scan of them
 def rule_docs_url(rule_id: str) -> str | None:
     """The rule's section of docs/rules.md, the link the SARIF report gives (``helpUri``)."""
-    from dockaudit.engine import rule_by_id
+    from dockaudit.linting.engine import rule_by_id
 
     found = rule_by_id(rule_id) if rule_id.upper().startswith("DA") else None
     return docs_url(found) if found else None
@@ -201,7 +201,7 @@ def fix_all_action(
     """Every safe fix (and with ``unsafe`` the unsafe ones, as ``--fix --unsafe-fixes``) at once through
     ``fix_text`` (fixed point, re-parsed, the plan's filter), as one whole-document edit; None when
     nothing would change."""
-    from dockaudit.fix import fix_text
+    from dockaudit.linting.fix import fix_text
     from dockaudit.syntax.parser import DockerfileSyntaxError
 
     if lint.kind == COMPOSE or lint.result is None or lint.plan is None or lint.result.dockerfile is None:

@@ -28,7 +28,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from dockaudit import __version__
-from dockaudit.contextreads import ContextReads
+from dockaudit.facts.contextreads import ContextReads
 from dockaudit.files import MAX_FILE_BYTES
 from dockaudit.lsp import protocol
 from dockaudit.lsp.hover import hover_markdown

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockaudit.plan import Flags
+from dockaudit.run import Flags
 
 SECTION = "dockaudit"
 _SELECTOR_KEYS = {"select": "select", "extendSelect": "extend_select", "ignore": "ignore"}
@@ -67,7 +67,7 @@ def read_settings(value: object, root: Path | None) -> Settings:
 
 
 def _selectors(value: object, key: str) -> tuple[str, ...]:
-    from dockaudit.engine import load_rules, unknown_selectors
+    from dockaudit.linting.engine import load_rules, unknown_selectors
 
     if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
         raise SettingsError(f"dockaudit settings: {key} must be a list of rule codes, got {value!r}")

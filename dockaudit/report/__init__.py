@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from dockaudit.engine import FileResult
+from dockaudit.model import FileResult
 from dockaudit.model import Finding, Severity
 from dockaudit.report._safe import safe_data, safe_text
 
@@ -42,8 +42,8 @@ def summarize(results: list[FileResult], findings: list[Finding]) -> Summary:
 def finding_url(finding: Finding) -> str | None:
     """The documentation of the rule that reported ``finding`` (text links, JSON ``url``); None for a
     rule no loaded pack has (a finding read back from elsewhere)."""
-    from dockaudit.catalogue import docs_url
-    from dockaudit.engine import rule_by_id
+    from dockaudit.linting.catalogue import docs_url
+    from dockaudit.linting.engine import rule_by_id
 
     rule = rule_by_id(finding.rule)
     return docs_url(rule) if rule is not None and rule.id == finding.rule else None

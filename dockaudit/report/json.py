@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from dockaudit import __version__
-from dockaudit.engine import FileResult
+from dockaudit.model import FileResult
 from dockaudit.model import Finding
 from dockaudit.report import finding_url, image_of, safe_data, safe_text, summarize
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from dockaudit.engine import FileResult
+from dockaudit.model import FileResult
 from dockaudit.model import Finding
 from dockaudit.report import image_of, safe_text
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dockaudit.engine import FileResult
+from dockaudit.model import FileResult
 from dockaudit.model import Finding, Severity
 from dockaudit.report import finding_url, human_size, image_of, safe_text, summarize
 

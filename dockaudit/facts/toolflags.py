@@ -12,7 +12,7 @@ twice).
 
 from __future__ import annotations
 
-# (tool, subcommand) → options.  "tool" is dockaudit.installs' normalised tool (``uv`` is
+# (tool, subcommand) → options.  "tool" is dockaudit.facts.installs' normalised tool (``uv`` is
 # ``uv pip``) or a command name; "" is the tool without a subcommand.
 # fmt: off
 FLAGS: dict[tuple[str, str], frozenset[str]] = {

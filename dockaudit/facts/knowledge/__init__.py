@@ -1,4 +1,4 @@
-"""The ML knowledge tables (``rules/data/ml-compat.toml``, ``base-images.toml``), loaded and checked.
+"""The ML knowledge tables (``dockaudit/facts/knowledge/ml-compat.toml``, ``base-images.toml``), loaded and checked.
 
 Every fact keeps its ``source``; a malformed table is a ``KnowledgeError`` naming the
 file and the key, never a wrong answer.  Loaded once per process, and only when an
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from dockaudit.cache import read_cache_file, write_cache_file
+from dockaudit.facts.cache import read_cache_file, write_cache_file
 from dockaudit.files import InputError, read_regular_file
 
 if sys.version_info >= (3, 11):
@@ -174,15 +174,13 @@ def _int_parts(version: str) -> tuple[int, ...] | None:
     return tuple(int(n) for n in numbers[:3]) if len(numbers) >= 2 else None
 
 
-def _data_dir() -> str:
-    """The folder of the tables: they ship with the rule pack (an installed package directory, never a zip)."""
-    import dockaudit_rules
-
-    return os.path.join(os.path.dirname(os.path.abspath(dockaudit_rules.__file__)), "data")
+def data_dir() -> str:
+    """The folder of the tables: this package's own (an installed package directory, never a zip)."""
+    return os.path.dirname(os.path.abspath(__file__))
 
 
 def _data_file(name: str) -> Path:
-    return Path(_data_dir(), name)
+    return Path(data_dir(), name)
 
 
 def _need(data: dict, key: str, kind: type | tuple[type, ...], where: str) -> object:
@@ -359,7 +357,7 @@ def load_knowledge() -> Knowledge:
     is only a miss.  One restored from elsewhere (a CI cache of another branch) can still hold wrong
     facts that validate: a key cannot tell who wrote the file.
     """
-    folder = _data_dir()
+    folder = data_dir()
     tables = {name: _table_bytes(folder, name) for name in (ML_COMPAT, BASE_IMAGES)}
     override = _override_path()
     if override:  # the user asked for it (DOCKAUDIT_KNOWLEDGE_OVERRIDE): its bytes are part of the cache key

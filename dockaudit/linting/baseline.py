@@ -1,7 +1,7 @@
 """Baselines: record today's findings, then report only new ones (how a team gates an old repository).
 
 A finding is identified by rule, file and the fingerprint of its instruction's text (see
-``dockaudit.fingerprint``), not by line numbers, so edits elsewhere in the file keep it matched.
+``dockaudit.linting.fingerprint``), not by line numbers, so edits elsewhere in the file keep it matched.
 
 Writing replaces the file atomically (``dockaudit.atomic``): a full disk or a crash leaves the old
 baseline as it was.  Reading takes any file and either returns a :class:`Baseline` or raises
@@ -18,9 +18,9 @@ from pathlib import Path
 
 from dockaudit import __version__
 from dockaudit.atomic import write_atomically
-from dockaudit.engine import FileResult
+from dockaudit.model import FileResult
 from dockaudit.files import InputError, read_regular_file
-from dockaudit.fingerprint import fingerprints
+from dockaudit.linting.fingerprint import fingerprints
 from dockaudit.report import safe_text
 
 VERSION = 1

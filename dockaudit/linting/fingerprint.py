@@ -14,7 +14,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable
 
-from dockaudit.engine import FileResult
+from dockaudit.model import FileResult
 from dockaudit.model import Finding
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from dockaudit.engine import load_rules
+from dockaudit.linting.engine import load_rules
 from dockaudit.plugin import Rule
-from dockaudit.selectors import PRESETS, presets_of, select_rules
+from dockaudit.linting.selectors import PRESETS, presets_of, select_rules
 
 DOCS_URL = "https://github.com/dockaudit/dockaudit/blob/main/docs/rules.md"
 

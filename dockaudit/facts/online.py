@@ -12,7 +12,7 @@ import json
 import re
 import time
 
-from dockaudit.cache import read_cache_file, write_cache_file
+from dockaudit.facts.cache import read_cache_file, write_cache_file
 
 CACHE_FILE = "online.json"
 TTL = 24 * 3600

@@ -6,7 +6,7 @@ the root of its ``FROM`` chain (``FROM build`` follows the earlier stage).  A va
 image name (``FROM $BASE``) leaves it unknown even when the ARG has a default, because the
 build may pass another one; a variable inside the tag is read around (``family_of_image``).
 The family comes from the image name and tag: the facts below, each with its source, and the
-OS bases of ``rules/data/base-images.toml`` (``[image.debian]``, ``[image.ubuntu]``,
+OS bases of ``dockaudit/facts/knowledge/base-images.toml`` (``[image.debian]``, ``[image.ubuntu]``,
 ``[image.python_slim]`` "minimal Debian", ``[image.nvidia_cuda_*]`` ``…-{os}`` tags,
 ``[image.pytorch_*]`` "ubuntu:22.04").
 """
@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 
 from dockaudit.context import LintContext
-from dockaudit.imageref import DOCKER_HUB, parse_image_ref
-from dockaudit.installs import installs
+from dockaudit.facts.imageref import DOCKER_HUB, parse_image_ref
+from dockaudit.facts.installs import installs
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
 from dockaudit.syntax.stages import Stage

@@ -1,4 +1,4 @@
-"""Rule discovery and execution (selection is ``dockaudit.selectors``; its names are re-exported here).
+"""Rule discovery and execution (selection is ``dockaudit.linting.selectors``; its names are re-exported here).
 
 Findings flow one way: tree → rules → findings.  A rule that raises does not
 stop the others: it becomes a DA000 internal-error finding naming the rule.
@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import import_module
 from pathlib import Path
 
 from dockaudit.context import LintContext, Options
-from dockaudit.model import Finding, Severity, Violation
+from dockaudit.model import FileResult, Finding, Severity, Violation, tree_result
 from dockaudit.plugin import Rule
-from dockaudit.selectors import matches, rule_named, select_rules, unknown_selectors  # noqa: F401 - API as before
-from dockaudit.suppressions import Suppression, apply_suppressions, find_suppressions
+from dockaudit.linting.selectors import matches, rule_named, select_rules, unknown_selectors  # noqa: F401 - API as before
+from dockaudit.facts.resources import Resources
+from dockaudit.linting.suppressions import Suppression, apply_suppressions, find_suppressions, unused_suppressions
 from dockaudit.syntax.nodes import Dockerfile
 from dockaudit.syntax.parser import DockerfileSyntaxError, parse
 from dockaudit.syntax.source import Source, Span
@@ -113,7 +114,7 @@ def rule_by_id(rule_id: str) -> Rule | None:
     return rule_named(load_rules(), rule_id)
 
 
-UNUSED_SUPPRESSION = "DA025"  # computed here, after the suppressions are applied
+UNUSED_SUPPRESSION = "DA025"  # known only once the suppressions are applied (lint_tree)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,38 +161,42 @@ def to_finding(r: Rule, violation: Violation, source: Source, path: str,
     )
 
 
-def run_rules(ctx: LintContext, rules: Sequence[Rule]) -> list[Finding]:
-    """Run the Dockerfile rules of ``rules`` (Compose rules run in ``compose_lint``)."""
-    source = ctx.dockerfile.source
-    path = ctx.path or "-"
+Place = Callable[[Rule, Violation], Finding]  # a violation of a rule as a finding of one input
+
+
+def run_rules(rules: Sequence[Rule], target: str, ctx: object, place: Place, path: str) -> list[Finding]:
+    """The one runner: every rule of ``rules`` that checks ``target`` inputs (``dockerfile``, ``compose``
+    or ``image``) over ``ctx``, each violation placed by the input's ``place``; sorted findings.
+
+    A rule that raises keeps the findings it yielded before, and adds a DA000 finding on ``path`` that
+    names it; the other rules still run."""
     findings: list[Finding] = []
-    line_texts: dict[int, str] = {}
     for r in rules:
-        if r.target != "dockerfile":
+        if r.target != target:
             continue
         try:
-            for violation in r.check(ctx):
-                findings.append(to_finding(r, violation, source, path, line_texts))
+            findings.extend(place(r, violation) for violation in r.check(ctx))
         except Exception as exc:  # a broken rule must not hide the others' findings
-            import traceback  # only for a crash: it pulls in linecache, tokenize and textwrap
-
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            findings.append(
-                Finding(
-                    rule=INTERNAL_ERROR[0],
-                    name=INTERNAL_ERROR[1],
-                    severity=Severity.ERROR,
-                    message=f"rule {r.id} ({r.name}) crashed: {type(exc).__name__}: {exc} "
-                    f"[{where.filename.rsplit('/', 1)[-1]}:{where.lineno}]",
-                    path=path,
-                    line=1,
-                    column=1,
-                    end_line=1,
-                    end_column=1,
-                )
-            )
+            findings.append(crash_finding(r, exc, path))
     findings.sort(key=Finding.sort_key)
     return findings
+
+
+def crash_finding(r: Rule, exc: BaseException, path: str) -> Finding:
+    """The DA000 finding for rule ``r`` raising ``exc``: the rule, the exception and where it was raised."""
+    import traceback  # only for a crash: it pulls in linecache, tokenize and textwrap
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" [{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}]" if frames else ""
+    message = f"rule {r.id} ({r.name}) crashed: {type(exc).__name__}: {exc}{where}"
+    return Finding(INTERNAL_ERROR[0], INTERNAL_ERROR[1], Severity.ERROR, message, path, 1, 1, 1, 1)
+
+
+def in_source(source: Source, path: str) -> Place:
+    """Placement in a text file (a Dockerfile, a Compose file): the span's lines and columns; the
+    findings of one line share one copy of its text (a 100k-line file has ~40k findings)."""
+    line_texts: dict[int, str] = {}
+    return lambda r, violation: to_finding(r, violation, source, path, line_texts)
 
 
 def parse_error_finding(error: DockerfileSyntaxError, source: Source, path: str) -> Finding:
@@ -211,38 +216,33 @@ def parse_error_finding(error: DockerfileSyntaxError, source: Source, path: str)
     )
 
 
-@dataclass(slots=True)
-class FileResult:
-    """One file's findings and what later stages (fixes, fingerprints, reports) need of the file.
-
-    ``dockerfile`` (the tree) is for callers in the same process; ``slim()`` drops it, so what a
-    ``--jobs`` worker sends back is findings and text, not trees (a tree pickles to ~15 KB a file).
-    ``source`` is the text that was linted and ``instruction_spans`` where its instructions are:
-    None and () for a file that was not read or not parsed, and for Compose files."""
-
-    path: str
-    findings: list[Finding]
-    dockerfile: Dockerfile | None  # None when the file did not parse, and in a slim result
-    error: str | None = None  # I/O or parse error summary (exit code 2)
-    suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)  # silenced by inline comments
-    fixed: int = 0  # findings whose fix --fix applied
-    source: Source | None = None
-    instruction_spans: tuple[tuple[int, int], ...] = ()
-
-    def slim(self) -> FileResult:
-        return FileResult(self.path, self.findings, None, self.error, self.suppressed, self.fixed, self.source,
-                          self.instruction_spans)  # fmt: skip
+def check_dockerfile(ctx: LintContext, rules: Sequence[Rule]) -> list[Finding]:
+    """The Dockerfile rules of ``rules`` over ``ctx``, before any suppression (``lint_tree`` applies them)."""
+    path = ctx.path or "-"
+    return run_rules(rules, "dockerfile", ctx, in_source(ctx.dockerfile.source, path), path)
 
 
-def tree_result(path: str, findings: list[Finding], tree: Dockerfile, **rest) -> FileResult:
-    """The result of a parsed file: its tree, text and instruction spans."""
-    spans = tuple((i.span.start, i.span.end) for i in tree.instructions)
-    return FileResult(path, findings, tree, source=tree.source, instruction_spans=spans, **rest)
+def lint_tree(dockerfile: Dockerfile, rules: Sequence[Rule], options: Options | None = None,
+              resources: Resources | None = None) -> tuple[list[Finding], list[tuple[Finding, Suppression]]]:  # fmt: skip
+    """A parsed file's findings after its inline suppressions, and what they suppressed: what the report
+    shows and what every pass of the fix loop judges (``dockaudit.linting.fix``) are this one function.
+
+    DA025 (a suppression that suppresses nothing), when selected, can only be known here, after them."""
+    path = dockerfile.path or "-"
+    suppressions = find_suppressions(dockerfile)
+    found = check_dockerfile(LintContext(dockerfile, options, resources), rules)
+    findings, suppressed = apply_suppressions(found, suppressions, rules)
+    unused_rule = next((r for r in rules if r.id == UNUSED_SUPPRESSION), None)
+    if unused_rule is not None:
+        place = in_source(dockerfile.source, path)
+        findings += [place(unused_rule, v) for v in unused_suppressions(suppressions, suppressed, rules, dockerfile.source)]
+        findings.sort(key=Finding.sort_key)
+    return findings, suppressed
 
 
-def lint_source(
-    data: str | bytes, path: str | None, rules: Sequence[Rule], options: Options | None = None
-) -> FileResult:
+def lint_source(data: str | bytes, path: str | None, rules: Sequence[Rule], options: Options | None = None,
+                resources: Resources | None = None) -> FileResult:  # fmt: skip
+    """Parse and lint one Dockerfile's text; a parse error is the DA001 finding of an errored result."""
     shown = path or "-"
     try:
         dockerfile = parse(data, path)
@@ -250,19 +250,5 @@ def lint_source(
         source = Source.from_bytes(data, path) if isinstance(data, bytes) else Source(data, path)
         finding = parse_error_finding(exc, source, shown)
         return FileResult(shown, [finding], None, f"line {finding.line}: {exc.message}")
-    ctx = LintContext(dockerfile, options)
-    suppressions = find_suppressions(dockerfile)
-    findings, suppressed = apply_suppressions(run_rules(ctx, rules), suppressions, rules)
-    unused_rule = next((r for r in rules if r.id == UNUSED_SUPPRESSION), None)
-    if unused_rule is not None:
-        used = {id(s) for _f, s in suppressed}
-        for suppression in suppressions:
-            judged = suppression.codes is None or any(matches(code, r.id, r) for code in suppression.codes for r in rules)
-            if id(suppression) not in used and suppression.origin != "buildkit" and judged:
-                codes = ",".join(sorted(suppression.codes)) if suppression.codes else "all rules"
-                line = dockerfile.source.line_start(suppression.line)
-                violation = Violation(Span(line, line + 1), f"this {suppression.origin} comment suppresses nothing "
-                                      f"({codes}): remove it")  # fmt: skip
-                findings.append(to_finding(unused_rule, violation, dockerfile.source, shown))
-        findings.sort(key=Finding.sort_key)
+    findings, suppressed = lint_tree(dockerfile, rules, options, resources)
     return tree_result(shown, findings, dockerfile, suppressed=suppressed)

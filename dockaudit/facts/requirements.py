@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockaudit.copies import copied_context_file
+from dockaudit.facts.copies import copied_context_file
 from dockaudit.files import InputError, read_regular_file
 
 if TYPE_CHECKING:
     from dockaudit.context import LintContext
-    from dockaudit.installs import Invocation, Option
+    from dockaudit.facts.installs import Invocation, Option
     from dockaudit.syntax.nodes import Instruction
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$", re.DOTALL)

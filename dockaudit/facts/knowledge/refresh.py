@@ -453,9 +453,9 @@ def write_override(path: str, text: str) -> None:
     from pathlib import Path
 
     from dockaudit.atomic import write_atomically
-    from dockaudit.knowledge import _data_dir
+    from dockaudit.facts.knowledge import data_dir
 
     target = os.path.realpath(path)
-    if os.path.dirname(target) == os.path.realpath(_data_dir()):
+    if os.path.dirname(target) == os.path.realpath(data_dir()):
         raise ValueError("refusing to write into the installed knowledge tables; commit table changes by hand")
     write_atomically(Path(target), ("# dockaudit knowledge override, written by `dockaudit knowledge refresh`\n" + text).encode())

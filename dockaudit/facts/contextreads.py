@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from dockaudit.dockerignore import IgnorePattern
-    from dockaudit.requirements import RequirementsFile
+    from dockaudit.facts.dockerignore import IgnorePattern
+    from dockaudit.facts.requirements import RequirementsFile
 
 T = TypeVar("T")
 CONTEXT_FILE_LIMIT = 50_000  # stop listing a huge build context; rules then judge what they saw
@@ -44,13 +44,13 @@ class ContextReads:
 
     def requirements(self, path: Path, root: Path | None) -> RequirementsFile:
         """``path`` read as a requirements file, its ``-r`` includes resolved inside ``root``."""
-        from dockaudit.requirements import read_requirements_file
+        from dockaudit.facts.requirements import read_requirements_file
 
         return self._once(("requirements", path, root), lambda: read_requirements_file(path, root))
 
     def dockerignore(self, root: Path, dockerfile: Path | None) -> list[IgnorePattern] | None:
         """The context's ignore patterns for this Dockerfile (``read_dockerignore``)."""
-        from dockaudit.dockerignore import read_dockerignore
+        from dockaudit.facts.dockerignore import read_dockerignore
 
         return self._once(("dockerignore", root, dockerfile), lambda: read_dockerignore(root, dockerfile))
 
@@ -60,7 +60,7 @@ class ContextReads:
 
 
 def _list_context(root: Path, patterns: list[IgnorePattern] | None) -> list[str]:
-    from dockaudit.dockerignore import is_ignored
+    from dockaudit.facts.dockerignore import is_ignored
 
     patterns = patterns or []
     can_reinclude = any(p.exclusion for p in patterns)

@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from dockaudit.condaenv import read_environment
+from dockaudit.facts.condaenv import read_environment
 from dockaudit.context import LintContext
 from dockaudit.files import read_regular_file
-from dockaudit.imageref import ImageRef, parse_image_ref
-from dockaudit.installs import Invocation, installs
-from dockaudit.requirements import normalise_name, parse_requirement
+from dockaudit.facts.imageref import ImageRef, parse_image_ref
+from dockaudit.facts.installs import Invocation, installs
+from dockaudit.facts.requirements import normalise_name, parse_requirement
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
 from dockaudit.syntax.source import Span
@@ -252,7 +252,7 @@ def _ngc_ships(name: str, tag: str) -> tuple[str, ...]:
     Triton's flavours differ: ``-py3`` and ``-py3-min`` have no Python torch (its PyTorch backend is
     libtorch), ``-vllm-python-py3`` has torch because vllm needs it.  The flavour is the tag after ``YY.MM-``.
     """
-    from dockaudit.knowledge import load_knowledge
+    from dockaudit.facts.knowledge import load_knowledge
 
     row = load_knowledge().images.get(_NGC_TABLES[name], {})
     flavour = tag.split("-", 1)[1] if "-" in tag else ""
@@ -396,11 +396,10 @@ def _syncs_a_project(command: Command) -> bool:
 
 @lru_cache(maxsize=1)
 def ml_requires() -> dict:
-    """``rules/data/ml-requires.toml``: Requires-Dist facts (which packages need torch, exact torch pins)."""
-    import dockaudit_rules
+    """``dockaudit/facts/knowledge/ml-requires.toml``: Requires-Dist facts (which packages need torch, exact torch pins)."""
+    from dockaudit.facts.knowledge import data_dir
 
-    folder = os.path.join(os.path.dirname(os.path.abspath(dockaudit_rules.__file__)), "data")
-    data = read_regular_file(os.path.join(folder, "ml-requires.toml"), _REQUIRES_LIMIT)
+    data = read_regular_file(os.path.join(data_dir(), "ml-requires.toml"), _REQUIRES_LIMIT)
     return tomllib.loads(data.decode("utf-8"))
 
 
@@ -513,7 +512,7 @@ class MlFacts:
 
     @cached_property
     def stages(self) -> list[StageFacts]:
-        from dockaudit.knowledge import load_knowledge
+        from dockaudit.facts.knowledge import load_knowledge
 
         os_python = load_knowledge().os_python
         facts: list[StageFacts] = []
@@ -656,7 +655,7 @@ def exact_torch_pin(package: str, version: str) -> tuple[str, str] | None:
     From ml-requires.toml [exact_torch.*] (vllm, xformers) and ml-compat.toml's torchvision/torchaudio
     pairing tables.
     """
-    from dockaudit.knowledge import load_knowledge
+    from dockaudit.facts.knowledge import load_knowledge
 
     release = version.split("+")[0]
     row = ml_requires().get("exact_torch", {}).get(package)

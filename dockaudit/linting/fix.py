@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from dockaudit.context import LintContext, Options
-from dockaudit.engine import INTERNAL_ERROR, run_rules
+from dockaudit.context import Options
+from dockaudit.linting.engine import INTERNAL_ERROR, lint_tree
 from dockaudit.model import Edit, Finding, Fix, Severity
 from dockaudit.plugin import Rule
-from dockaudit.suppressions import apply_suppressions, find_suppressions
 from dockaudit.syntax.nodes import Dockerfile
 from dockaudit.syntax.parser import DockerfileSyntaxError, parse
 
@@ -91,8 +90,8 @@ FindingsFilter = Callable[[list[Finding]], list[Finding]]
 
 
 def _lint(tree: Dockerfile, rules: Sequence[Rule], options: Options | None, keep: FindingsFilter | None) -> list[Finding]:
-    findings = run_rules(LintContext(tree, options), rules)
-    kept, _suppressed = apply_suppressions(findings, find_suppressions(tree), rules)
+    """The report's own lint of ``tree`` (``lint_tree``), through the run's findings filter."""
+    kept, _suppressed = lint_tree(tree, rules, options)
     return keep(kept) if keep else kept
 
 

@@ -7,7 +7,7 @@
   ``# hadolint stage ignore=…`` (up to the end of the stage that follows the comment).
 * ``# check=skip=JSONArgsRecommended`` (BuildKit's directive; ``skip=all``).
 
-A code is a selector of ``dockaudit.selectors`` (ids, prefixes, names, aliases, ALL, presets),
+A code is a selector of ``dockaudit.linting.selectors`` (ids, prefixes, names, aliases, ALL, presets),
 matched by its one matcher; a finding tagged with one specific alias is matched only by that alias.
 A malformed comment or an unknown code suppresses nothing and is reported (DA026).
 """
@@ -18,11 +18,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from dockaudit.model import Finding
+from dockaudit.model import Finding, Violation
 from dockaudit.plugin import Rule
-from dockaudit.selectors import is_hadolint_code, is_known, matches
+from dockaudit.linting.selectors import is_hadolint_code, is_known, matches
 from dockaudit.syntax.nodes import Blank, Comment, Directive, Dockerfile, Instruction
-from dockaudit.syntax.source import Span
+from dockaudit.syntax.source import Source, Span
 
 # Any comment that starts "dockaudit:" is meant as a directive; one that does not parse is reported.
 _DOCKAUDIT_HEAD = re.compile(r"^dockaudit\s*:", re.IGNORECASE)
@@ -205,3 +205,19 @@ def apply_suppressions(
         else:
             suppressed.append((finding, hit))
     return kept, suppressed
+
+
+def unused_suppressions(suppressions: list[Suppression], suppressed: list[tuple[Finding, Suppression]],
+                        rules: Sequence[Rule], source: Source) -> list[Violation]:  # fmt: skip
+    """DA025's violations: each dockaudit or hadolint comment that suppressed nothing although it names
+    a rule of this run (BuildKit's ``check=skip`` names BuildKit's checks, most of which we lack)."""
+    used = {id(s) for _f, s in suppressed}
+    found = []
+    for suppression in suppressions:
+        judged = suppression.codes is None or any(matches(code, r.id, r) for code in suppression.codes for r in rules)
+        if id(suppression) not in used and suppression.origin != "buildkit" and judged:
+            codes = ",".join(sorted(suppression.codes)) if suppression.codes else "all rules"
+            line = source.line_start(suppression.line)
+            found.append(Violation(Span(line, line + 1), f"this {suppression.origin} comment suppresses nothing "
+                                                         f"({codes}): remove it"))  # fmt: skip
+    return found

@@ -3,20 +3,24 @@ linted as Compose would build it (context, dockerfile or dockerfile_inline, args
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dockaudit.compose import ComposeError, ComposeProject, YNode, load_project, service_build
+from dockaudit.compose.project import ComposeError, ComposeProject, YNode, load_project, service_build
 from dockaudit.context import Options
-from dockaudit.dockerignore import dockerignore_problems
-from dockaudit.engine import INTERNAL_ERROR, FileResult, lint_source, to_finding
+from dockaudit.facts.dockerignore import dockerignore_problems
+from dockaudit.facts.resources import Resources
+from dockaudit.linting.engine import Place, lint_source, run_rules, to_finding
 from dockaudit.files import InputError, read_dockerfile
-from dockaudit.model import Finding, Severity
+from dockaudit.model import FileResult, Finding, Severity, Violation
 from dockaudit.plugin import Rule
 from dockaudit.syntax.source import Source, Span
+
+if TYPE_CHECKING:
+    from dockaudit.facts.knowledge import Knowledge
 
 
 @dataclass
@@ -34,10 +38,16 @@ class ServiceBuild:
 class ComposeContext:
     """What compose rules read: the merged project, its services, and each built service's Dockerfile."""
 
-    def __init__(self, project: ComposeProject, options: Options | None = None) -> None:
+    def __init__(self, project: ComposeProject, options: Options | None = None,
+                 resources: Resources | None = None) -> None:  # fmt: skip
         self.project = project
         self.options = options or Options()
+        self.resources = resources or Resources(online=self.options.online)
         self.builds: dict[str, ServiceBuild] = {}
+
+    @cached_property
+    def knowledge(self) -> Knowledge:
+        return self.resources.knowledge()
 
     @property
     def services(self) -> dict[str, YNode]:
@@ -58,7 +68,7 @@ class ComposeContext:
         if build is None or build.result is None or build.result.dockerfile is None:
             return None
         from dockaudit.context import LintContext
-        from dockaudit.mlfacts import ml_facts
+        from dockaudit.facts.mlfacts import ml_facts
 
         # the context the build reads, or none when it is not read
         options = Options(build_args=build.args, target=build.target, context_dir=build.context,
@@ -119,22 +129,22 @@ def lint_compose(
     if (options or Options()).use_context:
         unread += [FileResult(e.path, [], None, e.reason) for e in _unread_ignore_files(ctx.builds.values())]
     results = _lint_service_dockerfiles(ctx, rules, options or Options(), buffers or {})
-    compose_rules = [r for r in rules if r.target == "compose"]
     by_file: dict[str, list[Finding]] = {str(f): [] for f in files}
-    for r in compose_rules:
-        try:
-            for violation in r.check(ctx):
-                path = violation.path or shown
-                source = ctx.sources.get(path) or Source("", path)
-                by_file.setdefault(path, []).append(to_finding(r, violation, source, path))
-        except Exception as exc:  # a broken rule must not hide the others' findings
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            message = f"rule {r.id} ({r.name}) crashed: {type(exc).__name__}: {exc} [{Path(where.filename).name}:{where.lineno}]"
-            by_file[shown].append(
-                Finding(INTERNAL_ERROR[0], INTERNAL_ERROR[1], Severity.ERROR, message, shown, 1, 1, 1, 1)
-            )
+    for finding in run_rules(rules, "compose", ctx, _in_project_file(ctx, shown), shown):
+        by_file.setdefault(finding.path, []).append(finding)
     compose_results = [FileResult(path, sorted(found, key=Finding.sort_key), None) for path, found in by_file.items()]
     return compose_results + unread + results
+
+
+def _in_project_file(ctx: ComposeContext, first: str) -> Place:
+    """Placement in the project: each violation in the file it names (a project spans merged and
+    included files), by default the ``first`` compose file."""
+
+    def place(r: Rule, violation: Violation) -> Finding:
+        path = violation.path or first
+        return to_finding(r, violation, ctx.sources.get(path) or Source("", path), path)
+
+    return place
 
 
 def _shown(path: Path) -> str:

@@ -1,0 +1,1 @@
+"""Compose files: the project as ``docker compose`` reads it (``project``), and linting it (``lint``)."""
