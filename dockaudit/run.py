@@ -15,6 +15,7 @@ from dockaudit.config import Config, find_config, read_config
 from dockaudit.context import Options
 from dockaudit.linting.engine import load_rules, select_rules, unknown_selectors
 from dockaudit.linting.selectors import names_part
+from dockaudit.model import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from dockaudit.plugin import Rule
 
 
@@ -308,9 +309,6 @@ def without_baseline(results: list, path: str) -> list:
     except BaselineError as exc:
         raise RunError(str(exc)) from None
     return filter_results(results, known)
-
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def failed(results: list) -> bool:
