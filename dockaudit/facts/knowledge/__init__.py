@@ -80,6 +80,34 @@ class GpuModel:
         return f"sm_{self.capability[0]}{self.capability[1]}"
 
 
+NGC_CONTAINERS = {"pytorch": "ngc_pytorch", "tensorflow": "ngc_tensorflow", "tritonserver": "ngc_tritonserver"}
+_NGC_FIELDS = ("cuda", "cudnn", "ubuntu", "python", "torch", "tensorflow", "driver_floor", "min_compute_capability")
+
+
+@dataclass(frozen=True, slots=True)
+class NgcRelease:
+    """One monthly NGC container (``nvcr.io/nvidia/pytorch:25.01-py3``): what its release notes say it is built on.
+
+    A field is None when no source states it; ``unverified`` names the fields taken from a quotation or
+    inferred from the month's sibling container, which rules must not raise an error on.
+    """
+
+    container: str  # pytorch, tensorflow, tritonserver
+    release: str  # "25.01"
+    cuda: str | None  # "12.8.0"
+    cudnn: str | None  # "9.7.0.66"
+    ubuntu: str | None  # "24.04"
+    python: str | None  # "3.12"
+    framework: str | None  # the container's torch/tensorflow version ("2.6.0a0+ecf3bae40a")
+    driver_floor: str | None  # "560": the notes' "requires NVIDIA Driver release N or later"
+    min_capability: tuple[int, int] | None  # (7, 5): the notes' GPU Requirements
+    unverified: frozenset[str]
+    source: str
+
+    def verified(self, name: str) -> bool:
+        return name not in self.unverified
+
+
 @dataclass(frozen=True)
 class Knowledge:
     as_of: str
@@ -99,6 +127,12 @@ class Knowledge:
     gpu_models: dict[str, GpuModel] = field(default_factory=dict)  # gpu_key(name) → model
     torch_arch_x86: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "12.8" → ("7.5", …, "12.0")
     torch_arch_minors: tuple[str, ...] = ()  # torch minors the architecture table was read for
+    ngc: dict[tuple[str, str], NgcRelease] = field(default_factory=dict)  # ("pytorch", "25.01") → release
+
+    def ngc_release(self, container: str, tag: str) -> NgcRelease | None:
+        """The row for an NGC tag (``25.01-py3``, ``25.01-py3-igpu``, ``24.10-trtllm-python-py3``), or None."""
+        match = re.match(r"^(\d{2}\.\d{2})(?:-|$)", tag)
+        return self.ngc.get((container, match.group(1))) if match else None
 
     def gpu(self, name: str) -> GpuModel | None:
         """A fleet entry: a model name from [gpu_models] ("H100", "GeForce RTX 4090") or ``sm_75``/``7.5``."""
@@ -169,6 +203,36 @@ def _torch_arch(compat: dict) -> tuple[dict[str, tuple[str, ...]], tuple[str, ..
     return rows, tuple(table.get("applies_to", ()))
 
 
+def _ngc_releases(compat: dict) -> dict[tuple[str, str], NgcRelease]:
+    """[ngc_pytorch] / [ngc_tensorflow] / [ngc_tritonserver], one row per YY.MM release."""
+    releases = {}
+    for container, family in NGC_CONTAINERS.items():
+        for release, row in compat.get(family, {}).items():
+            where = f'{ML_COMPAT}: [{family}."{release}"]'
+            if not re.fullmatch(r"\d{2}\.\d{2}", release) or not isinstance(row, dict):
+                raise KnowledgeError(f"{where}: releases are keyed YY.MM")
+            values = {}
+            for name in _NGC_FIELDS:
+                value = row.get(name)
+                if value is not None and not isinstance(value, str):
+                    raise KnowledgeError(f"{where}: '{name}' should be a string")
+                values[name] = value
+            capability = values["min_compute_capability"]
+            if capability is not None and not re.fullmatch(r"\d{1,2}\.\d", capability):
+                raise KnowledgeError(f"{where}: 'min_compute_capability' should look like 7.5")
+            unverified = set(row.get("unverified_fields", []))
+            if not row.get("verified", False):
+                unverified |= {n for n in _NGC_FIELDS if values[n] is not None}
+            releases[(container, release)] = NgcRelease(
+                container, release, values["cuda"], values["cudnn"], values["ubuntu"], values["python"],
+                values["torch"] or values["tensorflow"], values["driver_floor"],
+                tuple(int(p) for p in capability.split(".")) if capability else None,  # type: ignore[arg-type]
+                frozenset(unverified | ({"framework"} if {"torch", "tensorflow"} & unverified else set())),
+                str(_need(row, "source", str, where)),
+            )  # fmt: skip
+    return releases
+
+
 def _int_parts(version: str) -> tuple[int, ...] | None:
     numbers = re.findall(r"\d+", version.split("+")[0])
     return tuple(int(n) for n in numbers[:3]) if len(numbers) >= 2 else None
@@ -207,7 +271,8 @@ def _date(value: str, where: str) -> dt.date:
         raise KnowledgeError(f"{where}: {value!r} is not a date like 2026-10-31") from None
 
 
-_FAMILIES = frozenset({"torch", "tensorflow", "cuda", "image", "eol", "payload", "ngc_release", "requires_dist"})  # tables of sub-tables
+_FAMILIES = frozenset({"torch", "tensorflow", "cuda", "image", "eol", "payload", "requires_dist", "ngc_pytorch",
+                       "ngc_tensorflow", "ngc_tritonserver", "ngc_other"})  # tables of sub-tables
 
 
 def _sourced(tables: dict, file: str) -> None:
@@ -314,6 +379,7 @@ def parse_knowledge(compat: dict, bases: dict) -> Knowledge:
         gpu_models=_gpu_models(compat),
         torch_arch_x86=arch_rows,
         torch_arch_minors=arch_minors,
+        ngc=_ngc_releases(compat),
     )
 
 
@@ -519,4 +585,6 @@ def summarize_knowledge(knowledge: Knowledge) -> dict:
         "end-of-life tables": [f"{name} ({len(dates)})" for name, dates in sorted(knowledge.eol.items())],
         "base images": len(knowledge.images),
         "GPU models": len(knowledge.gpu_models),
+        "NGC releases": [f"{container} {_span([r for c, r in knowledge.ngc if c == container])}"
+                         for container in NGC_CONTAINERS if any(c == container for c, _ in knowledge.ngc)],
     }
