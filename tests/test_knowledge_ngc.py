@@ -93,3 +93,24 @@ def test_a_malformed_row_is_an_error_naming_it(damage, message):
     with pytest.raises(KnowledgeError) as error:
         parse_knowledge(compat, bases)
     assert message in str(error.value) and "ngc_pytorch" in str(error.value)
+
+
+# --- TensorFlow and onnxruntime-gpu architecture lists ([*_cuda_arch_support]) ----------------------
+
+
+def test_tensorflow_and_onnxruntime_arch_lists_are_loaded_with_what_they_apply_to():
+    archs = load_knowledge().framework_archs
+    assert archs["tensorflow"].archs[-1] == "9.0+PTX" and "2.21" in archs["tensorflow"].applies_to
+    assert archs["onnxruntime-gpu"].applies_to == ("11", "12") and "13" not in archs["onnxruntime-gpu"].applies_to
+    assert not archs["tensorflow"].applies_verified  # inferred release span: rules warn at most
+
+
+@pytest.mark.parametrize("table", ["tensorflow_cuda_arch_support", "onnxruntime_cuda_arch_support"])
+@pytest.mark.parametrize("archs", [[], ["sm_80"], "8.0", ["8.0", 9.0]])
+def test_a_malformed_arch_list_is_an_error_naming_the_table(table, archs):
+    raw = load_knowledge().raw
+    compat, bases = copy.deepcopy(raw["ml-compat.toml"]), copy.deepcopy(raw["base-images.toml"])
+    compat[table]["archs"] = archs
+    with pytest.raises(KnowledgeError) as error:
+        parse_knowledge(compat, bases)
+    assert f"[{table}] archs should list archs" in str(error.value)

@@ -80,6 +80,16 @@ class GpuModel:
         return f"sm_{self.capability[0]}{self.capability[1]}"
 
 
+@dataclass(frozen=True, slots=True)
+class FrameworkArchs:
+    """A framework's GPU wheel architecture list and the releases it applies to ([*_cuda_arch_support])."""
+
+    archs: tuple[str, ...]  # ("6.0", "7.0", "8.0", "8.9", "9.0+PTX")
+    applies_to: tuple[str, ...]  # TensorFlow minors ("2.18"), or onnxruntime-gpu CUDA majors ("12")
+    applies_verified: bool  # False: which releases the list belongs to is inferred (rules warn at most)
+    source: str
+
+
 NGC_CONTAINERS = {"pytorch": "ngc_pytorch", "tensorflow": "ngc_tensorflow", "tritonserver": "ngc_tritonserver"}
 _NGC_FIELDS = ("cuda", "cudnn", "ubuntu", "python", "torch", "tensorflow", "driver_floor", "min_compute_capability")
 
@@ -128,6 +138,7 @@ class Knowledge:
     torch_arch_x86: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "12.8" → ("7.5", …, "12.0")
     torch_arch_minors: tuple[str, ...] = ()  # torch minors the architecture table was read for
     ngc: dict[tuple[str, str], NgcRelease] = field(default_factory=dict)  # ("pytorch", "25.01") → release
+    framework_archs: dict[str, FrameworkArchs] = field(default_factory=dict)  # "tensorflow", "onnxruntime-gpu"
 
     def ngc_release(self, container: str, tag: str) -> NgcRelease | None:
         """The row for an NGC tag (``25.01-py3``, ``25.01-py3-igpu``, ``24.10-trtllm-python-py3``), or None."""
@@ -191,15 +202,37 @@ def _gpu_models(compat: dict) -> dict[str, GpuModel]:
     return models
 
 
+def _arch_texts(archs: object, where: str) -> tuple[str, ...]:
+    if not isinstance(archs, list) or not archs or not all(
+        isinstance(a, str) and re.fullmatch(r"\d+\.\d(?:\+PTX)?", a) for a in archs
+    ):
+        raise KnowledgeError(f"{where} should list archs like 8.0 or 9.0+PTX")
+    return tuple(archs)
+
+
+def _framework_archs(compat: dict) -> dict[str, FrameworkArchs]:
+    """[tensorflow_cuda_arch_support] (per TF minor) and [onnxruntime_cuda_arch_support] (per CUDA major)."""
+    found = {}
+    for package, table, key in (("tensorflow", "tensorflow_cuda_arch_support", "applies_to"),
+                                ("onnxruntime-gpu", "onnxruntime_cuda_arch_support", "applies_to_cuda_majors")):  # fmt: skip
+        row = compat.get(table)
+        if row is None:
+            continue
+        where = f"{ML_COMPAT}: [{table}]"
+        applies = [str(v) for v in _need(row, key, list, where)]
+        found[package] = FrameworkArchs(_arch_texts(row.get("archs"), f"{where} archs"), tuple(applies),
+                                        bool(row.get("verified")) and bool(row.get("applies_to_verified", True)),
+                                        str(row["source"]))  # fmt: skip
+    return found
+
+
 def _torch_arch(compat: dict) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
     """[torch_cuda_arch_support] linux_x86, keyed by CUDA major.minor ("12.6.3" → "12.6")."""
     table = compat.get("torch_cuda_arch_support", {})
     rows = {}
     for cuda, archs in table.get("linux_x86", {}).items():
-        if not isinstance(archs, list) or not all(isinstance(a, str) and re.fullmatch(r"\d+\.\d(?:\+PTX)?", a)
-                                                  for a in archs):  # fmt: skip
-            raise KnowledgeError(f'{ML_COMPAT}: [torch_cuda_arch_support] linux_x86."{cuda}" should list archs like 8.0')
-        rows[".".join(cuda.split(".")[:2])] = tuple(archs)
+        where = f'{ML_COMPAT}: [torch_cuda_arch_support] linux_x86."{cuda}"'
+        rows[".".join(cuda.split(".")[:2])] = _arch_texts(archs, where)
     return rows, tuple(table.get("applies_to", ()))
 
 
@@ -380,6 +413,7 @@ def parse_knowledge(compat: dict, bases: dict) -> Knowledge:
         torch_arch_x86=arch_rows,
         torch_arch_minors=arch_minors,
         ngc=_ngc_releases(compat),
+        framework_archs=_framework_archs(compat),
     )
 
 
