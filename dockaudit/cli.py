@@ -1,4 +1,5 @@
-"""Command line: ``dockaudit PATH…`` (= ``dockaudit check PATH…``), ``parse``, ``rules``, ``rule``.
+"""Command line: ``dockaudit PATH…`` (= ``dockaudit check PATH…``) and ``compose``: options → ``run`` → reports → exit code.
+The other commands are in ``dockaudit.commands``.
 
 Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it;
 2 usage, I/O or parse errors.
@@ -15,9 +16,8 @@ from pathlib import Path
 import click
 
 from dockaudit import __version__
-from dockaudit.files import InputError, is_compose_file, read_dockerfile
-
-REPORT_FORMATS = ("text", "json", "sarif", "junit", "checkstyle", "gitlab", "github", "markdown")
+from dockaudit.files import InputError, is_compose_file
+from dockaudit.report.output import REPORT_FORMATS, ReportWriteError, report_targets, valid_utf8, write_report
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SEVERITY_CHOICES = ("error", "warning", "info", "style", "never")
@@ -34,18 +34,18 @@ class _DefaultToCheck(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
     """One line on standard error; control characters from file names or contents are shown escaped."""
     from dockaudit.report import safe_text
 
     click.echo(f"dockaudit: {safe_text(message)}", err=True)
 
 
-def _split_list(values: tuple[str, ...]) -> list[str]:
+def split_list(values: tuple[str, ...]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _refuse_unknown_selectors(**options: list[str] | tuple[str, ...]) -> None:
+def refuse_unknown_selectors(**options: list[str] | tuple[str, ...]) -> None:
     """A usage error for the first selector of ``--select``/``--ignore``/… that names no rule."""
     from dockaudit.linting.engine import load_rules, unknown_selectors
 
@@ -56,7 +56,7 @@ def _refuse_unknown_selectors(**options: list[str] | tuple[str, ...]) -> None:
                                      param_hint="--" + option.replace("_", "-"))  # fmt: skip
 
 
-def _build_args(values: tuple[str, ...]) -> dict[str, str]:
+def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
     args = {}
     for value in values:
         name, eq, arg = value.partition("=")
@@ -212,13 +212,13 @@ def check(
     if stdin_filename is not None and (apply_fixes or show_diff):  # the fixed text would be written to PATH
         raise click.BadParameter("not with --fix or --diff", param_hint="--stdin-filename")
     flags = Flags(
-        select=_split_list(select),
-        ignore=_split_list(ignore),
-        extend_select=_split_list(extend_select),
+        select=split_list(select),
+        ignore=split_list(ignore),
+        extend_select=split_list(extend_select),
         config=Path(config_file) if config_file else None,
         isolated=isolated,
         target=target,
-        build_args=_build_args(build_args),
+        build_args=parse_build_args(build_args),
         context_dir=Path(context_dir) if context_dir else None,
         use_context=not no_context,
         min_driver=min_driver,
@@ -226,7 +226,7 @@ def check(
         online=online,
         stdin_filename=stdin_filename,
     )
-    _refuse_unknown_selectors(select=flags.select, ignore=flags.ignore, extend_select=flags.extend_select)
+    refuse_unknown_selectors(select=flags.select, ignore=flags.ignore, extend_select=flags.extend_select)
     if online:
         from dockaudit.facts.online import BUDGET
 
@@ -325,9 +325,9 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
         by_folder: dict = {}
         plans = {path: cached_plan(flags, path, by_folder) for path in files}
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         sys.exit(EXIT_ERROR)
-    reports = _report_targets(run.formats or ((run_config.format,) if run_config.format else ()), run.output)
+    reports = report_targets(run.formats or ((run_config.format,) if run_config.format else ()), run.output)
     compose_files = [f for f in files if f != "-" and is_compose_file(f)]
     if run.merge_compose:
         compose_files = [f for f in files if f != "-"]
@@ -352,17 +352,21 @@ def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
     results.extend(FileResult(error.path, [], None, error.reason) for error in errors)
     for result in results:
         if result.error:
-            _fail(f"{result.path}: {result.error}")
+            fail(f"{result.path}: {result.error}")
     try:
         results = _fix_and_baseline(flags, run, results, plans, echo)
     except RunError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         sys.exit(EXIT_ERROR)
 
     findings = [f for r in results for f in r.findings]
     report_to_stderr = run.apply_fixes and "-" in run.paths  # stdout carries the fixed file
-    for report_format, destination in reports:
-        _write_report(results, findings, report_format, destination, run.no_color, _layout(run), report_to_stderr)
+    try:
+        for report_format, destination in reports:
+            write_report(results, findings, report_format, destination, run.no_color, _layout(run), report_to_stderr)
+    except ReportWriteError as exc:
+        fail(str(exc))
+        sys.exit(EXIT_ERROR)
     ml_rules = any(r.family == "ml" for plan in plans.values() for r in plan.rules)
     if ml_rules and any(report_format == "text" for report_format, _ in reports) and not run.quiet:
         _note_stale_knowledge()
@@ -388,7 +392,7 @@ def _fix_and_baseline(flags, run: CheckRun, results: list, plans: dict, echo: _S
         results, echo.fixed = write_fixes(results, outcomes, run.fix_symlink_targets)
         for result in results:
             if result.error and id(result) in outcomes:
-                _fail(f"{result.path}: {result.error}")  # the fixed text was not written
+                fail(f"{result.path}: {result.error}")  # the fixed text was not written
     if run.write_baseline:
         count = record_baseline(results, run.write_baseline)
         click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to the baseline {run.write_baseline}.", err=True)
@@ -413,12 +417,12 @@ def _selection(run: CheckRun, config):
     """How directory scans choose files: flags over the configuration (``dockaudit.discovery``)."""
     from dockaudit.discovery import DEFAULT_EXCLUDE, Selection
 
-    flagged = _split_list(run.exclude)
+    flagged = split_list(run.exclude)
     configured = config.exclude if config.exclude is not None else DEFAULT_EXCLUDE
     base = config.root if config.path is not None and not flagged else Path.cwd()
     return Selection(
         exclude=tuple(flagged) if flagged else configured,
-        extend_exclude=(*config.extend_exclude, *_split_list(run.extend_exclude)),
+        extend_exclude=(*config.extend_exclude, *split_list(run.extend_exclude)),
         base=base,
         respect_gitignore=config.respect_gitignore if run.respect_gitignore is None else run.respect_gitignore,
         force_exclude=run.force_exclude,
@@ -438,7 +442,7 @@ def _show_files(files: list[str], errors: list[InputError]) -> None:
     for path in files:
         click.echo(safe_text(path))
     for error in errors:
-        _fail(str(error))
+        fail(str(error))
     sys.exit(EXIT_ERROR if errors else EXIT_CLEAN)
 
 
@@ -478,7 +482,7 @@ def _skipped_as_not_a_dockerfile(error: InputError, discovered: set[str]) -> boo
     on stderr and skipped, without failing the run.  A file the user named still fails it."""
     if error.path not in discovered or not error.reason.startswith("binary file"):
         return False
-    _fail(f"{error.path}: {error.reason}; skipped")
+    fail(f"{error.path}: {error.reason}; skipped")
     return True
 
 
@@ -507,32 +511,10 @@ def _print_fix_diffs(results, outcomes) -> bool:
         diff = difflib.unified_diff(
             outcome.original.splitlines(keepends=True), outcome.text.splitlines(keepends=True), name, name
         )
-        click.echo(_valid_utf8("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+        click.echo(valid_utf8("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
                                        for line in diff)), nl=False)  # fmt: skip
     click.echo(f"{changed} file{'s' if changed != 1 else ''} would be changed.", err=True)
     return changed > 0
-
-
-def _report_targets(formats: tuple[str, ...], output: str | None) -> list[tuple[str, str | None]]:
-    """``--format sarif:out.sarif --format text`` → [("sarif", "out.sarif"), ("text", None)]."""
-    targets: list[tuple[str, str | None]] = []
-    for value in formats or ("text",):
-        name, colon, destination = value.partition(":")
-        if name not in REPORT_FORMATS:
-            raise click.BadParameter(f"{name!r} is not one of {', '.join(REPORT_FORMATS)}", param_hint="--format")
-        targets.append((name, destination if colon and destination else None))
-    if output:
-        for index, (name, destination) in enumerate(targets):
-            if destination is None:
-                targets[index] = (name, output)
-                break
-    return targets
-
-
-def _valid_utf8(text: str) -> str:
-    """Bytes of the Dockerfile that are not UTF-8 (kept as surrogates while linting) become U+FFFD in
-    reports, so every report is valid UTF-8 whatever the file held."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _layout(run: CheckRun):
@@ -540,80 +522,6 @@ def _layout(run: CheckRun):
     from dockaudit.report.text import Layout
 
     return Layout(run.output_format, run.quiet, run.statistics, run.show_fixes)
-
-
-def _write_report(results, findings, output_format, output, no_color, layout, to_stderr=False) -> None:
-    """One report in ``output_format`` to ``output`` (a file, written atomically) or standard output;
-    the text report is coloured, with rule ids as hyperlinks, only on a terminal."""
-    if output_format != "text":
-        from importlib import import_module
-
-        text = import_module(f"dockaudit.report.{output_format}").render(results, findings)
-    else:
-        from dataclasses import replace
-
-        from dockaudit.report.text import print_colored, render
-
-        if output is None and not no_color and not to_stderr and sys.stdout.isatty():
-            print_colored(results, findings, replace(layout, links=True))
-            return
-        text = render(results, findings, layout)
-    text = _valid_utf8(text)
-    if output:
-        from dockaudit.atomic import write_atomically
-
-        try:  # atomically: CI must never upload half a report, or an earlier run's
-            write_atomically(Path(output), text.encode("utf-8"))
-        except OSError as exc:
-            _fail(f"{output}: cannot write report: {exc.strerror or exc}")
-            sys.exit(EXIT_ERROR)
-    else:
-        click.echo(text, nl=False, err=to_stderr)
-
-
-@cli.command("parse")
-@click.argument("path")
-@click.option("--format", "output_format", type=click.Choice(["json", "dump"]), default="json", show_default=True)
-@click.option("--build-arg", "build_args", multiple=True, help="NAME=VALUE, as docker build --build-arg.")
-def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) -> None:
-    """Print the instruction tree (json), or BuildKit's own AST dump text (dump)."""
-    from dockaudit.syntax.parser import DockerfileSyntaxError, parse
-
-    try:
-        data = read_dockerfile(path)
-        tree = parse(data, None if path == "-" else path)
-    except InputError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    except DockerfileSyntaxError as exc:
-        _fail(f"{path}:{exc.line}: {exc.message}")
-        sys.exit(EXIT_ERROR)
-    if output_format == "dump":
-        from dockaudit.syntax.dump import dump
-
-        click.echo(_valid_utf8(dump(tree)), nl=False)
-    else:
-        import json
-
-        from dockaudit.context import LintContext, Options
-        from dockaudit.facts.knowledge import KnowledgeError
-        from dockaudit.facts.mlfacts import ml_facts
-        from dockaudit.syntax.tree_json import tree_to_dict
-
-        arguments = _build_args(build_args)
-        document = tree_to_dict(tree, arguments)
-        context_dir = Path(path).resolve().parent if path != "-" else None
-        ctx = LintContext(tree, Options(build_args=arguments, context_dir=context_dir, use_context=path != "-"))
-        try:
-            from dockaudit.facts.knowledge import load_knowledge, unknown_facts
-
-            document["facts"] = [stage.to_json() for stage in ml_facts(ctx).stages]
-            for stage in document["facts"]:
-                stage["unknown_to_tables"] = unknown_facts(stage, load_knowledge())
-        except KnowledgeError as exc:
-            _fail(str(exc))
-            sys.exit(EXIT_ERROR)
-        click.echo(_valid_utf8(json.dumps(document, indent=2, ensure_ascii=False)))
 
 
 def _compose_command() -> click.Command:
@@ -637,224 +545,9 @@ def _compose_command() -> click.Command:
 cli.add_command(_compose_command())
 
 
-@cli.command("image")
-@click.argument("sources", nargs=-1, required=True)
-@click.option("--format", "formats", multiple=True, metavar="FORMAT[:FILE]", help="As for check.")
-@click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the (first) report to FILE."
-)
-@click.option("--select", multiple=True, help="Rule ids, prefixes, names or presets to run (default: the DA8xx rules).")
-@click.option("--ignore", multiple=True, help="Rule ids, prefixes, names or presets to skip.")
-@click.option("--platform", default="linux/amd64", show_default=True, help="The image of an index to audit.")
-@click.option("--all-platforms", is_flag=True, help="Audit every image of an index.")
-@click.option("--insecure", is_flag=True, help="Plain HTTP for docker:// registries (local test registries).")
-@click.option("--dockerfile", "dockerfile_path", type=click.Path(dir_okay=False, exists=True),
-              help="The Dockerfile the image was built from: its rules run too, and findings name its lines.")  # fmt: skip
-@click.option("--max-image-size", type=float,
-              help="Budget in MiB for the whole image (DA805; config: max-image-size).")  # fmt: skip
-@click.option("--max-layer-size", type=float, help="Budget in MiB for one layer (DA805; config: max-layer-size).")
-@click.option("--max-layer-unpacked", type=click.FloatRange(min=0, min_open=True), default=256, show_default=True,
-              help="GiB one compressed layer may inflate to; beyond it the layer is refused as a bomb.")  # fmt: skip
-@click.option("--max-unpacked", type=click.FloatRange(min=0, min_open=True), default=1024, show_default=True,
-              help="GiB all layers of an image may inflate to.")  # fmt: skip
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True),
-              help="Use this config file (default: the nearest one up from the working directory).")  # fmt: skip
-@click.option("--isolated", is_flag=True, help="Ignore configuration files.")
-@click.option("--fail-on", type=click.Choice(SEVERITY_CHOICES), default="warning", show_default=True)
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings reach --fail-on.")
-@click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
-@click.option("--quiet", "-q", is_flag=True, help="Only the finding lines.")
-def image_command(sources, formats, output, select, ignore, platform, all_platforms, insecure, dockerfile_path,
-                  max_image_size, max_layer_size, max_layer_unpacked, max_unpacked, config_file, isolated, fail_on,
-                  exit_zero, no_color, quiet) -> None:  # fmt: skip
-    """Audit built images: docker-archive:PATH, oci:DIR[:REF], oci-archive:PATH[:REF],
-    docker://[HOST/]NAME[:TAG|@DIGEST] (a bare NAME:TAG is Docker Hub), docker-daemon:NAME."""
-    from dockaudit.config import ConfigError
-    from dockaudit.image.audit import audit_source
-    from dockaudit.image.layers import UnpackBudget
-    from dockaudit.run import Flags, exit_code, image_plan
+from dockaudit import commands  # noqa: E402 - the other commands join the group defined above
 
-    flags = Flags(select=_split_list(select), ignore=_split_list(ignore),
-                  config=Path(config_file) if config_file else None, isolated=isolated)  # fmt: skip
-    _refuse_unknown_selectors(select=flags.select, ignore=flags.ignore)
-    try:
-        plan = image_plan(flags, max_image_size, max_layer_size)
-    except ConfigError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    unpack = UnpackBudget(int(max_layer_unpacked * 1024**3), int(max_unpacked * 1024**3))
-    tables: list[str] = []
-    show_tables = not quiet and (not formats or formats == ("text",))
-
-    def remember(ctx) -> None:
-        if show_tables:
-            from dockaudit.report.layers import render_layers
-
-            tables.append(render_layers(ctx))
-
-    dockerfile_result = None
-    if dockerfile_path:  # judged with its own configuration's rules, as `dockaudit check` would
-        from dockaudit.run import lint_file
-
-        try:
-            dockerfile_result = lint_file(Flags(config=flags.config, isolated=isolated), dockerfile_path)
-        except ConfigError as exc:
-            _fail(str(exc))
-            sys.exit(EXIT_ERROR)
-        if isinstance(dockerfile_result, InputError):
-            _fail(str(dockerfile_result))
-            sys.exit(EXIT_ERROR)
-    tree = dockerfile_result.dockerfile if dockerfile_result else None
-    results = [
-        r for s in sources
-        for r in audit_source(s, plan.rules, plan.options, platform, all_platforms, insecure, remember, tree, unpack)
-    ]
-    results = [r if r.error else _configured_image(plan, r) for r in results]
-    if dockerfile_result is not None:
-        from dockaudit.image.audit import merge_secret_findings
-
-        merge_secret_findings(results, dockerfile_result)
-        results.append(dockerfile_result)
-    for table in tables:
-        click.echo(table)
-    for result in results:
-        if result.error:
-            _fail(result.error)
-    findings = [f for r in results for f in r.findings]
-    for report_format, destination in _report_targets(formats, output):
-        _write_report(results, findings, report_format, destination, no_color, _image_layout(quiet))
-    sys.exit(exit_code(results, fail_on, exit_zero))
-
-
-def _configured_image(plan, result):
-    """An image's findings through the configuration's filter (severity overrides; per-file ignores
-    whose glob matches the image reference)."""
-    result.findings = plan.findings_filter(result.path)(result.findings)
-    return result
-
-
-def _image_layout(quiet: bool):
-    from dockaudit.report.text import Layout
-
-    return Layout(quiet=quiet)
-
-
-@cli.command("init")
-@click.argument("folder", default=".", type=click.Path(file_okay=False, exists=True))
-def init_command(folder: str) -> None:
-    """Write a commented starter .dockaudit.toml into FOLDER (never overwrites)."""
-    from dockaudit.config import ConfigError, write_starter
-
-    try:
-        target = write_starter(Path(folder))
-    except ConfigError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    click.echo(f"Wrote {target}.")
-
-
-@cli.group("knowledge", invoke_without_command=True)
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.pass_context
-def knowledge_command(context: click.Context, output_format: str) -> None:
-    """What the ML knowledge tables cover: versions, CUDA driver floors, end-of-life dates, their date
-    (`knowledge refresh` reads them again from their sources)."""
-    if context.invoked_subcommand is not None:
-        return
-    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge, summarize_knowledge
-
-    try:
-        summary = summarize_knowledge(load_knowledge())
-    except KnowledgeError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    if output_format == "json":
-        import json
-
-        click.echo(json.dumps(summary, indent=2))
-        return
-    click.echo(f"Knowledge tables as of {summary['as_of']} (dockaudit/facts/knowledge/ml-compat.toml, base-images.toml)")
-    for key, value in summary.items():
-        if key != "as_of":
-            click.echo(f"  {key:<22} {', '.join(value) if isinstance(value, list) else value}")
-
-
-@knowledge_command.command("refresh")
-@click.option("--pypi", default="https://pypi.org/simple/", show_default=True, help="A PEP 691 simple index.")
-@click.option("--pytorch-index", default="https://download.pytorch.org/whl/", show_default=True,
-              help="The PyTorch wheel index ('' to skip).")  # fmt: skip
-@click.option("--registry-image", default="nvidia/cuda", show_default=True,
-              help="The CUDA image whose tag list is read ('' to skip).")  # fmt: skip
-@click.option("--write", "write_to", type=click.Path(dir_okay=False), default=None,
-              help="Also write the refreshed facts to this override file (load it with DOCKAUDIT_KNOWLEDGE_OVERRIDE).")
-def knowledge_refresh_command(pypi: str, pytorch_index: str, registry_image: str, write_to: str | None) -> None:
-    """Read the version tables again from PyPI, the PyTorch index and the registry, and print the diff against
-    the shipped tables for a maintainer to review (nothing installed is changed). Exit 1 when facts changed."""
-    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge
-    from dockaudit.facts.knowledge.refresh import Sources, refresh, render_toml, review_diff, write_override
-
-    try:
-        shipped = load_knowledge().raw
-    except KnowledgeError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    result = refresh(Sources(pypi, pytorch_index or None, registry_image or None),
-                     shipped=shipped.get("ml-compat.toml", {}))  # fmt: skip
-    for problem in result.problems:
-        _fail(f"not refreshed: {problem}")
-    diff = review_diff({"ml-compat": shipped.get("ml-compat.toml", {})}, result.override)
-    click.echo(_valid_utf8(diff) if diff else "The sources agree with the shipped tables.", nl=not diff)
-    if write_to:
-        try:
-            write_override(write_to, render_toml(result.override))
-        except OSError as exc:
-            _fail(f"{write_to}: cannot write: {exc.strerror or exc}")
-            sys.exit(EXIT_ERROR)
-        except ValueError as exc:
-            _fail(f"{write_to}: {exc}")
-            sys.exit(EXIT_ERROR)
-        click.echo(f"Wrote {write_to}; later runs load it with DOCKAUDIT_KNOWLEDGE_OVERRIDE={write_to}.", err=True)
-    sys.exit(EXIT_FINDINGS if diff else EXIT_CLEAN)
-
-
-@cli.command("rules")
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "markdown", "reference"]),
-              default="table", show_default=True)  # fmt: skip
-def rules_command(output_format: str) -> None:
-    """List the rule catalogue (reference: the catalogue plus every rule's docs, as in docs/rules.md)."""
-    from dockaudit.linting.catalogue import render_catalogue, render_reference
-
-    click.echo(render_reference() if output_format == "reference" else render_catalogue(output_format), nl=False)
-
-
-@cli.command("rule")
-@click.argument("rule_id")
-def rule_command(rule_id: str) -> None:
-    """Show one rule's full documentation (by id, name or hadolint/BuildKit alias), or a preset's rules."""
-    from dockaudit.linting.catalogue import render_preset, render_rule_docs
-    from dockaudit.linting.engine import rule_by_id
-
-    found = rule_by_id(rule_id)
-    preset = render_preset(rule_id) if found is None else None
-    if preset is not None:
-        click.echo(preset, nl=False)
-        return
-    if found is None:
-        _fail(f"unknown rule {rule_id!r} (see `dockaudit rules`)")
-        sys.exit(EXIT_ERROR)
-    click.echo(render_rule_docs(found), nl=False)
-
-
-@cli.command("lsp")
-def lsp_command() -> None:
-    """Run the language server on stdio (for editors; needs the lsp extra: pip install 'dockaudit-lint[lsp]')."""
-    try:
-        from dockaudit.lsp.server import serve
-    except ImportError as exc:
-        missing = (exc.name or "pygls").split(".")[0]  # the distribution, not the submodule that failed
-        _fail(f"lsp: {missing} is not installed: pip install 'dockaudit-lint[lsp]'")
-        sys.exit(EXIT_ERROR)
-    serve(sys.stdin.buffer, sys.stdout.buffer)
+commands.register(cli)
 
 
 class _Signalled(BaseException):
@@ -886,12 +579,12 @@ def main() -> None:
     except _Signalled as stop:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, signal.SIG_IGN)  # a second signal must not interrupt the exit
-        _fail("interrupted" if stop.signum == signal.SIGINT else "terminated")
+        fail("interrupted" if stop.signum == signal.SIGINT else "terminated")
         sys.exit(128 + stop.signum)
     except Exception as exc:  # noqa: BLE001 - a bug: one line, exit 2, never a traceback with exit 1
         import traceback
 
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        _fail(f"internal error: {type(exc).__name__}: {exc} [{Path(where.filename).name}:{where.lineno}]; "
+        fail(f"internal error: {type(exc).__name__}: {exc} [{Path(where.filename).name}:{where.lineno}]; "
               "please report it")  # fmt: skip
         sys.exit(EXIT_ERROR)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from dockaudit.context import Options
 from dockaudit.files import InputError, read_regular_file
+from dockaudit.report.output import REPORT_FORMATS
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import Rule
 from dockaudit.linting.selectors import is_shellcheck_code, matches
@@ -36,7 +37,6 @@ DOCKAUDIT_FILE = ".dockaudit.toml"
 PYPROJECT = "pyproject.toml"
 HADOLINT_FILES = (".hadolint.yaml", ".hadolint.yml")
 FAIL_ON = ("error", "warning", "info", "style", "never")
-FORMATS = ("text", "json", "sarif", "junit", "checkstyle", "gitlab", "github", "markdown")
 MAX_CONFIG_BYTES = 1024 * 1024  # real configuration files are a few KiB
 
 
@@ -230,7 +230,7 @@ def parse_config(data: object, path: Path) -> Config:
     if "fail-on" in data:
         values["fail_on"] = _choice(data["fail-on"], FAIL_ON, where("fail-on"))
     if "format" in data:
-        values["format"] = _choice(data["format"], FORMATS, where("format"))
+        values["format"] = _choice(data["format"], REPORT_FORMATS, where("format"))
     options: dict = {}
     for key, attribute in (
         ("trusted-registries", "trusted_registries"),

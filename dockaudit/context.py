@@ -4,7 +4,7 @@ options, and (through ``resources``) the knowledge tables, tools and the registr
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -223,6 +223,13 @@ class LintContext:
         if key not in self._derived:
             self._derived[key] = build()
         return self._derived[key]  # type: ignore[return-value]
+
+    def instructions_and_triggers(self) -> Iterator[Instruction]:
+        """Every instruction, each ONBUILD's trigger right after the ONBUILD that holds it."""
+        for instruction in self.dockerfile.instructions:
+            yield instruction
+            if instruction.trigger is not None:
+                yield instruction.trigger
 
     def all_commands(self) -> list[tuple[Instruction, Command]]:
         return [(i, c) for i in self.dockerfile.instructions for c in self.commands(i)]

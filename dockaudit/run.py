@@ -146,7 +146,9 @@ def lint_file(flags: Flags, path: str, plan: FilePlan | None = None, data: bytes
 def missing_target(tree, target: str) -> str | None:
     """Why ``--target`` cannot be built from ``tree`` (no stage of that name), or None when it can:
     docker build fails there, so judging the last stage instead would report on another image."""
-    names = [stage.name for stage in tree.stages if stage.name]
+    from dockaudit.syntax.stages import build_stages
+
+    names = [stage.name for stage in build_stages(tree) if stage.name]
     if target.lower() in names:
         return None
     return f"--target {target!r} names no stage of this file (stages: {', '.join(names) or 'none named'})"

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from dockaudit.cli import cli
 from dockaudit.compose.project import MAX_COMPOSE_LOADS, ComposeError, load_project
+from dockaudit.facts.resources import Resources
 from tests.conftest import REPO
 
 CANARY = "CANARY-5e1f0c"  # in every planted file outside the project; must never reach a report
@@ -470,7 +471,7 @@ def test_a_planted_bare_repository_cannot_hide_a_committed_env_file(tmp_path: Pa
     # The files of a bare repository (HEAD, config, objects/, refs/), committed next to an env file:
     # git run in that folder took them for the repository, found the env file untracked, and the
     # rule on committed secrets was silenced.  Git must answer from the project's own repository.
-    from rules.compose import _tracked_by_git
+    from dockaudit_rules.da91_compose_exposure import _tracked_by_git
 
     def git(*args: str) -> None:
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
@@ -488,4 +489,4 @@ def test_a_planted_bare_repository_cannot_hide_a_committed_env_file(tmp_path: Pa
     git("init", "-q")
     git("add", ".")
     git("commit", "-qm", "a PR")
-    assert _tracked_by_git(folder / "secrets.env") is True
+    assert _tracked_by_git(Resources(), folder / "secrets.env") is True

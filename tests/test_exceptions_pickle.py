@@ -17,6 +17,7 @@ import dockaudit_rules
 
 SAMPLE_ARGUMENTS = {
     "ChangedSinceRead": ("a/Dockerfile",),
+    "ReportWriteError": ("out.sarif: cannot write report: Permission denied",),
     "RunError": ("baseline.json: cannot write the baseline: Permission denied",),
     "BaselineError": ("baseline.json", "not UTF-8 text"),
     "_Signalled": (15,),

@@ -133,3 +133,95 @@ def test_junit_image_findings_name_the_config_or_layer_not_a_line(layered):
     assert any(name.endswith("in layer 2") for name in names), names
     assert not any("line" in name for name in names) and suite.get("file") is None
     assert ":1:1" not in ET.tostring(root, encoding="unicode")
+
+
+# Checkstyle, GitLab, GitHub and Markdown name the image and its config or layer, as each format's
+# readers can show it: a Dockerfile line when --dockerfile maps the layer to one, else no pseudo-line.
+SECRET = "credential file"
+REFERENCE = "docker-archive:app.tar (app:1)"
+
+
+def _checkstyle(*args: str) -> dict[str, list[dict[str, str]]]:
+    from xml.etree import ElementTree as ET
+
+    root = ET.fromstring(run(*args, "--format", "checkstyle").output.encode())
+    return {file.get("name"): [dict(error.attrib) for error in file] for file in root.findall("file")}
+
+
+def test_checkstyle_names_the_layer_as_the_file_and_gives_no_line(layered):
+    files = _checkstyle("image", layered)
+    (secret,) = files[f"{REFERENCE}/layer 2"]
+    assert SECRET in secret["message"] and secret["line"] == "0" and "column" not in secret
+    assert files[REFERENCE] == [] or all(e["line"] == "0" for e in files[REFERENCE])
+
+
+def test_checkstyle_puts_a_mapped_image_finding_on_the_dockerfile_line(layered):
+    files = _checkstyle("image", layered, "--dockerfile", "Dockerfile")
+    (secret,) = [e for e in files["Dockerfile"] if SECRET in e["message"]]
+    assert secret["line"] == "3" and secret["message"].endswith(f"[{REFERENCE} layer 2]")
+    assert not any(name.startswith(REFERENCE + "/") for name in files)
+
+
+def _gitlab(*args: str) -> list[dict]:
+    return json.loads(run(*args, "--format", "gitlab").output)
+
+
+def test_gitlab_locates_an_image_finding_at_the_image_reference(layered):
+    (secret,) = [i for i in _gitlab("image", layered) if SECRET in i["description"]]
+    assert secret["location"] == {"path": REFERENCE, "lines": {"begin": 1, "end": 1}}
+    assert secret["description"].endswith(f"[{REFERENCE} layer 2]")
+
+
+def test_gitlab_locates_a_mapped_image_finding_on_the_dockerfile_line(layered):
+    issues = _gitlab("image", layered, "--dockerfile", "Dockerfile")
+    (secret,) = [i for i in issues if SECRET in i["description"]]
+    assert secret["location"] == {"path": "Dockerfile", "lines": {"begin": 3, "end": 3}}
+    assert len({i["fingerprint"] for i in issues}) == len(issues)
+
+
+def test_gitlab_locates_a_config_finding_at_the_image_even_with_a_dockerfile(image):
+    config = [i for i in _gitlab("image", image, "--dockerfile", "Dockerfile") if i["description"].endswith("config]")]
+    assert any(i["check_name"] == "DA802 image-secret" for i in config)
+    assert all(i["location"] == {"path": REFERENCE, "lines": {"begin": 1, "end": 1}} for i in config)
+
+
+def _github(*args: str) -> list[str]:
+    return run(*args, "--format", "github").output.splitlines()
+
+
+def test_github_annotates_an_unmapped_image_finding_on_no_file(layered):
+    (secret,) = [line for line in _github("image", layered) if SECRET in line]
+    _, properties, message = secret.split("::")
+    assert properties.startswith("error ") and "file=" not in properties and "line=" not in properties
+    assert "title=DA802 image-secret in docker-archive%3Aapp.tar (app%3A1) layer 2" in properties
+    assert message == "/app/.env (layer 2) looks like a credential file"
+
+
+def test_github_annotates_a_mapped_image_finding_on_the_dockerfile_line(layered):
+    (secret,) = [line for line in _github("image", layered, "--dockerfile", "Dockerfile") if SECRET in line]
+    assert secret.startswith("::error file=Dockerfile,line=3,title=DA802 image-secret in docker-archive%3Aapp.tar")
+
+
+def test_github_reports_an_unreadable_image_on_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("image", "docker-archive:missing.tar", "--format", "github")
+    assert result.exit_code == 2
+    (line,) = [line for line in result.output.splitlines() if line.startswith("::error")]
+    assert line.startswith("::error title=dockaudit::docker-archive:missing.tar: ")
+
+
+def test_markdown_has_a_line_per_image_and_places_findings_in_the_config_or_a_layer(image):
+    output = run("image", image, "--format", "markdown").output
+    assert "in 1 image:" in output
+    (heading,) = [line for line in output.splitlines() if line.startswith("- Image ")]
+    assert heading.startswith(f"- Image `{REFERENCE}`: id `sha256:") and heading.endswith("linux/arm64, 4.9 KiB in 2 layers")
+    rows = [line for line in output.splitlines() if line.startswith("| `")]
+    assert any(row.startswith(f"| `{REFERENCE}` config | DA802") for row in rows), rows
+    assert not any(":1`" in row for row in rows)  # no pseudo-line
+
+
+def test_markdown_places_a_mapped_image_finding_on_the_dockerfile_line(layered):
+    output = run("image", layered, "--dockerfile", "Dockerfile", "--format", "markdown").output
+    assert "in 1 image and 1 file:" in output
+    (row,) = [line for line in output.splitlines() if SECRET in line]
+    assert row.startswith("| `Dockerfile:3` layer 2 | DA802 `image-secret` | error |")

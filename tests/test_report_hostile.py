@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from dockaudit import atomic as atomic_module
 from dockaudit.atomic import write_atomically as write_file_atomically
 from dockaudit.linting.baseline import MAX_BASELINE_BYTES, BaselineError, read_baseline
-from dockaudit.cli import REPORT_FORMATS, cli
+from dockaudit.cli import cli
+from dockaudit.report.output import REPORT_FORMATS
 from dockaudit.report import safe_data, safe_text
 from tests.conftest import FIXTURES
 

@@ -16,6 +16,7 @@ from dockaudit.context import LintContext
 from dockaudit.linting.engine import load_rules, check_dockerfile, select_rules
 from dockaudit.syntax import parse
 from dockaudit.syntax.nodes import Dockerfile
+from dockaudit.syntax.stages import build_stages
 from dockaudit.syntax.source import CHECKPOINT_CHARS, Source
 from dockaudit.syntax.stages import PLATFORM_ARGS, Stage, Variable, arg_declarations, env_pairs
 from dockaudit.syntax.stages import _expand_or_raw as expand_or_raw
@@ -105,7 +106,7 @@ def test_da308_still_trusts_a_no_cache_variable_named_anywhere_in_the_file(text,
 
 def test_instructions_between_two_arg_or_env_share_one_scope():
     text = "FROM alpine\nRUN a\nRUN b\nCOPY x /x\nENV A=1\nRUN c\nWORKDIR /w\nARG B\nARG C=2\nRUN d\nUSER u\n"
-    (stage,) = parse(text).stages
+    (stage,) = build_stages(parse(text))
     scopes = [scope for _instruction, scope in stage.scopes()]
     assert len({id(s) for s in scopes}) == 4  # before ENV A, before ARG B, before ARG C, after it
     assert scopes[0] is scopes[1] is scopes[2] is scopes[3]
@@ -121,12 +122,12 @@ def test_instructions_between_two_arg_or_env_share_one_scope():
 
 def test_a_long_stage_without_arg_or_env_holds_one_scope_and_no_copies():
     text = "FROM alpine\nENV A=1 B=2 C=3\n" + "RUN echo $A\n" * 5000
-    (stage,) = parse(text).stages
+    (stage,) = build_stages(parse(text))
     assert len({id(scope) for _instruction, scope in stage.scopes()}) == 2
 
 
 def test_scope_at_finds_each_instructions_scope():
-    (stage,) = parse("FROM alpine\nENV A=1\nRUN x\n").stages
+    (stage,) = build_stages(parse("FROM alpine\nENV A=1\nRUN x\n"))
     env, run = stage.instructions
     assert stage.scope_at(env) == {}
     assert dict(stage.scope_at(run)) == {"A": Variable("A", "1", "env", env)}
@@ -145,17 +146,18 @@ def test_da403_looks_up_the_scope_of_each_install_instead_of_scanning_the_stage(
 
 
 def test_scopes_survive_pickling():
-    tree = parse("FROM alpine AS a\nENV A=1\nFROM a\nRUN x\n")
-    tree.stages[-1].scopes()  # built before pickling
-    copy = pickle.loads(pickle.dumps(tree))
-    stage = copy.stages[-1]
-    assert dict(stage.scope_at(stage.instructions[0])) == {"A": Variable("A", "1", "env", copy.instructions[1])}
+    stages = build_stages(parse("FROM alpine AS a\nENV A=1\nFROM a\nRUN x\n"))
+    stages[-1].scopes()  # built before pickling
+    copy = pickle.loads(pickle.dumps(stages))
+    stage = copy[-1]
+    env = copy[0].instructions[0]
+    assert dict(stage.scope_at(stage.instructions[0])) == {"A": Variable("A", "1", "env", env)}
 
 
 def test_a_long_chain_of_stages_does_not_recurse():
     chain = "".join(f"FROM s{n - 1} AS s{n}\nENV A{n}=$A{n - 1}\n" for n in range(1, 3000))
     text = "FROM alpine AS s0\nENV A0=0\n" + chain
-    stages = parse(text).stages
+    stages = build_stages(parse(text))
     last_env = stages[-1].instructions[0]
     assert stages[-1].scope_at(last_env)["A2998"].value == "0"
 
@@ -241,7 +243,7 @@ def test_shared_scopes_agree_with_a_fresh_dict_per_instruction_on_the_real_corpu
 
 def _assert_same_scopes(tree, label: str = "") -> None:
     memo: dict[int, dict[str, Variable]] = {}
-    for stage in tree.stages:
+    for stage in build_stages(tree):
         expected = _reference_scopes(stage, memo)
         actual = stage.scopes()
         assert [i for i, _ in actual] == [i for i, _ in expected], label

@@ -58,6 +58,10 @@ class ComposeContext:
             return Span(node.key_start, node.key_end or node.key_start)
         return Span(node.start, max(node.end, node.start))
 
+    def finding(self, node: YNode, message: str, key: bool = False) -> Violation:
+        """A finding at ``node`` (at its key when ``key``), in the file of the project it came from."""
+        return Violation(self.span(node, key), message, path=node.file)
+
     @cached_property
     def sources(self) -> dict[str, Source]:
         return {path: Source(text, path) for path, text in self.project.texts.items()}
@@ -73,7 +77,7 @@ class ComposeContext:
         # the context the build reads, or none when it is not read
         options = Options(build_args=build.args, target=build.target, context_dir=build.context,
                           use_context=build.context is not None)  # fmt: skip
-        ctx = LintContext(build.result.dockerfile, options)
+        ctx = LintContext(build.result.dockerfile, options, self.resources)
         return ml_facts(ctx).of(ctx.target_stage) if ctx.target_stage else None
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dockaudit.files import COMPOSE_FILE_NAMES, InputError, read_regular_file
+from dockaudit.files import InputError, read_regular_file
 from dockaudit.yamlguard import refuse_bomb, yaml_problem
 
 MAX_COMPOSE_BYTES = 4 * 1024 * 1024  # real compose files are a few KiB
@@ -546,6 +546,12 @@ def _build_args(build: YNode) -> dict[str, str]:
     return values
 
 
+def service_image(service: YNode) -> str:
+    """The image a service names; empty when it names none (it is only built)."""
+    node = service.get("image")
+    return node.text if node else ""
+
+
 def environment_entries(service: YNode) -> Iterator[tuple[str, str | None, YNode]]:
     """``environment:`` as (name, value, node), from either the mapping or the list form."""
     env = service.get("environment")
@@ -558,10 +564,6 @@ def environment_entries(service: YNode) -> Iterator[tuple[str, str | None, YNode
         for item in env.items:
             key, eq, value = item.text.partition("=")
             yield key, value if eq else None, item
-
-
-def find_compose_files(folder: Path) -> list[Path]:
-    return [folder / name for name in COMPOSE_FILE_NAMES if (folder / name).is_file()]
 
 
 def line_of(project: ComposeProject, file: str, offset: int) -> int:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dockaudit.context import Options
-from dockaudit.facts.knowledge import GpuModel, Knowledge, NgcRelease
+
+if TYPE_CHECKING:
+    from dockaudit.facts.knowledge import GpuModel, Knowledge, NgcRelease
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command, ShellWord
 
 
@@ -209,3 +210,14 @@ def unquoted_redirect(raw: str) -> int | None:
         elif char in "<>":
             return at
     return None
+
+
+def in_branching_run(instruction: Instruction) -> bool:
+    """The RUN chooses between commands (``if``/``case``): two installs in it may be alternatives, not
+    one after the other."""
+    return re.search(r"\b(?:case|if)\b", instruction.args_text) is not None
+
+
+def is_literal(word: ShellWord) -> bool:
+    """A literal word: variables, globs and substitutions are settled only at build time."""
+    return "$" not in word.value and "`" not in word.value and not word.value.startswith("<")

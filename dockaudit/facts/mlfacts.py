@@ -14,18 +14,21 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 from dockaudit.facts.condaenv import read_environment
 from dockaudit.context import LintContext
 from dockaudit.files import read_regular_file
 from dockaudit.facts.imageref import ImageRef, parse_image_ref
-from dockaudit.facts.knowledge import NgcRelease
 from dockaudit.facts.installs import Invocation, installs
 from dockaudit.facts.requirements import normalise_name, parse_requirement, read_requirements_file
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
 from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage, env_pairs
+
+if TYPE_CHECKING:
+    from dockaudit.facts.knowledge import Knowledge, NgcRelease
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -199,7 +202,7 @@ class StageFacts:
         }
 
 
-def read_base(stage: Stage, parent: StageFacts | None) -> BaseFacts:
+def read_base(stage: Stage, parent: StageFacts | None, knowledge: Knowledge) -> BaseFacts:
     """What the FROM image says about CUDA, Python and OS."""
     if parent is not None:
         return parent.base  # FROM an earlier stage: its base is this stage's base
@@ -223,7 +226,7 @@ def read_base(stage: Stage, parent: StageFacts | None) -> BaseFacts:
                              ("torch",))  # fmt: skip
         return BaseFacts(ref, "pytorch", framework="torch", gpu=True, ships=("torch",))
     if ref.registry == "nvcr.io" and name in _NGC_TABLES:
-        return _ngc_base(ref, name, tag)
+        return _ngc_base(ref, name, tag, knowledge)
     if name == "tensorflow/tensorflow":
         match = _TF_TAG.match(tag or "latest")
         version = match.group(1) if match else None
@@ -252,16 +255,14 @@ _NGC_TABLES = {"nvidia/pytorch": "ngc_pytorch", "nvidia/tensorflow": "ngc_tensor
                "nvidia/tritonserver": "ngc_tritonserver"}  # fmt: skip
 
 
-def _ngc_base(ref: ImageRef, name: str, tag: str) -> BaseFacts:
+def _ngc_base(ref: ImageRef, name: str, tag: str, knowledge: Knowledge) -> BaseFacts:
     """An NGC framework image: its flavour's frameworks, and the CUDA, cuDNN, Ubuntu, Python and framework
     version its YY.MM release row states and verifies (the rest stays unknown, as on an unknown tag)."""
-    from dockaudit.facts.knowledge import load_knowledge
-
     container = name.split("/")[1]
-    ships = _ngc_ships(name, tag)
+    ships = _ngc_ships(name, tag, knowledge)
     flavour = tag.split("-", 1)[1] if "-" in tag else ""
     # The notes describe the main flavour only: -igpu (Jetson), Triton's -py3-min and -trtllm-… differ.
-    row = load_knowledge().ngc_release(container, tag) if flavour in _NGC_ROW_FLAVOURS[container] else None
+    row = knowledge.ngc_release(container, tag) if flavour in _NGC_ROW_FLAVOURS[container] else None
 
     def known(field_name: str, value: str | None) -> str | None:
         return value if row is not None and row.verified(field_name) else None
@@ -278,15 +279,13 @@ def _ngc_base(ref: ImageRef, name: str, tag: str) -> BaseFacts:
                      framework, True, ships, row)  # fmt: skip
 
 
-def _ngc_ships(name: str, tag: str) -> tuple[str, ...]:
+def _ngc_ships(name: str, tag: str, knowledge: Knowledge) -> tuple[str, ...]:
     """The Python frameworks an NGC image's flavour ships, from base-images.toml [image.ngc_*].
 
     Triton's flavours differ: ``-py3`` and ``-py3-min`` have no Python torch (its PyTorch backend is
     libtorch), ``-vllm-python-py3`` has torch because vllm needs it.  The flavour is the tag after ``YY.MM-``.
     """
-    from dockaudit.facts.knowledge import load_knowledge
-
-    row = load_knowledge().images.get(_NGC_TABLES[name], {})
+    row = knowledge.images.get(_NGC_TABLES[name], {})
     flavour = tag.split("-", 1)[1] if "-" in tag else ""
     by_flavour = row.get("python_frameworks_by_flavour", {})
     found = by_flavour.get(flavour, row.get("python_frameworks", []))
@@ -544,14 +543,13 @@ class MlFacts:
 
     @cached_property
     def stages(self) -> list[StageFacts]:
-        from dockaudit.facts.knowledge import load_knowledge
-
-        os_python = load_knowledge().os_python
+        knowledge = self.ctx.knowledge
+        os_python = knowledge.os_python
         facts: list[StageFacts] = []
         by_stage: dict[int, StageFacts] = {}
         for stage in self.ctx.stages:
             parent = by_stage.get(id(stage.parent)) if stage.parent is not None else None
-            base = read_base(stage, parent)
+            base = read_base(stage, parent, knowledge)
             current = StageFacts(stage, base, python=parent.python if parent else base.python)
             if parent is not None:
                 current.python_from = parent.python_from
@@ -681,21 +679,50 @@ class MlFacts:
                             facts.compiles.append(CompileSignal(f"pip install {item.package}", instruction, item.span))
 
 
-def exact_torch_pin(package: str, version: str) -> tuple[str, str] | None:
+PYTORCH_WHEEL_HOST = "download.pytorch.org"  # PyTorch's own wheel indexes: /whl/cu124, /whl/cpu …
+NVCC_COMPILE_KINDS = ("torch-extension", "nvcc")  # the CompileSignal kinds that certainly run nvcc
+
+
+def image_stage_facts(ctx: LintContext) -> StageFacts | None:
+    """Facts of the stage that becomes the image (``--target`` or the last); None without stages."""
+    return ml_facts(ctx).of(ctx.target_stage) if ctx.target_stage else None
+
+
+def torch_install_cuda(install: FrameworkInstall, knowledge: Knowledge) -> tuple[str | None, str]:
+    """The CUDA a torch install brings, and where that fact comes from ("cpu" for CPU builds);
+    ``(None, "")`` when the install does not settle it."""
+    if install.variant == "cpu":
+        return "cpu", "the cpu wheel index"
+    if install.variant_cuda:
+        return install.variant_cuda, f"the {install.variant} build"
+    if install.version and install.index_url is None and install.tool != "conda":
+        release = knowledge.torch_release(install.version)
+        if release is not None:
+            return release.pypi_default_cuda, f'PyPI default, ml-compat.toml [torch."{release.minor}"]'
+    return None, ""
+
+
+def runs_with_gpu(instruction: Instruction) -> bool:
+    """``RUN --device=nvidia.com/gpu=…`` (BuildKit CDI devices, Dockerfile 1.14 labs): the step runs with a GPU."""
+    return any(
+        flag.name == "device" and flag.value and re.match(r"(?:nvidia\.com/gpu|/dev/nvidia)", flag.value)
+        for flag in instruction.flags
+    )
+
+
+def exact_torch_pin(package: str, version: str, knowledge: Knowledge) -> tuple[str, str] | None:
     """(torch version, source) that ``package==version`` requires exactly, or None when not known.
 
     From ml-requires.toml [exact_torch.*] (vllm, xformers) and ml-compat.toml's torchvision/torchaudio
     pairing tables.
     """
-    from dockaudit.facts.knowledge import load_knowledge
-
     release = version.split("+")[0]
     row = ml_requires().get("exact_torch", {}).get(package)
     if row is not None:
         pinned = row.get("pins", {}).get(release)
         return (str(pinned), f"ml-requires.toml [exact_torch.{package}]") if pinned else None
     if package in ("torchvision", "torchaudio"):
-        for torch_release in load_knowledge().torch.values():
+        for torch_release in knowledge.torch.values():
             pairs = torch_release.torchvision if package == "torchvision" else torch_release.torchaudio
             for torch_version, companion in pairs.items():
                 if companion.split(" ")[0] == release:

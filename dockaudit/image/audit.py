@@ -54,25 +54,42 @@ class ImageContext:
 MAX_ENTRIES = 5_000_000  # entries of all layers, each kept in memory (~200 bytes); real ML images have ~500,000
 
 
-def read_image(image: ImageRef, budget: UnpackBudget | None = None) -> ImageContext:
+def read_image(image: ImageRef, budget: UnpackBudget | None = None, progress=None) -> ImageContext:
     """Every layer read once, in order, into the final view; over ``MAX_ENTRIES`` entries is refused
-    (a few MB of gzip can hold millions of tiny tar headers)."""
+    (a few MB of gzip can hold millions of tiny tar headers).  ``progress`` (``image.progress``) hears
+    of each layer and of every ``PROGRESS_STEP`` bytes read."""
     fs = Filesystem()
     ctx = ImageContext(image, fs)
     budget = budget or UnpackBudget()
-    for index, layer in enumerate(image.layers):
-        total = 0
-        for entry, content in layer_entries(layer, index, lambda path: bool(_READ.search("/" + path)), budget):
-            if len(ctx.entries) >= MAX_ENTRIES:
-                raise ImageSourceError(f"{image.name}: more than {MAX_ENTRIES} files in its layers; refused")
-            ctx.entries.append(entry)
-            apply_entry(fs, entry)
-            total += entry.size
-            if content is not None:
-                ctx.contents[entry.path] = content[:20] if content[:4] == b"\x7fELF" else content
-        end_layer(fs)
-        fs.layer_sizes.append(total)
+    if progress is not None:
+        progress.start(image.name, len(image.layers))
+    read = reported = 0
+    try:
+        for index, layer in enumerate(image.layers):
+            total = 0
+            if progress is not None:
+                progress.update(index, read)
+            for entry, content in layer_entries(layer, index, lambda path: bool(_READ.search("/" + path)), budget):
+                if len(ctx.entries) >= MAX_ENTRIES:
+                    raise ImageSourceError(f"{image.name}: more than {MAX_ENTRIES} files in its layers; refused")
+                ctx.entries.append(entry)
+                apply_entry(fs, entry)
+                total += entry.size
+                read += entry.size
+                if content is not None:
+                    ctx.contents[entry.path] = content[:20] if content[:4] == b"\x7fELF" else content
+                if progress is not None and read - reported >= PROGRESS_STEP:
+                    progress.update(index, read)
+                    reported = read
+            end_layer(fs)
+            fs.layer_sizes.append(total)
+    finally:
+        if progress is not None:
+            progress.finish()
     return ctx
+
+
+PROGRESS_STEP = 8 * 1024**2  # bytes between two redraws of the bar: a few a second on a fast disk
 
 
 @dataclass(frozen=True)
@@ -190,15 +207,17 @@ def audit_source(
     on_image_read: Callable[[ImageContext], None] | None = None,
     dockerfile=None,
     unpack: UnpackBudget | None = None,
+    progress=None,
 ) -> list[FileResult]:  # fmt: skip
     """One result per image the source names; a source that cannot be read is one result with an error.
-    ``unpack`` caps what layers may inflate to (a reader limit, not a rule option)."""
+    ``unpack`` caps what layers may inflate to (a reader limit, not a rule option); ``progress``
+    (``image.progress.TerminalProgress``, or None) shows each image being read."""
     options = options or Options()
     results = []
     try:
         with open_source(source, platform, all_platforms, insecure) as images:
             for image in images:
-                ctx = read_image(image, unpack)
+                ctx = read_image(image, unpack, progress)
                 ctx.options, ctx.resources = options, Resources(online=options.online)
                 lines = layer_lines(image, dockerfile)
                 findings = run_rules(rules, "image", ctx, on_image(image.name, lines), image.name)
@@ -208,5 +227,5 @@ def audit_source(
                 if on_image_read is not None:
                     on_image_read(ctx)
     except ImageSourceError as error:
-        results.append(FileResult(source, [], None, str(error)))
+        results.append(ImageResult(source, [], None, str(error)))  # an image's: reports name no file for it
     return results

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dockaudit.model import Edit
+from dockaudit.model import Edit, Fix
 from dockaudit.syntax.nodes import Dockerfile, Instruction
 from dockaudit.syntax.shell import ShellWord, ends_open
 from dockaudit.syntax.source import Span
 
 _OPEN_ENDINGS = ("&&", "||", "|", ";", "&", "(", "{")
+
+
+def fix_of(description: str, edit: Edit | None) -> Fix | None:
+    """A safe fix of the one ``edit``; None when the edit builder found no place for it (it returned None)."""
+    return Fix(description, (edit,)) if edit is not None else None
 
 
 def insert_after_word(dockerfile: Dockerfile, word: ShellWord, text: str) -> Edit | None:

@@ -9,14 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from dockaudit.model import FileResult
-from dockaudit.model import Finding, Severity
+from dockaudit.model import FileResult, Finding, Severity
 from dockaudit.report._safe import safe_data, safe_text
 
-__all__ = ["FORMATS", "Summary", "finding_url", "human_size", "image_of", "safe_data", "safe_text", "summarize"]
-
-FORMATS = ("text", "json")
-
+__all__ = ["Summary", "finding_url", "human_size", "image_of", "safe_data", "safe_text", "summarize"]
 
 @dataclass(frozen=True)
 class Summary:

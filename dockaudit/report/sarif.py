@@ -19,7 +19,8 @@ from dockaudit.linting.engine import load_rules
 from dockaudit.model import FileResult
 from dockaudit.linting.fingerprint import fingerprints
 from dockaudit.model import Finding, Severity
-from dockaudit.report import image_of, safe_data, safe_text
+from dockaudit.report import safe_data, safe_text
+from dockaudit.report.image_places import ImagePlace, image_place, image_results
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note", Severity.STYLE: "note"}
 
@@ -48,22 +49,16 @@ def _rule(rule) -> dict:
     }
 
 
-def _image_locations(finding: Finding, image_result, root: Path) -> list[dict]:
+def _image_locations(place: ImagePlace, root: Path) -> list[dict]:
     """Where an image finding goes: the Dockerfile line that made its layer when ``--dockerfile`` was
     given and the layer maps to one, else a logical location (the image, its layer, its file)."""
-    line = image_result.layer_lines.get(finding.layer) if finding.layer is not None else None
-    if image_result.dockerfile_path and line:
-        region = {"startLine": line}
-        return [{"physicalLocation": {"artifactLocation": _location(image_result.dockerfile_path, root), "region": region}}]
-    name = safe_text(image_result.image.reference)
-    if finding.layer is not None:
-        name += f"/layer {finding.layer + 1}"
-    if finding.file:
-        name += "/" + safe_text(finding.file.lstrip("/"))
-    return [{"logicalLocations": [{"fullyQualifiedName": name, "kind": "module"}]}]
+    if place.dockerfile and place.line:
+        region = {"startLine": place.line}
+        return [{"physicalLocation": {"artifactLocation": _location(place.dockerfile, root), "region": region}}]
+    return [{"logicalLocations": [{"fullyQualifiedName": place.logical_name, "kind": "module"}]}]
 
 
-def _result(finding: Finding, index: dict[str, int], root: Path, fingerprint: str, image_result=None) -> dict:
+def _result(finding: Finding, index: dict[str, int], root: Path, fingerprint: str, place: ImagePlace | None) -> dict:
     location = _location(finding.path, root)
     region = {
         "startLine": finding.line,
@@ -71,7 +66,7 @@ def _result(finding: Finding, index: dict[str, int], root: Path, fingerprint: st
         "endLine": finding.end_line,
         "endColumn": max(finding.end_column, 1),
     }
-    locations = (_image_locations(finding, image_result, root) if image_result is not None
+    locations = (_image_locations(place, root) if place is not None
                  else [{"physicalLocation": {"artifactLocation": location, "region": region}}])  # fmt: skip
     result = {
         "ruleId": finding.rule,
@@ -110,7 +105,7 @@ def render(results: list[FileResult], findings: list[Finding], root: Path | None
     rules = [r for r in load_rules()]
     index = {r.id: i for i, r in enumerate(rules)}
     prints = fingerprints(results)
-    images = {r.path: r for r in results if image_of(r) is not None}
+    images = image_results(results)
     document = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -125,7 +120,7 @@ def render(results: list[FileResult], findings: list[Finding], root: Path | None
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": root.as_uri() + "/"}},
-                "results": [_result(f, index, root, prints.get(id(f), ""), images.get(f.path)) for f in findings],
+                "results": [_result(f, index, root, prints.get(id(f), ""), image_place(f, images)) for f in findings],
                 "columnKind": "unicodeCodePoints",
             }
         ],

@@ -14,16 +14,6 @@ def is_space(ch: str) -> bool:
     return ch.isspace() and ch not in _NOT_GO_SPACE
 
 
-def trim_space(s: str) -> str:
-    """``strings.TrimSpace``."""
-    start, end = 0, len(s)
-    while start < end and s[start].isspace() and s[start] not in _NOT_GO_SPACE:  # is_space, inlined: hot
-        start += 1
-    while end > start and s[end - 1].isspace() and s[end - 1] not in _NOT_GO_SPACE:
-        end -= 1
-    return s[start:end]
-
-
 def trim_left_space(s: str) -> str:
     start, end = 0, len(s)
     while start < end and s[start].isspace() and s[start] not in _NOT_GO_SPACE:  # is_space, inlined: hot

@@ -204,9 +204,3 @@ class Dockerfile:
 
     def to_bytes(self) -> bytes:
         return Source(self.to_source()).to_bytes()
-
-    @cached_property
-    def stages(self):  # -> list[Stage]; imported lazily to keep the parse path small
-        from dockaudit.syntax.stages import build_stages
-
-        return build_stages(self)

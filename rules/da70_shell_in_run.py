@@ -1,4 +1,7 @@
-"""DA7xx — shell hygiene in RUN: commands that do not do what the author thinks in a build."""
+"""DA701–DA704 — shell hygiene in RUN: commands that do not do what the author thinks in a build
+(``apt`` for people, interactive or no-op commands, conda/venv activations that nothing uses) and
+ShellCheck on the scripts, run through ``ctx.resources.run_tool``.
+"""
 
 from __future__ import annotations
 
@@ -109,6 +112,8 @@ def find_useless_commands(ctx: LintContext) -> Iterator[Violation]:
 
 
 _SHELLCHECK_TIMEOUT = 20  # seconds per file
+
+
 _IGNORED_CHECKS = (
     "SC1090",  # can't follow non-constant source: builds have no files to follow
     "SC1091",
@@ -133,6 +138,32 @@ def _shell_dialect(ctx: LintContext, instruction: Instruction) -> str:
 
 def _shellcheck_binary() -> str | None:
     return os.environ.get("DOCKAUDIT_SHELLCHECK") or shutil.which("shellcheck")
+
+
+def _run_shellcheck(ctx: LintContext, binary: str, script: str, dialect: str) -> list[dict]:
+    """ShellCheck's comments on ``script``; none when it cannot run, overruns or answers garbage."""
+    argv = [binary, "--format=json1", f"--shell={dialect}", "--exclude=" + ",".join(_IGNORED_CHECKS), "-"]
+    run = ctx.resources.run_tool(argv, script.encode(), _SHELLCHECK_TIMEOUT)
+    if run is None:
+        return []
+    try:
+        return json.loads(run.stdout or b"{}").get("comments", [])
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return []
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    """ShellCheck's 1-based line and column (tabs count 8) to an offset in ``text``."""
+    lines = text.split("\n")
+    line = max(1, min(line, len(lines)))
+    offset = sum(len(x) + 1 for x in lines[: line - 1])
+    current = lines[line - 1]
+    visual = 1
+    for index, char in enumerate(current):
+        if visual >= column:
+            return offset + index
+        visual += 8 - ((visual - 1) % 8) if char == "\t" else 1
+    return offset + len(current)
 
 
 @rule(
@@ -185,7 +216,7 @@ def find_shellcheck_problems(ctx: LintContext) -> Iterator[Violation]:
         for text, base, logical in scripts:
             if not text.strip() or text.lstrip().startswith("<<"):
                 continue
-            for problem in _run_shellcheck(binary, text, _shell_dialect(ctx, instruction)):
+            for problem in _run_shellcheck(ctx, binary, text, _shell_dialect(ctx, instruction)):
                 offset = _offset(text, problem["line"], problem["column"])
                 end = _offset(
                     text, problem.get("endLine", problem["line"]), problem.get("endColumn", problem["column"])
@@ -200,40 +231,6 @@ def find_shellcheck_problems(ctx: LintContext) -> Iterator[Violation]:
                 )
                 code = f"SC{problem['code']}"
                 yield Violation(span, f"{code}: {problem['message']}", severity=level, alias=code)
-
-
-def _run_shellcheck(binary: str, script: str, dialect: str) -> list[dict]:
-    import subprocess  # only for the rare runs that need it: a pre-commit run saves the import
-
-    try:
-        completed = subprocess.run(
-            [binary, "--format=json1", f"--shell={dialect}", "--exclude=" + ",".join(_IGNORED_CHECKS), "-"],
-            input=script,
-            capture_output=True,
-            text=True,
-            timeout=_SHELLCHECK_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    try:
-        return json.loads(completed.stdout or "{}").get("comments", [])
-    except json.JSONDecodeError:
-        return []
-
-
-def _offset(text: str, line: int, column: int) -> int:
-    """ShellCheck's 1-based line and column (tabs count 8) to an offset in ``text``."""
-    lines = text.split("\n")
-    line = max(1, min(line, len(lines)))
-    offset = sum(len(x) + 1 for x in lines[: line - 1])
-    current = lines[line - 1]
-    visual = 1
-    for index, char in enumerate(current):
-        if visual >= column:
-            return offset + index
-        visual += 8 - ((visual - 1) % 8) if char == "\t" else 1
-    return offset + len(current)
 
 
 _ACTIVATE = frozenset({"activate"})

@@ -1,4 +1,4 @@
-"""DA540-DA542 — the GPU fleet gate: does this image run on the GPUs it will be scheduled on?
+"""DA540–DA542 — the GPU fleet gate: does this image run on the GPUs it will be scheduled on?
 
 Active only when the configuration names a fleet (``gpus = ["H100", "L4", "RTX 4090", "sm_75"]``,
 with ``min-driver`` and ``gpu-segment`` where the GPU table cannot tell data-centre from consumer);
@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dockaudit.context import LintContext
-from dockaudit.facts.knowledge import GpuModel, Knowledge, load_knowledge
+from dockaudit.facts.knowledge import GpuModel, Knowledge
 from dockaudit.facts.mlfacts import StageFacts, ml_facts
+from dockaudit.facts.versions import version_numbers
 from dockaudit.model import Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.stages import env_pairs
@@ -56,10 +57,6 @@ def covers(archs: tuple[str, ...], capability: tuple[int, int]) -> bool:
     return False
 
 
-def _minor_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", version)[:2])
-
-
 def _torch_builds(facts: StageFacts, knowledge: Knowledge) -> Iterator[tuple[str, str, object, str]]:
     """(torch minor, CUDA major.minor, span, how the build was named) of each torch this stage gets."""
     base = facts.base
@@ -84,6 +81,28 @@ def _torch_builds(facts: StageFacts, knowledge: Knowledge) -> Iterator[tuple[str
         else:
             continue
         yield minor, ".".join(cuda.split(".")[:2]), install.span, named
+
+
+def _jax_floor(facts: StageFacts, fleet: list[FleetGpu], knowledge: Knowledge) -> Iterator[Violation]:
+    """jax[cuda12]/jax[cuda13] (or their plugins) against [jax] cudaNN_min_compute_capability."""
+    for install in facts.installs:
+        if install.instruction not in facts.stage.instructions:
+            continue
+        major = next((m for m in ("12", "13") if f"cuda{m}" in install.extras or install.package in
+                      (f"jax-cuda{m}-plugin", f"jax-cuda{m}-pjrt")), None)  # fmt: skip
+        floor_text = knowledge.jax.get(f"cuda{major}_min_compute_capability") if major else None
+        if not floor_text or not re.fullmatch(r"\d+\.\d", str(floor_text)):
+            continue
+        floor = tuple(int(p) for p in str(floor_text).split("."))
+        missing = [g for g in fleet if g.model.capability < floor]
+        if missing:
+            yield Violation(
+                install.span,
+                f"jax's CUDA {major} plugin needs compute capability >= {floor_text}: "
+                f"{', '.join(f'{g.label} ({g.model.sm})' for g in missing)} in the fleet cannot run it "
+                f"(source: ml-compat.toml [jax] cuda{major}_min_compute_capability)",
+                severity=Severity.WARNING if any(not g.model.verified for g in missing) else None,
+            )
 
 
 @rule(
@@ -124,18 +143,18 @@ def find_uncovered_fleet_gpus(ctx: LintContext) -> Iterator[Violation]:
     RUN pip install --no-cache-dir torch==2.11.0 --index-url https://download.pytorch.org/whl/cu126
     ```
     """
-    knowledge = load_knowledge()
+    knowledge = ctx.knowledge
     fleet = fleet_of(ctx, knowledge)
     if not fleet:
         return
-    known = sorted(knowledge.torch_arch_minors, key=_minor_tuple)
+    known = sorted(knowledge.torch_arch_minors, key=lambda v: version_numbers(v, 2))
     for facts in ml_facts(ctx).stages:
         for minor, cuda, span, named in _torch_builds(facts, knowledge):
             archs = knowledge.torch_arch_x86.get(cuda)
-            if archs is None or not known or _minor_tuple(minor) < _minor_tuple(known[0]):
+            if archs is None or not known or version_numbers(minor, 2) < version_numbers(known[0], 2):
                 continue  # no architecture list for this build in the tables: say nothing
             generalised = minor not in known
-            if generalised and _minor_tuple(minor) < _minor_tuple(known[-1]):
+            if generalised and version_numbers(minor, 2) < version_numbers(known[-1], 2):
                 continue
             missing = [g for g in fleet if not covers(archs, g.model.capability)]
             if not missing:
@@ -152,32 +171,6 @@ def find_uncovered_fleet_gpus(ctx: LintContext) -> Iterator[Violation]:
                 severity=Severity.WARNING if unverified else None,
             )
         yield from _jax_floor(facts, fleet, knowledge)
-
-
-def _jax_floor(facts: StageFacts, fleet: list[FleetGpu], knowledge: Knowledge) -> Iterator[Violation]:
-    """jax[cuda12]/jax[cuda13] (or their plugins) against [jax] cudaNN_min_compute_capability."""
-    for install in facts.installs:
-        if install.instruction not in facts.stage.instructions:
-            continue
-        major = next((m for m in ("12", "13") if f"cuda{m}" in install.extras or install.package in
-                      (f"jax-cuda{m}-plugin", f"jax-cuda{m}-pjrt")), None)  # fmt: skip
-        floor_text = knowledge.jax.get(f"cuda{major}_min_compute_capability") if major else None
-        if not floor_text or not re.fullmatch(r"\d+\.\d", str(floor_text)):
-            continue
-        floor = tuple(int(p) for p in str(floor_text).split("."))
-        missing = [g for g in fleet if g.model.capability < floor]
-        if missing:
-            yield Violation(
-                install.span,
-                f"jax's CUDA {major} plugin needs compute capability >= {floor_text}: "
-                f"{', '.join(f'{g.label} ({g.model.sm})' for g in missing)} in the fleet cannot run it "
-                f"(source: ml-compat.toml [jax] cuda{major}_min_compute_capability)",
-                severity=Severity.WARNING if any(not g.model.verified for g in missing) else None,
-            )
-
-
-def _driver_tuple(driver: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", driver))
 
 
 @rule(
@@ -217,7 +210,7 @@ def find_forward_compat_on_consumer(ctx: LintContext) -> Iterator[Violation]:
     driver = ctx.options.fleet_driver
     if driver is None:
         return
-    knowledge = load_knowledge()
+    knowledge = ctx.knowledge
     consumer = [g for g in fleet_of(ctx, knowledge) if g.segment == "consumer"]
     if not consumer:
         return
@@ -232,7 +225,7 @@ def find_forward_compat_on_consumer(ctx: LintContext) -> Iterator[Violation]:
                 targets.append((f"{match.group(1)}.{match.group(2)}", span, f"{name} (CUDA forward compatibility)"))
         for cuda, span, what in targets:
             floor = knowledge.cuda_major_min_driver.get(int(cuda.split(".")[0]))
-            if floor and _driver_tuple(floor) > _driver_tuple(driver):
+            if floor and version_numbers(floor) > version_numbers(driver):
                 yield Violation(
                     span,
                     f"{what} needs driver >= {floor} for CUDA {cuda.split('.')[0]}.x; on the fleet's {driver} it "
@@ -243,6 +236,8 @@ def find_forward_compat_on_consumer(ctx: LintContext) -> Iterator[Violation]:
 
 
 _REQUIREMENT = re.compile(r"cuda>=(\d+)\.(\d+)")
+
+
 _RANGE = re.compile(r"brand=(\w+),driver>=(\d+),driver<(\d+)")
 
 
@@ -251,7 +246,7 @@ def driver_cuda(driver: str, knowledge: Knowledge) -> tuple[int, int] | None:
     best = None
     for patch, floor in knowledge.cuda_min_driver.items():
         parts = tuple(int(p) for p in patch.split(".")[:2])
-        if _driver_tuple(floor) <= _driver_tuple(driver) and (best is None or parts > best):
+        if version_numbers(floor) <= version_numbers(driver) and (best is None or parts > best):
             best = parts
     return best
 
@@ -294,7 +289,7 @@ def find_require_cuda_against_fleet(ctx: LintContext) -> Iterator[Violation]:
     driver = ctx.options.fleet_driver
     if driver is None:
         return
-    knowledge = load_knowledge()
+    knowledge = ctx.knowledge
     fleet = fleet_of(ctx, knowledge)
     supported = driver_cuda(driver, knowledge)
     if not fleet or supported is None:

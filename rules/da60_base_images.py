@@ -1,4 +1,6 @@
-"""DA6xx — base images: bigger than needed, past their end of life, or carrying a toolchain to production."""
+"""DA601–DA603 — base images: bigger than needed, past their end of life (``ctx.knowledge``'s EOL
+table, judged by ``as-of``), or carrying a toolchain to production.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +10,13 @@ from collections.abc import Iterator
 
 from dockaudit.context import LintContext
 from dockaudit.facts.imageref import parse_image_ref
-from dockaudit.facts.knowledge import load_knowledge
 from dockaudit.facts.mlfacts import ml_facts
 from dockaudit.model import Edit, Fix, Violation
-from dockaudit.syntax.source import Span
 from dockaudit.plugin import rule
+from dockaudit.syntax.source import Span
 
 FAMILY = "bases"
+
 
 _FULL_PYTHON = re.compile(r"^\d+(?:\.\d+){0,2}(?:-(?:bookworm|bullseye|trixie|buster))?$")
 
@@ -68,7 +70,7 @@ def find_bloated_bases(ctx: LintContext) -> Iterator[Violation]:
     root, ref = _final_base(ctx)
     if root is None or ref is None or "/.devcontainer/" in f"/{ctx.path or ''}":
         return  # a dev container is a workstation image: the full toolchain is the point
-    images = load_knowledge().images
+    images = ctx.knowledge.images
     name, tag = ref.short_name, ref.tag or ""
     span = root.from_instruction.args[0].span
     if name == "python" and _FULL_PYTHON.match(tag):
@@ -150,7 +152,7 @@ def find_eol_bases(ctx: LintContext) -> Iterator[Violation]:
     FROM python:3.12-slim
     ```
     """
-    eol = load_knowledge().eol
+    eol = ctx.knowledge.eol
     today = ctx.options.as_of or dt.date.today()
     for facts in ml_facts(ctx).stages:
         stage = facts.stage

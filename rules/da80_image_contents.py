@@ -1,4 +1,7 @@
-"""DA8xx — built images: what really shipped (the config, the layers, the final filesystem)."""
+"""DA801–DA809 — built images: what really shipped (the config, the layers, the final filesystem):
+root, secrets, caches, wasted and over-budget bytes, setuid files, CUDA mismatches, a missing
+HEALTHCHECK and build tools.  They read an ``ImageContext``, never a Dockerfile.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +11,15 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from dockaudit.facts.knowledge import load_knowledge
-from dockaudit.model import Severity, Violation
+from dockaudit.facts.secrets import contains_access_token, could_be_credential, looks_like_secret_name
+from dockaudit.linting.wording import mebibytes
+from dockaudit.model import Violation
 from dockaudit.plugin import rule
-from dockaudit_rules.security import _TOKEN_PREFIXES, _literal_secret_value, looks_like_secret_name
 
 if TYPE_CHECKING:  # only an annotation here: importing it would load the image readers on every run
     from dockaudit.image.audit import ImageContext
 
 FAMILY = "image"
-_MB = 1024 * 1024
-
-
-def _size(n: int) -> str:
-    return f"{n / _MB:.1f} MiB" if n >= _MB / 10 else f"{n / 1024:.0f} KiB"
-
-
-def _found(message: str, severity: Severity | None = None, layer: int | None = None) -> Violation:
-    return Violation(None, message, severity=severity, layer=layer)
 
 
 @rule(
@@ -59,10 +53,12 @@ def find_root_image(ctx: ImageContext) -> Iterator[Violation]:
     """
     user = str(ctx.config.get("User") or "")
     if user.split(":")[0] in ("", "root", "0"):
-        yield _found(f"the image runs as root (User is {user or 'empty'}): set a non-root USER")
+        yield Violation(None, f"the image runs as root (User is {user or 'empty'}): set a non-root USER")
 
 
 _BUILD_ARG_LEAK = re.compile(r"^\|\d+ ((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s)+)")
+
+
 _SECRET_PATHS = re.compile(
     r"(?:^|/)(?:\.env(?:\.(?!example$|sample$|template$)[\w.-]+)?|id_(?:rsa|dsa|ecdsa|ed25519)|deploy_key|[^/]*\.pem"
     r"|\.netrc|\.pypirc|\.git-credentials|\.aws/credentials|\.kube/config|\.docker/config\.json"
@@ -106,20 +102,23 @@ def find_image_secrets(ctx: ImageContext) -> Iterator[Violation]:
     """
     for item in ctx.config.get("Env") or []:
         key, _, value = str(item).partition("=")
-        if _TOKEN_PREFIXES.search(value) or (looks_like_secret_name(key) and _literal_secret_value(value)):
-            yield _found(f"Env {key} holds a credential in the image config")
+        if contains_access_token(value) or (looks_like_secret_name(key) and could_be_credential(value)):
+            yield Violation(None, f"Env {key} holds a credential in the image config")
     for key, value in (ctx.config.get("Labels") or {}).items():
-        if _TOKEN_PREFIXES.search(str(value)) or (looks_like_secret_name(key) and _literal_secret_value(str(value))):
-            yield _found(f"label {key} holds a credential in the image config")
+        if contains_access_token(str(value)) or (looks_like_secret_name(key) and could_be_credential(str(value))):
+            yield Violation(None, f"label {key} holds a credential in the image config")
     for step, entry in enumerate(ctx.image.history, start=1):
         leak = _BUILD_ARG_LEAK.match(str(entry.get("created_by", "")))
         if not leak:
             continue
         for pair in leak.group(1).split():
             key, _, value = pair.partition("=")
-            if looks_like_secret_name(key) and value or _TOKEN_PREFIXES.search(value):
-                yield _found(f"history step {step} records build argument {key}: anyone can read it with "
-                             "docker history; use RUN --mount=type=secret")  # fmt: skip
+            if looks_like_secret_name(key) and value or contains_access_token(value):
+                yield Violation(
+                    None,
+                    f"history step {step} records build argument {key}: anyone can read it with "
+                    "docker history; use RUN --mount=type=secret",
+                )
     removed = {(e.path, e.layer) for e in ctx.fs.removed}
     seen: set[str] = set()
     for entry in ctx.entries:
@@ -127,8 +126,12 @@ def find_image_secrets(ctx: ImageContext) -> Iterator[Violation]:
             continue
         seen.add(entry.path)
         deleted = (entry.path, entry.layer) in removed
-        yield _found(f"/{entry.path} (layer {entry.layer + 1}) looks like a credential file"
-                     + (", deleted later but still readable in that layer" if deleted else ""), layer=entry.layer)  # fmt: skip
+        yield Violation(
+            None,
+            f"/{entry.path} (layer {entry.layer + 1}) looks like a credential file"
+            + (", deleted later but still readable in that layer" if deleted else ""),
+            layer=entry.layer,
+        )
 
 
 _CACHES = {
@@ -141,6 +144,8 @@ _CACHES = {
     "Hugging Face cache": re.compile(r"^(?:root|home/[^/]+)/\.cache/huggingface/(?:hub|transformers)/"),
     "torch hub cache": re.compile(r"^(?:root|home/[^/]+)/\.cache/torch/"),
 }
+
+
 _MIN_CACHE = 4 * 1024  # below this a cache directory is noise
 
 
@@ -182,7 +187,7 @@ def find_image_caches(ctx: ImageContext) -> Iterator[Violation]:
                 totals[name] += entry.size
     for name, size in sorted(totals.items(), key=lambda kv: -kv[1]):
         if size >= _MIN_CACHE:
-            yield _found(f"{name}: {_size(size)} left in the image")
+            yield Violation(None, f"{name}: {mebibytes(size)} left in the image")
 
 
 _MIN_WASTE = 64 * 1024
@@ -226,9 +231,13 @@ def find_wasted_space(ctx: ImageContext) -> Iterator[Violation]:
         return
     worst = sorted(ctx.fs.waste, key=lambda w: -w.size)[:5]
     details = "; ".join(
-        f"/{w.path} {_size(w.size)} (layer {w.layer + 1}: {ctx.history_for_layer(w.layer)[:60] or '?'})" for w in worst
+        f"/{w.path} {mebibytes(w.size)} (layer {w.layer + 1}: {ctx.history_for_layer(w.layer)[:60] or '?'})"
+        for w in worst
     )
-    yield _found(f"{_size(total)} wasted in lower layers: {details}", layer=worst[0].layer)
+    yield Violation(None, f"{mebibytes(total)} wasted in lower layers: {details}", layer=worst[0].layer)
+
+
+_MB = 1024 * 1024
 
 
 @rule(
@@ -267,11 +276,14 @@ def find_size_budget_overruns(ctx: ImageContext) -> Iterator[Violation]:
         return
     total = sum(ctx.fs.layer_sizes)
     if budget[0] is not None and total > budget[0] * _MB:
-        yield _found(f"the image is {_size(total)}, over the budget of {budget[0]} MiB")
+        yield Violation(None, f"the image is {mebibytes(total)}, over the budget of {budget[0]} MiB")
     for index, size in enumerate(ctx.fs.layer_sizes):
         if budget[1] is not None and size > budget[1] * _MB:
-            yield _found(f"layer {index + 1} is {_size(size)}, over the layer budget of {budget[1]} MiB "
-                         f"({ctx.history_for_layer(index)[:80]})")  # fmt: skip
+            yield Violation(
+                None,
+                f"layer {index + 1} is {mebibytes(size)}, over the layer budget of {budget[1]} MiB "
+                f"({ctx.history_for_layer(index)[:80]})",
+            )
 
 
 _SETUID_ALLOWED = re.compile(
@@ -312,7 +324,7 @@ def find_setuid_files(ctx: ImageContext) -> Iterator[Violation]:
     """
     for path, entry in sorted(ctx.fs.files.items()):
         if entry.setuid and not _SETUID_ALLOWED.search(path):
-            yield _found(f"/{path} is setuid/setgid (mode {entry.mode:o})")
+            yield Violation(None, f"/{path} is setuid/setgid (mode {entry.mode:o})")
 
 
 def _system_cuda(ctx: ImageContext) -> str | None:
@@ -397,24 +409,36 @@ def find_image_cuda_problems(ctx: ImageContext) -> Iterator[Violation]:
         variant = torch.split("+cu", 1)[1]
         torch_major = variant[:2]
         if system.split(".")[0] != torch_major:
-            yield _found(f"torch {torch} is built for CUDA {torch_major}.{variant[2:]}, the image's CUDA is {system}")
+            yield Violation(
+                None,
+                f"torch {torch} is built for CUDA {torch_major}.{variant[2:]}, the image's CUDA is {system}",
+            )
     tensorflow = wheels.get("tensorflow")
     cuda_wheels = sorted(n for n in wheels if re.match(r"nvidia-(?:cuda-runtime|cublas|cudnn)", n))
-    tested = load_knowledge().tensorflow_release(tensorflow) if tensorflow else None
+    tested = ctx.knowledge.tensorflow_release(tensorflow) if tensorflow else None
     if tested is not None and system and not cuda_wheels:
         if tested.cuda.split(".")[0] != system.split(".")[0]:
-            yield _found(f"tensorflow {tensorflow} was built for CUDA {tested.cuda}, the image's CUDA is {system}: "
-                         "it falls back to the CPU (source: ml-compat.toml)")  # fmt: skip
+            yield Violation(
+                None,
+                f"tensorflow {tensorflow} was built for CUDA {tested.cuda}, the image's CUDA is {system}: "
+                "it falls back to the CPU (source: ml-compat.toml)",
+            )
     cudnn = _system_cudnn_major(ctx)
     own_cudnn = any(name.startswith("nvidia-cudnn") for name in wheels)
     if tested is not None and cudnn is not None and not own_cudnn and cudnn != tested.cudnn_major:
-        yield _found(f"tensorflow {tensorflow} was built for cuDNN {tested.cudnn_major}, the image has cuDNN {cudnn}: "
-                     "it cannot load its GPU kernels (source: ml-compat.toml)")  # fmt: skip
+        yield Violation(
+            None,
+            f"tensorflow {tensorflow} was built for cuDNN {tested.cudnn_major}, the image has cuDNN {cudnn}: "
+            "it cannot load its GPU kernels (source: ml-compat.toml)",
+        )
     if system and cuda_wheels:
-        yield _found(f"two CUDA stacks: the system CUDA {system} and pip wheels ({', '.join(cuda_wheels[:3])})")
+        yield Violation(
+            None,
+            f"two CUDA stacks: the system CUDA {system} and pip wheels ({', '.join(cuda_wheels[:3])})",
+        )
     drivers = sorted(p for p in ctx.fs.files if re.search(r"(?:^|/)lib(?:cuda|nvidia-ml)\.so\.\d", p))
     if drivers:
-        yield _found(f"driver libraries baked into the image (/{drivers[0]}): they must come from the host")
+        yield Violation(None, f"driver libraries baked into the image (/{drivers[0]}): they must come from the host")
 
 
 _SERVER_WORDS = re.compile(r"uvicorn|gunicorn|flask|serve|server|jupyter|nginx|node|java|streamlit|gradio|tritonserver")
@@ -459,7 +483,10 @@ def find_image_without_healthcheck(ctx: ImageContext) -> Iterator[Violation]:
     command = " ".join(str(x) for x in (config.get("Entrypoint") or []) + (config.get("Cmd") or []))
     ports = sorted(config.get("ExposedPorts") or {})
     if ports or _SERVER_WORDS.search(command):
-        yield _found("a service image without a HEALTHCHECK" + (f" (exposes {', '.join(ports)})" if ports else ""))
+        yield Violation(
+            None,
+            "a service image without a HEALTHCHECK" + (f" (exposes {', '.join(ports)})" if ports else ""),
+        )
 
 
 _TOOLCHAIN = re.compile(r"^usr/(?:local/)?bin/(?:gcc|g\+\+|cc1|c\+\+|clang|make|cmake|ninja)(?:-[\d.]+)?$"
@@ -497,151 +524,4 @@ def find_image_build_tools(ctx: ImageContext) -> Iterator[Violation]:
     tools = sorted(p for p in ctx.fs.files if _TOOLCHAIN.search(p) and ctx.fs.files[p].kind == "file")
     names = sorted({p.rsplit("/", 1)[-1] for p in tools if not p.startswith("usr/lib/gcc/")})
     if names:
-        yield _found(f"build tools in the image: {', '.join(names[:6])}")
-
-
-_WEIGHTS = re.compile(r"\.(?:safetensors|pt|pth|bin|ckpt|h5|gguf|onnx|pkl)$")
-_PICKLE = re.compile(r"\.(?:pt|pth|bin|ckpt|pkl)$")
-_MIN_WEIGHTS = 1024
-
-
-@rule(
-    "DA810",
-    "image-model-weights",
-    family=FAMILY,
-    severity="info",
-    summary="model weights inside the image; pickle-based ones are unsafe to load",
-    target="image",
-)
-def find_model_weights(ctx: ImageContext) -> Iterator[Violation]:
-    """
-    ## What it does
-    Lists model weight files in the final filesystem with their size; pickle-based
-    formats (`.pt`, `.pth`, `.bin`, `.ckpt`, `.pkl`) are flagged as unsafe to load.
-
-    ## Why is this bad?
-    Weights make every image push and pull gigabytes larger; pickle files execute code
-    when loaded, so a weight file from an untrusted source is a code-execution path
-    (safetensors is the safe format).
-
-    ## Example
-    ```dockerfile
-    FROM python:3.12-slim
-    COPY model.bin /models/
-    ```
-
-    ## Use instead
-    ```dockerfile
-    FROM python:3.12-slim
-    VOLUME /models
-    ```
-    """
-    weights = [(p, e) for p, e in ctx.fs.files.items() if _WEIGHTS.search(p) and e.size >= _MIN_WEIGHTS]
-    if not weights:
-        return
-    total = sum(e.size for _p, e in weights)
-    pickles = [p for p, _e in weights if _PICKLE.search(p) and not p.endswith(".dist-info/RECORD")]
-    yield _found(f"{len(weights)} model weight file(s), {_size(total)}: mount them instead of shipping them")
-    if pickles:
-        yield _found(f"pickle-based weights (/{pickles[0]}) run code when loaded: prefer safetensors",
-                     Severity.WARNING)  # fmt: skip
-
-
-@rule(
-    "DA811",
-    "image-exposed-shell",
-    family=FAMILY,
-    severity="error",
-    summary="the image starts Jupyter without auth (or as root), or exposes SSH",
-    target="image",
-)
-def find_exposed_notebooks_and_ssh(ctx: ImageContext) -> Iterator[Violation]:
-    """
-    ## What it does
-    Reads the config's Entrypoint and Cmd: Jupyter started with an empty token or
-    password or with `--allow-root`; and an exposed port 22 or an sshd command.
-
-    ## Why is this bad?
-    A notebook server without a token is remote code execution for whoever reaches the
-    port; an SSH server is a second way in with its own credentials.
-
-    ## Example
-    ```dockerfile
-    FROM quay.io/jupyter/base-notebook:2024-10-02
-    CMD ["jupyter", "lab", "--ServerApp.token="]
-    ```
-
-    ## Use instead
-    ```dockerfile
-    FROM quay.io/jupyter/base-notebook:2024-10-02
-    CMD ["jupyter", "lab"]
-    ```
-    """
-    config = ctx.config
-    argv = [str(x) for x in (config.get("Entrypoint") or []) + (config.get("Cmd") or [])]
-    command = " ".join(argv)
-    if re.search(r"\bjupyter\b", command):
-        if re.search(
-            r"--(?:NotebookApp|ServerApp|IdentityProvider)\.(?:token|password)=(?:''|\"\"|\s|$)", command + " "
-        ):
-            yield _found("the image starts Jupyter with an empty token or password: anyone who reaches it runs code")
-        if "--allow-root" in argv or "--allow-root" in command:
-            yield _found("the image starts Jupyter with --allow-root: notebooks run code as root")
-    if "22/tcp" in (config.get("ExposedPorts") or {}) or re.search(r"(?:^|/|\s)sshd\b", command):
-        yield _found("the image exposes SSH (port 22 or sshd): use docker exec / kubectl exec instead")
-
-
-# ELF e_machine values → the GOARCH names image configs use.
-_ELF_MACHINES = {0x3E: "amd64", 0xB7: "arm64", 0x28: "arm", 0x03: "386", 0xF3: "riscv64", 0x15: "ppc64le",
-                 0x16: "s390x"}  # fmt: skip
-
-
-def _elf_architecture(header: bytes) -> str | None:
-    if len(header) < 20 or header[:4] != b"\x7fELF":
-        return None
-    order = "little" if header[5] == 1 else "big"
-    return _ELF_MACHINES.get(int.from_bytes(header[18:20], order))
-
-
-@rule(
-    "DA812",
-    "image-arch-mismatch",
-    family=FAMILY,
-    severity="warning",
-    summary="the config's architecture differs from the one its executables are built for",
-    target="image",
-)
-def find_architecture_mismatch(ctx: ImageContext) -> Iterator[Violation]:
-    """
-    ## What it does
-    Reads the ELF header of the executables in `bin` directories and compares their
-    architecture with the config's (`amd64`, `arm64` …) — typically one member of a
-    multi-platform index built with the wrong binaries.
-
-    ## Why is this bad?
-    The runtime picks the image by the config's platform; on that machine every
-    binary fails with `exec format error`, or runs slowly under emulation.
-
-    ## Example
-    ```dockerfile
-    FROM --platform=linux/arm64 alpine:3.20
-    COPY --chmod=755 busybox-x86_64 /bin/busybox
-    ```
-
-    ## Use instead
-    ```dockerfile
-    FROM --platform=linux/arm64 alpine:3.20
-    COPY --chmod=755 busybox-aarch64 /bin/busybox
-    ```
-    """
-    declared = str(ctx.image.config.get("architecture") or "")
-    if not declared:
-        return
-    found = {}
-    for path, header in ctx.contents.items():
-        architecture = _elf_architecture(header)
-        if architecture and path in ctx.fs.files:
-            found.setdefault(architecture, []).append(path)
-    if found and declared not in found:
-        actual, paths = max(found.items(), key=lambda kv: len(kv[1]))
-        yield _found(f"the config says {declared} but /{paths[0]} (and {len(paths) - 1} more) is built for {actual}")
+        yield Violation(None, f"build tools in the image: {', '.join(names[:6])}")
