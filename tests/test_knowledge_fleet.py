@@ -44,6 +44,22 @@ CASES = [
      CONSUMER, "570.124.06", [("DA542", Severity.ERROR)]),
     ('FROM ubuntu:24.04\nENV NVIDIA_REQUIRE_CUDA="cuda>=13.0"\nENV NVIDIA_DISABLE_REQUIRE=1\n',
      CONSUMER, "570.124.06", []),
+    # TensorFlow 2.18+ wheels: sm_60…compute_90, no Maxwell; a warning (the release span of the list is inferred)
+    ("FROM python:3.12-slim\nRUN pip install tensorflow==2.21.0\n", ("M60", "T4"), None, [("DA540", Severity.WARNING)]),
+    ("FROM tensorflow/tensorflow:2.19.0-gpu\n", ("M60",), None, [("DA540", Severity.WARNING)]),
+    ("FROM python:3.12-slim\nRUN pip install tensorflow==2.21.0\n", ("T4", "B200"), None, []),  # compute_90 PTX
+    ("FROM python:3.12-slim\nRUN pip install tensorflow==2.15.1\n", ("M60",), None, []),  # no list for 2.15
+    ("FROM python:3.12-slim\nRUN pip install tensorflow-cpu==2.21.0\n", ("M60",), None, []),
+    # onnxruntime-gpu CUDA 12 wheels start at sm_52; the CUDA 13 wheels (1.27+) have no source: silent
+    ("FROM python:3.12-slim\nRUN pip install onnxruntime-gpu==1.20.1\n", ("sm_50",), None, [("DA540", Severity.WARNING)]),
+    ("FROM python:3.12-slim\nRUN pip install onnxruntime-gpu==1.28.0\n", ("sm_50",), None, []),
+    # NGC: 20.12 supports sm_60+ (verified), 25.01 sm_75+ (inferred: a warning)
+    ("FROM nvcr.io/nvidia/pytorch:20.12-py3\n", ("sm_52",), None, [("DA540", Severity.ERROR)]),
+    ("FROM nvcr.io/nvidia/pytorch:25.01-py3\n", PASCAL, None, [("DA540", Severity.WARNING)]),
+    ("FROM nvcr.io/nvidia/pytorch:25.01-py3-igpu\n", PASCAL, None, []),  # another flavour: no row
+    # an NGC base on CUDA 13 (verified row) on a consumer fleet with an R570 driver
+    ("FROM nvcr.io/nvidia/pytorch:25.12-py3\n", CONSUMER, "570.124.06", [("DA541", Severity.ERROR)]),
+    ("FROM nvcr.io/nvidia/pytorch:25.12-py3\n", ("H100",), "570.124.06", []),
 ]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dockaudit.context import Options
+from dockaudit.facts.versions import version_numbers
 
 if TYPE_CHECKING:
     from dockaudit.facts.knowledge import GpuModel, Knowledge, NgcRelease
@@ -61,10 +62,6 @@ def covers(archs: tuple[str, ...], capability: tuple[int, int]) -> bool:
     return False
 
 
-def minor_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", version)[:2])
-
-
 def _verdict(archs: tuple[str, ...], fleet: list[FleetGpu], verified: bool, source: str) -> ArchVerdict | None:
     missing = tuple(g for g in fleet if not covers(archs, g.model.capability))
     if not missing:
@@ -75,13 +72,15 @@ def _verdict(archs: tuple[str, ...], fleet: list[FleetGpu], verified: bool, sour
 def torch_verdict(knowledge: Knowledge, fleet: list[FleetGpu], version: str, cuda: str) -> ArchVerdict | None:
     """A torch build (``2.11.0``, CUDA ``12.8``) against the fleet. A torch newer than the architecture table
     is judged from the newest matrix known (unverified); an older one, or a CUDA with no row, gets no verdict."""
-    known = sorted(knowledge.torch_arch_minors, key=minor_tuple)
+    known = sorted(knowledge.torch_arch_minors, key=lambda v: version_numbers(v, 2))
     minor = ".".join(version.split("+")[0].split(".")[:2])
     archs = knowledge.torch_arch_x86.get(".".join(cuda.split(".")[:2]))
-    if archs is None or not known or not re.match(r"^\d+\.\d+$", minor) or minor_tuple(minor) < minor_tuple(known[0]):
+    if archs is None or not known or not re.match(r"^\d+\.\d+$", minor):
+        return None
+    if version_numbers(minor, 2) < version_numbers(known[0], 2):
         return None
     generalised = minor not in known
-    if generalised and minor_tuple(minor) < minor_tuple(known[-1]):
+    if generalised and version_numbers(minor, 2) < version_numbers(known[-1], 2):
         return None  # between two known minors yet missing from the table: not known, not generalised
     where = f"the torch {known[-1]} matrix, generalised to {minor}" if generalised else f"torch {minor}"
     return _verdict(archs, fleet, not generalised, f"ml-compat.toml [torch_cuda_arch_support] for {where}")
