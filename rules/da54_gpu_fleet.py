@@ -18,12 +18,12 @@ from dockaudit.context import LintContext
 from dockaudit.facts.fleet import (
     ArchVerdict,
     FleetGpu,
-    describe_missing,
+    base_verdicts,
     fleet_of,
-    ngc_verdict,
     onnxruntime_verdict,
     tensorflow_verdict,
     torch_verdict,
+    uncovered_message,
 )
 from dockaudit.facts.knowledge import Knowledge
 from dockaudit.facts.mlfacts import StageFacts, ml_facts
@@ -36,13 +36,7 @@ FAMILY = "ml"
 
 
 def _torch_builds(facts: StageFacts, knowledge: Knowledge) -> Iterator[tuple[str, str, object, str]]:
-    """(torch minor, CUDA major.minor, span, how the build was named) of each torch this stage gets."""
-    base = facts.base
-    if base.kind == "pytorch" and base.framework and base.cuda and facts.stage.parent is None:
-        version = base.framework.split(" ")[-1]
-        if re.match(r"^\d+\.\d+", version) and facts.stage.from_instruction is not None:
-            yield ".".join(version.split(".")[:2]), base.cuda, facts.stage.from_instruction.args[0].span, (
-                f"pytorch/pytorch {base.image.tag if base.image else ''}")  # fmt: skip
+    """(torch minor, CUDA major.minor, span, how the build was named) of each torch this stage installs."""
     for install in facts.installed("torch"):
         if install.instruction not in facts.stage.instructions or not install.version:
             continue
@@ -61,33 +55,13 @@ def _torch_builds(facts: StageFacts, knowledge: Knowledge) -> Iterator[tuple[str
         yield minor, ".".join(cuda.split(".")[:2]), install.span, named
 
 
-def _uncovered(span, named: str, verdict: ArchVerdict, advice: str) -> Violation:
-    has = (f"supports compute capability {verdict.archs[0][3:]} and later only" if verdict.archs[0].startswith(">=")
-           else f"has kernels for sm {', '.join(verdict.archs)} only")  # fmt: skip
-    return Violation(
-        span,
-        f"{named} {has}: no kernel image for {describe_missing(verdict)} in the fleet "
-        f"(source: {verdict.source}; [gpu_models])"
-        + (f". {advice}" if advice else ""),
-        severity=None if verdict.verified else Severity.WARNING,
-    )
-
-
 def _other_builds(facts: StageFacts, fleet: list[FleetGpu], knowledge: Knowledge) -> Iterator[tuple]:
-    """(span, how the build was named, verdict) for an NGC base, a TensorFlow GPU base or install, and an
-    onnxruntime-gpu install of this stage, each against its own table."""
-    base, origin = facts.base, facts.stage.from_instruction
+    """(span, how the build was named, verdict) for what the stage's base tag settles (a pytorch/pytorch,
+    NGC or TensorFlow GPU tag) and for its TensorFlow and onnxruntime-gpu installs, each against its table."""
+    origin = facts.stage.from_instruction
     if facts.stage.parent is None and origin is not None:
-        span = origin.args[0].span
-        if base.ngc is not None:
-            verdict = ngc_verdict(fleet, base.ngc)
-            if verdict is not None:
-                yield span, f"NGC {base.ngc.container} {base.ngc.release} (its release notes' GPU requirements)", verdict
-        if base.kind == "tensorflow" and base.gpu and base.framework and " " in base.framework:
-            version = base.framework.split(" ", 1)[1]
-            verdict = tensorflow_verdict(knowledge, fleet, version)
-            if verdict is not None:
-                yield span, f"tensorflow/tensorflow {base.image.tag if base.image else version}", verdict
+        for named, verdict in base_verdicts(facts.base, fleet, knowledge):
+            yield origin.args[0].span, named, verdict
     for install in facts.installs:
         if install.instruction not in facts.stage.instructions or not install.version or install.tool == "conda":
             continue
@@ -99,6 +73,10 @@ def _other_builds(facts: StageFacts, fleet: list[FleetGpu], knowledge: Knowledge
             continue
         if verdict is not None:
             yield install.span, f"{install.package} {install.version}", verdict
+
+
+def _uncovered(span, named: str, verdict: ArchVerdict) -> Violation:
+    return Violation(span, uncovered_message(named, verdict), severity=None if verdict.verified else Severity.WARNING)
 
 
 def _jax_floor(facts: StageFacts, fleet: list[FleetGpu], knowledge: Knowledge) -> Iterator[Violation]:
@@ -174,9 +152,9 @@ def find_uncovered_fleet_gpus(ctx: LintContext) -> Iterator[Violation]:
         for minor, cuda, span, named in _torch_builds(facts, knowledge):
             verdict = torch_verdict(knowledge, fleet, minor, cuda)
             if verdict is not None:
-                yield _uncovered(span, named, verdict, "cu126 covers sm_50-sm_90, cu128 and newer sm_75-sm_120")
+                yield _uncovered(span, named, verdict)
         for span, named, verdict in _other_builds(facts, fleet, knowledge):
-            yield _uncovered(span, named, verdict, "")
+            yield _uncovered(span, named, verdict)
         yield from _jax_floor(facts, fleet, knowledge)
 
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from dockaudit.facts.fleet import describe_missing, fleet_of, onnxruntime_verdict, tensorflow_verdict, torch_verdict
+from dockaudit.facts.fleet import fleet_of, onnxruntime_verdict, tensorflow_verdict, torch_verdict, uncovered_message
 from dockaudit.image.frameworks import torch_build, wheel_versions
 from dockaudit.linting.wording import mebibytes
 from dockaudit.model import Severity, Violation
@@ -242,6 +242,5 @@ def find_image_builds_missing_fleet_gpus(ctx: ImageContext) -> Iterator[Violatio
         found.append((f"onnxruntime-gpu {version}", onnxruntime_verdict(knowledge, fleet, version)))
     for named, verdict in found:
         if verdict is not None:
-            yield Violation(None, f"{named} has kernels for sm {', '.join(verdict.archs)} only: no kernel image for "
-                            f"{describe_missing(verdict)} in the fleet (source: {verdict.source}; [gpu_models])",
-                            severity=None if verdict.verified else Severity.WARNING)  # fmt: skip
+            yield Violation(None, uncovered_message(named, verdict),
+                            severity=None if verdict.verified else Severity.WARNING)

@@ -18,6 +18,7 @@ from dockaudit.facts.versions import version_numbers
 
 if TYPE_CHECKING:
     from dockaudit.facts.knowledge import GpuModel, Knowledge, NgcRelease
+    from dockaudit.facts.mlfacts import BaseFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,26 @@ def ngc_verdict(fleet: list[FleetGpu], release: NgcRelease) -> ArchVerdict | Non
                        f'ml-compat.toml [ngc_{release.container}."{release.release}"] min_compute_capability')  # fmt: skip
 
 
-def describe_missing(verdict: ArchVerdict) -> str:
-    """``H100 (sm_90), P100 (sm_60)``."""
-    return ", ".join(f"{g.label} ({g.model.sm})" for g in verdict.missing)
+def base_verdicts(base: BaseFacts, fleet: list[FleetGpu], knowledge: Knowledge) -> list[tuple[str, ArchVerdict]]:
+    """(how the build is named, verdict) for what a base image tag settles: a ``pytorch/pytorch`` tag's
+    torch, an NGC release's floor, a TensorFlow GPU tag's release."""
+    tag = base.image.tag if base.image else ""
+    found = []
+    if base.kind == "pytorch" and base.framework and " " in base.framework and base.cuda:
+        found.append((f"pytorch/pytorch:{tag}", torch_verdict(knowledge, fleet, base.framework.split(" ")[-1],
+                                                              base.cuda)))  # fmt: skip
+    if base.ngc is not None:
+        found.append((f"NGC {base.ngc.container} {base.ngc.release}", ngc_verdict(fleet, base.ngc)))
+    if base.kind == "tensorflow" and base.gpu and base.framework and " " in base.framework:
+        found.append((f"tensorflow/tensorflow:{tag}",
+                      tensorflow_verdict(knowledge, fleet, base.framework.split(" ", 1)[1])))  # fmt: skip
+    return [(named, verdict) for named, verdict in found if verdict is not None]
+
+
+def uncovered_message(named: str, verdict: ArchVerdict) -> str:
+    """The fleet gate's sentence, the same for a Dockerfile, a Compose service and an image."""
+    has = (f"supports compute capability {verdict.archs[0][3:]} and later only" if verdict.archs[0].startswith(">=")
+           else f"has kernels for sm {', '.join(verdict.archs)} only")  # fmt: skip
+    missing = ", ".join(f"{g.label} ({g.model.sm})" for g in verdict.missing)
+    advice = ". cu126 covers sm_50-sm_90, cu128 and newer sm_75-sm_120" if "[torch_cuda" in verdict.source else ""
+    return f"{named} {has}: no kernel image for {missing} in the fleet (source: {verdict.source}; [gpu_models]){advice}"
