@@ -14,6 +14,7 @@ from pathlib import Path
 from dockaudit.config import Config, find_config, read_config
 from dockaudit.context import Options
 from dockaudit.linting.engine import load_rules, select_rules, unknown_selectors
+from dockaudit.linting.selectors import names_part
 from dockaudit.plugin import Rule
 
 
@@ -52,6 +53,7 @@ class FilePlan:
     config: Config
     rules: tuple[Rule, ...]
     options: Options
+    ignored_parts: tuple[str, ...] = ()  # ignore codes that name one part of a rule: filtered, not deselected
 
     @property
     def rules_by_id(self) -> dict[str, Rule]:
@@ -63,7 +65,7 @@ class FilePlan:
         from dockaudit.config import apply_config
 
         rules = self.rules_by_id
-        return lambda findings: apply_config(findings, self.config, path, rules)
+        return lambda findings: apply_config(findings, self.config, path, rules, self.ignored_parts)
 
 
 def config_for(flags: Flags, folder: Path) -> Config:
@@ -83,16 +85,13 @@ def plan_for(flags: Flags, path: str) -> FilePlan:
     config = config_for(flags, folder)
     if config.path is not None and config.path.suffix == ".toml":  # hadolint configs may name ShellCheck codes
         _check_config_selectors(config)
-    rules = select_rules(
-        load_rules(),
-        flags.select or config.select,
-        (*config.ignore, *flags.ignore),
-        (*config.extend_select, *flags.extend_select),
-    )
+    ignore = (*config.ignore, *flags.ignore)
+    rules = select_rules(load_rules(), flags.select or config.select, ignore, (*config.extend_select, *flags.extend_select))
     options = replace(config.options, **flags.option_overrides())
     if options.context_dir is None and options.use_context and path != "-":
         options = replace(options, context_dir=folder)
-    return FilePlan(config, tuple(rules), options)
+    parts = tuple(code for code in ignore if any(names_part(code, r) for r in rules))
+    return FilePlan(config, tuple(rules), options, parts)
 
 
 def image_plan(flags: Flags, max_image_size: float | None = None, max_layer_size: float | None = None) -> FilePlan:
