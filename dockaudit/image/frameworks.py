@@ -11,9 +11,10 @@ if TYPE_CHECKING:
 
 # Debian's and NGC's system Python installs into dist-packages, pip elsewhere into site-packages.
 _DIST_INFO = re.compile(r"/(?:site|dist)-packages/([A-Za-z0-9_.]+)-([^/]+)\.dist-info/")
-TORCH_VERSION_FILE = re.compile(r"/(?:site|dist)-packages/torch/version\.py$")
-_TORCH_VERSION = re.compile(rb"^__version__\s*(?::\s*[^=\n]+)?=\s*['\"]([^'\"\n]{1,64})['\"]", re.M)
-_TORCH_CUDA = re.compile(rb"^cuda\s*(?::\s*[^=\n]+)?=\s*['\"]([0-9.]{1,16})['\"]", re.M)
+_TORCH_VERSION_FILE = re.compile(r"/(?:site|dist)-packages/torch/version\.py$")
+# `__version__ = '2.5.1+cu124'` and `cuda: Optional[str] = '12.4'`, with or without the type annotation
+_TORCH_VERSION = re.compile(rb"^__version__[ \t]*(?::[^=\n]*)?=[ \t]*['\"]([^'\"\n]{1,64})['\"]", re.M)
+_TORCH_CUDA = re.compile(rb"^cuda[ \t]*(?::[^=\n]*)?=[ \t]*['\"]([0-9.]{1,16})['\"]", re.M)
 # A release build as pip installs it from PyPI or the PyTorch index ("2.11.0", "2.11.0+cu128"): NGC's and
 # source builds ("2.6.0a0+ecf3bae40a") pick their own architecture lists, which no table holds.
 _RELEASE_BUILD = re.compile(r"^\d+\.\d+\.\d+(?:\+cu\d{2,3})?$")
@@ -33,7 +34,7 @@ def torch_build(ctx: ImageContext) -> tuple[str, str, str] | None:
     """(version, CUDA, path) of a torch release build with CUDA in the image, from its ``torch/version.py``;
     None for CPU builds, pre-release or vendor builds, and images without torch."""
     for path, data in sorted(ctx.contents.items()):
-        if not TORCH_VERSION_FILE.search("/" + path) or path not in ctx.fs.files:
+        if not _TORCH_VERSION_FILE.search("/" + path) or path not in ctx.fs.files:
             continue
         version, cuda = _TORCH_VERSION.search(data), _TORCH_CUDA.search(data)
         if version and cuda:
