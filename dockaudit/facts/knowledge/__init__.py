@@ -619,6 +619,9 @@ def summarize_knowledge(knowledge: Knowledge) -> dict:
         "end-of-life tables": [f"{name} ({len(dates)})" for name, dates in sorted(knowledge.eol.items())],
         "base images": len(knowledge.images),
         "GPU models": len(knowledge.gpu_models),
+        "architecture lists": [f"torch {_span(list(knowledge.torch_arch_minors))}"]
+        + [f"{name} ({', '.join(table.applies_to)}{'' if name == 'tensorflow' else ': CUDA majors'})"
+           for name, table in knowledge.framework_archs.items()],  # fmt: skip
         "NGC releases": [f"{container} {_span([r for c, r in knowledge.ngc if c == container])}"
                          for container in NGC_CONTAINERS if any(c == container for c, _ in knowledge.ngc)],
     }
