@@ -3,13 +3,13 @@ linted as Compose would build it (context, dockerfile or dockerfile_inline, args
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockaudit.compose.project import ComposeError, ComposeProject, YNode, load_project, service_build
+from dockaudit.compose.project import ComposeError, ComposeProject, YNode, load_project, service_build, service_image
 from dockaudit.context import Options
 from dockaudit.facts.dockerignore import dockerignore_problems
 from dockaudit.facts.resources import Resources
@@ -81,6 +81,21 @@ class ComposeContext:
         return ml_facts(ctx).of(ctx.target_stage) if ctx.target_stage else None
 
 
+    def image_facts(self, name: str):
+        """ML facts of the image an image-only service names, read as if it were a ``FROM`` line: the CUDA,
+        framework and NGC release its tag settles. None for a service that builds, or names no literal image."""
+        service = self.services.get(name)
+        image = service_image(service) if service is not None and service.get("build") is None else ""
+        if not image or "$" in image or "\n" in image:
+            return None
+        from dockaudit.context import LintContext
+        from dockaudit.facts.mlfacts import ml_facts
+        from dockaudit.syntax.parser import parse
+
+        stages = ml_facts(LintContext(parse(f"FROM {image}\n"), Options(), self.resources)).stages
+        return stages[0] if stages else None
+
+
 def _service_builds(project: ComposeProject) -> tuple[dict[str, ServiceBuild], list[ComposeError]]:
     """The services that build, and the contexts and Dockerfiles that are not read (and why)."""
     builds, refused = {}, []
@@ -112,15 +127,17 @@ def lint_compose(
     env_files: list[Path] | None = None,
     project_directory: Path | None = None,
     environ: dict[str, str] | None = None,
+    buffers: Mapping[str, str] | None = None,
 ) -> list[FileResult]:
     """Results for the compose files (DA9xx findings) and for every Dockerfile the services build.
 
     Files the project names but that are not read (outside the project directory, remote, not
     regular files) are results with a one-line error each; the rest of the project is still linted.
-    ``environ``: variables for interpolation beyond ``.env``/``env_files`` (``--compose-environment``)."""
+    ``environ``: variables for interpolation beyond ``.env``/``env_files`` (``--compose-environment``);
+    ``buffers`` (real path → text): compose files and Dockerfiles as an editor holds them, unsaved."""
     shown = str(files[0])
     try:
-        project = load_project(files, env_files, environ, project_directory)
+        project = load_project(files, env_files, environ, project_directory, buffers)
     except ComposeError as error:
         finding = Finding("DA001", "parse-error", Severity.ERROR, error.message, error.path, error.line, 1,
                           error.line, 1)  # fmt: skip
@@ -130,7 +147,7 @@ def lint_compose(
     unread = [FileResult(e.path, [], None, f"line {e.line}: {e.message}") for e in [*project.unread, *refused]]
     if (options or Options()).use_context:
         unread += [FileResult(e.path, [], None, e.reason) for e in _unread_ignore_files(ctx.builds.values())]
-    results = _lint_service_dockerfiles(ctx, rules, options or Options())
+    results = _lint_service_dockerfiles(ctx, rules, options or Options(), buffers or {})
     by_file: dict[str, list[Finding]] = {str(f): [] for f in files}
     for finding in run_rules(rules, "compose", ctx, _in_project_file(ctx, shown), shown):
         by_file.setdefault(finding.path, []).append(finding)
@@ -157,7 +174,9 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _lint_service_dockerfiles(ctx: ComposeContext, rules: Sequence[Rule], options: Options) -> list[FileResult]:
+def _lint_service_dockerfiles(
+    ctx: ComposeContext, rules: Sequence[Rule], options: Options, buffers: Mapping[str, str]
+) -> list[FileResult]:
     """Each distinct (Dockerfile, args, target) once; findings name the services that build it."""
     done: dict[tuple, FileResult] = {}
     services_of: dict[tuple, list[str]] = {}
@@ -173,6 +192,9 @@ def _lint_service_dockerfiles(ctx: ComposeContext, rules: Sequence[Rule], option
         if build.inline is not None:
             data: bytes | str = build.inline
             path = f"{build.service.file} (services.{name}.build.dockerfile_inline)"
+        elif str(build.dockerfile) in buffers:  # a real path (project_path resolved it), as buffers are keyed
+            data = buffers[str(build.dockerfile)]
+            path = _shown(build.dockerfile)
         else:
             assert build.dockerfile is not None
             try:
