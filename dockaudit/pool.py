@@ -17,7 +17,7 @@ MIN_FILES_PER_WORKER = 16  # an explicit --jobs N still gives each worker at lea
 # a 2-process pool costs ~10 ms to fork and join, and the workers redo the per-folder plans.
 FILE_COST = 0.75e-3  # seconds per file (reading, context, the rules' fixed work)
 BYTE_COST = 0.48e-6  # seconds per byte of Dockerfile
-MIN_WORK_PER_WORKER = 0.1  # seconds of estimated serial work a default pool's worker must get
+MIN_WORK_PER_WORKER = 0.12  # seconds of estimated serial work a default pool's worker must get
 IDLE_WINDOW = 0.05  # seconds of /proc/stat counters an idle-core estimate needs at least
 
 
@@ -26,17 +26,19 @@ def worker_count(jobs: int, files: int, work: float | None = None) -> int:
 
     Never more than the cores or the files.  ``--jobs N`` gives each worker at least
     ``MIN_FILES_PER_WORKER`` files.  By default a pool starts only when each worker gets
-    ``MIN_WORK_PER_WORKER`` of the ``work`` (estimated seconds, ``estimated_work``), and only the
-    cores idle right now count: on a busy machine a pool's workers wait for the cores the parent
-    would use, and the run is slower than one process (measured: 1.1-1.7x slower with one of two
-    cores busy; 0.6x, i.e. faster, when idle)."""
+    ``MIN_WORK_PER_WORKER`` of the ``work`` (estimated seconds, ``estimated_work``), and at most one
+    worker more than the cores idle right now (this process's own counts as idle): with one of two
+    cores kept busy by another process, two workers still get a larger share of the machine than
+    one process and finish first (measured 0.87x the wall time of --jobs 1 on 725 files, 0.94x on
+    100), but on a many-core machine most of whose cores are busy, a worker per core would only
+    crowd them (benchmarks/RESULTS.md)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if jobs:
         return max(1, min(jobs, cores, files // MIN_FILES_PER_WORKER))
     by_work = files // MIN_FILES_PER_WORKER if work is None else int(work / MIN_WORK_PER_WORKER)
     workers = max(1, min(cores, files, by_work))
     if workers > 1:
-        workers = max(1, min(workers, round(idle_cores(cores))))
+        workers = max(1, min(workers, int(idle_cores(cores)) + 1))
     return workers
 
 
