@@ -26,19 +26,18 @@ def worker_count(jobs: int, files: int, work: float | None = None) -> int:
 
     Never more than the cores or the files.  ``--jobs N`` gives each worker at least
     ``MIN_FILES_PER_WORKER`` files.  By default a pool starts only when each worker gets
-    ``MIN_WORK_PER_WORKER`` of the ``work`` (estimated seconds, ``estimated_work``), and at most one
-    worker more than the cores idle right now (this process's own counts as idle): with one of two
-    cores kept busy by another process, two workers still get a larger share of the machine than
-    one process and finish first (measured 0.87x the wall time of --jobs 1 on 725 files, 0.94x on
-    100), but on a many-core machine most of whose cores are busy, a worker per core would only
-    crowd them (benchmarks/RESULTS.md)."""
+    ``MIN_WORK_PER_WORKER`` of the ``work`` (estimated seconds, ``estimated_work``), and only as many
+    workers as cores idle right now (this process's own counts as idle).  With one of two cores busy
+    a pool of two is a gamble: measured from 0.87x to 1.3x the wall time of --jobs 1 on 725 files,
+    as the other load comes and goes; one process is never slower than itself
+    (benchmarks/RESULTS.md)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if jobs:
         return max(1, min(jobs, cores, files // MIN_FILES_PER_WORKER))
     by_work = files // MIN_FILES_PER_WORKER if work is None else int(work / MIN_WORK_PER_WORKER)
     workers = max(1, min(cores, files, by_work))
     if workers > 1:
-        workers = max(1, min(workers, int(idle_cores(cores)) + 1))
+        workers = max(1, min(workers, round(idle_cores(cores))))
     return workers
 
 
