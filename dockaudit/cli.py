@@ -130,8 +130,8 @@ def _file_selection_options(command):
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Report only findings not recorded in FILE.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False), help="Record the current findings in FILE.")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
-              help="Processes for many files (default 0: one per CPU; 1: no worker processes; never more than the "
-                   "CPUs, and none for a few files).")  # fmt: skip
+              help="Processes for many files (default 0: one per idle CPU once the files are enough work to pay for "
+                   "a pool; 1: no worker processes; never more than the CPUs or the files).")  # fmt: skip
 @click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="Compose: variables for interpolation (default: the project's .env).")  # fmt: skip
 @click.option("--project-directory", type=click.Path(file_okay=False, exists=True),
