@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from dockaudit.context import LintContext
 from dockaudit.facts.installs import Invocation, in_branching_run, installs, unquoted_redirect
-from dockaudit.facts.mlfacts import StageFacts, exact_torch_pin, image_stage_facts, ml_facts
+from dockaudit.facts.mlfacts import TRITON_PACKAGES, StageFacts, exact_torch_pin, image_stage_facts, ml_facts
 from dockaudit.facts.requirements import parse_requirement
 from dockaudit.facts.versions import major_minor
 from dockaudit.model import Edit, Fix, Severity, Violation
@@ -318,12 +318,8 @@ def find_wheel_tag_mismatch(ctx: LintContext) -> Iterator[Violation]:
                     yield Violation(word.span or invocation.command.span, problem)
 
 
-# Packages that compile code when the model first runs: Triton kernels need a C compiler (for the launcher
-# stub) — vLLM, SGLang, unsloth and explicit triton installs run them; DeepSpeed's ops and FlashInfer's
-# kernels are JIT-compiled with nvcc unless prebuilt.
-_NEEDS_C_COMPILER = frozenset({"vllm", "sglang", "unsloth", "triton"})
-
-
+# DeepSpeed's ops and FlashInfer's kernels are JIT-compiled with nvcc unless prebuilt (Triton's C launcher
+# is mlfacts.TRITON_PACKAGES).
 _NEEDS_NVCC = frozenset({"deepspeed", "flashinfer", "flashinfer-python"})
 
 
@@ -351,7 +347,7 @@ def _missing_jit_compilers(ctx: LintContext, facts: StageFacts) -> Iterator[Viol
     packages = {p for p, _i, _s in facts.os_packages}
     c_compiler = _has_c_compiler(facts)
     if c_compiler is False and not any(_C_COMPILERS.match(p) for p in packages):
-        for install in [i for i in own if i.package in _NEEDS_C_COMPILER][:1]:
+        for install in [i for i in own if i.package in TRITON_PACKAGES][:1]:
             yield Violation(install.span, f"{install.package} runs Triton kernels, which compile a C launcher with gcc "
                             f"when the model first runs, and '{facts.base.image}' has no C compiler: it fails with "
                             "'Failed to find C compiler'; install gcc (or build-essential) in this stage")  # fmt: skip

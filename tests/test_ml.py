@@ -447,6 +447,28 @@ def test_class_2_and_5_rules(text, rule_id, count):
          "RUN pip install deepspeed==0.15.4 vllm==0.6.4\n", "DA534", 0),
         ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install deepspeed==0.15.4\n", "DA534", 1),
         ("ARG BASE\nFROM ${BASE}\nRUN pip install deepspeed==0.15.4 vllm==0.6.4\n", "DA534", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install flashinfer-python==0.2.0\n", "DA534", 1),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install flashinfer-python==0.2.0 "
+         "flashinfer-jit-cache==0.2.0\n", "DA534", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install cupy==13.3.0\n", "DA522", 1),  # sdist: nvcc
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install cupy-cuda12x==13.3.0\n", "DA522", 0),
+        # gcc for sdists is not nvcc: the devel base stays a finding (DA504), the compiler beside torch is not
+        # DA408's (torch.compile builds C++ and Triton launchers with it when the model first runs)
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN apt-get install -y build-essential python3-pip\n"
+         "RUN pip install torch==2.5.1 uwsgi==2.0.27\n", "DA504", 1),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN apt-get install -y build-essential python3-pip\n"
+         "RUN pip install torch==2.5.1 uwsgi==2.0.27\n", "DA408", 0),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN apt-get install -y build-essential python3-pip\n"
+         "RUN pip install uwsgi==2.0.27\n", "DA408", 1),
+        # nvcc, CUDA headers and ninja serve DeepSpeed's JIT ops, gcc alone serves only torch.compile
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN apt-get install -y cuda-nvcc-12-4 ninja-build gcc\n"
+         "RUN pip install deepspeed==0.15.4\n", "DA408", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN apt-get install -y cuda-nvcc-12-4 ninja-build gcc\n"
+         "RUN pip install torch==2.5.1\n", "DA408", 1),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install --no-build-isolation flash-attn==2.7.0.post2 "
+         "deepspeed==0.15.4\n", "DA603", 0),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install --no-build-isolation flash-attn==2.7.0.post2\n",
+         "DA603", 1),
     ],
 )
 def test_class_1_3_4_rules(text, rule_id, count):
