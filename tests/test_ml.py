@@ -479,3 +479,32 @@ def test_detectron2_without_force_cuda_says_it_builds_cpu_ops():
     text = "FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel\nRUN pip install git+https://github.com/facebookresearch/detectron2.git\n"
     (message,) = _fired(text, "DA508")
     assert "without its CUDA kernels" in message
+
+
+_CUDNN_BASE = "FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04\n"
+
+
+@pytest.mark.parametrize(
+    ("install", "count"),
+    [
+        ("RUN pip install torch==2.5.1\n", 1),  # PyPI torch 2.5 requires nvidia-cudnn-cu12 9.1
+        ('RUN pip install "tensorflow[and-cuda]==2.18.0"\n', 1),
+        ("RUN pip install nvidia-cudnn-cu12==9.1.0.70\n", 1),
+        ("RUN pip install torch==2.5.1 --index-url https://download.pytorch.org/whl/cpu\n", 0),
+        ("RUN pip install torch\n", 0),  # PyPI's newest: not settled by the file
+        ("RUN pip install torch==2.5.1 -r requirements.txt\n", 0),  # unread: onnxruntime-gpu may be in it
+        ("RUN pip install torch==2.5.1 tensorflow==2.18.0\n", 0),  # TF without [and-cuda] loads the system cuDNN
+        ("RUN apt-get install -y libcudnn9-dev-cuda-12\nRUN pip install torch==2.5.1\n", 0),
+        ("RUN pip install torch==2.1.2\n", 0),  # cuDNN 8 wheels on a cuDNN 9 base: not the same library
+    ],
+)
+def test_cudnn_base_duplicated_by_wheels(install, count):
+    assert len(_fired(_CUDNN_BASE + install, "DA536")) == count
+
+
+def test_cudnn_duplicate_names_the_sizes_from_the_table():
+    (message,) = _fired(_CUDNN_BASE + "RUN pip install torch==2.5.1\n", "DA536")
+    assert "cuDNN 9" in message and "[image.nvidia_cuda_runtime]" in message and "cudnn-runtime is about" in message
+    assert _fired("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install torch==2.5.1\n", "DA536") == []
+    (older,) = _fired("FROM nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04\nRUN pip install torch==2.1.2\n", "DA536")
+    assert "cuDNN 8" in older
