@@ -241,7 +241,11 @@ _RUN_TIME_C = re.compile(
 )
 
 
-_RUN_TIME_NVCC = re.compile(r"^(?:cuda-nvcc[\w.-]*|cuda-toolkit[\w.-]*|ninja-build|cuda-[\w.-]+-dev[\w.-]*|libcu\w*-dev[\w.-]*)$")
+def _nvcc_tool(name: str) -> bool:
+    """The CUDA compiler, toolkit, CUDA headers (``cuda-cudart-dev-12-4``, ``libcublas-dev``) or ninja."""
+    return name.startswith(("cuda-nvcc", "cuda-toolkit")) or name == "ninja-build" or (
+        name.startswith(("cuda-", "libcu")) and "-dev" in name
+    )
 
 
 def _needed_at_run_time(ctx: LintContext) -> Callable[[str], bool]:
@@ -249,7 +253,7 @@ def _needed_at_run_time(ctx: LintContext) -> Callable[[str], bool]:
     facts = image_stage_facts(ctx)
     c_user, nvcc_user = run_time_compiles(facts) if facts is not None else (None, None)
     if nvcc_user:
-        return lambda name: bool(_RUN_TIME_C.match(name) or _RUN_TIME_NVCC.match(name))
+        return lambda name: bool(_RUN_TIME_C.match(name) or _nvcc_tool(name))
     if c_user:
         return lambda name: bool(_RUN_TIME_C.match(name))
     return lambda name: False

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
+from dockaudit.facts.makefiles import goal_recipes
 from dockaudit.facts.mlfacts import NVCC_COMPILE_KINDS, StageFacts, ml_facts, runs_with_gpu
 from dockaudit.files import InputError
 from dockaudit.model import Violation
@@ -90,22 +91,73 @@ def _model_host_url(text: str) -> str | None:
     return None
 
 
+def _context_text(ctx: LintContext, path: str) -> str | None:
+    """The text of the build-context file a path in a RUN names, or None (absent, not regular, too big)."""
+    found = ctx.context_file(path)
+    if found is None:
+        return None
+    try:
+        return ctx.resources.read_file(found, _SCRIPT_LIMIT).decode("utf-8", "replace")
+    except InputError:
+        return None  # not a regular file, or too big to be a download script: nothing known
+
+
+def _script_in(words: list[str]) -> str | None:
+    """The first script path among a command's first words (``bash get_models.sh``, ``python fetch.py``)."""
+    return next((w for w in words if re.search(r"\.(?:sh|py)$", w) and "$" not in w), None)
+
+
 def _scripts_run(ctx: LintContext, instruction) -> Iterator[tuple[str, str]]:
-    """(path, text) of build-context scripts a RUN executes (``bash get_models.sh``, ``python download.py``)."""
+    """(path, text) of build-context scripts a RUN executes (``bash get_models.sh``, ``python fetch.py``)."""
     for command in ctx.commands(instruction):
-        words = [command.name] + [w.value for w in command.args[:2]]
-        for word in words:
-            if not re.search(r"\.(?:sh|py)$", word) or "$" in word:
-                continue
-            found = ctx.context_file(word)
-            if found is None:
-                continue
-            try:
-                data = ctx.resources.read_file(found, _SCRIPT_LIMIT)
-            except InputError:
-                continue  # not a regular file, or too big to be a download script: nothing known
-            yield word, data.decode("utf-8", "replace")
-            break
+        path = _script_in([command.name] + [w.value for w in command.args[:2]])
+        text = _context_text(ctx, path) if path else None
+        if text is not None:
+            yield path, text
+
+
+_MAKE_VALUED = frozenset({"-C", "--directory", "-f", "--file", "--makefile", "-j", "--jobs", "-I", "--include-dir",
+                          "-o", "--old-file", "-W", "--what-if", "-l", "--load-average"})  # fmt: skip
+
+
+def _make_goals(argv: list[str]) -> tuple[str, str | None, list[str]]:
+    """(directory, makefile, goals) of a ``make`` command line; variable overrides are not goals."""
+    directory, makefile, goals = "", None, []
+    words = iter(argv[1:])
+    for word in words:
+        option, equals, value = word.partition("=")
+        if word in _MAKE_VALUED or (equals and option in _MAKE_VALUED):
+            value = value if equals else next(words, "")
+            if option in ("-C", "--directory"):
+                directory = value.rstrip("/") + "/"
+            elif option in ("-f", "--file", "--makefile"):
+                makefile = value
+        elif re.match(r"^-[Cf].", word):
+            directory, makefile = (word[2:].rstrip("/") + "/", makefile) if word[1] == "C" else (directory, word[2:])
+        elif not word.startswith("-") and not equals:
+            goals.append(word)
+    return directory, makefile, goals
+
+
+def _make_recipes(ctx: LintContext, instruction) -> Iterator[tuple[str, str]]:
+    """(where, text) of what each ``make GOAL`` of a RUN executes: the goal's recipe lines read from the
+    build context's Makefile, and the text of a script a recipe line runs."""
+    for command in ctx.commands(instruction):
+        if command.name not in ("make", "gmake"):
+            continue
+        directory, makefile, goals = _make_goals(command.argv)
+        names = [makefile] if makefile else ["GNUmakefile", "makefile", "Makefile"]
+        path, text = next(((directory + n, t) for n in names if (t := _context_text(ctx, directory + n))), ("", None))
+        if text is None or "$" in path:
+            continue
+        recipes = goal_recipes(text, goals)
+        goal = f"make {' '.join(goals)}".strip()
+        yield f"{path}, which '{goal}' runs", "\n".join(recipes)
+        for line in recipes:
+            script = _script_in(line.split()[:3])
+            script_text = _context_text(ctx, directory + script) if script else None
+            if script_text is not None:
+                yield f"{script}, which '{goal}' runs", script_text
 
 
 def _plain_http(found: str) -> str:
@@ -129,7 +181,10 @@ def find_model_downloads_at_build(ctx: LintContext) -> Iterator[Violation]:
     or of a file on a model hub (`huggingface.co/…/resolve/…`, civitai, the PyTorch
     and fairseq model zoos) — and `ADD` of such URLs. With the build context there,
     the scripts a RUN executes (`bash download_models.sh`, `python fetch.py`) are read
-    too. A `.bin`, `.h5` or `.pb` URL counts only with a model-like file name
+    too, and so is the Makefile a `make` goal comes from (`make download-models`: the
+    goal's recipe and its prerequisites', with the Makefile's variables expanded, and
+    a script a recipe line runs). `sh -c '…'` and `bash -c "…"` strings count as the
+    commands they hold. A `.bin`, `.h5` or `.pb` URL counts only with a model-like file name
     (`pytorch_model.bin`): firmware and data files use those suffixes too. Plain
     `http://` downloads are called out (no integrity). When a token comes from ARG or
     ENV, the message says so (DA102 reports the secret itself).
@@ -173,10 +228,11 @@ def find_model_downloads_at_build(ctx: LintContext) -> Iterator[Violation]:
         found = _weight_download(text, downloader)
         where = ""
         if found is None:
-            for path, script in _scripts_run(ctx, instruction):
+            read = [(f"{path}, which this RUN executes", text) for path, text in _scripts_run(ctx, instruction)]
+            for path, script in read + list(_make_recipes(ctx, instruction)):
                 found = _weight_download(script, downloader=bool(re.search(r"\b(?:wget|curl|aria2c)\b", script)))
                 if found:
-                    where = f" (in {path}, which this RUN executes)"
+                    where = f" (in {path})"
                     break
         if found:
             yield Violation(target.keyword_span, f"'{found}'{where} downloads model weights into a layer at build "
