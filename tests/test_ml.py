@@ -357,6 +357,27 @@ def test_da509_split_keeps_one_idea_per_id():
     assert dockaudit.lint("FROM a\nRUN conda install -y -c conda-forge pytorch=2.6.0\n", select=["DA529"]) == []
 
 
+@pytest.mark.parametrize(
+    ("install", "severity"),
+    [
+        ("conda install -y -c nvidia cuda-toolkit=12.4", None),  # NVIDIA's channel publishes its CUDA packages
+        ("conda install -y -c nvidia cuda-nvcc cuda-runtime", None),
+        ("conda install -y -c nvidia pytorch=2.5.1", None),  # pytorch from the default channels, not -c nvidia
+        ("conda install -y pytorch-cuda=12.1 -c nvidia", "error"),  # only PyTorch's channel has it
+        ("conda install -y nvidia::pytorch-cuda=12.1", "error"),
+        ("conda install -y pytorch=2.1.2 pytorch-cuda=12.1 -c pytorch -c nvidia", "warning"),
+        ("conda config --add channels pytorch && conda install -y pytorch-cuda=12.1 -c nvidia", "warning"),
+        ("conda config --add channels pytorch && conda install -y --override-channels -c nvidia pytorch-cuda=12.1",
+         "error"),
+    ],
+)
+def test_the_nvidia_channel_alone(install, severity):
+    found = dockaudit.lint(f"FROM condaforge/miniforge3:24.7.1-0\nRUN {install}\n", select=["DA529"])
+    assert [f.severity.label for f in found] == ([severity] if severity else [])
+    if severity == "error":
+        assert "exists only on PyTorch's conda channel" in found[0].message
+
+
 # --- class 7: shell traps in installs -------------------------------------------------------------
 
 
