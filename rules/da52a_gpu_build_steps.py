@@ -57,11 +57,19 @@ _MODEL_NAME = re.compile(
 _SCRIPT_LIMIT = 256 * 1024
 
 
+# A clone of a Hugging Face model repository: its weights arrive through git-lfs (Spaces hold apps and
+# datasets hold data; GIT_LFS_SKIP_SMUDGE=1 leaves pointer files only).
+_HUB_CLONE = re.compile(r"git\s+clone\b[^|;&\n]*?\s(https://(?:huggingface\.co|hf\.co)/(?!spaces/|datasets/)[\w.-]+/[\w.-]+)")
+
+
 def _weight_download(text: str, downloader: bool) -> str | None:
     """What in a RUN (or a script it runs) downloads model weights, or None."""
     match = _DOWNLOADS.search(text)
     if match:
         return match.group(0).strip("(")
+    clone = _HUB_CLONE.search(text)
+    if clone and "GIT_LFS_SKIP_SMUDGE=1" not in text:
+        return "git clone " + clone.group(1)
     if not downloader:
         return None
     weights = _WEIGHT_URL.search(text)
@@ -177,7 +185,8 @@ def find_model_downloads_at_build(ctx: LintContext) -> Iterator[Violation]:
     ## What it does
     Flags RUNs that download model weights into the image — `from_pretrained(…)`,
     `snapshot_download`, `huggingface-cli download`, `hf download`, `ollama pull`,
-    `torch.hub.load`, curl/wget of `*.safetensors|*.pt|*.pth|*.ckpt|*.gguf|*.onnx`
+    `torch.hub.load`, `git clone https://huggingface.co/<org>/<model>` (the weights
+    arrive through git-lfs), curl/wget of `*.safetensors|*.pt|*.pth|*.ckpt|*.gguf|*.onnx`
     or of a file on a model hub (`huggingface.co/…/resolve/…`, civitai, the PyTorch
     and fairseq model zoos) — and `ADD` of such URLs. With the build context there,
     the scripts a RUN executes (`bash download_models.sh`, `python fetch.py`) are read

@@ -81,3 +81,13 @@ def test_sh_c_strings_are_the_commands_they_hold():
     assert len([f for f in dockaudit.lint(text, select=["DA520"]) if f.rule == "DA520"]) == 1
     text = "FROM python:3.12-slim\nRUN sh -c \"curl -LO https://example.com/sam_vit_h.pth\"\n"
     assert len([f for f in dockaudit.lint(text, select=["DA520"]) if f.rule == "DA520"]) == 1
+
+
+def test_a_clone_of_a_hub_model_repository_is_a_download():
+    def fired(run: str) -> int:
+        return len([f for f in dockaudit.lint(f"FROM python:3.12-slim\nRUN {run}\n", select=["DA520"]) if f.rule == "DA520"])
+
+    assert fired("git lfs install && git clone --depth 1 https://huggingface.co/ufal/robeczech-base /models/r") == 1
+    assert fired("git clone https://huggingface.co/spaces/org/demo /app") == 0  # a Space is an app
+    assert fired("git clone https://huggingface.co/datasets/org/data /data") == 0
+    assert fired("GIT_LFS_SKIP_SMUDGE=1 git clone https://huggingface.co/org/model /m") == 0
