@@ -351,15 +351,52 @@ def _has_c_compiler(facts: StageFacts) -> bool | None:
     return None
 
 
+_PYTHON_HEADERS = re.compile(r"^(?:lib)?python3(?:\.\d+)?-dev(?:[=:].*)?$")
+
+
+def _pip_recommends_build_tools(ctx: LintContext, facts: StageFacts) -> bool:
+    """apt's python3-pip installed with its Recommends (build-essential, python3-dev): a compiler and headers."""
+    for stage in facts.stage.ancestry():
+        for instruction in stage.instructions:
+            if re.search(r"Install-Recommends\W+(?:false|0)\b", instruction.args_text, re.IGNORECASE):
+                return False  # recommends switched off for every later install
+            for invocation in ctx.invocations(instruction):
+                if (
+                    invocation.tool in ("apt-get", "apt")
+                    and installs(invocation)
+                    and not invocation.has("--no-install-recommends")
+                    and any(re.match(r"^python3-pip(?:=.*)?$", w.value) for w in invocation.packages)
+                ):
+                    return True
+    return False
+
+
+def _triton_without_toolchain(ctx: LintContext, facts: StageFacts, install: FrameworkInstall) -> str | None:
+    """Why Triton's first kernel fails in this stage (no C compiler, or an apt Python without Python.h)."""
+    packages = {p for p, _i, _s in facts.os_packages}
+    if _pip_recommends_build_tools(ctx, facts):
+        return None
+    compiler = _has_c_compiler(facts) is not False or any(_C_COMPILERS.match(p) for p in packages)
+    apt_python = (facts.python_from or "").startswith("apt") and facts.base.kind in ("nvidia-cuda", "ubuntu", "debian")
+    headers = not apt_python or any(_PYTHON_HEADERS.match(p) for p in packages)
+    if not compiler:
+        return (f"{install.package} runs Triton kernels, which compile a C launcher with gcc when the model first "
+                f"runs, and '{facts.base.image}' has no C compiler: it fails with 'Failed to find C compiler'; "
+                f"install gcc (or build-essential){'' if headers else ' and python3-dev'} in this stage")  # fmt: skip
+    if not headers:
+        return (f"{install.package} runs Triton kernels, whose C launcher includes Python.h, and the Python from apt "
+                f"({facts.python_from}) has no headers: the first kernel fails with 'Python.h: No such file or "
+                "directory'; install python3-dev (the pythonX.Y-dev of the Python used) in this stage")  # fmt: skip
+    return None
+
+
 def _missing_jit_compilers(ctx: LintContext, facts: StageFacts) -> Iterator[Violation]:
     own = [i for i in facts.installs if i.instruction in facts.stage.instructions]
     packages = {p for p, _i, _s in facts.os_packages}
-    c_compiler = _has_c_compiler(facts)
-    if c_compiler is False and not any(_C_COMPILERS.match(p) for p in packages):
-        for install in [i for i in own if i.package in TRITON_PACKAGES][:1]:
-            yield Violation(install.span, f"{install.package} runs Triton kernels, which compile a C launcher with gcc "
-                            f"when the model first runs, and '{facts.base.image}' has no C compiler: it fails with "
-                            "'Failed to find C compiler'; install gcc (or build-essential) in this stage")  # fmt: skip
+    for install in [i for i in own if i.package in TRITON_PACKAGES][:1]:
+        problem = _triton_without_toolchain(ctx, facts, install)
+        if problem:
+            yield Violation(install.span, problem)
     nvcc = facts.base.has_nvcc
     if nvcc is False and not any(re.match(r"cuda-(?:nvcc|toolkit)", p) for p in packages):
         prebuilt_ds = "DS_BUILD_OPS" in facts.env or any(
@@ -390,7 +427,10 @@ def find_missing_jit_compilers(ctx: LintContext) -> Iterator[Violation]:
     first runs, on a base known to lack the compiler it needs, when no compiler is
     installed: vLLM, SGLang, unsloth and triton (Triton builds a small C launcher
     with `gcc` the first time a kernel runs) on `python:*-slim`, `nvidia/cuda`
-    runtime/base or a plain OS image without `build-essential`/`gcc`; DeepSpeed and
+    runtime/base or a plain OS image without `build-essential`/`gcc` — or, where
+    Python comes from apt (`python3`, `python3.11`), without `python3-dev` (the
+    launcher includes `Python.h`); apt's `python3-pip` installed with its
+    recommended packages brings both; DeepSpeed and
     FlashInfer (their kernels are JIT-compiled with `nvcc`) on a base without nvcc
     and no `cuda-nvcc` package — unless DeepSpeed's ops are prebuilt
     (`DS_BUILD_OPS=1`) or FlashInfer's kernels come prebuilt (`flashinfer-jit-cache`,

@@ -469,6 +469,16 @@ def test_class_2_and_5_rules(text, rule_id, count):
         ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install deepspeed==0.15.4\n", "DA534", 1),
         ("ARG BASE\nFROM ${BASE}\nRUN pip install deepspeed==0.15.4 vllm==0.6.4\n", "DA534", 0),
         ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install flashinfer-python==0.2.0\n", "DA534", 1),
+        # Triton's launcher includes Python.h: apt's Python needs python3-dev; python3-pip's Recommends bring it
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN apt-get install -y --no-install-recommends python3-pip\n"
+         "RUN pip install vllm==0.6.4\n", "DA534", 1),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN apt-get install -y --no-install-recommends python3-pip "
+         "python3-dev\nRUN pip install vllm==0.6.4\n", "DA534", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN apt-get install -y python3-pip\n"
+         "RUN pip install vllm==0.6.4\n", "DA534", 0),
+        ("FROM ubuntu:22.04\nRUN echo 'APT::Install-Recommends \"false\";' > /etc/apt/apt.conf.d/00norec\n"
+         "RUN apt-get install -y python3-pip\nRUN pip install vllm==0.6.4\n", "DA534", 1),
+        ("FROM python:3.12\nRUN pip install vllm==0.6.4\n", "DA534", 0),  # python images ship gcc and Python.h
         ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install flashinfer-python==0.2.0 "
          "flashinfer-jit-cache==0.2.0\n", "DA534", 0),
         ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install cupy==13.3.0\n", "DA522", 1),  # sdist: nvcc
