@@ -17,11 +17,11 @@ import click
 
 from dockaudit import __version__
 from dockaudit.files import InputError, is_compose_file
+from dockaudit.options import (
+    EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, SEVERITY_CHOICES, fail, parse_build_args, refuse_unknown_selectors,
+    split_list,
+)  # fmt: skip
 from dockaudit.report.output import REPORT_FORMATS, ReportWriteError, report_targets, valid_utf8, write_report
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-SEVERITY_CHOICES = ("error", "warning", "info", "style", "never")
-
 
 class _DefaultToCheck(click.Group):
     """Any first argument that is not a sub-command is a path for ``check``."""
@@ -32,38 +32,6 @@ class _DefaultToCheck(click.Group):
         elif args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["check", *args]
         return super().parse_args(ctx, args)
-
-
-def fail(message: str) -> None:
-    """One line on standard error; control characters from file names or contents are shown escaped."""
-    from dockaudit.report import safe_text
-
-    click.echo(f"dockaudit: {safe_text(message)}", err=True)
-
-
-def split_list(values: tuple[str, ...]) -> list[str]:
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
-
-
-def refuse_unknown_selectors(**options: list[str] | tuple[str, ...]) -> None:
-    """A usage error for the first selector of ``--select``/``--ignore``/… that names no rule."""
-    from dockaudit.linting.engine import load_rules, unknown_selectors
-
-    for option, values in options.items():
-        unknown = unknown_selectors(load_rules(), values)
-        if unknown:
-            raise click.BadParameter(f"unknown rule selector {unknown[0]!r} (see `dockaudit rules`)",
-                                     param_hint="--" + option.replace("_", "-"))  # fmt: skip
-
-
-def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
-    args = {}
-    for value in values:
-        name, eq, arg = value.partition("=")
-        if not eq or not name:
-            raise click.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint="--build-arg")
-        args[name] = arg
-    return args
 
 
 @click.group(cls=_DefaultToCheck, context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dockaudit.cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, SEVERITY_CHOICES, fail, parse_build_args, refuse_unknown_selectors, split_list
+from dockaudit.options import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, SEVERITY_CHOICES, fail, parse_build_args, refuse_unknown_selectors, split_list
 from dockaudit.files import InputError, read_dockerfile
 from dockaudit.report.output import ReportWriteError, report_targets, valid_utf8, write_report
 

@@ -440,9 +440,11 @@ def find_config(folder: Path) -> Config:
     return read_config(hadolint) if hadolint is not None else Config()
 
 
-def apply_config(findings: list[Finding], config: Config, path: str, rules: dict[str, Rule]) -> list[Finding]:
-    """Per-file ignores and severity overrides, applied to one file's findings."""
-    ignored = config.file_ignores(path)
+def apply_config(findings: list[Finding], config: Config, path: str, rules: dict[str, Rule],
+                 ignored_parts: tuple[str, ...] = ()) -> list[Finding]:  # fmt: skip
+    """Per-file ignores, the run's ignored rule parts (``selectors.names_part``: ``--ignore DL3033``)
+    and severity overrides, applied to one file's findings."""
+    ignored = (*config.file_ignores(path), *ignored_parts)
     out = []
     for finding in findings:
         rule = rules.get(finding.rule)

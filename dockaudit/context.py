@@ -3,7 +3,6 @@ options, and (through ``resources``) the knowledge tables, tools and the registr
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,7 +10,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from dockaudit.facts.dockerignore import IgnorePattern, is_ignored, read_dockerignore
+from dockaudit.facts.contextreads import ContextReads
+from dockaudit.facts.dockerignore import IgnorePattern
 from dockaudit.facts.installs import Invocation, invocations
 from dockaudit.facts.resources import Resources
 from dockaudit.syntax.nodes import Dockerfile, Instruction
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from dockaudit.facts.knowledge import Knowledge
 
 T = TypeVar("T")
-CONTEXT_FILE_LIMIT = 50_000  # stop listing a huge build context; rules then judge what they saw
-CONTEXT_ENTRY_LIMIT = 500_000  # entries looked at, ignored ones included: a `!` pattern stops the pruning
 
 
 @dataclass(frozen=True)
@@ -45,6 +43,9 @@ class Options:
     as_of: date | None = None  # the day end-of-life rules judge by (default: today; tests pin it)
     image_budget: tuple[float | None, float | None] | None = None  # (image MiB, layer MiB) for DA805
     online: bool = False  # --online: rules may ask registries (tag digests for DA201-DA203 fixes)
+    # The build context's answers, kept across lints by a caller that knows when files change (the
+    # language server); None: each lint reads afresh.
+    reads: ContextReads | None = field(default=None, compare=False, repr=False)
 
     @property
     def fleet_driver(self) -> str | None:
@@ -64,6 +65,7 @@ class LintContext:
         self._commands: dict[int, list[Command]] = {}
         self._invocations: dict[int, list[Invocation]] = {}
         self._derived: dict[str, object] = {}
+        self.reads = self.options.reads or ContextReads()
 
     @property
     def path(self) -> str | None:
@@ -141,33 +143,17 @@ class LintContext:
         """The build context's ignore patterns; None when there is no context or no ignore file."""
         if self.build_context is None:
             return None
-        dockerfile = Path(self.path) if self.path and self.path != "-" else None
-        return read_dockerignore(self.build_context, dockerfile)
+        return self.reads.dockerignore(self.build_context, self._dockerfile_path)
+
+    @property
+    def _dockerfile_path(self) -> Path | None:
+        return Path(self.path) if self.path and self.path != "-" else None
 
     @cached_property
     def context_files(self) -> list[str]:
         """Files the build context sends (``.dockerignore`` applied), relative with ``/``; capped."""
         root = self.build_context
-        if root is None:
-            return []
-        patterns = self.dockerignore or []
-        can_reinclude = any(p.exclusion for p in patterns)
-        found: list[str] = []
-        looked_at = 0
-        for folder, dirs, files in os.walk(root):  # symlinked directories are not followed
-            looked_at += len(dirs) + len(files)
-            if looked_at > CONTEXT_ENTRY_LIMIT:
-                return found
-            relative = os.path.relpath(folder, root)
-            prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
-            if not can_reinclude:
-                dirs[:] = [d for d in dirs if not is_ignored(prefix + d, patterns)]
-            for name in files:
-                if not is_ignored(prefix + name, patterns):
-                    found.append(prefix + name)
-                    if len(found) >= CONTEXT_FILE_LIMIT:
-                        return found
-        return found
+        return [] if root is None else self.reads.listing(root, self._dockerfile_path)
 
     def context_file(self, container_path: str) -> Path | None:
         """The build-context file a path inside the image most likely came from.
@@ -183,7 +169,7 @@ class LintContext:
             if ".." in parts[start:]:
                 continue
             candidate = root.joinpath(*parts[start:])
-            if candidate.is_file() and candidate.resolve().is_relative_to(root.resolve()):
+            if self.reads.is_inside(candidate, root):
                 return candidate  # (a symlink out of the context is not followed: BuildKit sends the link)
         return None
 

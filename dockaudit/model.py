@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from dockaudit.linting.suppressions import Suppression
     from dockaudit.syntax.nodes import Dockerfile
 
+# What a run's findings mean to the shell (docs/stability.md): nothing at or above --fail-on; findings at
+# or above it; a usage, I/O or parse error, or a crash (never 1: that would pass for "findings").
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
 
 class Severity(IntEnum):
     STYLE = 0

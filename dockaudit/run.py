@@ -1,8 +1,10 @@
-"""What to run on each file: command-line flags merged over the file's configuration.
+"""A run, for every input kind: plan → lint → filter → fix → baseline → exit code.
 
-Flags win: ``--select`` replaces the configured selection, ``--ignore`` and
-``--extend-select`` add to it; options given on the command line replace the
-configured ones.  Files under different configurations get different plans.
+The plan (``FilePlan``, the one settings object a file is linted with) is the command line's flags
+merged over the file's configuration: ``--select`` replaces the configured selection, ``--ignore`` and
+``--extend-select`` add to it, options given on the command line replace the configured ones; files
+under different configurations get different plans.  Printing is the caller's (``cli.py``, the LSP):
+what stops a run here is a ``RunError``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 from dockaudit.config import Config, find_config, read_config
 from dockaudit.context import Options
 from dockaudit.linting.engine import load_rules, select_rules, unknown_selectors
+from dockaudit.linting.selectors import names_part
+from dockaudit.model import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from dockaudit.plugin import Rule
 
 
@@ -49,21 +53,25 @@ class Flags:
 
 @dataclass(frozen=True)
 class FilePlan:
+    """What one file is linted with: its configuration, the selected rules, the rules' options, and the
+    findings filter those imply."""
+
     config: Config
     rules: tuple[Rule, ...]
     options: Options
+    ignored_parts: tuple[str, ...] = ()  # ignore codes that name one part of a rule: filtered, not deselected
 
     @property
     def rules_by_id(self) -> dict[str, Rule]:
         return {r.id: r for r in self.rules}
 
     def findings_filter(self, path: str):
-        """The configuration's per-file ignores and severity overrides for ``path``, as a function of
-        findings: what the linter reports and what the fixer may fix go through the same one."""
+        """The configuration's per-file ignores, ignored rule parts and severity overrides for ``path``, as
+        a function of findings: what the linter reports and what the fixer may fix go through this one."""
         from dockaudit.config import apply_config
 
         rules = self.rules_by_id
-        return lambda findings: apply_config(findings, self.config, path, rules)
+        return lambda findings: apply_config(findings, self.config, path, rules, self.ignored_parts)
 
 
 def config_for(flags: Flags, folder: Path) -> Config:
@@ -83,16 +91,13 @@ def plan_for(flags: Flags, path: str) -> FilePlan:
     config = config_for(flags, folder)
     if config.path is not None and config.path.suffix == ".toml":  # hadolint configs may name ShellCheck codes
         _check_config_selectors(config)
-    rules = select_rules(
-        load_rules(),
-        flags.select or config.select,
-        (*config.ignore, *flags.ignore),
-        (*config.extend_select, *flags.extend_select),
-    )
+    ignore = (*config.ignore, *flags.ignore)
+    rules = select_rules(load_rules(), flags.select or config.select, ignore, (*config.extend_select, *flags.extend_select))
     options = replace(config.options, **flags.option_overrides())
     if options.context_dir is None and options.use_context and path != "-":
         options = replace(options, context_dir=folder)
-    return FilePlan(config, tuple(rules), options)
+    parts = tuple(code for code in ignore if any(names_part(code, r) for r in rules))
+    return FilePlan(config, tuple(rules), options, parts)
 
 
 def image_plan(flags: Flags, max_image_size: float | None = None, max_layer_size: float | None = None) -> FilePlan:
@@ -309,9 +314,6 @@ def without_baseline(results: list, path: str) -> list:
     except BaselineError as exc:
         raise RunError(str(exc)) from None
     return filter_results(results, known)
-
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def failed(results: list) -> bool:

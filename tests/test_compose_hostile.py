@@ -428,7 +428,7 @@ def test_context_readers_refuse_devices_fifos_and_huge_files(tmp_path: Path, kin
 
 
 def test_the_context_walk_is_bounded_even_when_nothing_can_be_pruned(tmp_path: Path, monkeypatch):
-    import dockaudit.context
+    import dockaudit.facts.contextreads
     from dockaudit.context import LintContext, Options
     from dockaudit.syntax import parse
 
@@ -438,7 +438,7 @@ def test_the_context_walk_is_bounded_even_when_nothing_can_be_pruned(tmp_path: P
     (tmp_path / ".dockerignore").write_text("ignored\n!ignored/*/keep\n")  # a `!` pattern: every folder is walked
     dockerfile = parse("FROM alpine:3.20\nCOPY . /app\n", None)
     assert len(LintContext(dockerfile, Options(context_dir=tmp_path)).context_files) == 51
-    monkeypatch.setattr(dockaudit.context, "CONTEXT_ENTRY_LIMIT", 20)
+    monkeypatch.setattr(dockaudit.facts.contextreads, "CONTEXT_ENTRY_LIMIT", 20)
     assert LintContext(dockerfile, Options(context_dir=tmp_path)).context_files == [".dockerignore"]
 
 

@@ -607,3 +607,292 @@ def test_lsp_without_the_extra_says_how_to_install_it(monkeypatch):
     result = CliRunner().invoke(cli, ["lsp"])
     assert result.exit_code == 2
     assert result.stderr == "dockaudit: lsp: pygls is not installed: pip install 'dockaudit-lint[lsp]'\n"
+
+
+def published_where(session: Session, uri: str, wanted) -> list[dict]:
+    """The diagnostics of the first publish for ``uri`` whose codes ``wanted`` accepts (a document is
+    published again at the same version when a buffer a Compose file reads or a configuration changes)."""
+
+    def accepts(m: dict) -> bool:
+        return (m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+                and wanted({d["code"] for d in m["params"]["diagnostics"]}))  # fmt: skip
+
+    return session.wait(accepts)["params"]["diagnostics"]
+
+
+def test_an_unsaved_compose_buffer_is_linted_at_its_own_positions(session, tmp_path):
+    (tmp_path / ".dockaudit.toml").write_text('extend-select = ["DA901", "DA909"]\n')  # both off by default
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  app:\n    image: nginx\n")
+    edited = "# edited, not saved\nservices:\n  app:\n    image: nginx\n    privileged: true\n"
+    uri = open_document(session, compose, edited, "dockercompose")
+    found = {d["code"]: d["range"] for d in session.diagnostics(uri, version=1)}
+    assert found == {
+        "DA901": {"start": {"line": 3, "character": 11}, "end": {"line": 3, "character": 16}},
+        "DA909": {"start": {"line": 4, "character": 16}, "end": {"line": 4, "character": 20}},
+    }
+    change(session, uri, 2, "services:\n  app:\n    image:   nginx\n")
+    assert [(d["code"], d["range"]["start"]) for d in session.diagnostics(uri, version=2)] == [
+        ("DA901", {"line": 2, "character": 13})
+    ]
+
+
+def test_a_compose_buffer_that_does_not_parse_is_one_diagnostic(session, tmp_path):
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  app:\n    image: nginx:1.27.3\n")
+    uri = open_document(session, compose, "services:\n  app: [unclosed\n", "dockercompose")
+    (only,) = session.diagnostics(uri, version=1)
+    assert only["code"] == "DA001" and only["severity"] == 1
+
+
+def test_compose_reads_the_open_buffer_of_the_dockerfile_a_service_builds(session, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nWORKDIR /app\n")
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  api:\n    build: .\n    volumes:\n      - ./:/srv\n")
+    compose_uri = open_document(session, compose, compose.read_text(), "dockercompose")
+    assert "DA908" not in {d["code"] for d in session.diagnostics(compose_uri, version=1)}  # /app on disk
+    dockerfile_uri = open_document(session, tmp_path / "Dockerfile", "FROM python:3.12-slim\nWORKDIR /srv\n")
+    (bind,) = [d for d in published_where(session, compose_uri, lambda codes: "DA908" in codes) if d["code"] == "DA908"]
+    assert bind["range"] == {"start": {"line": 4, "character": 8}, "end": {"line": 4, "character": 15}}
+    session.notify("textDocument/didClose", {"textDocument": {"uri": dockerfile_uri}})  # back to the saved file
+    published_where(session, compose_uri, lambda codes: "DA908" not in codes)
+
+
+def start_with_settings(folder: Path, options: object) -> Session:
+    (folder / ".dockaudit.toml").write_text(SELECT_DA403)
+    started = Session(folder)
+    started.request("initialize", {"processId": None, "rootUri": folder.as_uri(), "capabilities": {},
+                                   "initializationOptions": options})  # fmt: skip
+    started.notify("initialized", {})
+    return started
+
+
+def shown_messages(session: Session) -> list[dict]:
+    return [m["params"] for m in session.seen if m.get("method") == "window/showMessage"]
+
+
+def test_initialization_options_apply_over_the_folders_configuration(tmp_path):
+    session = start_with_settings(tmp_path, {"ignore": ["DA403"], "extendSelect": ["DA205"]})
+    try:
+        (tmp_path / "requirements.txt").write_text("flask\n")
+        text = ('FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\nEXPOSE 8000\n'
+                'CMD ["python", "app.py"]\n')  # DA403 (the folder selects it, the settings ignore it), DA205, DA101
+        uri = open_document(session, tmp_path / "Dockerfile", text)
+        assert {d["code"] for d in session.diagnostics(uri)} == {"DA101", "DA205"}
+    finally:
+        session.close()
+
+
+def test_changed_settings_relint_open_documents(session, tmp_path):
+    uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+    assert {d["code"] for d in session.diagnostics(uri)} == {"DA101", "DA403"}
+    session.notify("workspace/didChangeConfiguration", {"settings": {"dockaudit": {"select": ["DA403"]}}})
+    assert [d["code"] for d in session.diagnostics(uri, version=1)] == ["DA403"]
+    session.notify("workspace/didChangeConfiguration", {"settings": None})  # a pull-model client: nothing changes
+    session.notify("workspace/didChangeConfiguration", {"settings": {"dockaudit": {}}})  # back to the defaults
+    assert {d["code"] for d in session.diagnostics(uri, version=1)} == {"DA101", "DA403"}
+
+
+def test_a_config_setting_replaces_discovery(session, tmp_path):
+    (tmp_path / "team.toml").write_text('select = ["DA101"]\n')
+    session.notify("workspace/didChangeConfiguration", {"settings": {"config": "team.toml"}})  # from the root
+    uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+    assert [d["code"] for d in session.diagnostics(uri)] == ["DA101"]
+
+
+@pytest.mark.parametrize(("settings", "said"), [
+    ({"select": ["DA9999"]}, "select: unknown rule selector 'DA9999'"),
+    ({"ignore": "DA403"}, "ignore must be a list of rule codes"),
+    ({"extend-select": ["DA205"]}, "unknown setting 'extend-select' (known: config, select, extendSelect"),
+    ({"unsafeFixes": "yes"}, "unsafeFixes must be true or false"),
+    ({"config": "missing.toml"}, "missing.toml: cannot read: No such file or directory"),
+    ({"dockaudit": ["select"]}, "'dockaudit' must be an object, got list"),
+])  # fmt: skip
+def test_invalid_settings_are_one_message_and_the_old_settings_stay(session, tmp_path, settings, said):
+    session.notify("workspace/didChangeConfiguration", {"settings": {"dockaudit": {"ignore": ["DA101"]}}})
+    session.notify("workspace/didChangeConfiguration", {"settings": settings})
+    shown = session.wait(lambda m: m.get("method") == "window/showMessage")["params"]
+    assert shown["type"] == 1 and said in shown["message"], shown
+    uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+    assert [d["code"] for d in session.diagnostics(uri)] == ["DA403"]  # still ignoring DA101
+    assert shown_messages(session) == []  # the one message was taken above; no other came before this publish
+
+
+def test_invalid_initialization_options_are_one_message_after_initialized(tmp_path):
+    session = start_with_settings(tmp_path, {"select": "DA403"})
+    try:
+        shown = session.wait(lambda m: m.get("method") == "window/showMessage")["params"]
+        assert shown["type"] == 1 and "select must be a list of rule codes" in shown["message"]
+        uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+        assert {d["code"] for d in session.diagnostics(uri)} == {"DA101", "DA403"}  # the defaults
+        assert shown_messages(session) == []
+    finally:
+        session.close()
+
+
+def test_unsafe_fixes_setting_puts_unsafe_fixes_into_fix_all(tmp_path):
+    session = start_with_settings(tmp_path, {"dockaudit": {"unsafeFixes": True, "extendSelect": ["DA402"]}})
+    try:
+        text = "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y curl=8.5.0-2 && rm -rf /var/lib/apt/lists/*\n"
+        uri = open_document(session, tmp_path / "Dockerfile", text)
+        assert "DA402" in {d["code"] for d in session.diagnostics(uri)}
+        whole = {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0}}
+        reply = session.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": whole,
+                                                            "context": {"diagnostics": [],
+                                                                        "only": ["source.fixAll.dockaudit"]}})  # fmt: skip
+        (action,) = reply["result"]
+        assert action["title"].startswith("Fix all dockaudit findings, unsafe fixes included")
+        assert "--no-install-recommends" in apply_edits(text, edits_of(action))
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("lint_on_change", [True, False])
+def test_lint_on_change_false_leaves_edits_to_the_save(tmp_path, lint_on_change):
+    import asyncio
+
+    from lsprotocol import types
+
+    from dockaudit.lsp import server as server_module
+    from dockaudit.lsp.settings import Settings
+
+    server = server_module.build_server()
+    server.settings = Settings(lint_on_change=lint_on_change)
+    uri = (tmp_path / "Dockerfile").as_uri()
+    changed = server.protocol.fm.features[types.TEXT_DOCUMENT_DID_CHANGE]
+    params = types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(2, uri), [])
+
+    async def edit():
+        server.documents[uri] = server_module._Open("dockerfile")
+        changed(params)
+        pending = server.documents[uri].pending
+        assert (pending is not None) is lint_on_change
+        if pending is not None:
+            pending.cancel()
+
+    asyncio.run(edit())
+
+
+def test_settings_read_from_a_section_or_flat():
+    from dockaudit.lsp.settings import Settings, read_settings
+
+    assert read_settings(None, None) == Settings()
+    assert read_settings({"dockaudit": {"select": ["DA4"], "lintOnChange": False}}, None) == Settings(
+        select=("DA4",), lint_on_change=False
+    )
+    assert read_settings({"ignore": ["DA101"], "config": "", "select": []}, None) == Settings(ignore=("DA101",))
+    assert read_settings({"select": ["DA4"]}, None).flags.select == ("DA4",)
+
+
+def test_a_saved_configuration_change_applies(session, tmp_path):
+    uri = open_document(session, tmp_path / "Dockerfile", DOCKERFILE)
+    assert {d["code"] for d in session.diagnostics(uri)} == {"DA101", "DA403"}
+    (tmp_path / ".dockaudit.toml").write_text(SELECT_DA403 + 'ignore = ["DA101"]\n')
+    session.notify("textDocument/didSave", {"textDocument": {"uri": (tmp_path / ".dockaudit.toml").as_uri()}})
+    published_where(session, uri, lambda codes: codes == {"DA403"})
+
+
+def test_vscode_settings_are_the_servers_and_their_defaults_are_valid():
+    import re
+
+    from dockaudit.lsp.settings import KNOWN, Settings, read_settings
+
+    properties = json.loads((EDITORS / "vscode" / "package.json").read_text())["contributes"]["configuration"]
+    served = {k.removeprefix("dockaudit."): v["default"] for k, v in properties["properties"].items()}
+    served.pop("path")  # the extension's own: which executable to start
+    assert set(served) == set(KNOWN)
+    assert read_settings({"dockaudit": served}, None) == Settings()
+    script = (EDITORS / "vscode" / "extension.js").read_text()
+    listed = re.search(r"SERVER_SETTINGS = \[(.*?)\]", script).group(1)
+    assert set(re.findall(r'"(\w+)"', listed)) == set(KNOWN)
+
+
+ZED = EDITORS / "zed"
+
+
+def test_zed_extension_declares_the_server_for_dockerfile_and_compose():
+    import tomllib
+
+    from dockaudit.lsp.linting import COMPOSE, DOCKERFILE, document_kind
+
+    manifest = tomllib.loads((ZED / "extension.toml").read_text())
+    assert manifest["schema_version"] == 1 and manifest["id"] == "dockaudit"
+    for key in ("name", "version", "description", "authors", "repository"):
+        assert manifest[key], key
+    (server_id,) = manifest["language_servers"]
+    server = manifest["language_servers"][server_id]
+    assert server["languages"] == ["Dockerfile", "Docker Compose"]
+    ids = server["language_ids"]
+    assert set(ids) == set(server["languages"])
+    assert [document_kind(None, ids[name]) for name in server["languages"]] == [DOCKERFILE, COMPOSE]
+
+
+def test_zed_extension_crate_is_a_wasm_library_that_starts_dockaudit_lsp():
+    import re
+    import tomllib
+
+    crate = tomllib.loads((ZED / "Cargo.toml").read_text())
+    assert crate["lib"]["crate-type"] == ["cdylib"]  # what Zed loads: a wasm32-wasip1 module
+    assert "zed_extension_api" in crate["dependencies"]
+    assert crate["package"]["version"] == tomllib.loads((ZED / "extension.toml").read_text())["version"]
+    source = (ZED / crate["lib"]["path"]).read_text()
+    assert re.search(r"zed::register_extension!\(\w+\);", source)
+    assert 'worktree.which("dockaudit")' in source and 'vec!["lsp".to_string()]' in source
+    for method in ("language_server_command", "language_server_initialization_options",
+                   "language_server_workspace_configuration"):  # fmt: skip
+        assert f"fn {method}(" in source
+
+
+@pytest.mark.slow
+def test_zed_extension_builds(tmp_path):
+    """``cargo build --target wasm32-wasip1 --offline``: needs the target and the crate's dependencies
+    already fetched (tests touch no network)."""
+    import shutil
+
+    cargo, rustup = shutil.which("cargo"), shutil.which("rustup")
+    if cargo is None or rustup is None:
+        pytest.skip("cargo and rustup are not installed")
+    targets = subprocess.run([rustup, "target", "list", "--installed"], capture_output=True, text=True, check=False)
+    if "wasm32-wasip1" not in targets.stdout:
+        pytest.skip("the wasm32-wasip1 target is not installed (rustup target add wasm32-wasip1)")
+    folder = tmp_path / "zed"
+    shutil.copytree(ZED, folder)
+    fetched = subprocess.run([cargo, "fetch", "--offline"], cwd=folder, capture_output=True, check=False)
+    if fetched.returncode != 0:
+        pytest.skip("zed_extension_api is not in cargo's local registry (cargo fetch, online, first)")
+    subprocess.run([cargo, "build", "--offline", "--release", "--target", "wasm32-wasip1"], cwd=folder, check=True,
+                   timeout=900, capture_output=True, env={**os.environ, "CARGO_TARGET_DIR": str(tmp_path / "target")})  # fmt: skip
+    assert list((tmp_path / "target" / "wasm32-wasip1" / "release").glob("*.wasm"))
+
+
+@pytest.mark.parametrize("notice", ["textDocument/didSave", "workspace/didChangeWatchedFiles"])
+def test_a_save_or_a_watched_change_rereads_the_build_context(session, tmp_path, notice):
+    """The server keeps what it read of build contexts between edits (``test_context_reads_answer_each_
+    question_once``); a save or a file event from the client makes it read them again."""
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("flask\n")
+    (tmp_path / ".dockaudit.toml").write_text('extend-select = ["DA205"]\n')  # off by default
+    uri = open_document(session, tmp_path / "Dockerfile", CONTEXT_DOCKERFILE)
+    assert [d["code"] for d in session.diagnostics(uri, version=1)] == ["DA205"]
+    requirements.write_text("flask==3.0.0\n")
+    params = ({"textDocument": {"uri": requirements.as_uri()}} if notice == "textDocument/didSave"
+              else {"changes": [{"uri": requirements.as_uri(), "type": 2}]})  # fmt: skip
+    session.notify(notice, params)
+    published_where(session, uri, lambda codes: codes == set())
+
+
+def test_context_reads_answer_each_question_once(tmp_path):
+    from dockaudit.facts.contextreads import ContextReads
+
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    reads = ContextReads()
+    assert reads.is_inside(tmp_path / "requirements.txt", tmp_path)
+    assert [r.name for r in reads.requirements(tmp_path / "requirements.txt", tmp_path).requirements] == ["flask"]
+    assert reads.listing(tmp_path, None) == ["requirements.txt"]
+    (tmp_path / "requirements.txt").unlink()
+    (tmp_path / "other.txt").write_text("")
+    assert reads.is_inside(tmp_path / "requirements.txt", tmp_path)  # the first answer, kept
+    assert reads.listing(tmp_path, None) == ["requirements.txt"]
+    fresh = ContextReads()
+    assert not fresh.is_inside(tmp_path / "requirements.txt", tmp_path)
+    assert fresh.listing(tmp_path, None) == ["other.txt"]

@@ -137,3 +137,27 @@ def test_check_dockerfile_runs_only_dockerfile_rules():
     ctx = LintContext(parse("FROM a\n"), Options(use_context=False))
     found = check_dockerfile(ctx, [r for r in load_rules() if r.target != "dockerfile"])
     assert found == []
+
+
+def test_ignoring_one_part_of_a_rule_keeps_its_other_parts(tmp_path: Path, monkeypatch):
+    """`--ignore DL3033` (DA210's yum part) drops the yum findings only, as `# hadolint ignore=DL3033` does;
+    the rule's own id still turns it off whole."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "Dockerfile").write_text("FROM fedora:40\nRUN yum install -y curl\nRUN dnf install -y wget\n")
+
+    def lines(*args: str) -> list[int]:
+        return [f["line"] for f in _json(tmp_path, "Dockerfile", "--isolated", "--extend-select", "DA210", *args)[1]]
+
+    assert lines() == [2, 3]
+    assert lines("--ignore", "DL3033") == [3]
+    assert lines("--ignore", "DA210") == []
+
+
+def test_a_part_code_is_not_a_whole_rule_ignore_in_selection():
+    from dockaudit.linting.selectors import names_part, select_rules
+
+    rules = load_rules()
+    (rpm,) = [r for r in rules if r.id == "DA210"]
+    assert names_part("DL3033", rpm) and not names_part("DA210", rpm) and not names_part("rpm-unpinned", rpm)
+    assert rpm in select_rules(rules, ["DA210"], ignore=["DL3033"])
+    assert rpm not in select_rules(rules, ["DA210"], ignore=["DA210"])

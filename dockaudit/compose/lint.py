@@ -3,7 +3,7 @@ linted as Compose would build it (context, dockerfile or dockerfile_inline, args
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -112,15 +112,17 @@ def lint_compose(
     env_files: list[Path] | None = None,
     project_directory: Path | None = None,
     environ: dict[str, str] | None = None,
+    buffers: Mapping[str, str] | None = None,
 ) -> list[FileResult]:
     """Results for the compose files (DA9xx findings) and for every Dockerfile the services build.
 
     Files the project names but that are not read (outside the project directory, remote, not
     regular files) are results with a one-line error each; the rest of the project is still linted.
-    ``environ``: variables for interpolation beyond ``.env``/``env_files`` (``--compose-environment``)."""
+    ``environ``: variables for interpolation beyond ``.env``/``env_files`` (``--compose-environment``);
+    ``buffers`` (real path → text): compose files and Dockerfiles as an editor holds them, unsaved."""
     shown = str(files[0])
     try:
-        project = load_project(files, env_files, environ, project_directory)
+        project = load_project(files, env_files, environ, project_directory, buffers)
     except ComposeError as error:
         finding = Finding("DA001", "parse-error", Severity.ERROR, error.message, error.path, error.line, 1,
                           error.line, 1)  # fmt: skip
@@ -130,7 +132,7 @@ def lint_compose(
     unread = [FileResult(e.path, [], None, f"line {e.line}: {e.message}") for e in [*project.unread, *refused]]
     if (options or Options()).use_context:
         unread += [FileResult(e.path, [], None, e.reason) for e in _unread_ignore_files(ctx.builds.values())]
-    results = _lint_service_dockerfiles(ctx, rules, options or Options())
+    results = _lint_service_dockerfiles(ctx, rules, options or Options(), buffers or {})
     by_file: dict[str, list[Finding]] = {str(f): [] for f in files}
     for finding in run_rules(rules, "compose", ctx, _in_project_file(ctx, shown), shown):
         by_file.setdefault(finding.path, []).append(finding)
@@ -157,7 +159,9 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _lint_service_dockerfiles(ctx: ComposeContext, rules: Sequence[Rule], options: Options) -> list[FileResult]:
+def _lint_service_dockerfiles(
+    ctx: ComposeContext, rules: Sequence[Rule], options: Options, buffers: Mapping[str, str]
+) -> list[FileResult]:
     """Each distinct (Dockerfile, args, target) once; findings name the services that build it."""
     done: dict[tuple, FileResult] = {}
     services_of: dict[tuple, list[str]] = {}
@@ -173,6 +177,9 @@ def _lint_service_dockerfiles(ctx: ComposeContext, rules: Sequence[Rule], option
         if build.inline is not None:
             data: bytes | str = build.inline
             path = f"{build.service.file} (services.{name}.build.dockerfile_inline)"
+        elif str(build.dockerfile) in buffers:  # a real path (project_path resolved it), as buffers are keyed
+            data = buffers[str(build.dockerfile)]
+            path = _shown(build.dockerfile)
         else:
             assert build.dockerfile is not None
             try:

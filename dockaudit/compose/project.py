@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -286,8 +286,11 @@ def load_project(
     env_files: list[Path] | None = None,
     environ: dict[str, str] | None = None,
     project_directory: Path | None = None,
+    buffers: Mapping[str, str] | None = None,
 ) -> ComposeProject:
     """The compose ``files`` merged in order, with their includes and extends.
+
+    ``buffers`` (real path → text) stand in for files on disk: an editor's unsaved changes.
 
     ``${VAR}`` takes its value from the project's ``.env`` (or ``env_files``), then ``environ`` — not
     from ``os.environ`` unless the caller passes it: a CI job's environment holds secrets, and a
@@ -303,7 +306,7 @@ def load_project(
     unread: list[ComposeError] = []
     environment = _interpolation_values(folder, env_files, unread)
     environment.update(environ or {})  # the process environment only when the caller passes it
-    loader = _Loader(folder, environment, unread)
+    loader = _Loader(folder, environment, unread, buffers or {})
     root: YNode | None = None
     for path in files:
         root = loader.load_named(path, root)
@@ -344,8 +347,11 @@ def _env_values(path: Path, shown: Path, unread: list[ComposeError]) -> dict[str
 class _Loader:
     """Reads one project's compose files: counts every load, follows includes inside the project only."""
 
-    def __init__(self, folder: Path, environment: dict[str, str], unread: list[ComposeError]) -> None:
+    def __init__(
+        self, folder: Path, environment: dict[str, str], unread: list[ComposeError], buffers: Mapping[str, str]
+    ) -> None:
         self.folder = folder
+        self.buffers = buffers
         self.environment = environment
         self.unread = unread
         self.texts: dict[str, str] = {}
@@ -365,11 +371,15 @@ class _Loader:
         if self.loads > MAX_COMPOSE_LOADS:  # a file included from many places, or a wide tree
             raise ComposeError(str(path), 1, f"more than {MAX_COMPOSE_LOADS} compose file loads (include, "
                                "extends): refused")  # fmt: skip
-        data = read_regular_file(path, MAX_COMPOSE_BYTES)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InputError(str(path), "not UTF-8 text") from None
+        text = self.buffers.get(os.path.realpath(path))
+        if text is None:
+            data = read_regular_file(path, MAX_COMPOSE_BYTES)
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(str(path), "not UTF-8 text") from None
+        elif len(text) > MAX_COMPOSE_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_COMPOSE_BYTES:
+            raise InputError(str(path), f"file too large (over {MAX_COMPOSE_BYTES // 2**20} MiB)")
         self.texts[str(path)] = text
         return text
 

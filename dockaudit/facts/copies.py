@@ -70,16 +70,13 @@ def copied_context_file(ctx: LintContext, instruction: Instruction, container_pa
         elif earlier.name in ("COPY", "ADD") and earlier.flag("from") is None and len(earlier.args) >= 2:
             copies.append((earlier, workdir))
     wanted = _absolute(container_path, workdir)
-    resolved_root = root.resolve()
     mounted = _bind_mounted(instruction, workdir, wanted, root)
     if mounted is not None:
-        inside = mounted.is_file() and mounted.resolve().is_relative_to(resolved_root)
-        return mounted if inside else None
+        return mounted if ctx.reads.is_inside(mounted, root) else None
     for copy, at in reversed(copies):
         candidate = _delivered_by(copy, at, wanted, root)
         if candidate is not None:
-            inside = candidate.is_file() and candidate.resolve().is_relative_to(resolved_root)
-            return candidate if inside else None  # the latest COPY to that path wins, found or not
+            return candidate if ctx.reads.is_inside(candidate, root) else None  # the latest COPY to that path wins
     return ctx.context_file(container_path)
 
 

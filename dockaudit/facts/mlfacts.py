@@ -21,7 +21,7 @@ from dockaudit.context import LintContext
 from dockaudit.files import read_regular_file
 from dockaudit.facts.imageref import ImageRef, parse_image_ref
 from dockaudit.facts.installs import Invocation, installs
-from dockaudit.facts.requirements import normalise_name, parse_requirement, read_requirements_file
+from dockaudit.facts.requirements import normalise_name, parse_requirement
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
 from dockaudit.syntax.source import Span
@@ -319,7 +319,7 @@ def _pip_installs(ctx: LintContext, invocation: Invocation, instruction: Instruc
         if option.name in ("-r", "--requirement") and option.value:
             found = ctx.context_file(option.value)
             if found is not None:
-                contents = read_requirements_file(found, ctx.build_context)
+                contents = ctx.reads.requirements(found, ctx.build_context)
                 words += [(r.text, option.word.span, found.name) for r in contents.requirements]
     for text, span, from_file in words:
         if "$" in text:

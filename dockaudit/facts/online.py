@@ -13,6 +13,7 @@ import re
 import time
 
 from dockaudit.facts.cache import read_cache_file, write_cache_file
+from dockaudit.facts.versions import version_numbers
 
 CACHE_FILE = "online.json"
 TTL = 24 * 3600
@@ -93,7 +94,7 @@ def tag_digest(image: str, seconds: float = LOOKUP_SECONDS) -> str | None:
 
 
 def _version_key(tag: str) -> tuple:
-    numbers = tuple(int(n) for n in re.findall(r"\d+", tag.split("-", 1)[0]))
+    numbers = version_numbers(tag.split("-", 1)[0])
     return (numbers, tag.count("."), len(tag))
 
 

@@ -193,4 +193,4 @@ def requirement_files(
             continue
         found = copied_context_file(ctx, instruction, option.value)
         if found is not None:
-            yield option, read_requirements_file(found, ctx.build_context)
+            yield option, ctx.reads.requirements(found, ctx.build_context)

@@ -12,7 +12,7 @@ from dockaudit.facts.resources import Resources
 from dockaudit.linting.engine import Place, run_rules
 from dockaudit.model import FileResult, Finding, Violation
 from dockaudit.image.layers import Entry, Filesystem, UnpackBudget, apply_entry, end_layer, layer_entries
-from dockaudit.image.sources import ImageRef, ImageSourceError, open_source
+from dockaudit.image.sources import SourceImage, ImageSourceError, open_source
 from dockaudit.plugin import Rule
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ _READ = re.compile(
 class ImageContext:
     """What image rules read: the config, the layers' history, every entry ever written, the final view."""
 
-    image: ImageRef
+    image: SourceImage
     fs: Filesystem
     entries: list[Entry] = field(default_factory=list)  # every entry of every layer, in order
     contents: dict[str, bytes] = field(default_factory=dict)  # small files of interest, last writer wins
@@ -54,7 +54,7 @@ class ImageContext:
 MAX_ENTRIES = 5_000_000  # entries of all layers, each kept in memory (~200 bytes); real ML images have ~500,000
 
 
-def read_image(image: ImageRef, budget: UnpackBudget | None = None, progress=None) -> ImageContext:
+def read_image(image: SourceImage, budget: UnpackBudget | None = None, progress=None) -> ImageContext:
     """Every layer read once, in order, into the final view; over ``MAX_ENTRIES`` entries is refused
     (a few MB of gzip can hold millions of tiny tar headers).  ``progress`` (``image.progress``) hears
     of each layer and of every ``PROGRESS_STEP`` bytes read."""
@@ -112,7 +112,7 @@ class ImageResult(FileResult):
     layer_lines: dict[int, int] = field(default_factory=dict)  # layer index → that file's line
 
 
-def _platform(image: ImageRef) -> str:
+def _platform(image: SourceImage) -> str:
     if image.platform:
         return image.platform
     config = image.config
@@ -172,7 +172,7 @@ def merge_secret_findings(image_results: list[FileResult], dockerfile: FileResul
     ]
 
 
-def layer_lines(image: ImageRef, dockerfile) -> dict[int, int]:
+def layer_lines(image: SourceImage, dockerfile) -> dict[int, int]:
     """Layer index → the line of the Dockerfile instruction that made it.
 
     The last history entries are the final stage's instructions, in order (one each, empty layers

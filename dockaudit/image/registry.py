@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from dockaudit.files import InputError, read_regular_file
 from dockaudit.image.sources import (
-    MAX_BLOB_BYTES, MAX_JSON_BYTES, Descriptor, ImageRef, ImageSourceError, VerifyingStream, checked_digest,
+    MAX_BLOB_BYTES, MAX_JSON_BYTES, Descriptor, SourceImage, ImageSourceError, VerifyingStream, checked_digest,
     content_digest, json_object, parse_json, resolve_images, verified,
 )  # fmt: skip
 
@@ -274,7 +274,7 @@ class RegistryClient:
         label = f"{self.ref.shown} blob {digest[:19]}"
         return VerifyingStream(body, digest, size or MAX_BLOB_BYTES, label)  # type: ignore[arg-type,return-value]
 
-    def images(self, platform: str, all_platforms: bool) -> list[ImageRef]:
+    def images(self, platform: str, all_platforms: bool) -> list[SourceImage]:
         reference = self.ref.reference
         digest = reference if ":" in reference else None
         data, media_type = self._document(f"{self.base}/manifests/{reference}", digest, ACCEPT)

@@ -1,5 +1,5 @@
 """Image sources by skopeo's transport names: ``docker-archive:PATH``, ``oci:DIR[:REF]``,
-``oci-archive:PATH[:REF]``.  Each yields ``ImageRef``s: a config, a manifest, and layer blobs opened as
+``oci-archive:PATH[:REF]``.  Each yields ``SourceImage``s: a config, a manifest, and layer blobs opened as
 streams on demand (nothing is extracted to disk).
 
 Everything read is hostile until checked: a digest must be one dockaudit can verify before it names a
@@ -184,7 +184,10 @@ class Layer:
 
 
 @dataclass
-class ImageRef:
+class SourceImage:
+    """One image as its source holds it: its config, its layers (opened on demand), where it came from.
+    (Not ``facts.imageref.ImageRef``, which is a reference written in a Dockerfile.)"""
+
     name: str  # what the report calls it: "docker-archive:x.tar", "oci:dir:ref (linux/amd64)"
     config: dict
     layers: list[Layer]
@@ -277,7 +280,7 @@ class ImageStore(Protocol):
 
 
 def resolve_images(store: ImageStore, document: dict, media_type: str, name: str, platform: str,
-                   all_platforms: bool, depth: int = 0) -> list[ImageRef]:  # fmt: skip
+                   all_platforms: bool, depth: int = 0) -> list[SourceImage]:  # fmt: skip
     """The images a manifest or index names: an index picks ``platform`` (or every member for
     ``all_platforms``) and is followed at most ``MAX_INDEX_DEPTH`` deep; a manifest gives one image."""
     media_type = document.get("mediaType") if isinstance(document.get("mediaType"), str) else media_type
@@ -307,7 +310,7 @@ def resolve_images(store: ImageStore, document: dict, media_type: str, name: str
         layer = parse_descriptor(value, f"{name}: layers[{position}]")
         opener = store.layer(layer, f"{name}: layer {layer.digest[:19]}")
         layers.append(Layer(layer.digest, layer.media_type, layer.size or 0, opener))
-    return [ImageRef(name, config, layers, None, document, config_descriptor.digest)]
+    return [SourceImage(name, config, layers, None, document, config_descriptor.digest)]
 
 
 # --- OCI layouts and docker archives --------------------------------------------------------------
@@ -340,7 +343,7 @@ class _BlobStore:
         return opened
 
 
-def _oci_images(store: _BlobStore, name: str, ref: str | None, platform: str, all_platforms: bool) -> list[ImageRef]:
+def _oci_images(store: _BlobStore, name: str, ref: str | None, platform: str, all_platforms: bool) -> list[SourceImage]:
     index = json_object(store.read("index.json"), f"{name}: index.json")
     manifests = [
         parse_descriptor(m, f"{name}: index.json manifests[{i}]")
@@ -431,7 +434,7 @@ def _archive_path(value: object, where: str) -> str:
 _ADDRESSED = re.compile(r"(?:blobs/sha256/)?([a-f0-9]{64})(?:\.json)?")
 
 
-def _docker_archive(archive: tarfile.TarFile, label: str) -> list[ImageRef]:
+def _docker_archive(archive: tarfile.TarFile, label: str) -> list[SourceImage]:
     store = _tar_store(archive, label)
     try:
         data = store.read("manifest.json")
@@ -465,7 +468,7 @@ def _docker_archive(archive: tarfile.TarFile, label: str) -> list[ImageRef]:
         tags = entry.get("RepoTags")
         tag = tags[0] if isinstance(tags, list) and tags and isinstance(tags[0], str) else None
         digest = "sha256:" + hashlib.sha256(data).hexdigest()  # the image id, by definition
-        images.append(ImageRef(label + (f" ({tag})" if tag else ""), config, layers, None, entry, digest))
+        images.append(SourceImage(label + (f" ({tag})" if tag else ""), config, layers, None, entry, digest))
     return images
 
 
@@ -488,7 +491,7 @@ def _transport_hint(source: str) -> str:
 @contextmanager
 def open_source(
     source: str, platform: str = "linux/amd64", all_platforms: bool = False, insecure: bool = False
-) -> Iterator[list[ImageRef]]:
+) -> Iterator[list[SourceImage]]:
     """The images a source names (several for ``--all-platforms`` indexes or multi-image archives);
     archives stay open for the ``with`` block, so layers can be streamed from them.  A source with no
     known transport (``python:3.12-slim``) is a registry reference, as docker reads it."""

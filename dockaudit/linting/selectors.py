@@ -14,8 +14,9 @@ A selector is, case-insensitively, one of:
 
 ``matches`` is the one matcher.  Given a finding's ``alias`` it matches findings rather than rules: a
 code that names one part of a rule (``DL3033``, the yum part of DA210; ``SC2086`` of DA703) matches
-only the findings of that part.  Rule selection (``select_rules``) works on whole rules: a rule runs
-or does not, so ``--select DL3033`` runs DA210 and ``--ignore DL3033`` turns DA210 off.
+only the findings of that part.  Rule selection (``select_rules``) works on whole rules: ``--select
+DL3033`` runs DA210; but ``--ignore DL3033`` (``names_part``) leaves DA210 on and the run's findings
+filter drops the yum findings, as ``# hadolint ignore=DL3033`` does.
 
 Off-by-default rules (``enabled=False``) run under ``select`` only when a selector names them
 specifically — an id, a name, an alias or a preset that holds them — not through a prefix or ``ALL``;
@@ -134,6 +135,16 @@ def matches(selector: str, rule_id: str, r: Rule | None = None, alias: str | Non
     return False
 
 
+def names_part(selector: str, r: Rule) -> bool:
+    """``selector`` names one part of ``r`` only: one of its several aliases (``DL3033`` of DA210) or a
+    ShellCheck code of DA703.  Ignoring it silences that part's findings, not the whole rule."""
+    code = _normal(selector)
+    if _SHELLCHECK_CODE.match(code):
+        return r.id == SHELLCHECK_RULE
+    aliases = [a.upper() for a in r.aliases]
+    return len(aliases) > 1 and code in aliases
+
+
 def names_specifically(selector: str, r: Rule) -> bool:
     """``selector`` names ``r`` as such (id, name, alias, ShellCheck code or a preset holding it), not
     as one of a group (a prefix, ``ALL``): that is what turns an off-by-default rule on in ``select``."""
@@ -176,7 +187,7 @@ def select_rules(
     extend_select: Sequence[str] = (),
 ) -> list[Rule]:
     """``select`` replaces the default set (the ``recommended`` preset); ``extend_select`` adds to it;
-    ``ignore`` removes.  An off-by-default rule runs under ``select`` only when a selector names it
+    ``ignore`` removes (except codes naming a part of a rule).  An off-by-default rule runs under ``select`` only when a selector names it
     specifically (see ``names_specifically``); ``extend_select`` turns on whatever it matches."""
     chosen = []
     for r in rules:
@@ -187,8 +198,8 @@ def select_rules(
             on = r.enabled
         if any(matches(s, r.id, r) for s in extend_select):
             on = True
-        if any(matches(s, r.id, r) for s in ignore):
-            on = False
+        if any(matches(s, r.id, r) and not names_part(s, r) for s in ignore):
+            on = False  # (a part's code is left to the findings filter: see ``names_part``)
         if on:
             chosen.append(r)
     return chosen

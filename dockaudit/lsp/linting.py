@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from dockaudit.facts.contextreads import ContextReads
 from dockaudit.linting.engine import INTERNAL_ERROR, PARSE_ERROR, lint_source
-
 from dockaudit.model import FileResult
 from dockaudit.files import MAX_FILE_BYTES, is_compose_file, is_dockerfile_name
 from dockaudit.model import Finding, Severity
@@ -59,15 +60,25 @@ def document_kind(path: str | None, language_id: str | None) -> str | None:
     return None
 
 
-def document_plan(path: str | None, plans: dict) -> FilePlan:
-    """The plan for ``path`` (``None``: an unsaved buffer, judged from the working directory), one per
-    folder in ``plans``; raises ``ConfigError`` for a bad configuration file."""
-    return cached_plan(Flags(online=False), "-" if path is None else path, plans)
+def document_plan(path: str | None, plans: dict, flags: Flags = Flags()) -> FilePlan:
+    """The plan for ``path`` (``None``: an unsaved buffer, judged from the working directory) under the
+    editor's ``flags``, one per folder in ``plans``; raises ``ConfigError`` for a bad configuration file."""
+    return cached_plan(replace(flags, online=False), "-" if path is None else path, plans)
 
 
-def lint_document(text: str, path: str | None, kind: str, plans: dict) -> DocumentLint:
-    """Lint ``text`` (the editor's buffer; a Compose file is linted as saved on disk, since its
-    includes and ``.env`` are read from there too) as the file at ``path``."""
+def lint_document(
+    text: str,
+    path: str | None,
+    kind: str,
+    plans: dict,
+    flags: Flags = Flags(),
+    buffers: Mapping[str, str] | None = None,
+    reads: ContextReads | None = None,
+) -> DocumentLint:
+    """Lint ``text`` (the editor's buffer) as the file at ``path``.  The files a Compose file includes
+    or extends and the Dockerfiles its services build are read from ``buffers`` (real path → text:
+    the other open documents) where they are open, else from disk; ``reads`` keeps what was read of
+    build contexts from one lint to the next (the caller drops it when files may have changed)."""
     from dockaudit.config import ConfigError
 
     shown = path or "-"
@@ -79,12 +90,14 @@ def lint_document(text: str, path: str | None, kind: str, plans: dict) -> Docume
         )
         return DocumentLint(text, path, kind, [_document_finding(PARSE_ERROR, message, shown)])
     try:
-        plan = document_plan(path, plans)
+        plan = document_plan(path, plans, flags)
     except ConfigError as exc:
         return DocumentLint(text, path, kind, [_document_finding((CONFIG_ERROR, CONFIG_ERROR), str(exc), shown)])
+    if reads is not None:
+        plan = replace(plan, options=replace(plan.options, reads=reads))
     try:
         if kind == COMPOSE:
-            return DocumentLint(text, path, kind, _lint_compose(path, plan), None, plan)
+            return DocumentLint(text, path, kind, _lint_compose(text, path, plan, buffers or {}), None, plan)
         result = lint_source(text, path, plan.rules, plan.options)
     except Exception as exc:  # noqa: BLE001 - a bug must cost this document its diagnostics, not the server
         message = f"linting crashed: {type(exc).__name__}: {exc}; please report it"
@@ -93,16 +106,19 @@ def lint_document(text: str, path: str | None, kind: str, plans: dict) -> Docume
     return DocumentLint(text, path, kind, findings, result, plan)
 
 
-def _lint_compose(path: str | None, plan: FilePlan) -> list[Finding]:
-    """The DA9xx findings of the saved compose file (the Dockerfiles its services build are
+def _lint_compose(text: str, path: str | None, plan: FilePlan, buffers: Mapping[str, str]) -> list[Finding]:
+    """The DA9xx findings of the compose buffer ``text`` (the Dockerfiles its services build are
     documents of their own)."""
     from dockaudit.compose.lint import lint_compose
 
     if path is None:
-        return []  # an unsaved compose buffer: its includes and .env cannot be resolved
+        return []  # an untitled compose buffer: no folder to resolve its includes and .env from
     wanted = os.path.realpath(path)
+    # Only the DA9xx rules: the services' Dockerfiles are parsed for them, but their own findings are
+    # their documents' (running every Dockerfile rule here would be thrown away on each keystroke).
+    rules = [r for r in plan.rules if r.target == "compose"]
     found: list[Finding] = []
-    for result in lint_compose([Path(path)], plan.rules, plan.options):
+    for result in lint_compose([Path(path)], rules, plan.options, buffers={**buffers, wanted: text}):
         if os.path.realpath(result.path) != wanted:
             continue
         if result.error and not result.findings:

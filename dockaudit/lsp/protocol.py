@@ -124,10 +124,17 @@ def _overlaps(a: types.Range, b: types.Range) -> bool:
 
 
 def code_actions(
-    lint: DocumentLint, uri: str, wanted: types.Range, kinds: list[str] | None, version: int | None, encoding: str
+    lint: DocumentLint,
+    uri: str,
+    wanted: types.Range,
+    kinds: list[str] | None,
+    version: int | None,
+    encoding: str,
+    unsafe_fixes: bool = False,
 ) -> list[types.CodeAction]:
-    """The actions for the findings touching ``wanted``, plus the file-wide fix-all; ``kinds`` is the
-    client's filter (``context.only``), a prefix match as the protocol says."""
+    """The actions for the findings touching ``wanted``, plus the file-wide fix-all (unsafe fixes
+    included with ``unsafe_fixes``); ``kinds`` is the client's filter (``context.only``), a prefix
+    match as the protocol says."""
     positions = Positions(lint_source_text(lint), encoding)
     actions: list[types.CodeAction] = []
     for finding in lint.findings:
@@ -151,7 +158,7 @@ def code_actions(
             actions.append(types.CodeAction(
                 f"Show docs for {finding.rule}", kind=types.CodeActionKind.QuickFix, diagnostics=[diag],
                 command=types.Command(title=f"Show docs for {finding.rule}", command=SHOW_DOCS_COMMAND, arguments=[finding.rule])))  # fmt: skip
-    fix_all = fix_all_action(lint, uri, version, encoding)
+    fix_all = fix_all_action(lint, uri, version, encoding, unsafe_fixes)
     if fix_all is not None:
         actions.append(fix_all)
     if kinds:
@@ -188,19 +195,22 @@ def _ignore_edit(lint: DocumentLint, source: Source, finding: Finding) -> types.
     return types.TextEdit(types.Range(at, at), comment)
 
 
-def fix_all_action(lint: DocumentLint, uri: str, version: int | None, encoding: str) -> types.CodeAction | None:
-    """Every safe fix at once through ``fix_text`` (fixed point, re-parsed, the plan's filter), as one
-    whole-document edit; None when nothing would change."""
+def fix_all_action(
+    lint: DocumentLint, uri: str, version: int | None, encoding: str, unsafe: bool = False
+) -> types.CodeAction | None:
+    """Every safe fix (and with ``unsafe`` the unsafe ones, as ``--fix --unsafe-fixes``) at once through
+    ``fix_text`` (fixed point, re-parsed, the plan's filter), as one whole-document edit; None when
+    nothing would change."""
     from dockaudit.linting.fix import fix_text
     from dockaudit.syntax.parser import DockerfileSyntaxError
 
     if lint.kind == COMPOSE or lint.result is None or lint.plan is None or lint.result.dockerfile is None:
         return None
-    if not any(f.fix is not None and f.fix.safe and f.fix.edits for f in lint.findings):
+    if not any(f.fix is not None and (f.fix.safe or unsafe) and f.fix.edits for f in lint.findings):
         return None
     plan = lint.plan
     try:
-        outcome = fix_text(lint.text, lint.path, plan.rules, plan.options, False,
+        outcome = fix_text(lint.text, lint.path, plan.rules, plan.options, unsafe,
                            plan.findings_filter(lint.result.path))  # fmt: skip
     except DockerfileSyntaxError:
         return None
@@ -209,7 +219,7 @@ def fix_all_action(lint: DocumentLint, uri: str, version: int | None, encoding: 
     whole = types.Range(types.Position(0, 0), Positions(Source(lint.text), encoding).offset(len(lint.text)))
     count = len(outcome.applied)
     return types.CodeAction(
-        f"Fix all safe dockaudit findings ({count})",
+        f"Fix all dockaudit findings, unsafe fixes included ({count})" if unsafe else f"Fix all safe dockaudit findings ({count})",
         kind=FIX_ALL_KIND,
         edit=_workspace_edit(uri, version, [types.TextEdit(whole, outcome.text)]),
     )

@@ -2,7 +2,11 @@
 
 Edits are debounced (``DEBOUNCE_SECONDS``) and linted in one worker thread; a lint whose document
 changed or closed meanwhile is dropped, never published.  Requests that need findings (code actions,
-hover) lint the current version at once when the last lint is stale.  Every handler logs its
+hover) lint the current version at once when the last lint is stale.  A Compose document is linted
+with the other open documents' buffers standing in for the files it includes and the Dockerfiles
+it builds, so it is linted again when one of them changes.  The editor's settings
+(``initializationOptions``, ``workspace/didChangeConfiguration``) apply on top of each folder's
+configuration; settings that cannot apply are one ``window/showMessage`` and the old ones stay.  Every handler logs its
 exceptions to the client (``window/logMessage``) and carries on; the framing reader bounds header
 lines and message bodies, so garbage on stdin costs a log line, not the server.
 """
@@ -11,9 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from lsprotocol import types
@@ -21,12 +28,18 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from dockaudit import __version__
+from dockaudit.facts.contextreads import ContextReads
 from dockaudit.files import MAX_FILE_BYTES
 from dockaudit.lsp import protocol
 from dockaudit.lsp.hover import hover_markdown
-from dockaudit.lsp.linting import DocumentLint, document_kind, lint_document
+from dockaudit.lsp.linting import COMPOSE, DocumentLint, document_kind, lint_document
+from dockaudit.lsp.settings import Settings, SettingsError, read_settings
 
 DEBOUNCE_SECONDS = 0.15
+# Configuration files and build-context reads are kept between lints, dropped on a save, a watched-file
+# event or new settings, and at the latest after this long: files changed outside the editor (a git
+# checkout, a build) show within it, and a burst of keystrokes still reads them once.
+FRESH_SECONDS = 5.0
 MAX_HEADER_LINE = 64 * 1024
 # A message carries a whole document: room for one at the reading cap (16 MiB), JSON-escaped.
 MAX_MESSAGE_BYTES = 8 * MAX_FILE_BYTES
@@ -75,6 +88,10 @@ class DockauditServer(LanguageServer):
         self.plans: dict = {}  # per folder; emptied on any save (a configuration file may have changed)
         self.lints = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockaudit-lint")
         self.plans_lock = threading.Lock()
+        self.settings = Settings()
+        self.reads = ContextReads()
+        self.read_since = time.monotonic()
+        self.settings_error: str | None = None  # from initializationOptions, shown once the client is ready
 
     def report_server_error(self, error: Exception, source) -> None:
         self.log(types.MessageType.Error, f"dockaudit lsp: {type(error).__name__}: {error}")
@@ -92,14 +109,63 @@ class DockauditServer(LanguageServer):
             return None
         document = self.workspace.get_text_document(uri)
         if state.lint is None or state.version != document.version:
-            state.lint = self._lint(uri, document.source, state.kind)
+            state.lint = self._lint(uri, document.source, state.kind, self.buffers(state.kind))
             state.version = document.version
         return state.lint
 
-    def _lint(self, uri: str, text: str, kind: str) -> DocumentLint:
+    def buffers(self, kind: str) -> dict[str, str]:
+        """The open documents' texts by real path, for a Compose lint (called on the event loop, where
+        the workspace changes; the worker thread gets a copy)."""
+        if kind != COMPOSE:
+            return {}
+        found = {}
+        for uri, document in self.workspace.text_documents.items():
+            if uri.startswith("file:") and uri in self.documents:
+                found[os.path.realpath(to_fs_path(uri))] = document.source
+        return found
+
+    def _lint(self, uri: str, text: str, kind: str, buffers: dict[str, str]) -> DocumentLint:
         path = to_fs_path(uri) if uri.startswith("file:") else None
         with self.plans_lock:  # the worker thread and a request may build plans at the same time
-            return lint_document(text, path, kind, self.plans)
+            if time.monotonic() - self.read_since > FRESH_SECONDS:
+                self._forget()
+            return lint_document(text, path, kind, self.plans, self.settings.flags, buffers, self.reads)
+
+    def forget_plans(self) -> None:
+        """Drop what was read of configuration files and build contexts (a save, a changed file or
+        new settings may change them)."""
+        with self.plans_lock:
+            self._forget()
+
+    def _forget(self) -> None:
+        from dockaudit.config import find_config
+
+        self.plans.clear()
+        find_config.cache_clear()
+        self.reads = ContextReads()
+        self.read_since = time.monotonic()
+
+    def apply_settings(self, value: object) -> None:
+        """New settings from the client; on an error, one message and the old settings stay."""
+        try:
+            settings = read_settings(value, Path(self.workspace.root_path) if self.workspace.root_path else None)
+        except SettingsError as exc:
+            self.show_error(str(exc))
+            return
+        if settings != self.settings:
+            self.settings = settings
+            self.forget_plans()
+            for uri in self.documents:
+                self.schedule(uri, 0)
+
+    def show_error(self, message: str) -> None:
+        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
+
+    def lint_compose_documents(self, besides: str) -> None:
+        """Re-lint the open Compose documents other than ``besides``, whose buffer they may read."""
+        for uri, state in self.documents.items():
+            if state.kind == COMPOSE and uri != besides:
+                self.schedule(uri, DEBOUNCE_SECONDS)
 
     def schedule(self, uri: str, delay: float) -> None:
         """Lint ``uri`` after ``delay`` seconds, cancelling the lint pending for it."""
@@ -118,8 +184,10 @@ class DockauditServer(LanguageServer):
             if state is None:
                 return
             document = self.workspace.get_text_document(uri)
-            version, text = document.version, document.source
-            lint = await asyncio.get_running_loop().run_in_executor(self.lints, self._lint, uri, text, state.kind)
+            version, text, buffers = document.version, document.source, self.buffers(state.kind)
+            lint = await asyncio.get_running_loop().run_in_executor(
+                self.lints, self._lint, uri, text, state.kind, buffers
+            )
             current = self.documents.get(uri)
             if current is not state or self.workspace.get_text_document(uri).version != version:
                 return  # closed or edited while linting: the next lint publishes
@@ -154,6 +222,28 @@ def build_server() -> DockauditServer:
         run.__name__ = handler.__name__
         return run
 
+    @server.feature(types.INITIALIZE)
+    @guarded
+    def initialize(ls: DockauditServer, params: types.InitializeParams) -> None:
+        try:
+            ls.settings = read_settings(params.initialization_options, Path(ls.workspace.root_path)
+                                        if ls.workspace.root_path else None)  # fmt: skip
+        except SettingsError as exc:
+            ls.settings_error = str(exc)
+
+    @server.feature(types.INITIALIZED)
+    @guarded
+    def initialized(ls: DockauditServer, params: types.InitializedParams) -> None:
+        if ls.settings_error is not None:
+            ls.show_error(ls.settings_error)
+            ls.settings_error = None
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    @guarded
+    def did_change_configuration(ls: DockauditServer, params: types.DidChangeConfigurationParams) -> None:
+        if params.settings is not None:  # null: a client that expects to be asked (workspace/configuration)
+            ls.apply_settings(params.settings)
+
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     @guarded
     def did_open(ls: DockauditServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -164,21 +254,29 @@ def build_server() -> DockauditServer:
             return
         ls.documents[document.uri] = _Open(kind)
         ls.schedule(document.uri, 0)
+        ls.lint_compose_documents(besides=document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     @guarded
     def did_change(ls: DockauditServer, params: types.DidChangeTextDocumentParams) -> None:
-        state = ls.documents.get(params.text_document.uri)
-        if state is not None and state.kind != "compose":  # compose files are linted as saved
-            ls.schedule(params.text_document.uri, DEBOUNCE_SECONDS)
+        uri = params.text_document.uri
+        if uri in ls.documents and ls.settings.lint_on_change:
+            ls.schedule(uri, DEBOUNCE_SECONDS)
+            ls.lint_compose_documents(besides=uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     @guarded
     def did_save(ls: DockauditServer, params: types.DidSaveTextDocumentParams) -> None:
-        with ls.plans_lock:
-            ls.plans.clear()
+        ls.forget_plans()
         for uri in ls.documents:  # a saved configuration file changes its folder's plan
             ls.schedule(uri, 0)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    @guarded
+    def did_change_watched_files(ls: DockauditServer, params: types.DidChangeWatchedFilesParams) -> None:
+        ls.forget_plans()  # a configuration file, a requirements file or the context's listing changed
+        for uri in ls.documents:
+            ls.schedule(uri, DEBOUNCE_SECONDS)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     @guarded
@@ -190,6 +288,7 @@ def build_server() -> DockauditServer:
             state.pending.cancel()
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri,
                                                                             diagnostics=[]))  # fmt: skip
+        ls.lint_compose_documents(besides=params.text_document.uri)  # they read the file on disk again
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -203,8 +302,9 @@ def build_server() -> DockauditServer:
             return None
         version = ls.workspace.get_text_document(uri).version
         return protocol.code_actions(
-            lint, uri, params.range, params.context.only, version, ls.workspace.position_encoding
-        )
+            lint, uri, params.range, params.context.only, version, ls.workspace.position_encoding,
+            ls.settings.unsafe_fixes,
+        )  # fmt: skip
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @guarded

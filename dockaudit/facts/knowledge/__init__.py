@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from dockaudit.facts.cache import read_cache_file, write_cache_file
+from dockaudit.facts.versions import version_numbers
 from dockaudit.files import InputError, read_regular_file
 
 if sys.version_info >= (3, 11):
@@ -170,8 +171,9 @@ def _torch_arch(compat: dict) -> tuple[dict[str, tuple[str, ...]], tuple[str, ..
 
 
 def _int_parts(version: str) -> tuple[int, ...] | None:
-    numbers = re.findall(r"\d+", version.split("+")[0])
-    return tuple(int(n) for n in numbers[:3]) if len(numbers) >= 2 else None
+    """Up to three numbers of a release (local ``+cu124`` dropped); None when it has fewer than two."""
+    numbers = version_numbers(version.split("+")[0], 3)
+    return numbers if len(numbers) >= 2 else None
 
 
 def data_dir() -> str:
@@ -445,7 +447,7 @@ def _decode_cache(cached: bytes | None, key: bytes) -> tuple[dict, dict] | None:
 
 
 def _span(versions: list[str]) -> str:
-    ordered = sorted(versions, key=lambda v: tuple(int(p) for p in re.findall(r"\d+", v)))
+    ordered = sorted(versions, key=version_numbers)
     return f"{ordered[0]} … {ordered[-1]} ({len(ordered)})" if ordered else "none"
 
 

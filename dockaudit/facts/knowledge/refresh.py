@@ -27,6 +27,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
+from dockaudit.facts.versions import version_numbers
+
 PYPI_SIMPLE = "https://pypi.org/simple/"
 PYTORCH_INDEX = "https://download.pytorch.org/whl/"
 CUDA_IMAGE = "nvidia/cuda"
@@ -117,10 +119,6 @@ class Refresh:
     problems: list[str]  # sources that did not answer
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", version))
-
-
 def project_files(fetcher: Fetcher, index: str, project: str) -> list[dict]:
     """The files of ``project`` on a PEP 691 JSON simple index, with absolute URLs."""
     url = urllib.parse.urljoin(index.rstrip("/") + "/", f"{project}/")
@@ -161,7 +159,7 @@ def wheel_pythons(files: list[dict]) -> list[str]:
                 found = re.fullmatch(r"cp3(\d+)", tag)
                 if found and not match.group("abi").endswith("t"):
                     pythons.add(f"3.{found.group(1)}")
-    return sorted(pythons, key=_version_key)
+    return sorted(pythons, key=version_numbers)
 
 
 def metadata(fetcher: Fetcher, entry: dict) -> email.message.Message | None:
@@ -216,9 +214,9 @@ def _torch_rows(fetcher: Fetcher, index: str, problems: list[str]) -> dict[str, 
         if "+" not in version:
             minors.setdefault(".".join(version.split(".")[:2]), []).append(version)
     rows = {}
-    for minor in sorted(minors, key=_version_key)[-TORCH_MINORS:]:
-        latest = max(minors[minor], key=_version_key)
-        first = min(minors[minor], key=_version_key)
+    for minor in sorted(minors, key=version_numbers)[-TORCH_MINORS:]:
+        latest = max(minors[minor], key=version_numbers)
+        first = min(minors[minor], key=version_numbers)
         row: dict = {"latest_patch": latest, "python": wheel_pythons(by_version[latest])}
         uploads = sorted(str(e.get("upload-time", ""))[:10] for e in by_version[first] if e.get("upload-time"))
         if uploads and re.fullmatch(r"\d{4}-\d\d-\d\d", uploads[0]):
@@ -251,7 +249,7 @@ def pytorch_variants(fetcher: Fetcher, index: str) -> dict[str, list[str]]:
     variants: dict[str, set[str]] = {}
     for version, variant in re.findall(r"torch-(\d+\.\d+\.\d+)\+(cu\d{2,3})-", urllib.parse.unquote(page)):
         variants.setdefault(".".join(version.split(".")[:2]), set()).add(variant)
-    return {minor: sorted(found, key=_version_key) for minor, found in variants.items()}
+    return {minor: sorted(found, key=version_numbers) for minor, found in variants.items()}
 
 
 def cuda_tags(tags: list[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
@@ -264,9 +262,9 @@ def cuda_tags(tags: list[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
             continue
         minor, patch = match.group(1), f"{match.group(1)}.{match.group(2)}"
         ubuntu.setdefault(minor, set()).add(match.group(3))
-        if minor not in newest or _version_key(patch) > _version_key(newest[minor]):
+        if minor not in newest or version_numbers(patch) > version_numbers(newest[minor]):
             newest[minor] = patch
-    return {m: sorted(v, key=_version_key) for m, v in ubuntu.items()}, newest
+    return {m: sorted(v, key=version_numbers) for m, v in ubuntu.items()}, newest
 
 
 def _registry_tags(image: str) -> list[str]:
@@ -314,7 +312,7 @@ def refresh(sources: Sources, fetcher: Fetcher | None = None, today: dt.date | N
             continue
         plain = [v for v in versions if "+" not in v]
         if plain:
-            newest[package] = max(plain, key=_version_key)
+            newest[package] = max(plain, key=version_numbers)
     if len(newest) > 2:
         compat["pypi_newest"] = newest
     try:
