@@ -611,7 +611,8 @@ def find_duplicated_cudnn(ctx: LintContext) -> Iterator[Violation]:
     or `nvidia-cudnn-cu12` itself — while nothing in the image loads the system cuDNN:
     no TensorFlow without `[and-cuda]`, onnxruntime-gpu, TensorRT, Paddle or CuPy, no
     CUDA build, no `libcudnn` apt package, and no requirements file, local project or
-    script whose contents are unknown.
+    script whose contents are unknown. (cuDNN installed again with apt or conda over
+    such a base is DA527.)
 
     ## Why is this bad?
     torch loads the cuDNN from its `nvidia-cudnn-cu12` wheel, never the one in
