@@ -124,26 +124,30 @@ def _scripts_run(ctx: LintContext, instruction) -> Iterator[tuple[str, str]]:
             yield path, text
 
 
-_MAKE_VALUED = frozenset({"-C", "--directory", "-f", "--file", "--makefile", "-j", "--jobs", "-I", "--include-dir",
-                          "-o", "--old-file", "-W", "--what-if", "-l", "--load-average"})  # fmt: skip
+_MAKE_VALUED = frozenset({"-C", "--directory", "-f", "--file", "--makefile", "-I", "--include-dir", "-o", "--old-file",
+                          "-W", "--what-if"})  # fmt: skip
+_MAKE_NUMBERED = frozenset({"-j", "--jobs", "-l", "--load-average"})  # their number is optional
 
 
 def _make_goals(argv: list[str]) -> tuple[str, str | None, list[str]]:
     """(directory, makefile, goals) of a ``make`` command line; variable overrides are not goals."""
     directory, makefile, goals = "", None, []
-    words = iter(argv[1:])
-    for word in words:
+    at = 1
+    while at < len(argv):
+        word = argv[at]
         option, equals, value = word.partition("=")
-        if word in _MAKE_VALUED or (equals and option in _MAKE_VALUED):
-            value = value if equals else next(words, "")
-            if option in ("-C", "--directory"):
-                directory = value.rstrip("/") + "/"
-            elif option in ("-f", "--file", "--makefile"):
-                makefile = value
+        if word in _MAKE_VALUED or word in _MAKE_NUMBERED:
+            taken = at + 1 < len(argv) and (word in _MAKE_VALUED or argv[at + 1].replace(".", "").isdigit())
+            value, at = (argv[at + 1], at + 1) if taken else ("", at)
         elif re.match(r"^-[Cf].", word):
-            directory, makefile = (word[2:].rstrip("/") + "/", makefile) if word[1] == "C" else (directory, word[2:])
+            option, value = word[:2], word[2:]
         elif not word.startswith("-") and not equals:
             goals.append(word)
+        if option in ("-C", "--directory") and value:
+            directory = value.rstrip("/") + "/"
+        elif option in ("-f", "--file", "--makefile") and value:
+            makefile = value
+        at += 1
     return directory, makefile, goals
 
 

@@ -91,3 +91,11 @@ def test_a_clone_of_a_hub_model_repository_is_a_download():
     assert fired("git clone https://huggingface.co/spaces/org/demo /app") == 0  # a Space is an app
     assert fired("git clone https://huggingface.co/datasets/org/data /data") == 0
     assert fired("GIT_LFS_SKIP_SMUDGE=1 git clone https://huggingface.co/org/model /m") == 0
+
+
+def test_make_command_lines():
+    from dockaudit_rules.da52a_gpu_build_steps import _make_goals
+
+    assert _make_goals(["make", "-C", "ml", "-j", "weights", "MODEL=x"]) == ("ml/", None, ["weights"])
+    assert _make_goals(["make", "-j4", "-Cml/", "--file=build.mk", "a", "b"]) == ("ml/", "build.mk", ["a", "b"])
+    assert _make_goals(["make", "--jobs", "8", "-f", "Makefile.models"]) == ("", "Makefile.models", [])
