@@ -577,7 +577,9 @@ def _wheel_cudnn(install: FrameworkInstall, knowledge: Knowledge) -> tuple[int, 
 
 def _system_cudnn_needed(facts: StageFacts) -> bool:
     """Something in the stage may load the base's cuDNN: a user of system cuDNN, a build, or unread installs."""
-    users = [i for i in facts.installed(*_SYSTEM_CUDNN_USERS) if not (i.package == "tensorflow" and "and-cuda" in i.extras)]
+    users = [
+        i for i in facts.installed(*_SYSTEM_CUDNN_USERS) if not (i.package == "tensorflow" and "and-cuda" in i.extras)
+    ]
     cudnn_apt = any(re.match(r"libcudnn", p) for p, _i, _s in facts.os_packages)
     return bool(users or facts.compiles or facts.unknown_installs or facts.runs_scripts or cudnn_apt)
 

@@ -42,7 +42,8 @@ def test_variables_follow_make_assignment_rules():
 def test_a_goal_runs_its_prerequisites_recipes():
     lines = goal_recipes(MAKEFILE, ["weights"])
     assert 'echo "done"' in lines
-    assert "curl -sL --retry 3 -o models/model.onnx https://huggingface.co/org/model/resolve/main/onnx/model.onnx" in lines
+    url = "https://huggingface.co/org/model/resolve/main/onnx/model.onnx"
+    assert f"curl -sL --retry 3 -o models/model.onnx {url}" in lines
     assert "curl -o tok.json https://huggingface.co/org/model/resolve/main/tokenizer.json" in lines
 
 
@@ -85,7 +86,8 @@ def test_sh_c_strings_are_the_commands_they_hold():
 
 def test_a_clone_of_a_hub_model_repository_is_a_download():
     def fired(run: str) -> int:
-        return len([f for f in dockaudit.lint(f"FROM python:3.12-slim\nRUN {run}\n", select=["DA520"]) if f.rule == "DA520"])
+        findings = dockaudit.lint(f"FROM python:3.12-slim\nRUN {run}\n", select=["DA520"])
+        return len([f for f in findings if f.rule == "DA520"])
 
     assert fired("git lfs install && git clone --depth 1 https://huggingface.co/ufal/robeczech-base /models/r") == 1
     assert fired("git clone https://huggingface.co/spaces/org/demo /app") == 0  # a Space is an app

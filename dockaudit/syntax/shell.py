@@ -406,7 +406,7 @@ def _unwrap(tokens: list[_Token], wrappers: list[str], assignments: list[str]) -
 
 
 def _inline_script(script: Script, command: Command, tokens: list[_Token]) -> list[Command]:
-    """``sh -c 'apt-get …'``, ``bash -euxo pipefail -c '…'``, ``su app -c '…'``: the commands inside the string."""
+    """``sh -c 'apt-get …'``, ``bash -euxo pipefail -c '…'``, ``su app -c '…'``: the commands in the string."""
     if (command.name not in SHELLS and command.name != "su") or script.depth >= _MAX_DEPTH:
         return []
     named = False  # the previous word was ``-o``/``-euxo``: this one is the option's name (pipefail)
