@@ -79,6 +79,8 @@ def _framework_image_cuda(facts: StageFacts, knowledge: Knowledge) -> tuple[str,
     tag = (base.image.tag or "").lower()
     if base.kind == "pytorch" and base.cuda:
         return base.cuda, "its pytorch/pytorch tag"
+    if base.is_ngc and base.cuda and base.ngc is not None:  # only a verified release row sets base.cuda
+        return base.cuda, f'NGC {base.ngc.container} {base.ngc.release}, ml-compat.toml [ngc_{base.ngc.container}."{base.ngc.release}"]'
     if base.kind == "tensorflow" and base.gpu and base.framework and " " in base.framework:
         version = base.framework.split(" ", 1)[1]
         release = knowledge.tensorflow_release(version)
@@ -100,7 +102,7 @@ def _framework_image_cuda(facts: StageFacts, knowledge: Knowledge) -> tuple[str,
     "cuda-eol",
     family=FAMILY,
     severity="info",
-    summary="a base on an end-of-life CUDA (nvidia/cuda, pytorch/pytorch, TensorFlow GPU, `cudaX.Y` tags), or a bad tag",
+    summary="a base on an end-of-life CUDA (nvidia/cuda, pytorch/pytorch, TensorFlow GPU, NGC `YY.MM`, `cudaX.Y` tags), or a bad tag",
 )
 def find_eol_cuda_bases(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -109,8 +111,10 @@ def find_eol_cuda_bases(ctx: LintContext) -> Iterator[Violation]:
     before 11.7 were removed from Docker Hub), `nvidia/cuda` without a tag (there is
     no `latest`), and CUDA 13 tags on Ubuntu 20.04, which CUDA 13 dropped. The same
     end-of-life CUDA under other tag grammars: `pytorch/pytorch:<torch>-cuda<X>-…`,
-    `tensorflow/tensorflow:<ver>-gpu` (the tested CUDA of that release), and
-    third-party tags that spell `cuda11.3`.
+    `tensorflow/tensorflow:<ver>-gpu` (the tested CUDA of that release), NGC
+    `nvcr.io/nvidia/<framework>:YY.MM-…` (the CUDA its release notes name, where a
+    verified row of `ml-compat.toml [ngc_*]` holds it), and third-party tags that
+    spell `cuda11.3`.
 
     ## Why is this bad?
     Removed tags fail to pull on a clean builder; end-of-life CUDA images get no

@@ -4,7 +4,8 @@ Active only when the configuration names a fleet (``gpus = ["H100", "L4", "RTX 4
 with ``min-driver`` and ``gpu-segment`` where the GPU table cannot tell data-centre from consumer);
 without one every rule here is silent.  GPU names map to compute capabilities through
 ``ml-compat.toml [gpu_models]``, torch builds to their architecture lists through
-``[torch_cuda_arch_support]``.  A fact the tables do not hold (a torch or CUDA newer than them) is
+``[torch_cuda_arch_support]`` and its TF/ORT/NGC siblings (judged in ``dockaudit.facts.fleet``, which
+the image and Compose rules share).  A fact the tables do not hold (a torch or CUDA newer than them) is
 generalised to a warning or left alone, never an error.
 """
 
@@ -12,10 +13,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from dockaudit.context import LintContext
-from dockaudit.facts.knowledge import GpuModel, Knowledge
+from dockaudit.facts.fleet import (
+    ArchVerdict,
+    FleetGpu,
+    base_verdicts,
+    fleet_of,
+    onnxruntime_verdict,
+    tensorflow_verdict,
+    torch_verdict,
+    uncovered_message,
+)
+from dockaudit.facts.knowledge import Knowledge
 from dockaudit.facts.mlfacts import StageFacts, ml_facts
 from dockaudit.facts.versions import version_numbers
 from dockaudit.model import Severity, Violation
@@ -25,46 +35,8 @@ from dockaudit.syntax.stages import env_pairs
 FAMILY = "ml"
 
 
-@dataclass(frozen=True, slots=True)
-class FleetGpu:
-    label: str  # as the configuration wrote it
-    model: GpuModel
-    segment: str | None  # datacenter, consumer, jetson, or None when unknown
-
-
-def fleet_of(ctx: LintContext, knowledge: Knowledge) -> list[FleetGpu]:
-    """The configured fleet, resolved (names the table does not know are left out: config refuses them)."""
-    fleet = []
-    for label in ctx.options.gpus:
-        model = knowledge.gpu(label)
-        if model is not None:
-            fleet.append(FleetGpu(label, model, model.segment or ctx.options.gpu_segment))
-    return fleet
-
-
-def _arch(text: str) -> tuple[int, int, bool]:
-    major, minor = text.split("+")[0].split(".")
-    return int(major), int(minor), text.endswith("+PTX")
-
-
-def covers(archs: tuple[str, ...], capability: tuple[int, int]) -> bool:
-    """Whether a build with these architectures runs on a GPU of ``capability``: SASS for X.y runs on X.z
-    with z >= y (same major), PTX for X.y JIT-compiles on any newer GPU."""
-    for text in archs:
-        major, minor, ptx = _arch(text)
-        if (major == capability[0] and minor <= capability[1]) or (ptx and (major, minor) <= capability):
-            return True
-    return False
-
-
 def _torch_builds(facts: StageFacts, knowledge: Knowledge) -> Iterator[tuple[str, str, object, str]]:
-    """(torch minor, CUDA major.minor, span, how the build was named) of each torch this stage gets."""
-    base = facts.base
-    if base.kind == "pytorch" and base.framework and base.cuda and facts.stage.parent is None:
-        version = base.framework.split(" ")[-1]
-        if re.match(r"^\d+\.\d+", version) and facts.stage.from_instruction is not None:
-            yield ".".join(version.split(".")[:2]), base.cuda, facts.stage.from_instruction.args[0].span, (
-                f"pytorch/pytorch {base.image.tag if base.image else ''}")  # fmt: skip
+    """(torch minor, CUDA major.minor, span, how the build was named) of each torch this stage installs."""
     for install in facts.installed("torch"):
         if install.instruction not in facts.stage.instructions or not install.version:
             continue
@@ -81,6 +53,30 @@ def _torch_builds(facts: StageFacts, knowledge: Knowledge) -> Iterator[tuple[str
         else:
             continue
         yield minor, ".".join(cuda.split(".")[:2]), install.span, named
+
+
+def _other_builds(facts: StageFacts, fleet: list[FleetGpu], knowledge: Knowledge) -> Iterator[tuple]:
+    """(span, how the build was named, verdict) for what the stage's base tag settles (a pytorch/pytorch,
+    NGC or TensorFlow GPU tag) and for its TensorFlow and onnxruntime-gpu installs, each against its table."""
+    origin = facts.stage.from_instruction
+    if facts.stage.parent is None and origin is not None:
+        for named, verdict in base_verdicts(facts.base, fleet, knowledge):
+            yield origin.args[0].span, named, verdict
+    for install in facts.installs:
+        if install.instruction not in facts.stage.instructions or not install.version or install.tool == "conda":
+            continue
+        if install.package == "tensorflow":
+            verdict = tensorflow_verdict(knowledge, fleet, install.version)
+        elif install.package == "onnxruntime-gpu":
+            verdict = onnxruntime_verdict(knowledge, fleet, install.version)
+        else:
+            continue
+        if verdict is not None:
+            yield install.span, f"{install.package} {install.version}", verdict
+
+
+def _uncovered(span, named: str, verdict: ArchVerdict) -> Violation:
+    return Violation(span, uncovered_message(named, verdict), severity=None if verdict.verified else Severity.WARNING)
 
 
 def _jax_floor(facts: StageFacts, fleet: list[FleetGpu], knowledge: Knowledge) -> Iterator[Violation]:
@@ -118,10 +114,15 @@ def find_uncovered_fleet_gpus(ctx: LintContext) -> Iterator[Violation]:
     With a fleet configured (`gpus = ["H100", "L4", "RTX 4090", "sm_75"]`), checks each
     torch build the image installs — the `cuXXX` wheel variant, the PyPI default, a
     `pytorch/pytorch` tag — against the architectures PyTorch builds it for
-    (`ml-compat.toml [torch_cuda_arch_support]`), and `jax[cuda13]` against its minimum
-    compute capability. Flags every fleet GPU no kernel in the build can run on. A
-    torch newer than the architecture table is judged from the newest known matrix,
-    as a warning. Silent without `gpus`.
+    (`ml-compat.toml [torch_cuda_arch_support]`); TensorFlow (`tensorflow==X` or a
+    `tensorflow/tensorflow:X-gpu` base) and `onnxruntime-gpu` against their wheels'
+    lists (`[tensorflow_cuda_arch_support]`, `[onnxruntime_cuda_arch_support]`); an NGC
+    base (`nvcr.io/nvidia/pytorch:25.01-py3`) against the minimum compute capability its
+    release notes state (`[ngc_*]`); and `jax[cuda13]` against its minimum compute
+    capability. Flags every fleet GPU no kernel in the build can run on. A torch newer
+    than the architecture table, and any fact whose release span or row is inferred
+    (the TF and ORT lists, several NGC rows), is reported as a warning. Silent without
+    `gpus`.
 
     ## Why is this bad?
     The image builds and imports fine, then the first kernel launch on that GPU fails
@@ -144,32 +145,16 @@ def find_uncovered_fleet_gpus(ctx: LintContext) -> Iterator[Violation]:
     ```
     """
     knowledge = ctx.knowledge
-    fleet = fleet_of(ctx, knowledge)
+    fleet = fleet_of(ctx.options, knowledge)
     if not fleet:
         return
-    known = sorted(knowledge.torch_arch_minors, key=lambda v: version_numbers(v, 2))
     for facts in ml_facts(ctx).stages:
         for minor, cuda, span, named in _torch_builds(facts, knowledge):
-            archs = knowledge.torch_arch_x86.get(cuda)
-            if archs is None or not known or version_numbers(minor, 2) < version_numbers(known[0], 2):
-                continue  # no architecture list for this build in the tables: say nothing
-            generalised = minor not in known
-            if generalised and version_numbers(minor, 2) < version_numbers(known[-1], 2):
-                continue
-            missing = [g for g in fleet if not covers(archs, g.model.capability)]
-            if not missing:
-                continue
-            unverified = generalised or any(not g.model.verified for g in missing)
-            where = (f"the torch {known[-1]} matrix, generalised to {minor}" if generalised
-                     else f"torch {minor}")  # fmt: skip
-            yield Violation(
-                span,
-                f"{named} has kernels for sm {', '.join(archs)} only: no kernel image for "
-                f"{', '.join(f'{g.label} ({g.model.sm})' for g in missing)} in the fleet "
-                f"(source: ml-compat.toml [torch_cuda_arch_support] for {where}; [gpu_models]). "
-                "cu126 covers sm_50-sm_90, cu128 and newer sm_75-sm_120",
-                severity=Severity.WARNING if unverified else None,
-            )
+            verdict = torch_verdict(knowledge, fleet, minor, cuda)
+            if verdict is not None:
+                yield _uncovered(span, named, verdict)
+        for span, named, verdict in _other_builds(facts, fleet, knowledge):
+            yield _uncovered(span, named, verdict)
         yield from _jax_floor(facts, fleet, knowledge)
 
 
@@ -183,7 +168,8 @@ def find_uncovered_fleet_gpus(ctx: LintContext) -> Iterator[Violation]:
 def find_forward_compat_on_consumer(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
-    With a fleet (`gpus`) and its oldest driver (`min-driver`), flags a CUDA base image
+    With a fleet (`gpus`) and its oldest driver (`min-driver`), flags a CUDA base image —
+    `nvidia/cuda`, or an NGC framework image whose verified release row names its CUDA —
     (or an installed `cuda-compat-*` package) whose CUDA major needs a newer driver
     than the fleet has — so it can only start through CUDA forward compatibility —
     when the fleet includes consumer or workstation GPUs (GeForce, RTX), on which NVIDIA
@@ -211,13 +197,14 @@ def find_forward_compat_on_consumer(ctx: LintContext) -> Iterator[Violation]:
     if driver is None:
         return
     knowledge = ctx.knowledge
-    consumer = [g for g in fleet_of(ctx, knowledge) if g.segment == "consumer"]
+    consumer = [g for g in fleet_of(ctx.options, knowledge) if g.segment == "consumer"]
     if not consumer:
         return
     for facts in ml_facts(ctx).stages:
         targets = []
         base, origin = facts.base, facts.stage.from_instruction
-        if base.kind == "nvidia-cuda" and base.cuda and facts.stage.parent is None and origin is not None:
+        if (base.kind == "nvidia-cuda" or base.is_ngc) and base.cuda and facts.stage.parent is None and origin:
+            # NGC containers bring the cuda-compat libraries for older data-centre drivers, as their notes say
             targets.append((base.cuda, origin.args[0].span, f"CUDA {base.cuda}"))
         for name, instruction, span in facts.os_packages:
             match = re.match(r"^cuda-compat-(\d+)-(\d+)", name)
@@ -290,7 +277,7 @@ def find_require_cuda_against_fleet(ctx: LintContext) -> Iterator[Violation]:
     if driver is None:
         return
     knowledge = ctx.knowledge
-    fleet = fleet_of(ctx, knowledge)
+    fleet = fleet_of(ctx.options, knowledge)
     supported = driver_cuda(driver, knowledge)
     if not fleet or supported is None:
         return

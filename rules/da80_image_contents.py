@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from dockaudit.facts.secrets import contains_access_token, could_be_credential, looks_like_secret_name
+from dockaudit.image.frameworks import wheel_versions
 from dockaudit.linting.wording import mebibytes
 from dockaudit.model import Violation
 from dockaudit.plugin import rule
@@ -355,18 +356,6 @@ def _system_cudnn_major(ctx: ImageContext) -> int | None:
     return None
 
 
-_DIST_INFO = re.compile(r"/site-packages/([A-Za-z0-9_.]+)-([^/]+)\.dist-info/")
-
-
-def _wheels(ctx: ImageContext) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for path in ctx.fs.files:
-        match = _DIST_INFO.search("/" + path)
-        if match:
-            found[match.group(1).lower().replace("_", "-")] = match.group(2)
-    return found
-
-
 @rule(
     "DA807",
     "image-cuda-mismatch",
@@ -403,7 +392,7 @@ def find_image_cuda_problems(ctx: ImageContext) -> Iterator[Violation]:
     ```
     """
     system = _system_cuda(ctx)
-    wheels = _wheels(ctx)
+    wheels = wheel_versions(ctx)
     torch = wheels.get("torch")
     if torch and system and "+cu" in torch:
         variant = torch.split("+cu", 1)[1]

@@ -1,6 +1,6 @@
-"""DA810–DA812 — built images, continued: model weights shipped inside (pickles among them), Jupyter
-or SSH open to whoever reaches the container, and executables built for another architecture than
-the config says.
+"""DA810–DA813 — built images, continued: model weights shipped inside (pickles among them), Jupyter
+or SSH open to whoever reaches the container, executables built for another architecture than
+the config says, and framework builds with no kernels for the configured GPU fleet.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from dockaudit.facts.fleet import fleet_of, onnxruntime_verdict, tensorflow_verdict, torch_verdict, uncovered_message
+from dockaudit.image.frameworks import torch_build, wheel_versions
 from dockaudit.linting.wording import mebibytes
 from dockaudit.model import Severity, Violation
 from dockaudit.plugin import rule
@@ -180,3 +182,65 @@ def find_architecture_mismatch(ctx: ImageContext) -> Iterator[Violation]:
             None,
             f"the config says {declared} but /{paths[0]} (and {len(paths) - 1} more) is built for {actual}",
         )
+
+
+@rule(
+    "DA813",
+    "image-gpu-arch-not-covered",
+    family=FAMILY,
+    severity="error",
+    summary="the torch, TensorFlow or onnxruntime-gpu build inside the image has no kernels for a fleet GPU",
+    target="image",
+    enabled=False,  # new: not yet in the precision ledger (DA540 judges the same facts in Dockerfiles)
+)
+def find_image_builds_missing_fleet_gpus(ctx: ImageContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    With a fleet configured (`gpus = ["H100", "L4", "RTX 4090", "sm_75"]`), reads the
+    torch build the image really holds (`torch/version.py`: `__version__` and `cuda`),
+    and the installed TensorFlow and `onnxruntime-gpu` wheels, and checks each against
+    the architectures that build carries (`ml-compat.toml [torch_cuda_arch_support]`,
+    `[tensorflow_cuda_arch_support]`, `[onnxruntime_cuda_arch_support]`) — DA540's
+    judgment, on what pip resolved instead of what the Dockerfile asked for. NGC and
+    source builds of torch (`2.6.0a0+…`) carry their own lists and are left alone; a
+    fact the tables hold only by inference is a warning. Silent without `gpus`.
+
+    ## Why is this bad?
+    The image imports torch fine on any host, then the first kernel launch on that GPU
+    fails with "CUDA error: no kernel image is available for execution on the device".
+    An unpinned `pip install torch` or a dependency's pin decides which build lands;
+    only the image shows it.
+
+    ## Example
+    ```dockerfile
+    # with gpus = ["H100", "RTX 4090", "P100"]
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir torch==2.11.0 --index-url https://download.pytorch.org/whl/cu128
+    ```
+
+    ## Use instead
+    ```dockerfile
+    # with gpus = ["H100", "RTX 4090", "P100"]
+    FROM python:3.12-slim
+    RUN pip install --no-cache-dir torch==2.11.0 --index-url https://download.pytorch.org/whl/cu126
+    ```
+    """
+    knowledge = ctx.knowledge
+    fleet = fleet_of(ctx.options, knowledge)
+    if not fleet:
+        return
+    found = []
+    build = torch_build(ctx)
+    if build is not None:
+        version, cuda, path = build
+        found.append((f"torch {version} (CUDA {cuda}, /{path})", torch_verdict(knowledge, fleet, version, cuda)))
+    wheels = wheel_versions(ctx)
+    if "tensorflow" in wheels:
+        found.append((f"tensorflow {wheels['tensorflow']}", tensorflow_verdict(knowledge, fleet, wheels["tensorflow"])))
+    if "onnxruntime-gpu" in wheels:
+        version = wheels["onnxruntime-gpu"]
+        found.append((f"onnxruntime-gpu {version}", onnxruntime_verdict(knowledge, fleet, version)))
+    for named, verdict in found:
+        if verdict is not None:
+            yield Violation(None, uncovered_message(named, verdict),
+                            severity=None if verdict.verified else Severity.WARNING)

@@ -1,5 +1,6 @@
-"""DA910–DA912 — Compose exposure: sensitive ports published on all interfaces, the obsolete
-``version:`` key, and committed env files holding secrets (git asked through ``ctx.resources``).
+"""DA910–DA913 — Compose exposure: sensitive ports published on all interfaces, the obsolete
+``version:`` key, committed env files holding secrets (git asked through ``ctx.resources``), and
+image-only services whose framework tag has no kernels for the configured GPU fleet.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from dockaudit.compose.project import (
     service_image,
     shown_path,
 )
+from dockaudit.facts.fleet import base_verdicts, fleet_of, uncovered_message
 from dockaudit.facts.imageref import parse_image_ref
 from dockaudit.facts.secrets import contains_access_token, could_be_credential, looks_like_secret_name
 from dockaudit.files import InputError
-from dockaudit.model import Edit, Fix, Violation
+from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.source import Span
 
@@ -237,3 +239,55 @@ def find_committed_env_file_secrets(ctx: ComposeContext) -> Iterator[Violation]:
             if secrets:
                 yield ctx.finding(entry, f"service {name}: {shown_path(relative)} is committed and holds "
                                  f"{', '.join(secrets[:3])}: keep env files with secrets out of git")  # fmt: skip
+
+
+@rule(
+    "DA913",
+    "compose-gpu-arch-not-covered",
+    family=FAMILY,
+    severity="error",
+    summary="an image-only service's framework tag has no kernels for a GPU of the configured fleet",
+    target="compose",
+    enabled=False,  # new: not yet in the precision ledger (DA540 judges the same facts in Dockerfiles)
+)
+def find_service_images_missing_fleet_gpus(ctx: ComposeContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    With a fleet configured (`gpus = ["H100", "L4", "RTX 4090", "sm_75"]`), reads the
+    `image:` of each service that does not build — a `pytorch/pytorch:<torch>-cuda<X>-…`
+    tag, an NGC `nvcr.io/nvidia/<framework>:YY.MM-py3` release, a
+    `tensorflow/tensorflow:<ver>-gpu` tag — and checks the build it names against the
+    fleet, as DA540 does for a Dockerfile's `FROM` (services that build are judged
+    through their Dockerfiles). Facts the tables hold only by inference give a warning.
+    Silent without `gpus`.
+
+    ## Why is this bad?
+    The service starts, then the first kernel launch on that GPU fails with "CUDA
+    error: no kernel image is available for execution on the device".
+
+    ## Example
+    ```yaml
+    # with gpus = ["H100", "RTX 4090", "P100"]
+    services:
+      trainer:
+        image: nvcr.io/nvidia/pytorch:25.01-py3
+    ```
+
+    ## Use instead
+    ```yaml
+    # with gpus = ["H100", "RTX 4090", "P100"]
+    services:
+      trainer:
+        image: nvcr.io/nvidia/pytorch:20.12-py3
+    ```
+    """
+    fleet = fleet_of(ctx.options, ctx.knowledge)
+    if not fleet:
+        return
+    for name, service in ctx.services.items():
+        facts = ctx.image_facts(name)
+        if facts is None:
+            continue
+        for named, verdict in base_verdicts(facts.base, fleet, ctx.knowledge):
+            yield replace(ctx.finding(service.get("image"), f"service {name}: {uncovered_message(named, verdict)}"),
+                          severity=None if verdict.verified else Severity.WARNING)  # fmt: skip

@@ -16,11 +16,13 @@ import pytest
 from click.testing import CliRunner
 
 from dockaudit.cli import cli
+from dockaudit.context import Options
+from dockaudit.model import Severity
 from dockaudit.linting.engine import load_rules, select_rules
 from dockaudit.image.audit import audit_source, read_image
 from dockaudit.image.sources import ImageSourceError, open_source
 
-RULES = select_rules(load_rules(), select=["DA8"])
+RULES = select_rules(load_rules(), select=["DA8", "DA813"])  # DA813 is off by default
 
 
 def tar_layer(files: dict[str, bytes | tuple], compression: str = "gzip") -> bytes:
@@ -203,6 +205,7 @@ def test_path_traversal_in_a_layer_is_rejected(tmp_path: Path):
 
 # --- rules: a bad and a good image each ----------------------------------------------------------
 
+TORCH_VERSION_PY = "usr/local/lib/python3.12/site-packages/torch/version.py"
 ML_BAD = {
     "usr/local/cuda-12.1/version.json": json.dumps({"cuda": {"version": "12.1.1"}}).encode(),
     "usr/lib/python3/site-packages/torch-2.3.1+cu118.dist-info/METADATA": b"Name: torch\n",
@@ -228,12 +231,16 @@ CASES = {
               {"bin/busybox": (b"\x7fELF\x02\x01\x01" + bytes(11) + b"\x3e\x00" + bytes(44), 0o755)}, {}),
     "DA811": ({"app": None}, {"ExposedPorts": {"22/tcp": {}}, "Cmd": ["jupyter", "lab", "--ServerApp.token="]},
               {"app": None}, {"ExposedPorts": {"8888/tcp": {}}, "Cmd": ["jupyter", "lab"]}),
+    # with gpus = ("H100", "P100"): a cu128 torch has no Pascal kernels, the cu126 one has
+    "DA813": ({TORCH_VERSION_PY: b"__version__ = '2.11.0+cu128'\ncuda: Optional[str] = '12.8'\n"}, {},
+              {TORCH_VERSION_PY: b"__version__ = '2.11.0+cu126'\ncuda: Optional[str] = '12.6'\n"}, {}),
 }  # fmt: skip
+TORCH_FLEET = ("H100", "P100")
 
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))
 def test_each_image_rule_fires_on_its_bad_image_and_not_on_its_good_one(tmp_path: Path, rule_id: str):
-    options = {"image_budget": (1.0, None)} if rule_id == "DA805" else {}
+    options = {"image_budget": (1.0, None)} if rule_id == "DA805" else {"gpus": TORCH_FLEET} if rule_id == "DA813" else {}
     if rule_id == "DA804":
         bad = [tar_layer({"tmp/torch.whl": b"w" * 200_000}), tar_layer({"tmp/.wh.torch.whl": b""})]
         good = [tar_layer({"tmp/torch.whl": b"w" * 200_000})]
@@ -466,3 +473,40 @@ def test_docker_daemon_source_runs_docker_save(tmp_path: Path, monkeypatch):
     assert result.error is None and "DA803" in {f.rule for f in result.findings}
     (missing,) = audit_source("docker-daemon:team/other:1", RULES)
     assert missing.error == "docker-daemon:team/other:1: Error: No such image: team/other:1"
+
+
+def _fleet_findings(tmp_path: Path, files: dict, gpus: tuple[str, ...]) -> list[tuple[str, object]]:
+    oci = write_oci(tmp_path / "oci", [tar_layer(files)], config_for(1, User="1"))
+    (result,) = audit_source(f"oci:{oci}", select_rules(load_rules(), select=["DA813"]), Options(gpus=gpus))
+    return [(f.message, f.severity) for f in result.findings]
+
+
+@pytest.mark.parametrize(
+    ("files", "gpus", "expected"),
+    [
+        # the PyPI wheel: no local version, the CUDA only in version.py; NGC's dist-packages path
+        ({"usr/local/lib/python3.12/dist-packages/torch/version.py": b"__version__ = '2.14.1'\ncuda = '13.0'\n"},
+         ("P100",), "torch 2.14.1 (CUDA 13.0"),
+        # NGC's own build (a pre-release version) picks its own architecture list: not judged
+        ({TORCH_VERSION_PY: b"__version__ = '2.6.0a0+ecf3bae40a'\ncuda = '12.8'\n"}, ("P100",), None),
+        ({TORCH_VERSION_PY: b"__version__ = '2.11.0+cpu'\ncuda: Optional[str] = None\n"}, ("P100",), None),
+        # TensorFlow 2.21's list has no Maxwell: a warning (the release span of the list is inferred)
+        ({"usr/local/lib/python3.12/site-packages/tensorflow-2.21.0.dist-info/METADATA": b"Name: tensorflow\n"},
+         ("M60",), "tensorflow 2.21.0 has kernels for sm 6.0"),
+        ({"usr/local/lib/python3.12/site-packages/onnxruntime_gpu-1.20.1.dist-info/METADATA": b""},
+         ("sm_50", "H100"), "onnxruntime-gpu 1.20.1 has kernels for sm 5.2"),
+    ],
+)  # fmt: skip
+def test_the_fleet_gate_reads_the_builds_inside_the_image(tmp_path: Path, files, gpus, expected):
+    findings = _fleet_findings(tmp_path, files, gpus)
+    if expected is None:
+        assert findings == []
+    else:
+        ((message, severity),) = findings
+        assert message.startswith(expected), message
+        assert (severity == Severity.WARNING) == (not message.startswith("torch"))
+
+
+def test_the_image_fleet_gate_is_silent_without_a_fleet(tmp_path: Path):
+    files = {TORCH_VERSION_PY: b"__version__ = '2.11.0+cu128'\ncuda = '12.8'\n"}
+    assert _fleet_findings(tmp_path, files, ()) == []

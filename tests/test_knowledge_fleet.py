@@ -44,6 +44,22 @@ CASES = [
      CONSUMER, "570.124.06", [("DA542", Severity.ERROR)]),
     ('FROM ubuntu:24.04\nENV NVIDIA_REQUIRE_CUDA="cuda>=13.0"\nENV NVIDIA_DISABLE_REQUIRE=1\n',
      CONSUMER, "570.124.06", []),
+    # TensorFlow 2.18+ wheels: sm_60…compute_90, no Maxwell; a warning (the release span of the list is inferred)
+    ("FROM python:3.12-slim\nRUN pip install tensorflow==2.21.0\n", ("M60", "T4"), None, [("DA540", Severity.WARNING)]),
+    ("FROM tensorflow/tensorflow:2.19.0-gpu\n", ("M60",), None, [("DA540", Severity.WARNING)]),
+    ("FROM python:3.12-slim\nRUN pip install tensorflow==2.21.0\n", ("T4", "B200"), None, []),  # compute_90 PTX
+    ("FROM python:3.12-slim\nRUN pip install tensorflow==2.15.1\n", ("M60",), None, []),  # no list for 2.15
+    ("FROM python:3.12-slim\nRUN pip install tensorflow-cpu==2.21.0\n", ("M60",), None, []),
+    # onnxruntime-gpu CUDA 12 wheels start at sm_52; the CUDA 13 wheels (1.27+) have no source: silent
+    ("FROM python:3.12-slim\nRUN pip install onnxruntime-gpu==1.20.1\n", ("sm_50",), None, [("DA540", Severity.WARNING)]),
+    ("FROM python:3.12-slim\nRUN pip install onnxruntime-gpu==1.28.0\n", ("sm_50",), None, []),
+    # NGC: 20.12 supports sm_60+ (verified), 25.01 sm_75+ (inferred: a warning)
+    ("FROM nvcr.io/nvidia/pytorch:20.12-py3\n", ("sm_52",), None, [("DA540", Severity.ERROR)]),
+    ("FROM nvcr.io/nvidia/pytorch:25.01-py3\n", PASCAL, None, [("DA540", Severity.WARNING)]),
+    ("FROM nvcr.io/nvidia/pytorch:25.01-py3-igpu\n", PASCAL, None, []),  # another flavour: no row
+    # an NGC base on CUDA 13 (verified row) on a consumer fleet with an R570 driver
+    ("FROM nvcr.io/nvidia/pytorch:25.12-py3\n", CONSUMER, "570.124.06", [("DA541", Severity.ERROR)]),
+    ("FROM nvcr.io/nvidia/pytorch:25.12-py3\n", ("H100",), "570.124.06", []),
 ]
 
 
@@ -103,3 +119,37 @@ def test_issue_18_regression_ubuntu_26_04_tensorflow():
         "RUN pip install tensorflow==2.21.0\n"
     )
     assert {f.rule for f in dockaudit.lint(text, select=["DA502", "DA519"])} == {"DA502", "DA519"}
+
+
+def _compose_fleet(tmp_path: Path, compose: str, gpus: tuple[str, ...]) -> list[tuple[str, Severity]]:
+    from dockaudit.compose.lint import lint_compose
+    from dockaudit.linting.engine import load_rules, select_rules
+
+    path = tmp_path / "compose.yaml"
+    path.write_text(compose)
+    results = lint_compose([path], select_rules(load_rules(), select=["DA913"]), Options(gpus=gpus))
+    return [(f.message, f.severity) for r in results for f in r.findings]
+
+
+@pytest.mark.parametrize(
+    ("image", "gpus", "expected"),
+    [
+        ("pytorch/pytorch:2.11.0-cuda12.8-cudnn9-runtime", PASCAL, Severity.ERROR),  # cu128: no Pascal
+        ("pytorch/pytorch:2.11.0-cuda12.6-cudnn9-runtime", PASCAL, None),
+        ("pytorch/pytorch:2.11.0-cuda12.6-cudnn9-runtime", BLACKWELL, Severity.ERROR),  # cu126: no Blackwell
+        ("pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime", PASCAL, None),  # older than the architecture table
+        ("nvcr.io/nvidia/pytorch:25.01-py3", PASCAL, Severity.WARNING),  # an inferred floor
+        ("tensorflow/tensorflow:2.20.0-gpu", ("M60",), Severity.WARNING),
+        ("${TRAINER_IMAGE}", PASCAL, None),
+    ],
+)
+def test_image_only_compose_services_meet_the_fleet(tmp_path, image, gpus, expected):
+    found = _compose_fleet(tmp_path, f"services:\n  trainer:\n    image: {image}\n", gpus)
+    assert [severity for _message, severity in found] == ([expected] if expected else [])
+    assert all(message.startswith("service trainer: ") for message, _severity in found)
+
+
+def test_a_service_that_builds_is_judged_through_its_dockerfile_not_its_image_name(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\n")
+    compose = "services:\n  trainer:\n    build: .\n    image: pytorch/pytorch:2.11.0-cuda12.8-cudnn9-runtime\n"
+    assert _compose_fleet(tmp_path, compose, PASCAL) == []

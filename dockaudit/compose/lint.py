@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockaudit.compose.project import ComposeError, ComposeProject, YNode, load_project, service_build
+from dockaudit.compose.project import ComposeError, ComposeProject, YNode, load_project, service_build, service_image
 from dockaudit.context import Options
 from dockaudit.facts.dockerignore import dockerignore_problems
 from dockaudit.facts.resources import Resources
@@ -79,6 +79,21 @@ class ComposeContext:
                           use_context=build.context is not None)  # fmt: skip
         ctx = LintContext(build.result.dockerfile, options, self.resources)
         return ml_facts(ctx).of(ctx.target_stage) if ctx.target_stage else None
+
+
+    def image_facts(self, name: str):
+        """ML facts of the image an image-only service names, read as if it were a ``FROM`` line: the CUDA,
+        framework and NGC release its tag settles. None for a service that builds, or names no literal image."""
+        service = self.services.get(name)
+        image = service_image(service) if service is not None and service.get("build") is None else ""
+        if not image or "$" in image or "\n" in image:
+            return None
+        from dockaudit.context import LintContext
+        from dockaudit.facts.mlfacts import ml_facts
+        from dockaudit.syntax.parser import parse
+
+        stages = ml_facts(LintContext(parse(f"FROM {image}\n"), Options(), self.resources)).stages
+        return stages[0] if stages else None
 
 
 def _service_builds(project: ComposeProject) -> tuple[dict[str, ServiceBuild], list[ComposeError]]:

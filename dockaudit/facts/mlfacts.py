@@ -28,7 +28,7 @@ from dockaudit.syntax.source import Span
 from dockaudit.syntax.stages import Stage, env_pairs
 
 if TYPE_CHECKING:
-    from dockaudit.facts.knowledge import Knowledge
+    from dockaudit.facts.knowledge import Knowledge, NgcRelease
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -83,6 +83,9 @@ class BaseFacts:
     framework: str | None = None  # "torch 2.5.1" for framework images
     gpu: bool = False  # the image carries CUDA user-space libraries
     ships: tuple[str, ...] = ()  # Python framework packages the image's own Python already has (torch …)
+    # An NGC tag's release row (ml-compat.toml [ngc_*]), unverified fields included; the fields above hold
+    # only its verified facts, so a rule reading them never judges on a quotation or an inference.
+    ngc: NgcRelease | None = None
 
     @property
     def cuda_major(self) -> int | None:
@@ -177,6 +180,10 @@ class StageFacts:
                 "flavour": base.flavour,
                 "os": base.os,
                 "framework": base.framework,
+                "ngc_release": (
+                    {"release": base.ngc.release, "source": base.ngc.source, "unverified": sorted(base.ngc.unverified)}
+                    if base.ngc else None
+                ),
             },
             "python": self.python,
             "python_from": self.python_from,
@@ -222,10 +229,7 @@ def read_base(stage: Stage, parent: StageFacts | None, knowledge: Knowledge) -> 
                              ("torch",))  # fmt: skip
         return BaseFacts(ref, "pytorch", framework="torch", gpu=True, ships=("torch",))
     if ref.registry == "nvcr.io" and name in _NGC_TABLES:
-        ships = _ngc_ships(name, tag, knowledge)
-        framework = ships[0] if ships else None
-        return BaseFacts(ref, "nvcr-" + name.split("/")[1], flavour="devel", framework=framework, gpu=True,
-                         ships=ships)  # fmt: skip
+        return _ngc_base(ref, name, tag, knowledge)
     if name == "tensorflow/tensorflow":
         match = _TF_TAG.match(tag or "latest")
         version = match.group(1) if match else None
@@ -249,8 +253,33 @@ def read_base(stage: Stage, parent: StageFacts | None, knowledge: Knowledge) -> 
     return BaseFacts(ref, "other")
 
 
+_NGC_ROW_FLAVOURS = {"pytorch": ("py3",), "tensorflow": ("tf2-py3", "tf1-py3", "py3"), "tritonserver": ("py3",)}
 _NGC_TABLES = {"nvidia/pytorch": "ngc_pytorch", "nvidia/tensorflow": "ngc_tensorflow",
                "nvidia/tritonserver": "ngc_tritonserver"}  # fmt: skip
+
+
+def _ngc_base(ref: ImageRef, name: str, tag: str, knowledge: Knowledge) -> BaseFacts:
+    """An NGC framework image: its flavour's frameworks, and the CUDA, cuDNN, Ubuntu, Python and framework
+    version its YY.MM release row states and verifies (the rest stays unknown, as on an unknown tag)."""
+    container = name.split("/")[1]
+    ships = _ngc_ships(name, tag, knowledge)
+    flavour = tag.split("-", 1)[1] if "-" in tag else ""
+    # The notes describe the main flavour only: -igpu (Jetson), Triton's -py3-min and -trtllm-… differ.
+    row = knowledge.ngc_release(container, tag) if flavour in _NGC_ROW_FLAVOURS[container] else None
+
+    def known(field_name: str, value: str | None) -> str | None:
+        return value if row is not None and row.verified(field_name) else None
+
+    framework = ships[0] if ships else None
+    version = known("framework", row.framework) if row else None
+    if framework and version and container in ("pytorch", "tensorflow"):
+        framework = f"{framework} {version}"
+    cuda = known("cuda", row.cuda) if row else None
+    cudnn = known("cudnn", row.cudnn) if row else None
+    ubuntu = known("ubuntu", row.ubuntu) if row else None
+    return BaseFacts(ref, "nvcr-" + container, cuda, int(cudnn.split(".")[0]) if cudnn else None, "devel",
+                     f"ubuntu{ubuntu}" if ubuntu else None, known("python", row.python) if row else None,
+                     framework, True, ships, row)  # fmt: skip
 
 
 def _ngc_ships(name: str, tag: str, knowledge: Knowledge) -> tuple[str, ...]:

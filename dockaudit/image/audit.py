@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 # Small files whose content rules read: CUDA/cuDNN versions, framework versions.
 _READ = re.compile(
-    r"(?:^|/)usr/local/cuda[^/]*/version\.(?:json|txt)$|/site-packages/torch/version\.py$"
+    r"(?:^|/)usr/local/cuda[^/]*/version\.(?:json|txt)$|/(?:site|dist)-packages/torch/version\.py$"
     r"|(?:^|/)usr/include/(?:[^/]+/)?cudnn_version[^/]*\.h$"
     r"|^/(?:usr/)?(?:local/)?s?bin/[^/]+$"  # executables: their ELF header tells the architecture
 )

@@ -77,7 +77,7 @@ PRESETS: dict[str, Preset] = {
             "ml",
             "CUDA, ML frameworks, GPUs and model weights",
             families=frozenset({"ml"}),
-            ids=frozenset({"DA306", "DA807", "DA810", "DA812", "DA903", "DA904", "DA905"}),
+            ids=frozenset({"DA306", "DA807", "DA810", "DA812", "DA813", "DA903", "DA904", "DA905", "DA913"}),
         ),
         Preset(
             "reproducible",

@@ -81,6 +81,44 @@ class GpuModel:
         return f"sm_{self.capability[0]}{self.capability[1]}"
 
 
+@dataclass(frozen=True, slots=True)
+class FrameworkArchs:
+    """A framework's GPU wheel architecture list and the releases it applies to ([*_cuda_arch_support])."""
+
+    archs: tuple[str, ...]  # ("6.0", "7.0", "8.0", "8.9", "9.0+PTX")
+    applies_to: tuple[str, ...]  # TensorFlow minors ("2.18"), or onnxruntime-gpu CUDA majors ("12")
+    applies_verified: bool  # False: which releases the list belongs to is inferred (rules warn at most)
+    source: str
+
+
+NGC_CONTAINERS = {"pytorch": "ngc_pytorch", "tensorflow": "ngc_tensorflow", "tritonserver": "ngc_tritonserver"}
+_NGC_FIELDS = ("cuda", "cudnn", "ubuntu", "python", "torch", "tensorflow", "driver_floor", "min_compute_capability")
+
+
+@dataclass(frozen=True, slots=True)
+class NgcRelease:
+    """One monthly NGC container (``nvcr.io/nvidia/pytorch:25.01-py3``): what its release notes say it is built on.
+
+    A field is None when no source states it; ``unverified`` names the fields taken from a quotation or
+    inferred from the month's sibling container, which rules must not raise an error on.
+    """
+
+    container: str  # pytorch, tensorflow, tritonserver
+    release: str  # "25.01"
+    cuda: str | None  # "12.8.0"
+    cudnn: str | None  # "9.7.0.66"
+    ubuntu: str | None  # "24.04"
+    python: str | None  # "3.12"
+    framework: str | None  # the container's torch/tensorflow version ("2.6.0a0+ecf3bae40a")
+    driver_floor: str | None  # "560": the notes' "requires NVIDIA Driver release N or later"
+    min_capability: tuple[int, int] | None  # (7, 5): the notes' GPU Requirements
+    unverified: frozenset[str]
+    source: str
+
+    def verified(self, name: str) -> bool:
+        return name not in self.unverified
+
+
 @dataclass(frozen=True)
 class Knowledge:
     as_of: str
@@ -100,6 +138,13 @@ class Knowledge:
     gpu_models: dict[str, GpuModel] = field(default_factory=dict)  # gpu_key(name) → model
     torch_arch_x86: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "12.8" → ("7.5", …, "12.0")
     torch_arch_minors: tuple[str, ...] = ()  # torch minors the architecture table was read for
+    ngc: dict[tuple[str, str], NgcRelease] = field(default_factory=dict)  # ("pytorch", "25.01") → release
+    framework_archs: dict[str, FrameworkArchs] = field(default_factory=dict)  # "tensorflow", "onnxruntime-gpu"
+
+    def ngc_release(self, container: str, tag: str) -> NgcRelease | None:
+        """The row for an NGC tag (``25.01-py3``, ``25.01-py3-igpu``, ``24.10-trtllm-python-py3``), or None."""
+        match = re.match(r"^(\d{2}\.\d{2})(?:-|$)", tag)
+        return self.ngc.get((container, match.group(1))) if match else None
 
     def gpu(self, name: str) -> GpuModel | None:
         """A fleet entry: a model name from [gpu_models] ("H100", "GeForce RTX 4090") or ``sm_75``/``7.5``."""
@@ -158,16 +203,68 @@ def _gpu_models(compat: dict) -> dict[str, GpuModel]:
     return models
 
 
+def _arch_texts(archs: object, where: str) -> tuple[str, ...]:
+    if not isinstance(archs, list) or not archs or not all(
+        isinstance(a, str) and re.fullmatch(r"\d+\.\d(?:\+PTX)?", a) for a in archs
+    ):
+        raise KnowledgeError(f"{where} should list archs like 8.0 or 9.0+PTX")
+    return tuple(archs)
+
+
+def _framework_archs(compat: dict) -> dict[str, FrameworkArchs]:
+    """[tensorflow_cuda_arch_support] (per TF minor) and [onnxruntime_cuda_arch_support] (per CUDA major)."""
+    found = {}
+    for package, table, key in (("tensorflow", "tensorflow_cuda_arch_support", "applies_to"),
+                                ("onnxruntime-gpu", "onnxruntime_cuda_arch_support", "applies_to_cuda_majors")):  # fmt: skip
+        row = compat.get(table)
+        if row is None:
+            continue
+        where = f"{ML_COMPAT}: [{table}]"
+        applies = [str(v) for v in _need(row, key, list, where)]
+        found[package] = FrameworkArchs(_arch_texts(row.get("archs"), f"{where} archs"), tuple(applies),
+                                        bool(row.get("verified")) and bool(row.get("applies_to_verified", True)),
+                                        str(row["source"]))  # fmt: skip
+    return found
+
+
 def _torch_arch(compat: dict) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
     """[torch_cuda_arch_support] linux_x86, keyed by CUDA major.minor ("12.6.3" → "12.6")."""
     table = compat.get("torch_cuda_arch_support", {})
     rows = {}
     for cuda, archs in table.get("linux_x86", {}).items():
-        if not isinstance(archs, list) or not all(isinstance(a, str) and re.fullmatch(r"\d+\.\d(?:\+PTX)?", a)
-                                                  for a in archs):  # fmt: skip
-            raise KnowledgeError(f'{ML_COMPAT}: [torch_cuda_arch_support] linux_x86."{cuda}" should list archs like 8.0')
-        rows[".".join(cuda.split(".")[:2])] = tuple(archs)
+        where = f'{ML_COMPAT}: [torch_cuda_arch_support] linux_x86."{cuda}"'
+        rows[".".join(cuda.split(".")[:2])] = _arch_texts(archs, where)
     return rows, tuple(table.get("applies_to", ()))
+
+
+def _ngc_releases(compat: dict) -> dict[tuple[str, str], NgcRelease]:
+    """[ngc_pytorch] / [ngc_tensorflow] / [ngc_tritonserver], one row per YY.MM release."""
+    releases = {}
+    for container, family in NGC_CONTAINERS.items():
+        for release, row in compat.get(family, {}).items():
+            where = f'{ML_COMPAT}: [{family}."{release}"]'
+            if not re.fullmatch(r"\d{2}\.\d{2}", release) or not isinstance(row, dict):
+                raise KnowledgeError(f"{where}: releases are keyed YY.MM")
+            values = {}
+            for name in _NGC_FIELDS:
+                value = row.get(name)
+                if value is not None and not isinstance(value, str):
+                    raise KnowledgeError(f"{where}: '{name}' should be a string")
+                values[name] = value
+            capability = values["min_compute_capability"]
+            if capability is not None and not re.fullmatch(r"\d{1,2}\.\d", capability):
+                raise KnowledgeError(f"{where}: 'min_compute_capability' should look like 7.5")
+            unverified = set(row.get("unverified_fields", []))
+            if not row.get("verified", False):
+                unverified |= {n for n in _NGC_FIELDS if values[n] is not None}
+            releases[(container, release)] = NgcRelease(
+                container, release, values["cuda"], values["cudnn"], values["ubuntu"], values["python"],
+                values["torch"] or values["tensorflow"], values["driver_floor"],
+                tuple(int(p) for p in capability.split(".")) if capability else None,  # type: ignore[arg-type]
+                frozenset(unverified | ({"framework"} if {"torch", "tensorflow"} & unverified else set())),
+                str(_need(row, "source", str, where)),
+            )  # fmt: skip
+    return releases
 
 
 def _int_parts(version: str) -> tuple[int, ...] | None:
@@ -209,7 +306,8 @@ def _date(value: str, where: str) -> dt.date:
         raise KnowledgeError(f"{where}: {value!r} is not a date like 2026-10-31") from None
 
 
-_FAMILIES = frozenset({"torch", "tensorflow", "cuda", "image", "eol", "payload", "ngc_release", "requires_dist"})  # tables of sub-tables
+_FAMILIES = frozenset({"torch", "tensorflow", "cuda", "image", "eol", "payload", "requires_dist", "ngc_pytorch",
+                       "ngc_tensorflow", "ngc_tritonserver", "ngc_other"})  # tables of sub-tables
 
 
 def _sourced(tables: dict, file: str) -> None:
@@ -316,6 +414,8 @@ def parse_knowledge(compat: dict, bases: dict) -> Knowledge:
         gpu_models=_gpu_models(compat),
         torch_arch_x86=arch_rows,
         torch_arch_minors=arch_minors,
+        ngc=_ngc_releases(compat),
+        framework_archs=_framework_archs(compat),
     )
 
 
@@ -521,4 +621,9 @@ def summarize_knowledge(knowledge: Knowledge) -> dict:
         "end-of-life tables": [f"{name} ({len(dates)})" for name, dates in sorted(knowledge.eol.items())],
         "base images": len(knowledge.images),
         "GPU models": len(knowledge.gpu_models),
+        "architecture lists": [f"torch {_span(list(knowledge.torch_arch_minors))}"]
+        + [f"{name} ({', '.join(table.applies_to)}{'' if name == 'tensorflow' else ': CUDA majors'})"
+           for name, table in knowledge.framework_archs.items()],  # fmt: skip
+        "NGC releases": [f"{container} {_span([r for c, r in knowledge.ngc if c == container])}"
+                         for container in NGC_CONTAINERS if any(c == container for c, _ in knowledge.ngc)],
     }
