@@ -320,7 +320,9 @@ def find_pytorch_conda_channel(ctx: LintContext) -> Iterator[Violation]:
                     yield Violation(word.span, f"PyTorch {version} is not on the pytorch conda channel (publishing "
                                     "stopped with 2.6): install torch with pip, or pytorch from conda-forge (source: "
                                     "ml-compat.toml [torch_index] conda_channel_note)", severity=Severity.ERROR)  # fmt: skip
-                elif name == "pytorch-cuda" and not from_pytorch and prefix not in _PYTORCH_CHANNELS:
+                elif name == "pytorch-cuda" and not from_pytorch and prefix not in _PYTORCH_CHANNELS and not any(
+                    "$" in c for c in channels
+                ):  # a channel from a variable may be PyTorch's
                     named = f" ({', '.join('-c ' + c for c in channels)} has none)" if channels else ""
                     yield Violation(word.span, f"{value}: pytorch-cuda exists only on PyTorch's conda channel, which "
                                     f"this install does not name{named}: the solve fails (PackagesNotFoundError), and "

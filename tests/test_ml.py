@@ -365,6 +365,7 @@ def test_da509_split_keeps_one_idea_per_id():
         ("conda install -y -c nvidia pytorch=2.5.1", None),  # pytorch from the default channels, not -c nvidia
         ("conda install -y pytorch-cuda=12.1 -c nvidia", "error"),  # only PyTorch's channel has it
         ("conda install -y nvidia::pytorch-cuda=12.1", "error"),
+        ('conda install -c "${INSTALL_CHANNEL}" -c nvidia pytorch-cuda=12.1', "warning"),  # pytorch/pytorch's own
         ("conda install -y pytorch=2.1.2 pytorch-cuda=12.1 -c pytorch -c nvidia", "warning"),
         ("conda config --add channels pytorch && conda install -y pytorch-cuda=12.1 -c nvidia", "warning"),
         ("conda config --add channels pytorch && conda install -y --override-channels -c nvidia pytorch-cuda=12.1",
