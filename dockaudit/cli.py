@@ -391,7 +391,8 @@ def _fix_and_baseline(flags, run: CheckRun, results: list, plans: dict, echo: _S
 
 def _note_stale_knowledge() -> None:
     """Once per run, text output only: tables older than six months miss what was released since."""
-    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge, staleness_note, today
+    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge
+    from dockaudit.facts.knowledge.summary import staleness_note, today
 
     try:
         note = staleness_note(load_knowledge(), today())

@@ -47,7 +47,8 @@ def parse_command(path: str, output_format: str, build_args: tuple[str, ...]) ->
         context_dir = Path(path).resolve().parent if path != "-" else None
         ctx = LintContext(tree, Options(build_args=arguments, context_dir=context_dir, use_context=path != "-"))
         try:
-            from dockaudit.facts.knowledge import load_knowledge, unknown_facts
+            from dockaudit.facts.knowledge import load_knowledge
+            from dockaudit.facts.knowledge.summary import unknown_facts
 
             document["facts"] = [stage.to_json() for stage in ml_facts(ctx).stages]
             for stage in document["facts"]:
@@ -190,7 +191,8 @@ def knowledge_command(context: click.Context, output_format: str) -> None:
     (`knowledge refresh` reads them again from their sources)."""
     if context.invoked_subcommand is not None:
         return
-    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge, summarize_knowledge
+    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge
+    from dockaudit.facts.knowledge.summary import summarize_knowledge
 
     try:
         summary = summarize_knowledge(load_knowledge())

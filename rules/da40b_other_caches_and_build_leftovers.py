@@ -7,7 +7,7 @@ the cache directory satisfies the cache rules.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from dockaudit.context import LintContext
 from dockaudit.facts.cleanups import (
@@ -19,6 +19,7 @@ from dockaudit.facts.cleanups import (
     shipped_runs,
 )
 from dockaudit.facts.installs import installs
+from dockaudit.facts.mlfacts import image_stage_facts, run_time_compiles
 from dockaudit.facts.requirements import requirement_files
 from dockaudit.linting.edits import append_to_run, fix_of
 from dockaudit.linting.wording import listing
@@ -233,6 +234,33 @@ _BUILD_TOOLS = lazy_pattern(
 )
 
 
+# What a JIT compile at run time needs: a C compiler and Python's headers (Triton's launcher, torch.compile),
+# and for nvcc users (DeepSpeed ops, FlashInfer) also the CUDA compiler, headers and ninja.
+_RUN_TIME_C = re.compile(
+    r"^(?:build-essential|build-base|gcc(?:-\d+)?|g\+\+(?:-\d+)?|gcc-c\+\+|clang(?:-\d+)?"
+    r"|python3?(?:\.\d+)?-dev(?:el)?|libpython3(?:\.\d+)?-dev)$"
+)
+
+
+def _nvcc_tool(name: str) -> bool:
+    """The CUDA compiler, toolkit, CUDA headers (``cuda-cudart-dev-12-4``, ``libcublas-dev``), ninja, or
+    libaio's headers (DeepSpeed's async_io op compiles against them when first used)."""
+    return name.startswith(("cuda-nvcc", "cuda-toolkit")) or name in ("ninja-build", "libaio-dev") or (
+        name.startswith(("cuda-", "libcu")) and "-dev" in name
+    )
+
+
+def _needed_at_run_time(ctx: LintContext) -> Callable[[str], bool]:
+    """Whether the image itself compiles with an installed tool when it runs (JIT kernels)."""
+    facts = image_stage_facts(ctx)
+    c_user, nvcc_user = run_time_compiles(facts) if facts is not None else (None, None)
+    if nvcc_user:
+        return lambda name: bool(_RUN_TIME_C.match(name) or _nvcc_tool(name))
+    if c_user:
+        return lambda name: bool(_RUN_TIME_C.match(name))
+    return lambda name: False
+
+
 def _build_tools_message(tools: list[str]) -> str:
     headers = all(name.endswith(("-dev", "-devel")) for name in tools)
     if len(tools) == 1:
@@ -257,14 +285,19 @@ def _purges_what_it_installed(commands: list[Command]) -> bool:
     family=FAMILY,
     severity="info",
     summary="compilers and headers installed in the final stage of a single-stage build",
-    enabled=False,  # precision ledger: 14 of 16 judged not worth reading
+    enabled=False,  # precision ledger: 22 of 24 judged not worth reading
 )
 def find_build_tools_in_final_image(ctx: LintContext) -> Iterator[Violation]:
     """
     ## What it does
     Notes compilers, build systems and `-dev`/`-devel` header packages installed with
     apt, apk, yum/dnf or zypper in a Dockerfile that has only one stage, and not
-    removed again in the same RUN (`apt-get purge`, `apk del`).
+    removed again in the same RUN (`apt-get purge`, `apk del`). Not the ones the image
+    compiles with when it runs: a C compiler and Python headers (`build-essential`,
+    `python3-dev`) next to torch, triton, vLLM, SGLang or unsloth (Triton builds its
+    C launcher and `torch.compile` its C++ at the first run), and the CUDA compiler,
+    CUDA headers, ninja (and `libaio-dev` for DeepSpeed's async_io op) too next to
+    DeepSpeed or FlashInfer (their kernels are JIT-compiled with nvcc).
 
     ## Why is this bad?
     A toolchain is hundreds of megabytes and a larger attack surface in an image
@@ -290,6 +323,7 @@ def find_build_tools_in_final_image(ctx: LintContext) -> Iterator[Violation]:
     """
     if len(ctx.stages) != 1:
         return
+    needed = _needed_at_run_time(ctx)
     for instruction in shipped_runs(ctx):
         commands = ctx.commands(instruction)
         if _purges_what_it_installed(commands):
@@ -312,7 +346,7 @@ def find_build_tools_in_final_image(ctx: LintContext) -> Iterator[Violation]:
             tools = []
             for word in invocation.packages:
                 name = re.split(r"[=~<>]", word.value, maxsplit=1)[0]
-                if _BUILD_TOOLS.match(word.value) and name not in removed and name not in tools:
+                if _BUILD_TOOLS.match(word.value) and name not in removed and name not in tools and not needed(name):
                     tools.append(name)
             if tools:  # one finding per install command, naming every tool in it
                 yield Violation(invocation.command.span, _build_tools_message(tools))

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 
 from dockaudit.context import LintContext
+from dockaudit.facts.makefiles import goal_recipes
 from dockaudit.facts.mlfacts import NVCC_COMPILE_KINDS, StageFacts, ml_facts, runs_with_gpu
 from dockaudit.files import InputError
 from dockaudit.model import Violation
@@ -57,11 +58,21 @@ _MODEL_NAME = lazy_pattern(
 _SCRIPT_LIMIT = 256 * 1024
 
 
+# A clone of a Hugging Face model repository: its weights arrive through git-lfs (Spaces hold apps and
+# datasets hold data; GIT_LFS_SKIP_SMUDGE=1 leaves pointer files only).
+_HUB_CLONE = re.compile(
+    r"git\s+clone\b[^|;&\n]*?\s(https://(?:huggingface\.co|hf\.co)/(?!spaces/|datasets/)[\w.-]+/[\w.-]+)"
+)
+
+
 def _weight_download(text: str, downloader: bool) -> str | None:
     """What in a RUN (or a script it runs) downloads model weights, or None."""
     match = _DOWNLOADS.search(text)
     if match:
         return match.group(0).strip("(")
+    clone = _HUB_CLONE.search(text)
+    if clone and "GIT_LFS_SKIP_SMUDGE=1" not in text:
+        return "git clone " + clone.group(1)
     if not downloader:
         return None
     weights = _WEIGHT_URL.search(text)
@@ -91,22 +102,77 @@ def _model_host_url(text: str) -> str | None:
     return None
 
 
+def _context_text(ctx: LintContext, path: str) -> str | None:
+    """The text of the build-context file a path in a RUN names, or None (absent, not regular, too big)."""
+    found = ctx.context_file(path)
+    if found is None:
+        return None
+    try:
+        return ctx.resources.read_file(found, _SCRIPT_LIMIT).decode("utf-8", "replace")
+    except InputError:
+        return None  # not a regular file, or too big to be a download script: nothing known
+
+
+def _script_in(words: list[str]) -> str | None:
+    """The first script path among a command's first words (``bash get_models.sh``, ``python fetch.py``)."""
+    return next((w for w in words if re.search(r"\.(?:sh|py)$", w) and "$" not in w), None)
+
+
 def _scripts_run(ctx: LintContext, instruction) -> Iterator[tuple[str, str]]:
-    """(path, text) of build-context scripts a RUN executes (``bash get_models.sh``, ``python download.py``)."""
+    """(path, text) of build-context scripts a RUN executes (``bash get_models.sh``, ``python fetch.py``)."""
     for command in ctx.commands(instruction):
-        words = [command.name] + [w.value for w in command.args[:2]]
-        for word in words:
-            if not re.search(r"\.(?:sh|py)$", word) or "$" in word:
-                continue
-            found = ctx.context_file(word)
-            if found is None:
-                continue
-            try:
-                data = ctx.resources.read_file(found, _SCRIPT_LIMIT)
-            except InputError:
-                continue  # not a regular file, or too big to be a download script: nothing known
-            yield word, data.decode("utf-8", "replace")
-            break
+        path = _script_in([command.name] + [w.value for w in command.args[:2]])
+        text = _context_text(ctx, path) if path else None
+        if text is not None:
+            yield path, text
+
+
+_MAKE_VALUED = frozenset({"-C", "--directory", "-f", "--file", "--makefile", "-I", "--include-dir", "-o", "--old-file",
+                          "-W", "--what-if"})  # fmt: skip
+_MAKE_NUMBERED = frozenset({"-j", "--jobs", "-l", "--load-average"})  # their number is optional
+
+
+def _make_goals(argv: list[str]) -> tuple[str, str | None, list[str]]:
+    """(directory, makefile, goals) of a ``make`` command line; variable overrides are not goals."""
+    directory, makefile, goals = "", None, []
+    at = 1
+    while at < len(argv):
+        word = argv[at]
+        option, equals, value = word.partition("=")
+        if word in _MAKE_VALUED or word in _MAKE_NUMBERED:
+            taken = at + 1 < len(argv) and (word in _MAKE_VALUED or argv[at + 1].replace(".", "").isdigit())
+            value, at = (argv[at + 1], at + 1) if taken else ("", at)
+        elif re.match(r"^-[Cf].", word):
+            option, value = word[:2], word[2:]
+        elif not word.startswith("-") and not equals:
+            goals.append(word)
+        if option in ("-C", "--directory") and value:
+            directory = value.rstrip("/") + "/"
+        elif option in ("-f", "--file", "--makefile") and value:
+            makefile = value
+        at += 1
+    return directory, makefile, goals
+
+
+def _make_recipes(ctx: LintContext, instruction) -> Iterator[tuple[str, str]]:
+    """(where, text) of what each ``make GOAL`` of a RUN executes: the goal's recipe lines read from the
+    build context's Makefile, and the text of a script a recipe line runs."""
+    for command in ctx.commands(instruction):
+        if command.name not in ("make", "gmake"):
+            continue
+        directory, makefile, goals = _make_goals(command.argv)
+        names = [makefile] if makefile else ["GNUmakefile", "makefile", "Makefile"]
+        path, text = next(((directory + n, t) for n in names if (t := _context_text(ctx, directory + n))), ("", None))
+        if text is None or "$" in path:
+            continue
+        recipes = goal_recipes(text, goals)
+        goal = f"make {' '.join(goals)}".strip()
+        yield f"{path}, which '{goal}' runs", "\n".join(recipes)
+        for line in recipes:
+            script = _script_in(line.split()[:3])
+            script_text = _context_text(ctx, directory + script) if script else None
+            if script_text is not None:
+                yield f"{script}, which '{goal}' runs", script_text
 
 
 def _plain_http(found: str) -> str:
@@ -126,11 +192,15 @@ def find_model_downloads_at_build(ctx: LintContext) -> Iterator[Violation]:
     ## What it does
     Flags RUNs that download model weights into the image — `from_pretrained(…)`,
     `snapshot_download`, `huggingface-cli download`, `hf download`, `ollama pull`,
-    `torch.hub.load`, curl/wget of `*.safetensors|*.pt|*.pth|*.ckpt|*.gguf|*.onnx`
+    `torch.hub.load`, `git clone https://huggingface.co/<org>/<model>` (the weights
+    arrive through git-lfs), curl/wget of `*.safetensors|*.pt|*.pth|*.ckpt|*.gguf|*.onnx`
     or of a file on a model hub (`huggingface.co/…/resolve/…`, civitai, the PyTorch
     and fairseq model zoos) — and `ADD` of such URLs. With the build context there,
     the scripts a RUN executes (`bash download_models.sh`, `python fetch.py`) are read
-    too. A `.bin`, `.h5` or `.pb` URL counts only with a model-like file name
+    too, and so is the Makefile a `make` goal comes from (`make download-models`: the
+    goal's recipe and its prerequisites', with the Makefile's variables expanded, and
+    a script a recipe line runs). `sh -c '…'` and `bash -c "…"` strings count as the
+    commands they hold. A `.bin`, `.h5` or `.pb` URL counts only with a model-like file name
     (`pytorch_model.bin`): firmware and data files use those suffixes too. Plain
     `http://` downloads are called out (no integrity). When a token comes from ARG or
     ENV, the message says so (DA102 reports the secret itself).
@@ -174,10 +244,11 @@ def find_model_downloads_at_build(ctx: LintContext) -> Iterator[Violation]:
         found = _weight_download(text, downloader)
         where = ""
         if found is None:
-            for path, script in _scripts_run(ctx, instruction):
+            read = [(f"{path}, which this RUN executes", text) for path, text in _scripts_run(ctx, instruction)]
+            for path, script in read + list(_make_recipes(ctx, instruction)):
                 found = _weight_download(script, downloader=bool(re.search(r"\b(?:wget|curl|aria2c)\b", script)))
                 if found:
-                    where = f" (in {path}, which this RUN executes)"
+                    where = f" (in {path})"
                     break
         if found:
             yield Violation(target.keyword_span, f"'{found}'{where} downloads model weights into a layer at build "

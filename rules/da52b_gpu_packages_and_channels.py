@@ -243,12 +243,31 @@ def find_anaconda_default_channels(ctx: LintContext) -> Iterator[Violation]:
 _PYTORCH_CHANNELS = ("pytorch", "pytorch-nightly", "pytorch-test")
 
 
+def _channel_name(channel: str) -> str:
+    """``https://conda.anaconda.org/pytorch/`` → ``pytorch``; ``nvidia/label/cuda-12.4.0`` stays NVIDIA's."""
+    channel = channel.rstrip("/")
+    return channel if "://" not in channel else channel.rsplit("/", 1)[-1]
+
+
+def _configured_pytorch_channel(ctx: LintContext) -> str | None:
+    """A PyTorch channel added to the conda configuration (``conda config --add channels pytorch``)."""
+    for instruction in ctx.dockerfile.instructions:
+        for command in ctx.commands(instruction):
+            argv = command.argv
+            if command.name in ("conda", "mamba", "micromamba") and argv[1:2] == ["config"]:
+                for at, word in enumerate(argv[:-1]):
+                    if word in ("--add", "--append", "--prepend") and argv[at + 1] == "channels" and at + 2 < len(argv):
+                        if _channel_name(argv[at + 2]) in _PYTORCH_CHANNELS:
+                            return argv[at + 2]
+    return None
+
+
 @rule(
     "DA529",
     "pytorch-conda-channel",
     family=FAMILY,
     severity="warning",
-    summary="PyTorch from its own conda channel, which stopped publishing after 2.5 (pytorch, pytorch-cuda, -c nvidia)",
+    summary="PyTorch from its own conda channel, which stopped publishing after 2.5 (-c pytorch, pytorch-cuda)",
 )
 def find_pytorch_conda_channel(ctx: LintContext) -> Iterator[Violation]:
     """
@@ -257,7 +276,11 @@ def find_pytorch_conda_channel(ctx: LintContext) -> Iterator[Violation]:
     `-c pytorch-nightly`, `pytorch::pytorch`) or install `pytorch-cuda` (a package
     only that channel has, resolved with the `nvidia` channel). An error when the
     pinned version is 2.6 or later: it was never published there. conda-forge's
-    `pytorch` is not reported.
+    `pytorch` is not reported. NVIDIA's own `nvidia` channel is alive and not reported
+    for what it publishes (`conda install -c nvidia cuda-toolkit=12.4`, `cuda-nvcc`,
+    `cuda-runtime`): what goes wrong is `pytorch-cuda` with `-c nvidia` but no
+    `-c pytorch` — the package exists only on PyTorch's channel, so unless a
+    `conda config --add channels pytorch` adds it, the solve fails.
 
     ## Why is this bad?
     PyTorch stopped publishing to its conda channel with 2.6: the channel is frozen
@@ -276,12 +299,15 @@ def find_pytorch_conda_channel(ctx: LintContext) -> Iterator[Violation]:
     RUN pip install --no-cache-dir torch==2.5.1 --index-url https://download.pytorch.org/whl/cu124
     ```
     """
+    configured = _configured_pytorch_channel(ctx)
     for instruction in ctx.dockerfile.instructions:
         for invocation in ctx.invocations(instruction):
             if invocation.tool != "conda" or invocation.action not in ("install", "create", "update"):
                 continue
             channels = invocation.values("-c", "--channel")
-            from_pytorch = [c for c in channels if c.rstrip("/").rsplit("/", 1)[-1] in _PYTORCH_CHANNELS]
+            from_pytorch = [c for c in channels if _channel_name(c) in _PYTORCH_CHANNELS]
+            if configured and not invocation.has("--override-channels"):
+                from_pytorch.append(configured)
             for word in invocation.packages:
                 value = word.value
                 prefix, _, spec = value.rpartition("::")
@@ -294,6 +320,15 @@ def find_pytorch_conda_channel(ctx: LintContext) -> Iterator[Violation]:
                 if name == "pytorch" and version and "*" not in version and version_at_least(version, (2, 6)):
                     yield Violation(word.span, f"PyTorch {version} is not on the pytorch conda channel (publishing "
                                     "stopped with 2.6): install torch with pip, or pytorch from conda-forge (source: "
+                                    "ml-compat.toml [torch_index] conda_channel_note)", severity=Severity.ERROR)  # fmt: skip
+                elif name == "pytorch-cuda" and not from_pytorch and prefix not in _PYTORCH_CHANNELS and not any(
+                    "$" in c for c in channels
+                ):  # a channel from a variable may be PyTorch's
+                    named = f" ({', '.join('-c ' + c for c in channels)} has none)" if channels else ""
+                    yield Violation(word.span, f"{value}: pytorch-cuda exists only on PyTorch's conda channel, which "
+                                    f"this install does not name{named}: the solve fails (PackagesNotFoundError), and "
+                                    "that channel stopped publishing with 2.6; install torch with pip "
+                                    "(--index-url https://download.pytorch.org/whl/cuXXX) or from conda-forge (source: "
                                     "ml-compat.toml [torch_index] conda_channel_note)", severity=Severity.ERROR)  # fmt: skip
                 else:
                     via = "pytorch-cuda" if name == "pytorch-cuda" else f"-c {(from_pytorch or [prefix])[0]}"

@@ -1,6 +1,7 @@
-"""DA530–DA535 — single ML package installs that go wrong: unquoted version specifiers the shell
+"""DA530–DA536 — single ML package installs that go wrong: unquoted version specifiers the shell
 reads as redirects, onnxruntime twice, placeholder package names, wheel URLs for another Python or
-CUDA, kernels compiled at first run with no compiler, and exact torch pins that replace the base's torch.
+CUDA, kernels compiled at first run with no compiler, exact torch pins that replace the base's torch,
+and a cuDNN base under wheels that bring their own cuDNN.
 
 Every rule reads the per-stage facts (``dockaudit.facts.mlfacts``) and the knowledge tables
 (``ctx.knowledge``: ``dockaudit/facts/knowledge/*.toml``); when a version is not settled by the file (unpinned,
@@ -14,7 +15,15 @@ from collections.abc import Iterator
 
 from dockaudit.context import LintContext
 from dockaudit.facts.installs import Invocation, in_branching_run, installs, unquoted_redirect
-from dockaudit.facts.mlfacts import StageFacts, exact_torch_pin, image_stage_facts, ml_facts
+from dockaudit.facts.knowledge import Knowledge
+from dockaudit.facts.mlfacts import (
+    TRITON_PACKAGES,
+    FrameworkInstall,
+    StageFacts,
+    exact_torch_pin,
+    image_stage_facts,
+    ml_facts,
+)
 from dockaudit.facts.requirements import parse_requirement
 from dockaudit.facts.versions import major_minor
 from dockaudit.model import Edit, Fix, Severity, Violation
@@ -319,12 +328,8 @@ def find_wheel_tag_mismatch(ctx: LintContext) -> Iterator[Violation]:
                     yield Violation(word.span or invocation.command.span, problem)
 
 
-# Packages that compile code when the model first runs: Triton kernels need a C compiler (for the launcher
-# stub) — vLLM, SGLang, unsloth and explicit triton installs run them; DeepSpeed's ops and FlashInfer's
-# kernels are JIT-compiled with nvcc unless prebuilt.
-_NEEDS_C_COMPILER = frozenset({"vllm", "sglang", "unsloth", "triton"})
-
-
+# DeepSpeed's ops and FlashInfer's kernels are JIT-compiled with nvcc unless prebuilt (Triton's C launcher
+# is mlfacts.TRITON_PACKAGES).
 _NEEDS_NVCC = frozenset({"deepspeed", "flashinfer", "flashinfer-python"})
 
 
@@ -347,15 +352,52 @@ def _has_c_compiler(facts: StageFacts) -> bool | None:
     return None
 
 
+_PYTHON_HEADERS = re.compile(r"^(?:lib)?python3(?:\.\d+)?-dev(?:[=:].*)?$")
+
+
+def _pip_recommends_build_tools(ctx: LintContext, facts: StageFacts) -> bool:
+    """apt's python3-pip installed with its Recommends (build-essential, python3-dev): a compiler and headers."""
+    for stage in facts.stage.ancestry():
+        for instruction in stage.instructions:
+            if re.search(r"Install-Recommends\W+(?:false|0)\b", instruction.args_text, re.IGNORECASE):
+                return False  # recommends switched off for every later install
+            for invocation in ctx.invocations(instruction):
+                if (
+                    invocation.tool in ("apt-get", "apt")
+                    and installs(invocation)
+                    and not invocation.has("--no-install-recommends")
+                    and any(re.match(r"^python3-pip(?:=.*)?$", w.value) for w in invocation.packages)
+                ):
+                    return True
+    return False
+
+
+def _triton_without_toolchain(ctx: LintContext, facts: StageFacts, install: FrameworkInstall) -> str | None:
+    """Why Triton's first kernel fails in this stage (no C compiler, or an apt Python without Python.h)."""
+    packages = {p for p, _i, _s in facts.os_packages}
+    if _pip_recommends_build_tools(ctx, facts):
+        return None
+    compiler = _has_c_compiler(facts) is not False or any(_C_COMPILERS.match(p) for p in packages)
+    apt_python = (facts.python_from or "").startswith("apt") and facts.base.kind in ("nvidia-cuda", "ubuntu", "debian")
+    headers = not apt_python or any(_PYTHON_HEADERS.match(p) for p in packages)
+    if not compiler:
+        return (f"{install.package} runs Triton kernels, which compile a C launcher with gcc when the model first "
+                f"runs, and '{facts.base.image}' has no C compiler: it fails with 'Failed to find C compiler'; "
+                f"install gcc (or build-essential){'' if headers else ' and python3-dev'} in this stage")  # fmt: skip
+    if not headers:
+        return (f"{install.package} runs Triton kernels, whose C launcher includes Python.h, and the Python from apt "
+                f"({facts.python_from}) has no headers: the first kernel fails with 'Python.h: No such file or "
+                "directory'; install python3-dev (the pythonX.Y-dev of the Python used) in this stage")  # fmt: skip
+    return None
+
+
 def _missing_jit_compilers(ctx: LintContext, facts: StageFacts) -> Iterator[Violation]:
     own = [i for i in facts.installs if i.instruction in facts.stage.instructions]
     packages = {p for p, _i, _s in facts.os_packages}
-    c_compiler = _has_c_compiler(facts)
-    if c_compiler is False and not any(_C_COMPILERS.match(p) for p in packages):
-        for install in [i for i in own if i.package in _NEEDS_C_COMPILER][:1]:
-            yield Violation(install.span, f"{install.package} runs Triton kernels, which compile a C launcher with gcc "
-                            f"when the model first runs, and '{facts.base.image}' has no C compiler: it fails with "
-                            "'Failed to find C compiler'; install gcc (or build-essential) in this stage")  # fmt: skip
+    for install in [i for i in own if i.package in TRITON_PACKAGES][:1]:
+        problem = _triton_without_toolchain(ctx, facts, install)
+        if problem:
+            yield Violation(install.span, problem)
     nvcc = facts.base.has_nvcc
     if nvcc is False and not any(re.match(r"cuda-(?:nvcc|toolkit)", p) for p in packages):
         prebuilt_ds = "DS_BUILD_OPS" in facts.env or any(
@@ -386,7 +428,10 @@ def find_missing_jit_compilers(ctx: LintContext) -> Iterator[Violation]:
     first runs, on a base known to lack the compiler it needs, when no compiler is
     installed: vLLM, SGLang, unsloth and triton (Triton builds a small C launcher
     with `gcc` the first time a kernel runs) on `python:*-slim`, `nvidia/cuda`
-    runtime/base or a plain OS image without `build-essential`/`gcc`; DeepSpeed and
+    runtime/base or a plain OS image without `build-essential`/`gcc` — or, where
+    Python comes from apt (`python3`, `python3.11`), without `python3-dev` (the
+    launcher includes `Python.h`); apt's `python3-pip` installed with its
+    recommended packages brings both; DeepSpeed and
     FlashInfer (their kernels are JIT-compiled with `nvcc`) on a base without nvcc
     and no `cuda-nvcc` package — unless DeepSpeed's ops are prebuilt
     (`DS_BUILD_OPS=1`) or FlashInfer's kernels come prebuilt (`flashinfer-jit-cache`,
@@ -491,3 +536,121 @@ def find_torch_replaced_by_pin(ctx: LintContext) -> Iterator[Violation]:
             yield Violation(install.span, f"{install.package} {install.version} requires torch=={wanted} and "
                             f"'{facts.base.image}' ships {has}: {outcome}; pick the base tag with torch {wanted} "
                             f"or the {install.package} release built for the base's torch (source: {source})")  # fmt: skip
+
+
+# Installs that load the system cuDNN rather than a pip wheel's, so a cudnn base serves them: TF without
+# [and-cuda], onnxruntime-gpu without its cudnn extra, TensorRT, Paddle, CuPy (its cuDNN support is optional).
+_SYSTEM_CUDNN_USERS = frozenset({"tensorflow", "tensorflow-gpu", "onnxruntime-gpu", "tensorrt", "paddlepaddle-gpu",
+                                 "cupy", "cupy-cuda11x", "cupy-cuda12x", "cupy-cuda13x", "jaxlib"})  # fmt: skip
+
+
+def _torch_wheel_cudnn(install: FrameworkInstall, knowledge: Knowledge) -> tuple[int, str] | None:
+    """The cuDNN major a CUDA torch's wheels bring: from its pinned release, or, unpinned from a ``cuXXX``
+    index, when every release the table lists for that index has the same major (cu113: all cuDNN 8)."""
+    if install.variant is not None and install.variant_cuda is None:
+        return None  # the cpu or a ROCm build: no cuDNN
+    if install.version and "*" not in install.version:
+        release = knowledge.torch_release(install.version)
+        return (release.cudnn_major, f'ml-compat.toml [torch."{release.minor}"]') if release else None
+    if install.specifier or install.variant is None:
+        return None  # a range, or PyPI's newest: not settled
+    majors = {r.cudnn_major for r in knowledge.torch.values() if install.variant in r.cuda_variants}
+    if len(majors) != 1:
+        return None
+    return majors.pop(), f"every torch on the {install.variant} index in ml-compat.toml"
+
+
+def _wheel_cudnn(install: FrameworkInstall, knowledge: Knowledge) -> tuple[int, str] | None:
+    """(cuDNN major, where the fact comes from) that a pip install brings in its own wheels, or None."""
+    if install.tool == "conda":
+        return None
+    if install.package == "torch":
+        return _torch_wheel_cudnn(install, knowledge)
+    if not install.version or "*" in install.version:
+        return None
+    if install.package == "tensorflow" and "and-cuda" in install.extras:
+        release = knowledge.tensorflow_release(install.version)
+        return (release.cudnn_major, f'ml-compat.toml [tensorflow."{release.minor}"]') if release else None
+    if re.fullmatch(r"nvidia-cudnn-cu1\d", install.package) and install.version[:1].isdigit():
+        return int(install.version.split(".")[0]), f"{install.package}=={install.version}"
+    return None
+
+
+def _system_cudnn_needed(facts: StageFacts) -> bool:
+    """Something in the stage may load the base's cuDNN: a user of system cuDNN, a build, or unread installs."""
+    users = [
+        i for i in facts.installed(*_SYSTEM_CUDNN_USERS) if not (i.package == "tensorflow" and "and-cuda" in i.extras)
+    ]
+    cudnn_apt = any(re.match(r"libcudnn", p) for p, _i, _s in facts.os_packages)
+    return bool(users or facts.compiles or facts.unknown_installs or facts.runs_scripts or cudnn_apt)
+
+
+def _cudnn_flavour_size(ctx: LintContext, flavour: str) -> str:
+    """The flavour's compressed sizes with and without cuDNN, when base-images.toml gives both
+    (``compressed_gb = "about 1.5-2.5 (cudnn-runtime about 2.2-3.2)"``)."""
+    size = str(ctx.knowledge.images.get(f"nvidia_cuda_{flavour}", {}).get("compressed_gb", ""))
+    match = re.fullmatch(r"(about [\d.]+-[\d.]+) \((cudnn-\w+) (about [\d.]+-[\d.]+)\)", size)
+    if match is None:
+        return ""
+    plain, variant, with_cudnn = match.groups()
+    return (f" ({variant} is {with_cudnn} GB compressed, {flavour} {plain}: base-images.toml "
+            f"[image.nvidia_cuda_{flavour}])")  # fmt: skip
+
+
+@rule(
+    "DA536",
+    "cudnn-base-duplicated",
+    family=FAMILY,
+    severity="info",
+    summary="a `-cudnn` CUDA base under pip wheels that bring their own cuDNN of the same major: gigabytes twice",
+    enabled=False,  # precision ledger: no finding on the real corpus to judge yet
+)
+def find_duplicated_cudnn(ctx: LintContext) -> Iterator[Violation]:
+    """
+    ## What it does
+    Notes an image built on an `nvidia/cuda:*-cudnn*` tag whose pip installs bring
+    their own cuDNN of the same major — a pinned PyPI or `cuXXX` torch (its wheels
+    require `nvidia-cudnn-cu12`; majors from `ml-compat.toml`), `tensorflow[and-cuda]`,
+    or `nvidia-cudnn-cu12` itself — while nothing in the image loads the system cuDNN:
+    no TensorFlow without `[and-cuda]`, onnxruntime-gpu, TensorRT, Paddle or CuPy, no
+    CUDA build, no `libcudnn` apt package, and no requirements file, local project or
+    script whose contents are unknown. (cuDNN installed again with apt or conda over
+    such a base is DA527.)
+
+    ## Why is this bad?
+    torch loads the cuDNN from its `nvidia-cudnn-cu12` wheel, never the one in
+    `/usr/lib`: the base's cuDNN (about a gigabyte compressed, more unpacked) is
+    pulled, stored and scanned for nothing. The same tag without `cudnn` has the rest.
+
+    ## Example
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04
+    RUN apt-get update && apt-get install -y --no-install-recommends python3-pip && rm -rf /var/lib/apt/lists/*
+    RUN pip install --no-cache-dir torch==2.5.1
+    CMD ["python3", "serve.py"]
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04
+    RUN apt-get update && apt-get install -y --no-install-recommends python3-pip && rm -rf /var/lib/apt/lists/*
+    RUN pip install --no-cache-dir torch==2.5.1
+    CMD ["python3", "serve.py"]
+    ```
+    """
+    facts = image_stage_facts(ctx)
+    if facts is None or facts.base.kind != "nvidia-cuda" or facts.base.cudnn_major is None:
+        return
+    if _system_cudnn_needed(facts):
+        return
+    for install in facts.installs:
+        own = _wheel_cudnn(install, ctx.knowledge)
+        if own is None or own[0] != facts.base.cudnn_major:
+            continue
+        major, source = own
+        what = f"{install.package} {install.version}" if install.version else f"{install.package} ({install.variant})"
+        yield Violation(install.span, f"{what} brings its own cuDNN {major} (source: "
+                        f"{source}) and '{facts.base.image}' ships cuDNN {major} too, which nothing here loads: "
+                        f"the same libraries twice; use the tag without 'cudnn'"
+                        f"{_cudnn_flavour_size(ctx, facts.base.flavour or '')}")  # fmt: skip
+        return

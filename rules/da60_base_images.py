@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from dockaudit.context import LintContext
 from dockaudit.facts.imageref import parse_image_ref
-from dockaudit.facts.mlfacts import ml_facts
+from dockaudit.facts.mlfacts import ml_facts, run_time_compiles
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
 from dockaudit.syntax.source import Span
@@ -200,7 +200,9 @@ def find_single_stage_builds(ctx: LintContext) -> Iterator[Violation]:
     apex, CUDA cmake builds) on a devel base: the compiler, headers and sources stay in
     the shipped image. (A devel base that compiles nothing is DA504; compilers installed
     with apt in a single stage are DA408.) NGC images (`nvcr.io/nvidia/pytorch`) are
-    not reported: NVIDIA publishes no runtime flavour of them to ship instead.
+    not reported: NVIDIA publishes no runtime flavour of them to ship instead. Nor is an
+    image that runs nvcc itself: DeepSpeed (its ops JIT-compile at first use),
+    FlashInfer and vLLM need the toolkit when they run.
 
     ## Why is this bad?
     The devel base is several GB more than runtime and the build tree adds more; a
@@ -230,6 +232,8 @@ def find_single_stage_builds(ctx: LintContext) -> Iterator[Violation]:
     facts = ml_facts(ctx).stages[0]
     if facts.base.flavour != "devel" or facts.base.is_ngc:
         return  # NGC images have no runtime flavour to ship instead (base-images.toml [image.ngc_*])
+    if run_time_compiles(facts)[1]:
+        return  # DeepSpeed ops, FlashInfer, vLLM JIT-compile with nvcc when the image runs: the toolchain is needed
     builds = [c for c in facts.compiles if c.kind in ("torch-extension", "nvcc")]
     if builds:
         signal = builds[0]

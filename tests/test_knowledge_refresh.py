@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 import dockaudit
 from dockaudit.facts import knowledge as knowledge_module
+from dockaudit.facts.knowledge import summary as knowledge_summary
 from dockaudit.facts.knowledge import refresh as refresh_module
 from dockaudit.cli import cli
 from dockaudit.facts.knowledge import KnowledgeError, load_knowledge
@@ -274,7 +275,7 @@ def test_stale_tables_are_noted_once_in_text_output_only(tmp_path, monkeypatch):
     fresh = runner.invoke(cli, ["check", str(dockerfile)])
     assert "over six months old" not in fresh.output
     as_of = dt.date.fromisoformat(load_knowledge().as_of)
-    monkeypatch.setattr(knowledge_module, "today", lambda: as_of + dt.timedelta(days=200))
+    monkeypatch.setattr(knowledge_summary, "today", lambda: as_of + dt.timedelta(days=200))
     text = runner.invoke(cli, ["check", str(dockerfile), str(dockerfile2)])
     assert text.output.count("over six months old") == 1
     as_json = runner.invoke(cli, ["check", "--format", "json", str(dockerfile)])

@@ -357,6 +357,28 @@ def test_da509_split_keeps_one_idea_per_id():
     assert dockaudit.lint("FROM a\nRUN conda install -y -c conda-forge pytorch=2.6.0\n", select=["DA529"]) == []
 
 
+@pytest.mark.parametrize(
+    ("install", "severity"),
+    [
+        ("conda install -y -c nvidia cuda-toolkit=12.4", None),  # NVIDIA's channel publishes its CUDA packages
+        ("conda install -y -c nvidia cuda-nvcc cuda-runtime", None),
+        ("conda install -y -c nvidia pytorch=2.5.1", None),  # pytorch from the default channels, not -c nvidia
+        ("conda install -y pytorch-cuda=12.1 -c nvidia", "error"),  # only PyTorch's channel has it
+        ("conda install -y nvidia::pytorch-cuda=12.1", "error"),
+        ('conda install -c "${INSTALL_CHANNEL}" -c nvidia pytorch-cuda=12.1', "warning"),  # pytorch/pytorch's own
+        ("conda install -y pytorch=2.1.2 pytorch-cuda=12.1 -c pytorch -c nvidia", "warning"),
+        ("conda config --add channels pytorch && conda install -y pytorch-cuda=12.1 -c nvidia", "warning"),
+        ("conda config --add channels pytorch && conda install -y --override-channels -c nvidia pytorch-cuda=12.1",
+         "error"),
+    ],
+)
+def test_the_nvidia_channel_alone(install, severity):
+    found = dockaudit.lint(f"FROM condaforge/miniforge3:24.7.1-0\nRUN {install}\n", select=["DA529"])
+    assert [f.severity.label for f in found] == ([severity] if severity else [])
+    if severity == "error":
+        assert "exists only on PyTorch's conda channel" in found[0].message
+
+
 # --- class 7: shell traps in installs -------------------------------------------------------------
 
 
@@ -447,6 +469,38 @@ def test_class_2_and_5_rules(text, rule_id, count):
          "RUN pip install deepspeed==0.15.4 vllm==0.6.4\n", "DA534", 0),
         ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install deepspeed==0.15.4\n", "DA534", 1),
         ("ARG BASE\nFROM ${BASE}\nRUN pip install deepspeed==0.15.4 vllm==0.6.4\n", "DA534", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install flashinfer-python==0.2.0\n", "DA534", 1),
+        # Triton's launcher includes Python.h: apt's Python needs python3-dev; python3-pip's Recommends bring it
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN apt-get install -y --no-install-recommends python3-pip\n"
+         "RUN pip install vllm==0.6.4\n", "DA534", 1),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN apt-get install -y --no-install-recommends python3-pip "
+         "python3-dev\nRUN pip install vllm==0.6.4\n", "DA534", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN apt-get install -y python3-pip\n"
+         "RUN pip install vllm==0.6.4\n", "DA534", 0),
+        ("FROM ubuntu:22.04\nRUN echo 'APT::Install-Recommends \"false\";' > /etc/apt/apt.conf.d/00norec\n"
+         "RUN apt-get install -y python3-pip\nRUN pip install vllm==0.6.4\n", "DA534", 1),
+        ("FROM python:3.12\nRUN pip install vllm==0.6.4\n", "DA534", 0),  # python images ship gcc and Python.h
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install flashinfer-python==0.2.0 "
+         "flashinfer-jit-cache==0.2.0\n", "DA534", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install cupy==13.3.0\n", "DA522", 1),  # sdist: nvcc
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install cupy-cuda12x==13.3.0\n", "DA522", 0),
+        # gcc for sdists is not nvcc: the devel base stays a finding (DA504), the compiler beside torch is not
+        # DA408's (torch.compile builds C++ and Triton launchers with it when the model first runs)
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN apt-get install -y build-essential python3-pip\n"
+         "RUN pip install torch==2.5.1 uwsgi==2.0.27\n", "DA504", 1),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN apt-get install -y build-essential python3-pip\n"
+         "RUN pip install torch==2.5.1 uwsgi==2.0.27\n", "DA408", 0),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN apt-get install -y build-essential python3-pip\n"
+         "RUN pip install uwsgi==2.0.27\n", "DA408", 1),
+        # nvcc, CUDA headers and ninja serve DeepSpeed's JIT ops, gcc alone serves only torch.compile
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN apt-get install -y cuda-nvcc-12-4 ninja-build gcc\n"
+         "RUN pip install deepspeed==0.15.4\n", "DA408", 0),
+        ("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN apt-get install -y cuda-nvcc-12-4 ninja-build gcc\n"
+         "RUN pip install torch==2.5.1\n", "DA408", 1),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install --no-build-isolation flash-attn==2.7.0.post2 "
+         "deepspeed==0.15.4\n", "DA603", 0),
+        ("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install --no-build-isolation flash-attn==2.7.0.post2\n",
+         "DA603", 1),
     ],
 )
 def test_class_1_3_4_rules(text, rule_id, count):
@@ -457,3 +511,32 @@ def test_detectron2_without_force_cuda_says_it_builds_cpu_ops():
     text = "FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel\nRUN pip install git+https://github.com/facebookresearch/detectron2.git\n"
     (message,) = _fired(text, "DA508")
     assert "without its CUDA kernels" in message
+
+
+_CUDNN_BASE = "FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04\n"
+
+
+@pytest.mark.parametrize(
+    ("install", "count"),
+    [
+        ("RUN pip install torch==2.5.1\n", 1),  # PyPI torch 2.5 requires nvidia-cudnn-cu12 9.1
+        ('RUN pip install "tensorflow[and-cuda]==2.18.0"\n', 1),
+        ("RUN pip install nvidia-cudnn-cu12==9.1.0.70\n", 1),
+        ("RUN pip install torch==2.5.1 --index-url https://download.pytorch.org/whl/cpu\n", 0),
+        ("RUN pip install torch\n", 0),  # PyPI's newest: not settled by the file
+        ("RUN pip install torch==2.5.1 -r requirements.txt\n", 0),  # unread: onnxruntime-gpu may be in it
+        ("RUN pip install torch==2.5.1 tensorflow==2.18.0\n", 0),  # TF without [and-cuda] loads the system cuDNN
+        ("RUN apt-get install -y libcudnn9-dev-cuda-12\nRUN pip install torch==2.5.1\n", 0),
+        ("RUN pip install torch==2.1.2\n", 0),  # cuDNN 8 wheels on a cuDNN 9 base: not the same library
+    ],
+)
+def test_cudnn_base_duplicated_by_wheels(install, count):
+    assert len(_fired(_CUDNN_BASE + install, "DA536")) == count
+
+
+def test_cudnn_duplicate_names_the_sizes_from_the_table():
+    (message,) = _fired(_CUDNN_BASE + "RUN pip install torch==2.5.1\n", "DA536")
+    assert "cuDNN 9" in message and "[image.nvidia_cuda_runtime]" in message and "cudnn-runtime is about" in message
+    assert _fired("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install torch==2.5.1\n", "DA536") == []
+    (older,) = _fired("FROM nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04\nRUN pip install torch==2.1.2\n", "DA536")
+    assert "cuDNN 8" in older

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,6 +41,21 @@ def test_sh_c_and_substitutions_are_followed():
     assert names[:2] == ["sh", "pip"] and "curl" in names
     pip = commands[1]
     assert tree.source.text[pip.words[2].span.start : pip.words[2].span.end] == "torch"
+
+
+@pytest.mark.parametrize(
+    ("run", "inner"),
+    [
+        ("bash -euxo pipefail -c 'pip install torch'", ["pip"]),  # -o's option name is not the script
+        ("bash +o history -c 'pip install torch'", ["pip"]),
+        ("su app -c 'pip install torch'", ["pip"]),  # su's user name comes before -c
+        ("su - app -c 'pip install torch'", ["pip"]),
+        ("bash build.sh -c 'pip install torch'", []),  # -c after the script file is the script's own argument
+    ],
+)
+def test_shells_options_before_c_are_skipped(run, inner):
+    commands, _ = _commands(f"FROM x\nRUN {run}\n")
+    assert [c.name for c in commands[1:]] == inner
 
 
 def test_heredoc_body_is_a_script_when_no_command_takes_it():

@@ -59,6 +59,9 @@ CUDA_SOURCE_PACKAGES = frozenset({"flash-attn", "apex", "detectron2", "pytorch3d
 # Packages that compile CUDA code with nvcc at run time (JIT kernels): a devel base is deliberate.
 RUNTIME_NVCC_PACKAGES = frozenset({"deepspeed", "flashinfer", "flashinfer-python", "flashinfer-jit-cache",
                                    "flashinfer-cubin", "vllm", "tensorrt-llm", "deep-gemm", "sglang"})  # fmt: skip
+# Packages that run Triton kernels when the model first runs: Triton compiles a small C launcher with gcc
+# against Python.h the first time a kernel runs (vLLM, SGLang and unsloth run them at every start).
+TRITON_PACKAGES = frozenset({"vllm", "sglang", "unsloth", "triton"})
 # Packages that build native CUDA code when installed from source (CMAKE_ARGS, HOROVOD_GPU_*, mim).
 NATIVE_CUDA_PACKAGES = frozenset({"llama-cpp-python", "horovod", "mmcv", "exllamav2", "bitsandbytes"})
 # Packages whose PyPI release is an sdist that nvcc compiles at install (``cupy``; the wheels are cupy-cudaXXx).
@@ -701,6 +704,19 @@ def torch_install_cuda(install: FrameworkInstall, knowledge: Knowledge) -> tuple
         if release is not None:
             return release.pypi_default_cuda, f'PyPI default, ml-compat.toml [torch."{release.minor}"]'
     return None, ""
+
+
+def run_time_compiles(facts: StageFacts) -> tuple[str | None, str | None]:
+    """(what compiles C when the image runs, what runs nvcc when it runs), each None when nothing does.
+
+    torch counts for C: ``torch.compile`` (Inductor) builds C++ on the CPU and Triton launchers on the
+    GPU with the system compiler, so a compiler next to torch may be there for it.
+    """
+    c_user = next((i.package for i in facts.installs if i.package in TRITON_PACKAGES | {"torch"}), None)
+    nvcc_user = next((i.package for i in facts.installed(*RUNTIME_NVCC_PACKAGES)), None)
+    if nvcc_user is None and facts.runtime_nvcc:
+        nvcc_user = facts.runtime_nvcc[0][0]
+    return c_user or nvcc_user, nvcc_user
 
 
 def runs_with_gpu(instruction: Instruction) -> bool:

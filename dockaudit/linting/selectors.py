@@ -94,7 +94,8 @@ PRESETS: dict[str, Preset] = {
             "image size: caches, build tools, bloated bases, bytes left in layers",
             families=frozenset({"cleanup"}),
             ids=frozenset(
-                {"DA306", "DA308", "DA504", "DA527", "DA601", "DA603", "DA803", "DA804", "DA805", "DA809", "DA810"}
+                {"DA306", "DA308", "DA504", "DA527", "DA536", "DA601", "DA603", "DA803", "DA804", "DA805", "DA809",
+                 "DA810"}  # fmt: skip
             ),
         ),
         Preset(

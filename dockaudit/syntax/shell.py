@@ -406,11 +406,15 @@ def _unwrap(tokens: list[_Token], wrappers: list[str], assignments: list[str]) -
 
 
 def _inline_script(script: Script, command: Command, tokens: list[_Token]) -> list[Command]:
-    """``sh -c 'apt-get …'``: the commands inside the string."""
-    if command.name not in SHELLS or script.depth >= _MAX_DEPTH:
+    """``sh -c 'apt-get …'``, ``bash -euxo pipefail -c '…'``, ``su app -c '…'``: the commands in the string."""
+    if (command.name not in SHELLS and command.name != "su") or script.depth >= _MAX_DEPTH:
         return []
+    named = False  # the previous word was ``-o``/``-euxo``: this one is the option's name (pipefail)
     for index, token in enumerate(tokens[1:], start=1):
         value = token.value
+        if named:
+            named = False
+            continue
         if value.startswith("-") and not value.startswith("--") and "c" in value[1:]:
             if index + 1 >= len(tokens):
                 return []
@@ -419,8 +423,10 @@ def _inline_script(script: Script, command: Command, tokens: list[_Token]) -> li
             inner_offset = body.start + (1 if body.raw[:1] in ("'", '"') else 0)
             mapper = _shifted(script.to_source, inner_offset) if _plain_quoted(body) else _whole(script, body)
             return split_commands(Script(body.value, mapper, script.depth + 1))
-        if not value.startswith("-"):
-            return []
+        if value[:1] in ("-", "+") and value[1:2] != "-" and value[-1:] in ("o", "O") and command.name != "su":
+            named = True
+        elif not value.startswith(("-", "+")) and command.name != "su":
+            return []  # the script file: a shell's -c comes before it (su's user name may come first)
     return []
 
 
