@@ -236,7 +236,7 @@ _BUILD_TOOLS = lazy_pattern(
 
 # What a JIT compile at run time needs: a C compiler and Python's headers (Triton's launcher, torch.compile),
 # and for nvcc users (DeepSpeed ops, FlashInfer) also the CUDA compiler, headers and ninja.
-_RUN_TIME_C = re.compile(
+_RUN_TIME_C = lazy_pattern(
     r"^(?:build-essential|build-base|gcc(?:-\d+)?|g\+\+(?:-\d+)?|gcc-c\+\+|clang(?:-\d+)?"
     r"|python3?(?:\.\d+)?-dev(?:el)?|libpython3(?:\.\d+)?-dev)$"
 )

@@ -60,7 +60,7 @@ _SCRIPT_LIMIT = 256 * 1024
 
 # A clone of a Hugging Face model repository: its weights arrive through git-lfs (Spaces hold apps and
 # datasets hold data; GIT_LFS_SKIP_SMUDGE=1 leaves pointer files only).
-_HUB_CLONE = re.compile(
+_HUB_CLONE = lazy_pattern(
     r"git\s+clone\b[^|;&\n]*?\s(https://(?:huggingface\.co|hf\.co)/(?!spaces/|datasets/)[\w.-]+/[\w.-]+)"
 )
 

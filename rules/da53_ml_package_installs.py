@@ -352,7 +352,7 @@ def _has_c_compiler(facts: StageFacts) -> bool | None:
     return None
 
 
-_PYTHON_HEADERS = re.compile(r"^(?:lib)?python3(?:\.\d+)?-dev(?:[=:].*)?$")
+_PYTHON_HEADERS = lazy_pattern(r"^(?:lib)?python3(?:\.\d+)?-dev(?:[=:].*)?$")
 
 
 def _pip_recommends_build_tools(ctx: LintContext, facts: StageFacts) -> bool:

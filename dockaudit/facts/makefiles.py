@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from dockaudit.patterns import lazy_pattern
 
-_ASSIGNMENT = re.compile(r"^(?:export\s+|override\s+)?([A-Za-z_][\w.-]*)\s*(::?=|\?=|\+=|=)(.*)$")
-_RULE = re.compile(r"^([^\t:#=][^:#=]*)::?(?!=)(.*)$")  # targets: prerequisites (split on whitespace later)
-_REFERENCE = re.compile(r"\$[({]([A-Za-z_][\w.-]*)[)}]")
+_ASSIGNMENT = lazy_pattern(r"^(?:export\s+|override\s+)?([A-Za-z_][\w.-]*)\s*(::?=|\?=|\+=|=)(.*)$")
+_RULE = lazy_pattern(r"^([^\t:#=][^:#=]*)::?(?!=)(.*)$")  # targets: prerequisites (split on whitespace later)
+_REFERENCE = lazy_pattern(r"\$[({]([A-Za-z_][\w.-]*)[)}]")
 _TARGET_LIMIT = 64  # goals and prerequisites followed: a Makefile is read, not run
 
 
