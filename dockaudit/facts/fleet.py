@@ -18,7 +18,7 @@ from dockaudit.facts.versions import version_numbers
 
 if TYPE_CHECKING:
     from dockaudit.facts.knowledge import GpuModel, Knowledge, NgcRelease
-    from dockaudit.facts.mlfacts import BaseFacts
+    from dockaudit.facts.mlbase import BaseFacts
 
 
 @dataclass(frozen=True, slots=True)
