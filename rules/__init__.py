@@ -7,7 +7,7 @@ through their context (``ctx.knowledge``, ``ctx.resources``); views several modu
 ``dockaudit.facts``.
 """
 
-from dockaudit_rules import (  # every module of the pack, in id order
+from dockaudit_rules import (  # noqa: F401 - every module of the pack, in id order (RULES reads them below)
     da00_buildkit_syntax,
     da01a_variables_and_arguments,
     da01b_onbuild_platform_labels_shell,
@@ -28,7 +28,8 @@ from dockaudit_rules import (  # every module of the pack, in id order
     da51b_cuda_stacks_and_indexes,
     da52a_gpu_build_steps,
     da52b_gpu_packages_and_channels,
-    da53_ml_package_installs,
+    da53a_ml_package_names_and_specifiers,
+    da53b_ml_run_time_needs_and_duplicates,
     da54_gpu_fleet,
     da60_base_images,
     da70_shell_in_run,
