@@ -7,6 +7,8 @@ Every rule reads the per-stage facts (``dockaudit.facts.mlfacts``) and the knowl
 rule stays silent.
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterator
 

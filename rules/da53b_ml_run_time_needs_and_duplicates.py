@@ -6,6 +6,8 @@ Every rule reads the per-stage facts (``dockaudit.facts.mlfacts``) and the knowl
 (``ctx.knowledge``); when a version is not settled by the file, the rule stays silent.
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterator
 
