@@ -101,6 +101,9 @@ def test_github_workflow_commands_escape_data(project):
 def test_markdown_summary(project):
     text = report("markdown")
     assert text.startswith("## dockaudit") and "| `svc/Dockerfile:3` | DA401" in text
+    counts = next(line for line in text.splitlines() if line.startswith("**"))
+    for number, label in [part.split()[:2] for part in counts.split(":", 1)[1].strip(" .").split(", ")]:
+        assert label.endswith("s") == (number != "1"), counts  # "2 errors", "1 warning"
 
 
 def test_several_formats_at_once(project):

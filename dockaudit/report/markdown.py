@@ -67,7 +67,7 @@ def render(results: list[FileResult], findings: list[Finding]) -> str:
     summary = summarize(results, findings)
     images = image_results(results)
     checked = _checked(results, len(images))
-    counts = ", ".join(f"{n} {label}" for label, n in summary.by_severity.items() if n)
+    counts = ", ".join(f"{n} {label}{'s' if n != 1 else ''}" for label, n in summary.by_severity.items() if n)
     lines = ["## dockaudit", ""]
     if not findings:
         lines.append(f"No findings in {checked}. :white_check_mark:")
