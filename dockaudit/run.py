@@ -91,13 +91,11 @@ def plan_for(flags: Flags, path: str) -> FilePlan:
     config = config_for(flags, folder)
     if config.path is not None and config.path.suffix == ".toml":  # hadolint configs may name ShellCheck codes
         _check_config_selectors(config)
-    ignore = (*config.ignore, *flags.ignore)
-    rules = select_rules(load_rules(), flags.select or config.select, ignore, (*config.extend_select, *flags.extend_select))
     options = replace(config.options, **flags.option_overrides())
     if options.context_dir is None and options.use_context and path != "-":
         options = replace(options, context_dir=folder)
-    parts = tuple(code for code in ignore if any(names_part(code, r) for r in rules))
-    return FilePlan(config, tuple(rules), options, parts)
+    return _plan(config, flags.select or config.select, (*config.ignore, *flags.ignore),
+                 (*config.extend_select, *flags.extend_select), options)  # fmt: skip
 
 
 def image_plan(flags: Flags, max_image_size: float | None = None, max_layer_size: float | None = None) -> FilePlan:
@@ -105,11 +103,18 @@ def image_plan(flags: Flags, max_image_size: float | None = None, max_layer_size
     the DA8xx rules unless ``--select`` names others, and the image budgets (DA805) of the flags over
     the configured ones."""
     config = config_for(flags, Path.cwd())
-    rules = select_rules(load_rules(), flags.select or ("DA8",), (*config.ignore, *flags.ignore))
     image, layer = config.options.image_budget or (None, None)
     image, layer = max_image_size or image, max_layer_size or layer
     options = replace(config.options, image_budget=(image, layer) if image or layer else None)
-    return FilePlan(config, tuple(rules), options)
+    return _plan(config, flags.select or ("DA8",), (*config.ignore, *flags.ignore), (), options)
+
+
+def _plan(config: Config, select, ignore: tuple[str, ...], extend_select, options: Options) -> FilePlan:
+    """The selected rules, and the ignore codes that name one part of a selected rule (``names_part``):
+    those stay for the findings filter, since the selection keeps the rule."""
+    rules = tuple(select_rules(load_rules(), select, ignore, extend_select))
+    parts = tuple(code for code in ignore if any(names_part(code, r) for r in rules))
+    return FilePlan(config, rules, options, parts)
 
 
 def _check_config_selectors(config: Config) -> None:
