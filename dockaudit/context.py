@@ -43,9 +43,6 @@ class Options:
     as_of: date | None = None  # the day end-of-life rules judge by (default: today; tests pin it)
     image_budget: tuple[float | None, float | None] | None = None  # (image MiB, layer MiB) for DA805
     online: bool = False  # --online: rules may ask registries (tag digests for DA201-DA203 fixes)
-    # The build context's answers, kept across lints by a caller that knows when files change (the
-    # language server); None: each lint reads afresh.
-    reads: ContextReads | None = field(default=None, compare=False, repr=False)
 
     @property
     def fleet_driver(self) -> str | None:
@@ -65,7 +62,7 @@ class LintContext:
         self._commands: dict[int, list[Command]] = {}
         self._invocations: dict[int, list[Invocation]] = {}
         self._derived: dict[str, object] = {}
-        self.reads = self.options.reads or ContextReads()
+        self.reads = self.resources.reads or ContextReads()
 
     @property
     def path(self) -> str | None:

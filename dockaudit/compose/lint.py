@@ -80,7 +80,6 @@ class ComposeContext:
         ctx = LintContext(build.result.dockerfile, options, self.resources)
         return ml_facts(ctx).of(ctx.target_stage) if ctx.target_stage else None
 
-
     def image_facts(self, name: str):
         """ML facts of the image an image-only service names, read as if it were a ``FROM`` line: the CUDA,
         framework and NGC release its tag settles. None for a service that builds, or names no literal image."""
@@ -128,13 +127,15 @@ def lint_compose(
     project_directory: Path | None = None,
     environ: dict[str, str] | None = None,
     buffers: Mapping[str, str] | None = None,
+    resources: Resources | None = None,
 ) -> list[FileResult]:
     """Results for the compose files (DA9xx findings) and for every Dockerfile the services build.
 
     Files the project names but that are not read (outside the project directory, remote, not
     regular files) are results with a one-line error each; the rest of the project is still linted.
     ``environ``: variables for interpolation beyond ``.env``/``env_files`` (``--compose-environment``);
-    ``buffers`` (real path → text): compose files and Dockerfiles as an editor holds them, unsaved."""
+    ``buffers`` (real path → text): compose files and Dockerfiles as an editor holds them, unsaved;
+    ``resources``: the door the rules and the services' Dockerfiles read through (``facts.resources``)."""
     shown = str(files[0])
     try:
         project = load_project(files, env_files, environ, project_directory, buffers)
@@ -142,7 +143,7 @@ def lint_compose(
         finding = Finding("DA001", "parse-error", Severity.ERROR, error.message, error.path, error.line, 1,
                           error.line, 1)  # fmt: skip
         return [FileResult(error.path, [finding], None, f"line {error.line}: {error.message}")]
-    ctx = ComposeContext(project, options)
+    ctx = ComposeContext(project, options, resources)
     ctx.builds, refused = _service_builds(project)
     unread = [FileResult(e.path, [], None, f"line {e.line}: {e.message}") for e in [*project.unread, *refused]]
     if (options or Options()).use_context:
@@ -207,7 +208,7 @@ def _lint_service_dockerfiles(
         service_options = replace(options, build_args={**options.build_args, **build.args},
                                   target=build.target or options.target, context_dir=build.context,
                                   use_context=options.use_context and build.context is not None)  # fmt: skip
-        result = lint_source(data, path, rules, service_options)
+        result = lint_source(data, path, rules, service_options, ctx.resources)
         build.result = result
         done[key] = result
     results = []

@@ -9,10 +9,11 @@ The registry answers only when the run is ``--online``; offline, every lookup is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from dockaudit.facts.contextreads import ContextReads
     from dockaudit.facts.knowledge import Knowledge
 
 TOOL_SECONDS = 10.0  # one tool run: a lint must not hang on a wedged shellcheck or git
@@ -33,6 +34,9 @@ class Resources:
     when ``online``.  Subclass (or pass another object with these methods) to swap any of them."""
 
     online: bool = False
+    # The build context's answers, kept across lints by a caller that knows when files change (the
+    # language server); None: each lint reads afresh.
+    reads: ContextReads | None = field(default=None, compare=False, repr=False)
 
     def knowledge(self) -> Knowledge:
         from dockaudit.facts.knowledge import load_knowledge

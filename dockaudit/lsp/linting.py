@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dockaudit.facts.contextreads import ContextReads
+from dockaudit.facts.resources import Resources
 from dockaudit.linting.engine import INTERNAL_ERROR, PARSE_ERROR, lint_source
 from dockaudit.model import FileResult
 from dockaudit.files import MAX_FILE_BYTES, is_compose_file, is_dockerfile_name
@@ -93,12 +94,11 @@ def lint_document(
         plan = document_plan(path, plans, flags)
     except ConfigError as exc:
         return DocumentLint(text, path, kind, [_document_finding((CONFIG_ERROR, CONFIG_ERROR), str(exc), shown)])
-    if reads is not None:
-        plan = replace(plan, options=replace(plan.options, reads=reads))
+    resources = Resources(online=plan.options.online, reads=reads)
     try:
         if kind == COMPOSE:
-            return DocumentLint(text, path, kind, _lint_compose(text, path, plan, buffers or {}), None, plan)
-        result = lint_source(text, path, plan.rules, plan.options)
+            return DocumentLint(text, path, kind, _lint_compose(text, path, plan, buffers or {}, resources), None, plan)
+        result = lint_source(text, path, plan.rules, plan.options, resources)
     except Exception as exc:  # noqa: BLE001 - a bug must cost this document its diagnostics, not the server
         message = f"linting crashed: {type(exc).__name__}: {exc}; please report it"
         return DocumentLint(text, path, kind, [_document_finding(INTERNAL_ERROR, message, shown)], None, plan)
@@ -106,7 +106,8 @@ def lint_document(
     return DocumentLint(text, path, kind, findings, result, plan)
 
 
-def _lint_compose(text: str, path: str | None, plan: FilePlan, buffers: Mapping[str, str]) -> list[Finding]:
+def _lint_compose(text: str, path: str | None, plan: FilePlan, buffers: Mapping[str, str],
+                  resources: Resources) -> list[Finding]:  # fmt: skip
     """The DA9xx findings of the compose buffer ``text`` (the Dockerfiles its services build are
     documents of their own)."""
     from dockaudit.compose.lint import lint_compose
@@ -118,7 +119,8 @@ def _lint_compose(text: str, path: str | None, plan: FilePlan, buffers: Mapping[
     # their documents' (running every Dockerfile rule here would be thrown away on each keystroke).
     rules = [r for r in plan.rules if r.target == "compose"]
     found: list[Finding] = []
-    for result in lint_compose([Path(path)], rules, plan.options, buffers={**buffers, wanted: text}):
+    for result in lint_compose([Path(path)], rules, plan.options, buffers={**buffers, wanted: text},
+                               resources=resources):  # fmt: skip
         if os.path.realpath(result.path) != wanted:
             continue
         if result.error and not result.findings:
