@@ -94,7 +94,7 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
     from dockaudit.config import ConfigError
     from dockaudit.image.audit import audit_source
     from dockaudit.image.layers import UnpackBudget
-    from dockaudit.run import Flags, exit_code, image_plan
+    from dockaudit.run import Flags, configured, exit_code, image_plan
 
     flags = Flags(select=split_list(select), ignore=split_list(ignore),
                   config=Path(config_file) if config_file else None, isolated=isolated)  # fmt: skip
@@ -135,7 +135,7 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
         for r in audit_source(s, plan.rules, plan.options, platform, all_platforms, insecure, remember, tree, unpack,
                               progress)  # fmt: skip
     ]
-    results = [r if r.error else _configured_image(plan, r) for r in results]
+    results = configured(flags, results, {r.path: plan for r in results})  # the image plan's filter, per image
     if dockerfile_result is not None:
         from dockaudit.image.audit import merge_secret_findings
 
@@ -154,13 +154,6 @@ def image_command(sources, formats, output, select, ignore, platform, all_platfo
         fail(str(exc))
         sys.exit(EXIT_ERROR)
     sys.exit(exit_code(results, fail_on, exit_zero))
-
-
-def _configured_image(plan, result):
-    """An image's findings through the configuration's filter (severity overrides; per-file ignores
-    whose glob matches the image reference)."""
-    result.findings = plan.findings_filter(result.path)(result.findings)
-    return result
 
 
 def _image_layout(quiet: bool):
