@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -21,6 +20,7 @@ from dockaudit.options import (
     EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, SEVERITY_CHOICES, fail, parse_build_args, refuse_unknown_selectors,
     split_list,
 )  # fmt: skip
+from dockaudit.records import record
 from dockaudit.report.output import REPORT_FORMATS, ReportWriteError, report_targets, valid_utf8, write_report
 
 # The commands of dockaudit.commands, loaded only when one of them runs or the commands are listed
@@ -222,7 +222,7 @@ def check(
     if not paths:
         paths = (".",)
     run = CheckRun(paths=paths, **{name: value for name, value in click.get_current_context().params.items()
-                      if name in CheckRun.__dataclass_fields__ and name != "paths"})  # fmt: skip
+                      if name in CheckRun.__record_names__ and name != "paths"})  # fmt: skip
     echo = _StdinEcho(apply_fixes and "-" in paths)
     try:
         _check(flags, run, echo)
@@ -230,7 +230,7 @@ def check(
         echo.emit()
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class CheckRun:
     """What ``check`` was asked to do beyond choosing rules (that is ``Flags``): outputs, fixes, gates."""
 

@@ -16,12 +16,12 @@ import os
 import reprlib
 import stat
 import sys
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from dockaudit.context import Options
 from dockaudit.files import InputError, read_regular_file
+from dockaudit.records import field, record
 from dockaudit.report.output import REPORT_FORMATS
 from dockaudit.model import Finding, Severity
 from dockaudit.plugin import Rule
@@ -39,7 +39,7 @@ class ConfigError(ValueError):
     """A configuration file that cannot be used; ``str()`` is one line naming the file and the key."""
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Config:
     path: Path | None = None  # where it came from (None: defaults)
     select: tuple[str, ...] = ()
@@ -458,7 +458,7 @@ def apply_config(findings: list[Finding], config: Config, path: str, rules: dict
 
 
 def _with_severity(finding: Finding, severity: Severity) -> Finding:
-    from dataclasses import replace
+    from dockaudit.records import replace
 
     return replace(finding, severity=severity)
 

@@ -4,7 +4,6 @@ options, and (through ``resources``) the knowledge tables, tools and the registr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -14,6 +13,7 @@ from dockaudit.facts.contextreads import ContextReads
 from dockaudit.facts.dockerignore import IgnorePattern
 from dockaudit.facts.installs import Invocation, invocations
 from dockaudit.facts.resources import Resources
+from dockaudit.records import field, record
 from dockaudit.syntax.nodes import Dockerfile, Instruction
 from dockaudit.syntax.shell import Command, run_commands
 from dockaudit.syntax.source import Span
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Options:
     """Settings that change what rules conclude (from the CLI or configuration)."""
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockaudit.files import COMPOSE_FILE_NAMES, InputError, is_dockerfile_name, read_regular_file, resolves_inside
 from dockaudit.gitignore import Pattern, compile_patterns, decide
+from dockaudit.records import field, record
 
 DEFAULT_EXCLUDE = (
     ".git/", ".hg/", ".svn/", "node_modules/", "__pycache__/", ".venv/", "venv/", ".tox/", ".nox/", ".mypy_cache/",
@@ -45,7 +45,7 @@ def is_discovered_dockerfile(name: str) -> bool:
     return is_dockerfile_name(name) or lower in COMPOSE_FILE_NAMES
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Selection:
     """How directory scans choose files (see the module docstring)."""
 
@@ -56,7 +56,7 @@ class Selection:
     force_exclude: bool = False  # the exclude globs apply to files named on the command line too (pre-commit)
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class _Ignores:
     """The ``.gitignore`` pattern lists in force in one folder: (folder, patterns), outermost first."""
 

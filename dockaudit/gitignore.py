@@ -19,8 +19,9 @@ table over segments, so no pattern a pull request writes into a ``.gitignore`` c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Union
+
+from dockaudit.records import record
 
 MAX_PATTERNS = 10_000  # per list; a real .gitignore has tens
 MAX_PATTERN_LENGTH = 4096  # git's own limit for a path
@@ -28,7 +29,7 @@ MAX_PATTERN_LENGTH = 4096  # git's own limit for a path
 _STAR, _ANY = "*", "?"  # the wildcard tokens; characters are _Literal, bracket expressions _Class
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Class:
     """A bracket expression: ranges of characters, possibly negated."""
 
@@ -40,7 +41,7 @@ class _Class:
         return inside != self.negated and char != "/"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Literal:
     char: str
 
@@ -130,7 +131,7 @@ def _segment_matches(tokens: tuple[_Token, ...], name: str) -> bool:
 _GLOBSTAR = None  # a ``**`` segment
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pattern:
     """One gitignore line, compiled."""
 

@@ -3,10 +3,10 @@ input's results (``FileResult``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
+from dockaudit.records import field, record
 from dockaudit.syntax.source import Source, Span
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class Severity(IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Edit:
     """Replace the source text in ``span`` with ``replacement`` (an insertion when the span is empty)."""
 
@@ -45,7 +45,7 @@ class Edit:
     replacement: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fix:
     description: str
     edits: tuple[Edit, ...]
@@ -57,7 +57,7 @@ class Fix:
         return "safe" if self.safe else "unsafe"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Violation:
     """What a rule's check yields: where, what, and optionally how to fix it."""
 
@@ -73,7 +73,7 @@ class Violation:
     layer: int | None = None  # image findings: the layer (0-based) the finding is about
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Finding:
     rule: str
     name: str
@@ -96,7 +96,7 @@ class Finding:
         return (self.path, self.line, self.column, self.rule)
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class FileResult:
     """One file's findings and what later stages (fixes, fingerprints, reports) need of the file.
 

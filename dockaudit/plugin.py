@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from inspect import cleandoc
 from types import ModuleType
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from dockaudit.model import Severity, Violation
 from dockaudit.patterns import lazy_pattern
+from dockaudit.records import record
 
 if TYPE_CHECKING:
     from dockaudit.context import LintContext
@@ -56,7 +56,7 @@ class RuleDocs:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rule:
     id: str
     name: str

@@ -10,7 +10,6 @@ what stops a run here is a ``RunError``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dockaudit.config import Config, find_config, read_config
@@ -19,9 +18,10 @@ from dockaudit.linting.engine import load_rules, select_rules, unknown_selectors
 from dockaudit.linting.selectors import names_part
 from dockaudit.model import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from dockaudit.plugin import Rule
+from dockaudit.records import field, record, replace
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Flags:
     """The command line's say, before any configuration file is read."""
 
@@ -51,7 +51,7 @@ class Flags:
         return overrides
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class FilePlan:
     """What one file is linted with: its configuration, the selected rules, the rules' options, and the
     findings filter those imply."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from dockaudit.context import LintContext
 from dockaudit.facts.copies import WHOLE_CONTEXT
@@ -14,6 +13,7 @@ from dockaudit.facts.installs import Invocation, installs
 from dockaudit.facts.requirements import parse_requirement
 from dockaudit.model import Edit, Fix, Violation
 from dockaudit.plugin import rule
+from dockaudit.records import record
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import SHELLS, Command
 from dockaudit.syntax.source import Span
@@ -31,7 +31,7 @@ def _is_broad_copy(instruction: Instruction) -> bool:
     return any(a.value.strip("'\"") in WHOLE_CONTEXT for a in target.args[:-1])
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _ManifestInstall:
     command: Command
     manifest: str  # what to copy first

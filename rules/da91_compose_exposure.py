@@ -6,7 +6,6 @@ image-only services whose framework tag has no kernels for the configured GPU fl
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from dockaudit.facts.secrets import contains_access_token, could_be_credential, 
 from dockaudit.files import InputError
 from dockaudit.model import Edit, Fix, Severity, Violation
 from dockaudit.plugin import rule
+from dockaudit.records import replace
 from dockaudit.syntax.source import Span
 
 # dockaudit.compose is imported by the checks that run on Compose files only: a Dockerfile run never

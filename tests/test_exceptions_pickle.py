@@ -16,6 +16,7 @@ import dockaudit
 import dockaudit_rules
 
 SAMPLE_ARGUMENTS = {
+    "FrozenInstanceError": ("cannot assign to field 'start'",),
     "ChangedSinceRead": ("a/Dockerfile",),
     "ReportWriteError": ("out.sarif: cannot write report: Permission denied",),
     "RunError": ("baseline.json: cannot write the baseline: Permission denied",),

@@ -5,12 +5,12 @@ imports a way around it."""
 from __future__ import annotations
 
 import ast
-import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
+from dockaudit import records
 from dockaudit.compose.lint import ComposeContext
 from dockaudit.compose.project import load_project
 from dockaudit.context import LintContext
@@ -74,8 +74,8 @@ def test_da501_judges_by_the_knowledge_the_context_hands_it():
     assert len(found) == 1 and "CUDA 12.4" in found[0].message and ("knowledge",) in shipped.asked
 
     tables = load_knowledge()
-    cuda_11_torch = dataclasses.replace(tables.torch["2.5"], pypi_default_cuda="11.8")
-    edited = RecordingResources(knowledge=dataclasses.replace(tables, torch={**tables.torch, "2.5": cuda_11_torch}))
+    cuda_11_torch = records.replace(tables.torch["2.5"], pypi_default_cuda="11.8")
+    edited = RecordingResources(knowledge=records.replace(tables, torch={**tables.torch, "2.5": cuda_11_torch}))
     _ctx, found = _check("DA501", TORCH_ON_CUDA_11, edited)
     assert found == []  # the same file, other tables: the rule read the context's, not the installed ones
 

@@ -3,7 +3,7 @@ presets; malformed and unknown ignore comments are findings (DA026)."""
 
 from __future__ import annotations
 
-import dataclasses
+from dockaudit import records
 import json
 from pathlib import Path
 
@@ -223,8 +223,8 @@ def test_select_a_preset_runs_its_off_by_default_members_but_all_and_prefixes_do
 
 
 def test_membership_follows_the_rule_metadata():
-    turned_off = dataclasses.replace(rule_by_id("DA204"), enabled=False)
-    renamed_family = dataclasses.replace(rule_by_id("DA101"), family="ml")
+    turned_off = records.replace(rule_by_id("DA204"), enabled=False)
+    renamed_family = records.replace(rule_by_id("DA101"), family="ml")
     assert "recommended" not in presets_of(turned_off) and "reproducible" in presets_of(turned_off)
     assert "ml" in presets_of(renamed_family) and "security" not in presets_of(renamed_family)
     assert [r.id for r in select_rules([turned_off], select=["reproducible"])] == ["DA204"]

@@ -323,7 +323,7 @@ def test_a_fifo_named_dockerfile_is_reported_and_the_rest_linted(tmp_path: Path)
 
 
 def test_a_crashing_rule_exits_2_not_1(tmp_path: Path, monkeypatch):
-    import dataclasses
+    from dockaudit import records
 
     target = tmp_path / "Dockerfile"
     target.write_bytes(b"FROM alpine:3.20\n")
@@ -333,7 +333,7 @@ def test_a_crashing_rule_exits_2_not_1(tmp_path: Path, monkeypatch):
         raise RuntimeError("boom")
 
     def crash_da201(*args):
-        return [dataclasses.replace(r, check=crash) if r.id == "DA201" else r for r in real_select(*args)]
+        return [records.replace(r, check=crash) if r.id == "DA201" else r for r in real_select(*args)]
 
     monkeypatch.setattr(plan, "select_rules", crash_da201)
     result = run("--isolated", "--select", "DA201", str(target))

@@ -4,7 +4,6 @@ linted as Compose would build it (context, dockerfile or dockerfile_inline, args
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,13 +16,14 @@ from dockaudit.linting.engine import Place, lint_source, run_rules, to_finding
 from dockaudit.files import InputError, read_dockerfile
 from dockaudit.model import FileResult, Finding, Severity, Violation
 from dockaudit.plugin import Rule
+from dockaudit.records import record, replace
 from dockaudit.syntax.source import Source, Span
 
 if TYPE_CHECKING:
     from dockaudit.facts.knowledge import Knowledge
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class ServiceBuild:
     name: str
     service: YNode

@@ -16,10 +16,10 @@ import os
 import re
 import stat
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dockaudit.files import InputError, read_regular_file
+from dockaudit.records import field, record, replace
 from dockaudit.yamlguard import refuse_bomb, yaml_problem
 from dockaudit.patterns import lazy_pattern
 
@@ -39,7 +39,7 @@ class ComposeError(ValueError):
         return (type(self), (self.path, self.line, self.message))
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class YNode:
     """A YAML value with where it came from (character offsets into its file)."""
 
@@ -235,7 +235,7 @@ _CONCATENATED = frozenset({"ports", "expose", "volumes", "devices", "env_file", 
                            "configs", "cap_add", "cap_drop"})  # fmt: skip
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class ComposeProject:
     files: list[Path]
     root: YNode
@@ -500,7 +500,7 @@ def _unreadable_env_file(path: Path) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class BuildSettings:
     """How Compose would build a service, limited to what may be read."""
 

@@ -8,11 +8,11 @@ that is not shaped like this yields nothing rather than a guess.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from dockaudit.files import InputError, read_regular_file
 from dockaudit.patterns import lazy_pattern
+from dockaudit.records import record
 
 MAX_ENVIRONMENT_BYTES = 1024 * 1024  # real environment files are a few KiB
 # The value runs from its first to its last non-space (no lazy ".*?\s*$": quadratic on a long line).
@@ -20,7 +20,7 @@ _KEY = lazy_pattern(r"^(\s*)([A-Za-z_][\w-]*)\s*:\s*((?:\S(?:.*\S)?)?)")
 _ITEM = lazy_pattern(r"^(\s*)-\s*((?:\S(?:.*\S)?)?)")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CondaEnvironment:
     conda: tuple[str, ...]  # "python=3.10", "pytorch=2.1.0", "pip"
     pip: tuple[str, ...]  # "transformers==4.30.0", "-r requirements.txt"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dockaudit.records import record
 from dockaudit.syntax.mounts import run_mounts
 from dockaudit.syntax.nodes import Arg, Dockerfile, Instruction
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 WHOLE_CONTEXT = frozenset({".", "./", "*", "./*", "/", "./."})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ContextSource:
     instruction: Instruction  # the COPY/ADD (the ONBUILD trigger when it is one)
     arg: Arg

@@ -12,15 +12,15 @@ import os
 import posixpath
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from dockaudit.files import InputError, read_regular_file, resolves_inside
+from dockaudit.records import record
 
 MAX_DOCKERIGNORE_BYTES = 1024 * 1024  # real ignore files are a few hundred bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IgnorePattern:
     text: str
     exclusion: bool  # "!pattern"

@@ -10,25 +10,25 @@ capability); a build the tables hold no list for gets no verdict, never a guess.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dockaudit.context import Options
 from dockaudit.facts.versions import version_numbers
+from dockaudit.records import record
 
 if TYPE_CHECKING:
     from dockaudit.facts.knowledge import GpuModel, Knowledge, NgcRelease
     from dockaudit.facts.mlbase import BaseFacts
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FleetGpu:
     label: str  # as the configuration wrote it
     model: GpuModel
     segment: str | None  # datacenter, consumer, jetson, or None when unknown
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ArchVerdict:
     """The fleet GPUs a build cannot run on, and how sure the tables are of it."""
 

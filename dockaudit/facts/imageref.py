@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dockaudit.records import record
 
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ImageRef:
     registry: str  # "docker.io" when none is written
     name: str  # "library/python" for official images on Docker Hub

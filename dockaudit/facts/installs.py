@@ -10,21 +10,21 @@ reporting ``/opt`` as a package.  Rules read ``Invocation``s, never raw argv.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from dockaudit.records import record
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command, ShellWord
 from dockaudit.patterns import lazy_pattern
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Option:
     name: str  # as written up to ``=``: "-y", "--no-cache-dir", "-r"
     value: str | None
     word: ShellWord
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Invocation:
     tool: (
         str  # normalised: apt-get, apt, aptitude, pip, uv, pipx, conda, apk, yum, dnf, zypper, npm, yarn, pnpm, gem, go

@@ -9,8 +9,8 @@ conditionals and included files are not read: what they do stays unknown.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from dockaudit.patterns import lazy_pattern
+from dockaudit.records import field, record
 
 _ASSIGNMENT = lazy_pattern(r"^(?:export\s+|override\s+)?([A-Za-z_][\w.-]*)\s*(::?=|\?=|\+=|=)(.*)$")
 _RULE = lazy_pattern(r"^([^\t:#=][^:#=]*)::?(?!=)(.*)$")  # targets: prerequisites (split on whitespace later)
@@ -18,7 +18,7 @@ _REFERENCE = lazy_pattern(r"\$[({]([A-Za-z_][\w.-]*)[)}]")
 _TARGET_LIMIT = 64  # goals and prerequisites followed: a Makefile is read, not run
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Makefile:
     variables: dict[str, str] = field(default_factory=dict)
     prerequisites: dict[str, list[str]] = field(default_factory=dict)

@@ -6,11 +6,11 @@ earlier stage the stage is built FROM.  A fact the tag does not settle stays Non
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dockaudit.facts.imageref import ImageRef, parse_image_ref
 from dockaudit.patterns import lazy_pattern
+from dockaudit.records import record
 from dockaudit.syntax.stages import Stage
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ _CONDA_IMAGES = ("continuumio/miniconda3", "continuumio/anaconda3", "condaforge/
                  "mambaorg/micromamba", "conda/miniconda3")  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BaseFacts:
     image: ImageRef | None
     kind: str  # nvidia-cuda, pytorch, nvcr-pytorch, nvcr-tensorflow, nvcr-tritonserver, tensorflow, python,

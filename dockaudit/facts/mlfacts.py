@@ -12,7 +12,6 @@ import os
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from dockaudit.context import LintContext
 from dockaudit.files import read_regular_file
 from dockaudit.facts.installs import Invocation, installs
 from dockaudit.facts.requirements import normalise_name, parse_requirement
+from dockaudit.records import field, record
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command
 from dockaudit.syntax.source import Span
@@ -65,7 +65,7 @@ BUILD_TOOLS = lazy_pattern(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FrameworkInstall:
     package: str  # normalised: torch, onnxruntime-gpu, jax …
     version: str | None  # the pinned version (``2.1.0+cu121``, or ``2.1.*``), else None
@@ -93,7 +93,7 @@ class FrameworkInstall:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CompileSignal:
     what: str  # "nvcc", "setup.py build", "pip install flash-attn" …
     instruction: Instruction
@@ -101,7 +101,7 @@ class CompileSignal:
     kind: str = "native"  # torch-extension (needs TORCH_CUDA_ARCH_LIST), nvcc, native (maybe CUDA), setup.py
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class StageFacts:
     stage: Stage
     base: BaseFacts

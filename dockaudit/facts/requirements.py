@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockaudit.facts.copies import copied_context_file
 from dockaudit.files import InputError, read_regular_file
 from dockaudit.patterns import lazy_pattern
+from dockaudit.records import record
 
 if TYPE_CHECKING:
     from dockaudit.context import LintContext
@@ -29,7 +29,7 @@ _MAX_DEPTH = 10  # nested -r files
 MAX_REQUIREMENTS_BYTES = 4 * 1024 * 1024  # a pip-compile file with hashes for a large ML stack is ~1 MiB
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Requirement:
     text: str  # as written
     name: str | None  # normalised project name; None for paths, URLs and editable installs
@@ -93,7 +93,7 @@ def _vcs_ref(url: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RequirementsFile:
     path: Path
     requirements: tuple[Requirement, ...]

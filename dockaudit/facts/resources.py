@@ -9,8 +9,9 @@ The registry answers only when the run is ``--online``; offline, every lookup is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from dockaudit.records import field, record
 
 if TYPE_CHECKING:
     from dockaudit.facts.contextreads import ContextReads
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 TOOL_SECONDS = 10.0  # one tool run: a lint must not hang on a wedged shellcheck or git
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class ToolRun:
     """What a finished tool run said."""
 
@@ -28,7 +29,7 @@ class ToolRun:
     stderr: bytes
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Resources:
     """The shipped implementation: the installed tables, the local disk, local tools, and the registry
     when ``online``.  Subclass (or pass another object with these methods) to swap any of them."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from dockaudit.context import Options
@@ -14,6 +13,7 @@ from dockaudit.image.layers import Entry, Filesystem, UnpackBudget, apply_entry,
 from dockaudit.image.sources import SourceImage, ImageSourceError, open_source
 from dockaudit.plugin import Rule
 from dockaudit.patterns import lazy_pattern
+from dockaudit.records import field, record, replace
 
 if TYPE_CHECKING:
     from dockaudit.facts.knowledge import Knowledge
@@ -26,7 +26,7 @@ _READ = lazy_pattern(
 )
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class ImageContext:
     """What image rules read: the config, the layers' history, every entry ever written, the final view."""
 
@@ -92,7 +92,7 @@ def read_image(image: SourceImage, budget: UnpackBudget | None = None, progress=
 PROGRESS_STEP = 8 * 1024**2  # bytes between two redraws of the bar: a few a second on a fast disk
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class ImageSummary:
     """What a report's heading says of one image."""
 
@@ -103,7 +103,7 @@ class ImageSummary:
     layers: int
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class ImageResult(FileResult):
     """An image's findings (``path`` is its reference) and its heading."""
 

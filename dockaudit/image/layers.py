@@ -8,10 +8,10 @@ import stat
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import IO
 
 from dockaudit.image.sources import GuardedTarInfo, ImageSourceError, Layer
+from dockaudit.records import field, record
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -19,7 +19,7 @@ SMALL_FILE = 64 * 1024  # files rules may read (version.json, METADATA, env file
 MAX_PATH = 4096  # Linux's PATH_MAX: a longer entry name cannot be a real file; every entry is kept in memory
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Entry:
     path: str  # normalised: no leading "./" or "/"
     size: int
@@ -33,7 +33,7 @@ class Entry:
         return self.kind == "file" and bool(self.mode & (stat.S_ISUID | stat.S_ISGID))
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Waste:
     path: str
     size: int
@@ -41,7 +41,7 @@ class Waste:
     by_layer: int  # the layer that removed or replaced them
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Filesystem:
     """The final view of an image's layers, built by ``apply_entry`` and ``end_layer``.
 
@@ -65,7 +65,7 @@ def _normal(name: str) -> str:
     return "/".join(parts)
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class UnpackBudget:
     """How many bytes an image's compressed layers may inflate to, per layer and in all.
 

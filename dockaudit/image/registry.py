@@ -15,7 +15,6 @@ import http.client
 import os
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
@@ -26,6 +25,7 @@ from dockaudit.image.sources import (
     content_digest, json_object, parse_json, resolve_images, verified,
 )  # fmt: skip
 from dockaudit.patterns import lazy_pattern
+from dockaudit.records import record
 
 TIMEOUT = (10, 60)  # connect, read (seconds between bytes); the deadlines below bound a whole answer
 REQUEST_SECONDS = 120.0  # one manifest, config, token or tag list, from connecting to its last byte
@@ -42,7 +42,7 @@ ACCEPT = ", ".join(
 _TAG = lazy_pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # the distribution spec's tag grammar
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class RegistryRef:
     host: str  # "registry-1.docker.io", "127.0.0.1:5000"
     name: str  # "library/python"

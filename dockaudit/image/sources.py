@@ -15,12 +15,12 @@ import posixpath
 import tarfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
 from dockaudit.files import InputError, open_regular_file, read_regular_file
 from dockaudit.patterns import lazy_pattern
+from dockaudit.records import field, record
 
 MAX_JSON_BYTES = 16 * 1024 * 1024  # manifests and configs are small; a huge one is hostile
 MAX_BLOB_BYTES = 64 * 1024**3  # a layer that declares no size may still not be larger than this
@@ -175,7 +175,7 @@ class GuardedTarInfo(tarfile.TarInfo):
 # --- documents -------------------------------------------------------------------------------------
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Layer:
     digest: str  # "sha256:…" (the blob's, or the archive member's name when it has none)
     media_type: str
@@ -183,7 +183,7 @@ class Layer:
     open: Callable[[], IO[bytes]]
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class SourceImage:
     """One image as its source holds it: its config, its layers (opened on demand), where it came from.
     (Not ``facts.imageref.ImageRef``, which is a reference written in a Dockerfile.)"""
@@ -206,7 +206,7 @@ class SourceImage:
         return config if isinstance(config, dict) else {}
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Descriptor:
     """An OCI descriptor whose fields have been checked (digest verifiable, size a byte count)."""
 

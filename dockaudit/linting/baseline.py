@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dockaudit import __version__
@@ -21,6 +20,7 @@ from dockaudit.atomic import write_atomically
 from dockaudit.model import FileResult
 from dockaudit.files import InputError, read_regular_file
 from dockaudit.linting.fingerprint import fingerprints
+from dockaudit.records import record, replace
 from dockaudit.report import safe_text
 
 VERSION = 1
@@ -72,7 +72,7 @@ def write_baseline(results: list[FileResult], path: Path) -> int:
     return len(entries)
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Baseline:
     folder: Path  # paths in the file are relative to it
     entries: frozenset[tuple[str, str, str]]  # (rule, path, fingerprint)

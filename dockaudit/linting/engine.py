@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import import_module
 from pathlib import Path
@@ -20,6 +19,7 @@ from dockaudit.plugin import Rule
 from dockaudit.linting.selectors import matches, rule_named, select_rules, unknown_selectors  # noqa: F401 - API as before
 from dockaudit.facts.resources import Resources
 from dockaudit.linting.suppressions import Suppression, apply_suppressions, find_suppressions, unused_suppressions
+from dockaudit.records import record
 from dockaudit.syntax.nodes import Dockerfile
 from dockaudit.syntax.parser import DockerfileSyntaxError, parse
 from dockaudit.syntax.source import Source, Span
@@ -117,7 +117,7 @@ def rule_by_id(rule_id: str) -> Rule | None:
 UNUSED_SUPPRESSION = "DA025"  # known only once the suppressions are applied (lint_tree)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Placed:
     line: int
     column: int

@@ -9,12 +9,12 @@ dropped, reported as an internal error (DA000) and never written.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from dockaudit.context import Options
 from dockaudit.linting.engine import INTERNAL_ERROR, lint_tree
 from dockaudit.model import Edit, Finding, Fix, Severity
 from dockaudit.plugin import Rule
+from dockaudit.records import field, record
 from dockaudit.syntax.nodes import Dockerfile
 from dockaudit.syntax.parser import DockerfileSyntaxError, parse
 
@@ -22,7 +22,7 @@ MAX_PASSES = 10  # fixes that enable other fixes converge in two or three passes
 MAX_RESTARTS = 3  # each restart leaves out fixes that did not remove their own finding
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class FixOutcome:
     original: str
     text: str  # the fixed text (== original when nothing applied)

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from dockaudit.model import Finding, Violation
 from dockaudit.plugin import Rule
 from dockaudit.linting.selectors import is_hadolint_code, is_known, matches
+from dockaudit.records import record
 from dockaudit.syntax.nodes import Blank, Comment, Directive, Dockerfile, Instruction
 from dockaudit.syntax.source import Source, Span
 from dockaudit.patterns import lazy_pattern
@@ -36,7 +36,7 @@ _BUILDKIT_SKIP = lazy_pattern(r"skip\s*=\s*([^;]+)")
 _DOCKAUDIT_FORM = "`# dockaudit: ignore=ID[,ID...] [-- reason]` or `# dockaudit: ignore-file[=ID,...]`"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Suppression:
     line: int  # where the comment is
     codes: frozenset[str] | None  # None: every rule
@@ -53,7 +53,7 @@ class Suppression:
         return any(matches(code, finding.rule, rule, finding.alias) for code in self.codes)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Read:
     """One ignore comment as written: whom it is for, how far it reaches, and what it names."""
 
@@ -64,7 +64,7 @@ class _Read:
     problem: str = ""  # why it is malformed (then it suppresses nothing)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CommentProblem:
     """An ignore comment that does not do what it says: malformed, or naming a rule that does not exist.
     ``foreign``: it names another tool's rule dockaudit does not map (advice, not a mistake)."""

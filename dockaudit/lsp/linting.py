@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dockaudit.facts.contextreads import ContextReads
@@ -19,6 +18,7 @@ from dockaudit.linting.engine import INTERNAL_ERROR, PARSE_ERROR, lint_source
 from dockaudit.model import FileResult
 from dockaudit.files import MAX_FILE_BYTES, is_compose_file, is_dockerfile_name
 from dockaudit.model import Finding, Severity
+from dockaudit.records import record, replace
 from dockaudit.run import FilePlan, Flags, cached_plan
 
 DOCKERFILE, COMPOSE = "dockerfile", "compose"
@@ -29,7 +29,7 @@ _COMPOSE_LANGUAGES = frozenset({"dockercompose", "yaml.docker-compose", "docker-
 _LINE_MENTION = re.compile(r"\bline (\d{1,7})\b")
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class DocumentLint:
     """What a lint of one document version found, and what code actions and hovers need of it.
 

@@ -19,7 +19,6 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -34,6 +33,7 @@ from dockaudit.lsp import protocol
 from dockaudit.lsp.hover import hover_markdown
 from dockaudit.lsp.linting import COMPOSE, DocumentLint, document_kind, lint_document
 from dockaudit.lsp.settings import Settings, SettingsError, read_settings
+from dockaudit.records import record
 
 DEBOUNCE_SECONDS = 0.15
 # Configuration files and build-context reads are kept between lints, dropped on a save, a watched-file
@@ -71,7 +71,7 @@ class BoundedReader:
         return b"null"
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class _Open:
     """What the server keeps per open document: the last lint and the pending one."""
 

@@ -9,9 +9,9 @@ is ``--config``.  ``unsafeFixes`` puts the unsafe fixes into "fix all" (``--fix 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from dockaudit.records import record
 from dockaudit.run import Flags
 
 SECTION = "dockaudit"
@@ -24,7 +24,7 @@ class SettingsError(ValueError):
     """Settings the server cannot apply; ``str()`` is one line for ``window/showMessage``."""
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Settings:
     select: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()

@@ -8,14 +8,14 @@ no file; GitLab and Checkstyle: the reference as the path)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from dockaudit.model import FileResult
 from dockaudit.model import Finding
+from dockaudit.records import record
 from dockaudit.report._safe import safe_text
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class ImagePlace:
     reference: str  # the image as named, already through safe_text
     layer: int | None  # 1-based, as the layer table numbers them; None: the image config

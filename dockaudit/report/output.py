@@ -46,8 +46,7 @@ def write_report(results, findings, output_format, output, no_color, layout, to_
 
         text = import_module(f"dockaudit.report.{output_format}").render(results, findings)
     else:
-        from dataclasses import replace
-
+        from dockaudit.records import replace
         from dockaudit.report.text import print_colored, render
 
         if output is None and not no_color and not to_stderr and sys.stdout.isatty():

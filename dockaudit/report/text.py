@@ -16,10 +16,10 @@ of a run in which every file was read and checked.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from dockaudit.model import FileResult
 from dockaudit.model import Finding, Severity
+from dockaudit.records import record
 from dockaudit.report import finding_url, human_size, image_of, safe_text, summarize
 
 Styled = list[tuple[str, str]]  # (text, rich style) runs making up one line
@@ -38,7 +38,7 @@ FRAME_WIDTH = 160  # longer source lines are shown as a window around the findin
 FIX_DIFF_LINES = 8  # a --show-fixes diff shows at most this many lines on each side
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Layout:
     """How the text report is laid out (the command line's say)."""
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
+from dockaudit.records import field, record
 from dockaudit.syntax.gotext import is_space
 
 _EOF = ""
@@ -24,7 +24,7 @@ class ExpansionError(ValueError):
     """The word is not valid for BuildKit (unterminated quote, bad substitution …)."""
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Expansion:
     result: str
     words: list[str]
@@ -32,7 +32,7 @@ class Expansion:
     unmatched: set[str] = field(default_factory=set)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LexOptions:
     escape: str = "\\"
     raw_quotes: bool = False
@@ -352,7 +352,10 @@ def _trim_suffix(pattern: str, value: str, greedy: bool) -> str:
     return _trim_prefix(_reverse_pattern(pattern), value[::-1], greedy)[::-1]
 
 
-def process(text: str, env: Mapping[str, str] | None = None, options: LexOptions = LexOptions()) -> Expansion:
+DEFAULT_OPTIONS = LexOptions()  # BuildKit's defaults
+
+
+def process(text: str, env: Mapping[str, str] | None = None, options: LexOptions = DEFAULT_OPTIONS) -> Expansion:
     """Expand ``text`` as BuildKit's ``ProcessWord``/``ProcessWords`` do."""
     lexer = _Lexer(text, env or {}, options)
     try:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from dockaudit.records import record
 from dockaudit.syntax.expand import ExpansionError, LexOptions, process
 
 # Compiled on first use (by re's cache): most files have no heredoc.
@@ -16,7 +16,7 @@ class HeredocError(ValueError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HeredocWord:
     name: str
     fd: int

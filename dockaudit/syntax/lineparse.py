@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 
+from dockaudit.records import record, set_field
 from dockaudit.syntax.gotext import is_space
 from dockaudit.patterns import lazy_pattern
 
@@ -22,14 +22,19 @@ class LineParseError(ValueError):
     """BuildKit rejects the line (bad JSON array, ENV without a value …)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Word:
     value: str
     start: int  # offsets in the logical line
     end: int
 
+    def __init__(self, value: str, start: int, end: int) -> None:  # written out: ~27,000 a corpus run
+        set_field(self, "value", value)
+        set_field(self, "start", start)
+        set_field(self, "end", end)
 
-@dataclass(frozen=True, slots=True)
+
+@record
 class FlagWord:
     name: str  # without the leading "--"
     value: str | None  # None for a bare ``--link``

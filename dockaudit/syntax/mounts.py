@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from dockaudit.records import record
 from dockaudit.syntax.nodes import Instruction
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunMount:
     type: str  # "bind" (BuildKit's default), "cache", "tmpfs", "secret", "ssh"
     target: str

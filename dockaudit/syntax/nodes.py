@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import sys
 from bisect import bisect_right
-from dataclasses import dataclass, field
 from functools import cached_property
 
+from dockaudit.records import field, record, set_field
 from dockaudit.syntax.source import Source, Span
 
 KNOWN_INSTRUCTIONS = frozenset(
@@ -25,15 +25,19 @@ KNOWN_INSTRUCTIONS = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Arg:
     """One argument word as BuildKit's AST holds it (quotes and escapes not processed)."""
 
     value: str
     span: Span
 
+    def __init__(self, value: str, span: Span) -> None:  # written out: ~23,000 a corpus run
+        set_field(self, "value", value)
+        set_field(self, "span", span)
 
-@dataclass(frozen=True, slots=True)
+
+@record
 class Flag:
     name: str  # "mount", "from", "chown" …
     value: str | None  # None for a bare flag such as ``--link``
@@ -41,7 +45,7 @@ class Flag:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Heredoc:
     name: str
     fd: int
@@ -59,7 +63,7 @@ class Heredoc:
         return "".join(line.lstrip("\t") for line in self.content.splitlines(keepends=True))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Directive:
     name: str  # lower case: syntax, escape, check
     value: str
@@ -67,20 +71,20 @@ class Directive:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Comment:
     text: str  # after "#", stripped
     span: Span
     line: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Blank:
     span: Span
     line: int
 
 
-@dataclass(eq=False, slots=True)
+@record(frozen=False, eq=False)
 class Instruction:
     keyword: str  # as written: "run", "Run", "RUN"
     keyword_span: Span
@@ -101,8 +105,29 @@ class Instruction:
     # ``keyword`` upper-cased, set once: rules ask for it thousands of times per file.
     name: str = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.name = sys.intern(self.keyword.upper())  # one "RUN" string for all the file's RUNs
+    def __init__(
+        self, keyword: str, keyword_span: Span, span: Span, line_span: Span, start_line: int, end_line: int,
+        original: str, flags: tuple[Flag, ...], args: tuple[Arg, ...], json: bool, heredocs: tuple[Heredoc, ...] = (),
+        trigger: Instruction | None = None, args_range: tuple[int, int] = (0, 0), comments: tuple[Comment, ...] = (),
+        empty_continuation_lines: tuple[int, ...] = (), _segments: tuple[tuple[int, int], ...] = (),
+    ) -> None:  # written out: ~14,000 a corpus run, each with keywords (the generic one binds them slowly)
+        self.keyword = keyword
+        self.keyword_span = keyword_span
+        self.span = span
+        self.line_span = line_span
+        self.start_line = start_line
+        self.end_line = end_line
+        self.original = original
+        self.flags = flags
+        self.args = args
+        self.json = json
+        self.heredocs = heredocs
+        self.trigger = trigger
+        self.args_range = args_range
+        self.comments = comments
+        self.empty_continuation_lines = empty_continuation_lines
+        self._segments = _segments
+        self.name = sys.intern(keyword.upper())  # one "RUN" string for all the file's RUNs
 
     @property
     def is_known(self) -> bool:
@@ -168,7 +193,7 @@ def logical_to_source(segments: tuple[tuple[int, int], ...], start: int, end: in
 Node = Directive | Comment | Blank | Instruction
 
 
-@dataclass(eq=False)
+@record(frozen=False, slots=False, eq=False)
 class Dockerfile:
     source: Source
     nodes: list[Node]

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 
+from dockaudit.records import field, record
 from dockaudit.syntax.expand import ExpansionError, LexOptions, process
 from dockaudit.syntax.nodes import Dockerfile, Instruction
 from dockaudit.syntax.source import Span
@@ -40,7 +40,7 @@ PROXY_ARGS = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Variable:
     name: str
     value: str | None  # None: declared without a value (ARG NAME) and not supplied
@@ -48,7 +48,7 @@ class Variable:
     instruction: Instruction | None
 
 
-@dataclass(eq=False)
+@record(frozen=False, slots=False, eq=False)
 class Stage:
     index: int
     from_instruction: Instruction | None  # None only for the implicit stage of a FROM-less snippet
@@ -227,7 +227,7 @@ class Scope(Mapping[str, Variable]):
 _History = dict[str, tuple[list[int], list[Variable]]]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _StageScopes:
     pairs: tuple[tuple[Instruction, Scope], ...]
     by_instruction: dict[int, Scope]  # id(instruction) → its scope

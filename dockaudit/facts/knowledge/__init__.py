@@ -13,7 +13,6 @@ import os
 import re
 import sys
 import zlib
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from dockaudit.facts.cache import read_cache_file, write_cache_file
 from dockaudit.facts.versions import version_numbers
 from dockaudit.files import InputError, read_regular_file
 from dockaudit.patterns import lazy_pattern
+from dockaudit.records import field, record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,7 +39,7 @@ class KnowledgeError(ValueError):
     """A knowledge table is missing, unreadable or malformed."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TorchRelease:
     minor: str  # "2.4"
     latest_patch: str
@@ -53,7 +53,7 @@ class TorchRelease:
     verified: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TensorflowRelease:
     minor: str
     python: tuple[str, ...]
@@ -62,7 +62,7 @@ class TensorflowRelease:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OnnxRuntimeRange:
     first: tuple[int, int]  # (1, 19)
     last: tuple[int, int] | None  # None: open-ended ("1.27+")
@@ -70,7 +70,7 @@ class OnnxRuntimeRange:
     cudnn_major: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GpuModel:
     name: str  # as the table spells it ("RTX 4090"), or "sm_75"
     capability: tuple[int, int]  # (8, 9)
@@ -82,7 +82,7 @@ class GpuModel:
         return f"sm_{self.capability[0]}{self.capability[1]}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FrameworkArchs:
     """A framework's GPU wheel architecture list and the releases it applies to ([*_cuda_arch_support])."""
 
@@ -96,7 +96,7 @@ NGC_CONTAINERS = {"pytorch": "ngc_pytorch", "tensorflow": "ngc_tensorflow", "tri
 _NGC_FIELDS = ("cuda", "cudnn", "ubuntu", "python", "torch", "tensorflow", "driver_floor", "min_compute_capability")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NgcRelease:
     """One monthly NGC container (``nvcr.io/nvidia/pytorch:25.01-py3``): what its release notes say it is built on.
 
@@ -120,7 +120,7 @@ class NgcRelease:
         return name not in self.unverified
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Knowledge:
     as_of: str
     sources: dict[str, str]

@@ -25,10 +25,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
 from dockaudit.patterns import lazy_pattern
 
 from dockaudit.facts.versions import version_numbers
+from dockaudit.records import field, record
 
 PYPI_SIMPLE = "https://pypi.org/simple/"
 PYTORCH_INDEX = "https://download.pytorch.org/whl/"
@@ -66,7 +66,7 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Fetcher:
     """HTTP(S) GETs, each with a deadline and a size cap, all of them within one run budget."""
 
@@ -107,14 +107,14 @@ class Fetcher:
             raise RefreshError(f"{url}: {str(reason)[:200]}") from None
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Sources:
     pypi: str = PYPI_SIMPLE
     pytorch: str | None = PYTORCH_INDEX
     registry_image: str | None = CUDA_IMAGE  # the nvidia/cuda repository to list tags of (None: skip)
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Refresh:
     override: dict  # {"ml-compat": {...}} in the shipped tables' shape
     problems: list[str]  # sources that did not answer
