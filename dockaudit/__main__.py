@@ -1,3 +1,3 @@
-from dockaudit.cli import main
+from dockaudit.entry import main
 
 main()

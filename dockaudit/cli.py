@@ -1,5 +1,7 @@
-"""Command line: ``dockaudit PATH…`` (= ``dockaudit check PATH…``) and ``compose``: options → ``run`` → reports → exit code.
-The other commands are in ``dockaudit.commands``.
+"""The click command line: ``dockaudit PATH…`` (= ``dockaudit check PATH…``) and ``compose``, whose
+options become a request that ``dockaudit.check`` runs; the other commands are in
+``dockaudit.commands``.  ``dockaudit.entry`` is the program; it comes here for any command line that
+is more than paths and on/off switches.
 
 Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it;
 2 usage, I/O or parse errors.
@@ -7,21 +9,13 @@ Exit codes: 0 nothing at or above ``--fail-on``; 1 findings at or above it;
 
 from __future__ import annotations
 
-import gc
-import os
-import sys
 from pathlib import Path
 
 import click
 
 from dockaudit import __version__
-from dockaudit.files import InputError, is_compose_file
-from dockaudit.options import (
-    EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, SEVERITY_CHOICES, fail, parse_build_args, refuse_unknown_selectors,
-    split_list,
-)  # fmt: skip
-from dockaudit.records import record
-from dockaudit.report.output import REPORT_FORMATS, ReportWriteError, report_targets, valid_utf8, write_report
+from dockaudit.options import SEVERITY_CHOICES, parse_build_args, refuse_unknown_selectors, split_list
+from dockaudit.report.output import REPORT_FORMATS
 
 # The commands of dockaudit.commands, loaded only when one of them runs or the commands are listed
 # (help, completion): `dockaudit FILE` runs check and needs none of their options and imports.
@@ -193,6 +187,7 @@ def check(
 ) -> None:
     """Lint Dockerfiles and Compose files. A directory means every Dockerfile and Compose file under it
     (see --exclude); - reads stdin; no PATH checks the working directory."""
+    from dockaudit.check import CheckRun, run_check
     from dockaudit.run import Flags
 
     if stdin_filename is not None and "-" not in paths:
@@ -200,9 +195,9 @@ def check(
     if stdin_filename is not None and (apply_fixes or show_diff):  # the fixed text would be written to PATH
         raise click.BadParameter("not with --fix or --diff", param_hint="--stdin-filename")
     flags = Flags(
-        select=split_list(select),
-        ignore=split_list(ignore),
-        extend_select=split_list(extend_select),
+        select=tuple(split_list(select)),
+        ignore=tuple(split_list(ignore)),
+        extend_select=tuple(split_list(extend_select)),
         config=Path(config_file) if config_file else None,
         isolated=isolated,
         target=target,
@@ -223,294 +218,7 @@ def check(
         paths = (".",)
     run = CheckRun(paths=paths, **{name: value for name, value in click.get_current_context().params.items()
                       if name in CheckRun.__record_names__ and name != "paths"})  # fmt: skip
-    echo = _StdinEcho(apply_fixes and "-" in paths)
-    try:
-        _check(flags, run, echo)
-    finally:
-        echo.emit()
-
-
-@record(slots=False)
-class CheckRun:
-    """What ``check`` was asked to do beyond choosing rules (that is ``Flags``): outputs, fixes, gates."""
-
-    paths: tuple[str, ...]
-    formats: tuple[str, ...]
-    output: str | None
-    fail_on: str | None
-    exit_zero: bool
-    no_color: bool
-    quiet: bool
-    statistics: bool
-    output_format: str
-    show_fixes: bool
-    apply_fixes: bool
-    unsafe_fixes: bool
-    show_diff: bool
-    fix_symlink_targets: bool
-    show_suppressed: bool
-    baseline: str | None
-    write_baseline: str | None
-    jobs: int
-    env_files: tuple[str, ...]
-    project_directory: str | None
-    compose_environment: bool
-    merge_compose: bool
-    exclude: tuple[str, ...]
-    extend_exclude: tuple[str, ...]
-    respect_gitignore: bool | None
-    force_exclude: bool
-    show_files: bool
-    show_settings: str | None
-
-
-class _StdinEcho:
-    """With ``--fix -`` standard output carries the file: the fixed bytes when the fix went through,
-    otherwise the input byte for byte, whatever went wrong (``dockaudit --fix - < f | sponge f``
-    must never empty ``f``).  The report goes to standard error."""
-
-    def __init__(self, active: bool) -> None:
-        self.active = active
-        self.data: bytes | None = None
-        self.fixed: bytes | None = None
-
-    def read(self) -> bytes:
-        """Standard input, read once (at most one byte over the size cap, so it can be refused)."""
-        from dockaudit.files import MAX_FILE_BYTES
-
-        if self.data is None:
-            self.data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
-        return self.data
-
-    def emit(self) -> None:
-        if not self.active:
-            return
-        import shutil
-
-        out = sys.stdout.buffer
-        if self.fixed is not None:
-            out.write(self.fixed)
-        else:
-            out.write(self.read())
-            shutil.copyfileobj(sys.stdin.buffer, out)  # the rest of an input refused as too large
-        out.flush()
-
-
-def _check(flags, run: CheckRun, echo: _StdinEcho) -> None:
-    """plan → lint → fix → baseline → reports → exit code; each step's work is in ``dockaudit.run``."""
-    from dockaudit.config import ConfigError
-    from dockaudit.model import FileResult
-    from dockaudit.pool import lint_files
-    from dockaudit.run import RunError, cached_plan, config_for, exit_code, lint_compose_files
-
-    try:
-        run_config = config_for(flags, Path.cwd())
-        if run.show_settings:
-            _show_settings(flags, run, run_config)
-        files, discovered, errors = _expand(run, run_config)
-        if run.show_files:
-            _show_files(files, errors)
-        by_folder: dict = {}
-        plans = {path: cached_plan(flags, path, by_folder) for path in files}
-    except ConfigError as exc:
-        fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    reports = report_targets(run.formats or ((run_config.format,) if run_config.format else ()), run.output)
-    compose_files = [f for f in files if f != "-" and is_compose_file(f)]
-    if run.merge_compose:
-        compose_files = [f for f in files if f != "-"]
-    results = []
-    if compose_files:
-        scanned = tuple(p for p in run.paths if p != "-" and os.path.isdir(p))
-        results = lint_compose_files(
-            flags, compose_files, plans, [Path(e) for e in run.env_files] or None, run.merge_compose,
-            Path(run.project_directory) if run.project_directory else None,
-            dict(os.environ) if run.compose_environment else None, scanned,
-        )  # fmt: skip
-    covered = {str(Path(r.path).resolve()) for r in results}  # a service's Dockerfile is judged with its args
-    dockerfiles = [f for f in files if f not in compose_files and str(Path(f).resolve()) not in covered]
-    stdin = echo.read() if "-" in dockerfiles else None
-    for outcome in lint_files(flags, dockerfiles, plans, run.jobs, stdin):
-        if isinstance(outcome, InputError):
-            if not _skipped_as_not_a_dockerfile(outcome, discovered):
-                errors.append(outcome)
-        else:
-            results.append(outcome)
-    # An unreadable file is a result like the others (the JSON report lists it, no report says "All clear").
-    results.extend(FileResult(error.path, [], None, error.reason) for error in errors)
-    for result in results:
-        if result.error:
-            fail(f"{result.path}: {result.error}")
-    try:
-        results = _fix_and_baseline(flags, run, results, plans, echo)
-    except RunError as exc:
-        fail(str(exc))
-        sys.exit(EXIT_ERROR)
-
-    findings = [f for r in results for f in r.findings]
-    report_to_stderr = run.apply_fixes and "-" in run.paths  # stdout carries the fixed file
-    try:
-        for report_format, destination in reports:
-            write_report(results, findings, report_format, destination, run.no_color, _layout(run), report_to_stderr)
-    except ReportWriteError as exc:
-        fail(str(exc))
-        sys.exit(EXIT_ERROR)
-    ml_rules = any(r.family == "ml" for plan in plans.values() for r in plan.rules)
-    if ml_rules and any(report_format == "text" for report_format, _ in reports) and not run.quiet:
-        _note_stale_knowledge()
-    if run.show_suppressed:
-        _print_suppressed(results)
-    if run.apply_fixes:
-        fixed = sum(r.fixed for r in results)
-        files_fixed = sum(1 for r in results if r.fixed)
-        click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''} in {files_fixed} "
-                   f"file{'s' if files_fixed != 1 else ''}; {len(findings)} remaining.", err=True)  # fmt: skip
-    sys.exit(exit_code(results, run.fail_on or run_config.fail_on or "warning", run.exit_zero))
-
-
-def _fix_and_baseline(flags, run: CheckRun, results: list, plans: dict, echo: _StdinEcho) -> list:
-    """``--diff`` (prints and exits), ``--fix``, ``--write-baseline``, ``--baseline``, in that order."""
-    from dockaudit.run import compute_fixes, failed, record_baseline, without_baseline, write_fixes
-
-    if run.show_diff or run.apply_fixes:
-        outcomes = compute_fixes(flags, results, plans, run.unsafe_fixes)
-        if run.show_diff:
-            changed = _print_fix_diffs(results, outcomes)
-            sys.exit(EXIT_ERROR if failed(results) else (EXIT_FINDINGS if changed else EXIT_CLEAN))
-        results, echo.fixed = write_fixes(results, outcomes, run.fix_symlink_targets)
-        for result in results:
-            if result.error and id(result) in outcomes:
-                fail(f"{result.path}: {result.error}")  # the fixed text was not written
-    if run.write_baseline:
-        count = record_baseline(results, run.write_baseline)
-        click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to the baseline {run.write_baseline}.", err=True)
-    if run.baseline:
-        results = without_baseline(results, run.baseline)
-    return results
-
-
-def _note_stale_knowledge() -> None:
-    """Once per run, text output only: tables older than six months miss what was released since."""
-    from dockaudit.facts.knowledge import KnowledgeError, load_knowledge
-    from dockaudit.facts.knowledge.summary import staleness_note, today
-
-    try:
-        note = staleness_note(load_knowledge(), today())
-    except KnowledgeError:
-        return  # the rules that need the tables report it
-    if note:
-        click.echo(f"dockaudit: {note}", err=True)
-
-
-def _selection(run: CheckRun, config):
-    """How directory scans choose files: flags over the configuration (``dockaudit.discovery``)."""
-    from dockaudit.discovery import DEFAULT_EXCLUDE, Selection
-
-    flagged = split_list(run.exclude)
-    configured = config.exclude if config.exclude is not None else DEFAULT_EXCLUDE
-    base = config.root if config.path is not None and not flagged else Path.cwd()
-    return Selection(
-        exclude=tuple(flagged) if flagged else configured,
-        extend_exclude=(*config.extend_exclude, *split_list(run.extend_exclude)),
-        base=base,
-        respect_gitignore=config.respect_gitignore if run.respect_gitignore is None else run.respect_gitignore,
-        force_exclude=run.force_exclude,
-    )
-
-
-def _expand(run: CheckRun, config) -> tuple[list[str], set[str], list[InputError]]:
-    from dockaudit.discovery import expand_paths
-
-    return expand_paths(list(run.paths), _selection(run, config))
-
-
-def _show_files(files: list[str], errors: list[InputError]) -> None:
-    """``--show-files``: the files the run would check, one a line; problems on stderr (exit 2)."""
-    from dockaudit.report import safe_text
-
-    for path in files:
-        click.echo(safe_text(path))
-    for error in errors:
-        fail(str(error))
-    sys.exit(EXIT_ERROR if errors else EXIT_CLEAN)
-
-
-def _show_settings(flags, run: CheckRun, run_config) -> None:
-    """``--show-settings FILE``: where FILE's configuration comes from and what it resolves to."""
-    import textwrap
-
-    from dockaudit.run import plan_for
-    from dockaudit.report import safe_text
-
-    path = run.show_settings or "."
-    plan = plan_for(flags, path)
-    selection = _selection(run, run_config)
-    options = plan.options
-    lines = [
-        f"Settings for {path}",
-        f"  configuration file: {plan.config.path or '(none: defaults)'}",
-        *textwrap.wrap(f"  rules ({len(plan.rules)}): {', '.join(r.id for r in plan.rules)}", 80,
-                       subsequent_indent="    ", break_on_hyphens=False),
-        f"  fail-on: {run.fail_on or plan.config.fail_on or 'warning'}",
-        f"  target: {options.target or '(the last stage)'}",
-        f"  build context: {options.context_dir if options.use_context else '(none: --no-context)'}",
-        f"  build args: {', '.join(f'{k}={v}' for k, v in options.build_args.items()) or '(none)'}",
-        f"  trusted registries: {', '.join(options.trusted_registries) or '(any)'}",
-        f"  min-driver: {options.min_driver or '(not set)'}",
-        f"  per-file ignores here: {', '.join(plan.config.file_ignores(path)) or '(none)'}",
-        f"  exclude (relative to {selection.base}): {', '.join(selection.exclude) or '(none)'}",
-        f"  extend-exclude: {', '.join(selection.extend_exclude) or '(none)'}",
-        f"  respect-gitignore: {'yes' if selection.respect_gitignore else 'no'}",
-    ]
-    click.echo("\n".join(safe_text(line) for line in lines))
-    sys.exit(EXIT_CLEAN)
-
-
-def _skipped_as_not_a_dockerfile(error: InputError, discovered: set[str]) -> bool:
-    """A file a directory scan found by its name that turns out not to be a Dockerfile (binary): said
-    on stderr and skipped, without failing the run.  A file the user named still fails it."""
-    if error.path not in discovered or not error.reason.startswith("binary file"):
-        return False
-    fail(f"{error.path}: {error.reason}; skipped")
-    return True
-
-
-def _print_suppressed(results) -> None:
-    from dockaudit.report import safe_text
-
-    lines = [
-        safe_text(f"{finding.path}:{finding.line}:{finding.column}  {finding.rule}  suppressed by {s.origin} comment "
-                  f"on line {s.line}" + (f" -- {s.reason}" if s.reason else ""))
-        for r in results
-        for finding, s in r.suppressed
-    ]
-    click.echo("\n".join(["Suppressed:", *lines]) if lines else "Suppressed: none", err=False)
-
-
-def _print_fix_diffs(results, outcomes) -> bool:
-    import difflib
-
-    changed = 0
-    for result in results:
-        outcome = outcomes.get(id(result), (None,))[0]
-        if outcome is None or not outcome.changed:
-            continue
-        changed += 1
-        name = result.path
-        diff = difflib.unified_diff(
-            outcome.original.splitlines(keepends=True), outcome.text.splitlines(keepends=True), name, name
-        )
-        click.echo(valid_utf8("".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-                                       for line in diff)), nl=False)  # fmt: skip
-    click.echo(f"{changed} file{'s' if changed != 1 else ''} would be changed.", err=True)
-    return changed > 0
-
-
-def _layout(run: CheckRun):
-    """The text report's layout from the command line (``dockaudit.report.text.Layout``)."""
-    from dockaudit.report.text import Layout
-
-    return Layout(run.output_format, run.quiet, run.statistics, run.show_fixes)
+    run_check(flags, run)
 
 
 def _compose_command() -> click.Command:
@@ -532,48 +240,3 @@ def _compose_command() -> click.Command:
 
 
 cli.add_command(_compose_command())
-
-
-
-class _Signalled(BaseException):
-    """SIGTERM or SIGINT, raised where the program is so that ``finally`` blocks and ``except
-    BaseException`` clean-ups (the fix engine's temp files) run.  A BaseException click does not
-    catch: click turns KeyboardInterrupt into "Aborted!" and exit 1, the "findings" code."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_signalled(signum, _frame) -> None:
-    raise _Signalled(signum)
-
-
-def main() -> None:
-    import signal
-
-    from dockaudit.pool import note_start
-
-    note_start()  # the idle-core measurement behind the default --jobs runs while the rules load
-
-    # A run allocates many small objects that live until the report, and reference counting frees
-    # them; with the default thresholds the cyclic collector rescans them over and over (a third of
-    # the time on a 50k-line file). Freeze what the imports made, and collect rarely.
-    gc.freeze()
-    gc.set_threshold(100_000, 20, 100)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, _raise_signalled)
-    try:
-        cli(standalone_mode=True)
-    except _Signalled as stop:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, signal.SIG_IGN)  # a second signal must not interrupt the exit
-        fail("interrupted" if stop.signum == signal.SIGINT else "terminated")
-        sys.exit(128 + stop.signum)
-    except Exception as exc:  # noqa: BLE001 - a bug: one line, exit 2, never a traceback with exit 1
-        import traceback
-
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        fail(f"internal error: {type(exc).__name__}: {exc} [{Path(where.filename).name}:{where.lineno}]; "
-              "please report it")  # fmt: skip
-        sys.exit(EXIT_ERROR)

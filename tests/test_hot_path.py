@@ -95,7 +95,7 @@ def test_a_lint_run_parses_no_rule_docs_and_imports_only_what_it_runs(tmp_path):
     dockerfile.write_text("FROM python:3.12-slim\nRUN pip install torch\nCMD python app.py\n")
     probe = (
         "import re, sys\n"
-        "from dockaudit.cli import main\n"
+        "from dockaudit.entry import main\n"
         "from dockaudit.plugin import parse_docs\n"
         "from dockaudit.syntax import heredoc\n"
         f"sys.argv = ['dockaudit', '--exit-zero', '--quiet', {str(dockerfile)!r}]\n"
@@ -110,13 +110,13 @@ def test_a_lint_run_parses_no_rule_docs_and_imports_only_what_it_runs(tmp_path):
 
 def test_a_dockerfile_run_loads_no_compose_reader_and_compiles_no_image_or_compose_patterns(tmp_path):
     """The Compose reader (and its YAML guard), shutil (bz2, lzma), csv and the other commands load only
-    when a run needs them; the rule pack's patterns compile on first use, so the image and Compose rules'
+    when a run needs them; click, dataclasses and inspect never do for a plain command line; the rule pack's patterns compile on first use, so the image and Compose rules'
     never do here."""
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text("FROM python:3.12-slim\nRUN pip install torch\nCMD python app.py\n")
     probe = (
         "import sys\n"
-        "from dockaudit.cli import main\n"
+        "from dockaudit.entry import main\n"
         "from dockaudit.patterns import LazyPattern\n"
         f"sys.argv = ['dockaudit', '--exit-zero', '--quiet', {str(dockerfile)!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
@@ -127,7 +127,7 @@ def test_a_dockerfile_run_loads_no_compose_reader_and_compiles_no_image_or_compo
         "print('compiled', [c for c in compiled if '_da8' in c or '_da9' in c], file=sys.stderr)\n"
         "print('some compiled', bool(compiled), file=sys.stderr)\n"
         "print('loaded', [m for m in ('dockaudit.compose.project', 'dockaudit.yamlguard', 'yaml', 'shutil', 'csv',\n"
-        "                              'dockaudit.commands')\n"
+        "                              'dockaudit.commands', 'click', 'dataclasses', 'inspect')\n"
         "                 if m in sys.modules], file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120)

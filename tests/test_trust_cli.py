@@ -184,7 +184,7 @@ def slow_fsync(fd):
     real_fsync(fd)
 os.fsync = slow_fsync
 sys.argv = ["dockaudit", *sys.argv[1:]]
-from dockaudit.cli import main
+from dockaudit.entry import main
 main()
 """
 
@@ -344,15 +344,16 @@ def test_a_crashing_rule_exits_2_not_1(tmp_path: Path, monkeypatch):
 
 
 def test_an_unexpected_exception_is_one_line_and_exit_2(tmp_path: Path, monkeypatch, capsys):
-    import dockaudit.cli
+    import dockaudit.check
+    import dockaudit.entry
 
     def explode(*args, **kwargs):
         raise RuntimeError("unexpected")
 
-    monkeypatch.setattr(dockaudit.cli, "_check", explode)
+    monkeypatch.setattr(dockaudit.check, "_check", explode)
     monkeypatch.setattr(sys, "argv", ["dockaudit", str(tmp_path)])
     with pytest.raises(SystemExit) as stopped:
-        dockaudit.cli.main()
+        dockaudit.entry.main()
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("dockaudit: internal error: RuntimeError: unexpected") and err.count("\n") == 1

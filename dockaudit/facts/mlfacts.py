@@ -31,11 +31,6 @@ from dockaudit.patterns import lazy_pattern
 if TYPE_CHECKING:
     from dockaudit.facts.knowledge import Knowledge
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 _CU_TAG = lazy_pattern(r"(?:^|/|\+)(cu\d{2,3}|cpu|rocm[\d.]+)(?:/|$)")
 FRAMEWORKS = frozenset(
     {"torch", "torchvision", "torchaudio", "tensorflow", "tensorflow-gpu", "tensorflow-cpu", "jax", "jaxlib",
@@ -266,6 +261,11 @@ def _syncs_a_project(command: Command) -> bool:
 def ml_requires() -> dict:
     """``dockaudit/facts/knowledge/ml-requires.toml``: Requires-Dist facts (which packages need torch, exact torch pins)."""
     from dockaudit.facts.knowledge import data_dir
+
+    if sys.version_info >= (3, 11):  # imported here: a file that installs no ML package never reads it
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
 
     data = read_regular_file(os.path.join(data_dir(), "ml-requires.toml"), _REQUIRES_LIMIT)
     return tomllib.loads(data.decode("utf-8"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import click
+from dockaudit.console import echo
 
 REPORT_FORMATS = ("text", "json", "sarif", "junit", "checkstyle", "gitlab", "github", "markdown")
 
@@ -21,7 +21,9 @@ def report_targets(formats: tuple[str, ...], output: str | None) -> list[tuple[s
     targets: list[tuple[str, str | None]] = []
     for value in formats or ("text",):
         name, colon, destination = value.partition(":")
-        if name not in REPORT_FORMATS:
+        if name not in REPORT_FORMATS:  # a --format value (the configuration's format is checked when read)
+            import click
+
             raise click.BadParameter(f"{name!r} is not one of {', '.join(REPORT_FORMATS)}", param_hint="--format")
         targets.append((name, destination if colon and destination else None))
     if output:
@@ -62,4 +64,4 @@ def write_report(results, findings, output_format, output, no_color, layout, to_
         except OSError as exc:
             raise ReportWriteError(f"{output}: cannot write report: {exc.strerror or exc}") from None
     else:
-        click.echo(text, nl=False, err=to_stderr)
+        echo(text, nl=False, err=to_stderr)

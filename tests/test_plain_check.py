@@ -1,0 +1,107 @@
+"""A command line of paths and on/off switches runs without click (``dockaudit.check.plain_request``,
+issue 21): it must be the very request click's ``check`` builds, print the same and exit the same."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import dockaudit.check
+from dockaudit.check import COMMANDS, PLAIN_SWITCHES, plain_request
+from dockaudit.cli import LAZY_COMMANDS, cli
+
+FIXABLE = b"FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y curl\nADD app.py /app/\nUSER root\n"
+
+PLAIN = [
+    [],
+    ["Dockerfile"],
+    ["check"],
+    ["check", "a/Dockerfile", "b"],
+    ["-"],
+    ["check", "--force-exclude", "x.Dockerfile"],  # the pre-commit hook
+    ["check", "--force-exclude", "--fix", "x.Dockerfile"],  # its fixing hook
+    ["--quiet", "-q", "--exit-zero", "Dockerfile", "--no-color"],
+    ["--no-respect-gitignore", "--respect-gitignore", "."],
+    ["--fix", "--unsafe-fixes", "--isolated", "--no-context", "a", "b"],
+    ["check", "rules"],  # after check, a command's name is a path
+    *([switch, "Dockerfile"] for switch in PLAIN_SWITCHES),
+]
+NOT_PLAIN = [
+    ["rules"], ["compose", "x.yml"], ["lsp"], ["-h"], ["--help"], ["--version"], ["--", "x"], ["-qy", "x"],
+    ["--select", "DA1", "x"], ["--format=json", "x"], ["-j", "1", "x"], ["--online", "x"], ["check", "--target", "a"],
+]  # fmt: skip
+
+
+def _click_request(argv: list[str], monkeypatch) -> tuple:
+    built = []
+    monkeypatch.setattr(dockaudit.check, "run_check", lambda flags, run: built.append((flags, run)))
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 0, result.output
+    (request,) = built
+    return request
+
+
+@pytest.mark.parametrize("argv", PLAIN, ids=lambda argv: " ".join(argv) or "(none)")
+def test_a_plain_command_line_is_the_request_click_builds(argv, monkeypatch):
+    assert plain_request(argv) == _click_request(argv, monkeypatch)
+
+
+@pytest.mark.parametrize("argv", NOT_PLAIN, ids=" ".join)
+def test_any_other_command_line_is_clicks(argv):
+    assert plain_request(argv) is None
+
+
+def test_the_switches_are_checks_on_off_options():
+    options = {o: p for p in cli.commands["check"].params if isinstance(p, click.Option) for o in (*p.opts, *p.secondary_opts)}
+    for switch in PLAIN_SWITCHES:
+        assert switch in options and options[switch].is_flag, switch
+    # Every other on/off option of check changes more than a field (--online starts a request budget)
+    # or is not for users (--merge-compose, the compose command's).
+    flags = {o for o, p in options.items() if p.is_flag and not p.hidden and o not in ("-h", "--help")}
+    assert flags - set(PLAIN_SWITCHES) == {"--online"}
+
+
+def test_the_command_names_are_clis():
+    assert set(COMMANDS) == set(cli.commands) | set(LAZY_COMMANDS)
+
+
+def _dockaudit(*argv: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    probe = ("import sys\nfrom dockaudit.entry import main\nsys.argv = ['dockaudit', *sys.argv[1:]]\n"
+             "try:\n    main()\nfinally:\n    print('click loaded' if 'click' in sys.modules else '', file=sys.stderr)\n")  # fmt: skip
+    return subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, cwd=cwd, input=stdin, timeout=120)
+
+
+def test_a_plain_run_loads_no_click_and_prints_what_clicks_prints(tmp_path: Path):
+    (tmp_path / "Dockerfile").write_bytes(FIXABLE)
+    plain = _dockaudit("--isolated", "Dockerfile", cwd=tmp_path)
+    clicks = _dockaudit("--isolated", "--jobs", "0", "Dockerfile", cwd=tmp_path)  # --jobs 0 is the default
+    assert plain.stderr.decode().splitlines()[-1:] == [""] and b"click loaded" in clicks.stderr
+    assert plain.returncode == clicks.returncode == 1
+    assert plain.stdout == clicks.stdout and b"DA" in plain.stdout
+    assert plain.stderr.replace(b"\n", b"") == clicks.stderr.replace(b"click loaded", b"").replace(b"\n", b"")
+
+
+def test_a_plain_fix_writes_what_clicks_fix_writes(tmp_path: Path):
+    for name in ("plain", "click"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "Dockerfile").write_bytes(FIXABLE)
+    plain = _dockaudit("--isolated", "--fix", "Dockerfile", cwd=tmp_path / "plain")
+    clicks = _dockaudit("--isolated", "--fix", "--jobs", "0", "Dockerfile", cwd=tmp_path / "click")
+    assert plain.returncode == clicks.returncode
+    fixed = (tmp_path / "plain" / "Dockerfile").read_bytes()
+    assert fixed != FIXABLE and fixed == (tmp_path / "click" / "Dockerfile").read_bytes()
+    piped = _dockaudit("--isolated", "--fix", "-", cwd=tmp_path, stdin=FIXABLE)  # stdout carries the file
+    assert piped.stdout == fixed
+
+
+def test_a_bad_file_is_one_line_and_exit_2_without_click(tmp_path: Path):
+    (tmp_path / "Dockerfile").write_bytes(b"FROM alpine\x00\n")
+    done = _dockaudit("--isolated", "Dockerfile", "missing", cwd=tmp_path)
+    lines = done.stderr.decode().splitlines()
+    assert done.returncode == 2 and lines[-1] == "", done.stderr
+    assert all(line.startswith("dockaudit: ") for line in lines[:-1]) and len(lines) == 3, lines
