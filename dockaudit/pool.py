@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from dockaudit.run import FilePlan, Flags, cached_plan, lint_file
+from dockaudit.run import FilePlan, Flags, cached_plan, lint_in_order
 
 MIN_FILES_PER_WORKER = 16  # an explicit --jobs N still gives each worker at least this many files
 
@@ -117,7 +117,7 @@ def lint_files(
     error of its own, while every other file's result stands."""
     workers = 1 if "-" in paths else worker_count(jobs, len(paths), None if jobs else estimated_work(paths))
     if workers == 1:
-        return [lint_file(flags, path, plans[path], stdin if path == "-" else None) for path in paths]
+        return list(lint_in_order(flags, paths, plans.__getitem__, stdin))
     from concurrent.futures import ProcessPoolExecutor
 
     size = max(1, len(paths) // (workers * 8))
@@ -135,7 +135,7 @@ def lint_files(
 
 def _lint_chunk(flags: Flags, paths: list[str]) -> list:
     """A worker's share: slim results (findings and text, no trees) or ``InputError``s."""
-    results = [lint_file(flags, path, cached_plan(flags, path, _WORKER_PLANS)) for path in paths]
+    results = lint_in_order(flags, paths, lambda path: cached_plan(flags, path, _WORKER_PLANS))
     return [r if isinstance(r, Exception) else r.slim() for r in results]
 
 

@@ -10,7 +10,9 @@ what stops a run here is a ``RunError``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockaudit.config import Config, find_config, read_config
 from dockaudit.context import Options
@@ -19,6 +21,9 @@ from dockaudit.linting.selectors import names_part
 from dockaudit.model import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from dockaudit.plugin import Rule
 from dockaudit.records import field, record, replace
+
+if TYPE_CHECKING:
+    from dockaudit.facts.contextreads import ContextReads
 
 
 @record(slots=False)
@@ -129,14 +134,17 @@ def _check_config_selectors(config: Config) -> None:
             raise ConfigError(f"{config.path}: {key}: unknown rule selector {unknown[0]!r} (see `dockaudit rules`)")
 
 
-def lint_file(flags: Flags, path: str, plan: FilePlan | None = None, data: bytes | None = None):
+def lint_file(flags: Flags, path: str, plan: FilePlan | None = None, data: bytes | None = None,
+              reads: ContextReads | None = None):  # fmt: skip
     """Read (unless ``data`` is given: standard input, read once by the caller), lint and configure
-    one file: a ``FileResult``, or the ``InputError`` that stopped it.
+    one file: a ``FileResult``, or the ``InputError`` that stopped it.  ``reads``: the build-context
+    answers to share with the files linted before it (``lint_in_order``); None, its own.
 
     A top-level function so that ``--jobs`` can run it in worker processes.
     """
-    from dockaudit.linting.engine import lint_source
+    from dockaudit.facts.resources import Resources
     from dockaudit.files import InputError, check_dockerfile_bytes, read_dockerfile
+    from dockaudit.linting.engine import lint_source
 
     plan = plan or plan_for(flags, path)
     try:
@@ -144,13 +152,28 @@ def lint_file(flags: Flags, path: str, plan: FilePlan | None = None, data: bytes
     except InputError as error:
         return error
     shown = (flags.stdin_filename or None) if path == "-" else path
-    result = lint_source(data, shown, plan.rules, plan.options)
+    resources = Resources(online=plan.options.online, reads=reads) if reads is not None else None
+    result = lint_source(data, shown, plan.rules, plan.options, resources)
     if flags.target and result.dockerfile is not None:
         missing = missing_target(result.dockerfile, flags.target)
         if missing:
             return InputError(result.path, missing)
     result.findings = plan.findings_filter(result.path)(result.findings)
     return result
+
+
+def lint_in_order(flags: Flags, paths: list[str], plan_of: Callable[[str], FilePlan], stdin: bytes | None = None):
+    """``lint_file`` over ``paths``, in order; the files of one plan (one folder) linted one after
+    another share one ``ContextReads``, so the folder's build context is listed and read once
+    (while a run lints, its context is taken not to change).  ``stdin``: the bytes of the path ``-``."""
+    from dockaudit.facts.contextreads import ContextReads
+
+    reads, last_plan = None, None
+    for path in paths:
+        plan = plan_of(path)
+        if plan is not last_plan:
+            reads, last_plan = ContextReads(), plan
+        yield lint_file(flags, path, plan, stdin if path == "-" else None, reads)
 
 
 def missing_target(tree, target: str) -> str | None:

@@ -44,3 +44,23 @@ def test_baselines_and_reports_agree_with_and_without_workers(tmp_path: Path, mo
         outputs[jobs] = (baseline.read_text().replace(f"baseline-{jobs}", ""), report.read_text())
     assert outputs["1"] == outputs["2"]
     assert '"fingerprint"' in outputs["1"][0]
+
+
+def test_the_files_of_one_folder_list_their_build_context_once(tmp_path: Path, monkeypatch):
+    from dockaudit.facts import contextreads
+
+    listed = []
+    real_list = contextreads._list_context
+    monkeypatch.setattr(contextreads, "_list_context", lambda root, patterns: listed.append(root) or real_list(root, patterns))
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "app.py").write_text("print(1)\n")
+        for name in ("Dockerfile", "one.Dockerfile", "two.Dockerfile"):
+            (tmp_path / folder / name).write_text("FROM python:3.12-slim\nCOPY . /app\nRUN pip install torch\n")
+    (tmp_path / "a" / "two.Dockerfile.dockerignore").write_text("*.py\n")  # its own ignore file: its own listing
+    paths = sorted(str(p) for p in tmp_path.glob("*/*Dockerfile"))
+    flags = plan.Flags(isolated=True)
+    plans: dict = {}
+    shared = pool.lint_files(flags, paths, {p: plan.cached_plan(flags, p, plans) for p in paths}, 1)
+    assert sorted(Path(root).name for root in listed) == ["a", "a", "b"]
+    assert [r.findings for r in shared] == [plan.lint_file(flags, p).findings for p in paths]  # each alone

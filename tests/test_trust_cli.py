@@ -247,7 +247,7 @@ def test_a_dead_worker_is_reported_for_its_file_only(tmp_path: Path, monkeypatch
             os._exit(9)  # as an out-of-memory kill would end it
         return real_lint_file(flags, path, *args, **kwargs)
 
-    monkeypatch.setattr(pool, "lint_file", die_on_one_file)  # forked workers inherit it
+    monkeypatch.setattr(plan, "lint_file", die_on_one_file)  # forked workers inherit it (lint_in_order calls it)
     outcomes = pool.lint_files(plan.Flags(isolated=True), sorted(map(str, tmp_path.glob("*.Dockerfile"))), {}, 2)
     assert len(outcomes) == 40
     failed = [o for o in outcomes if isinstance(o, Exception)]
