@@ -77,11 +77,20 @@ class Comment:
     span: Span
     line: int
 
+    def __init__(self, text: str, span: Span, line: int) -> None:  # written out: ~9,000 a corpus run
+        set_field(self, "text", text)
+        set_field(self, "span", span)
+        set_field(self, "line", line)
+
 
 @record
 class Blank:
     span: Span
     line: int
+
+    def __init__(self, span: Span, line: int) -> None:  # written out: ~7,000 a corpus run
+        set_field(self, "span", span)
+        set_field(self, "line", line)
 
 
 @record(frozen=False, eq=False)

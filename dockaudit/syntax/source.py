@@ -40,6 +40,11 @@ class Position:
     column: int  # 1-based, in characters
     offset: int  # byte offset from the start of the file
 
+    def __init__(self, line: int, column: int, offset: int) -> None:  # written out: two a finding
+        set_field(self, "line", line)
+        set_field(self, "column", column)
+        set_field(self, "offset", offset)
+
 
 class Source:
     """The text of one file plus a line table for offset → position lookups.
