@@ -59,8 +59,8 @@ class LintContext:
         self.dockerfile = dockerfile
         self.options = options or Options()
         self.resources = resources or Resources(online=self.options.online)
-        self._commands: dict[int, list[Command]] = {}
-        self._invocations: dict[int, list[Invocation]] = {}
+        self._commands: dict[Instruction, list[Command]] = {}
+        self._invocations: dict[Instruction, list[Invocation]] = {}
         self._derived: dict[str, object] = {}
         self.reads = self.resources.reads or ContextReads()
 
@@ -171,34 +171,33 @@ class LintContext:
         return None
 
     def stage_of(self, instruction: Instruction) -> Stage | None:
-        return self._stage_by_instruction.get(id(instruction))
+        return self._stage_by_instruction.get(instruction)
 
     @cached_property
-    def _stage_by_instruction(self) -> dict[int, Stage]:
+    def _stage_by_instruction(self) -> dict[Instruction, Stage]:
+        # Instructions hash by identity: keyed by the node itself (an id() key is another int a line).
         found = {}
         for stage in self.stages:
             if stage.from_instruction is not None:
-                found[id(stage.from_instruction)] = stage
+                found[stage.from_instruction] = stage
             for instruction in stage.instructions:
-                found[id(instruction)] = stage
+                found[instruction] = stage
         return found
 
     def commands(self, instruction: Instruction) -> list[Command]:
         """The shell view of a RUN (empty for other instructions), computed once."""
-        key = id(instruction)
-        found = self._commands.get(key)
+        found = self._commands.get(instruction)
         if found is None:
             found = run_commands(instruction)
-            self._commands[key] = found
+            self._commands[instruction] = found
         return found
 
     def invocations(self, instruction: Instruction) -> list[Invocation]:
         """The package-manager calls of a RUN, computed once."""
-        key = id(instruction)
-        found = self._invocations.get(key)
+        found = self._invocations.get(instruction)
         if found is None:
             found = invocations(self.commands(instruction))
-            self._invocations[key] = found
+            self._invocations[instruction] = found
         return found
 
     def derived(self, key: str, build: Callable[[], T]) -> T:

@@ -175,3 +175,25 @@ def test_docs_are_parsed_on_demand_and_a_missing_section_still_fails_at_definiti
     with pytest.raises(RuleDefinitionError, match="lack section"):
         rule("DA999", "no-docs", family="test", severity="info", summary="x")(check)
     assert parse_docs.cache_info().currsize >= 1
+
+
+def test_a_lints_context_is_freed_when_the_lint_ends_without_the_cycle_collector(monkeypatch):
+    """The context holds the file's views (shell commands, stages, ML facts: ~1 KB a line); a cycle
+    through it (the ML facts kept their context) left them for the cyclic collector, which a CLI run
+    calls rarely (``entry.main``'s thresholds)."""
+    import gc
+    import weakref
+
+    from dockaudit.linting import engine
+    from dockaudit.linting.engine import load_rules
+
+    contexts = []
+    real_check = engine.check_dockerfile
+    monkeypatch.setattr(engine, "check_dockerfile", lambda ctx, rules: contexts.append(weakref.ref(ctx)) or real_check(ctx, rules))
+    text = "FROM nvidia/cuda:12.1.1-devel-ubuntu22.04\nRUN pip install torch==2.3.1 && apt-get update\nCOPY . /app\n"
+    gc.disable()
+    try:
+        engine.lint_tree(parse(text), load_rules())
+        assert contexts and contexts[0]() is None
+    finally:
+        gc.enable()

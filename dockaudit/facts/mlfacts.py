@@ -364,10 +364,10 @@ def ml_facts(ctx: LintContext) -> MlFacts:
 
 
 class MlFacts:
-    """Facts for every stage of one Dockerfile."""
+    """Facts for every stage of one Dockerfile.  It reads its context only to compute ``stages``."""
 
     def __init__(self, ctx: LintContext) -> None:
-        self.ctx = ctx
+        self.ctx: LintContext | None = ctx
 
     @cached_property
     def stages(self) -> list[StageFacts]:
@@ -394,6 +394,9 @@ class MlFacts:
             self._read_stage(current, os_python)
             facts.append(current)
             by_stage[id(stage)] = current
+        # The context keeps these facts (``ctx.derived``): keeping it too would be a cycle, and the
+        # file's views (shell commands, stages, ~1 KB a line) would wait for the cyclic collector.
+        self.ctx = None
         return facts
 
     def of(self, stage: Stage) -> StageFacts | None:

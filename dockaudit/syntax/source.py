@@ -9,6 +9,7 @@ offsets into ``Source.text``; this module turns them into 1-based lines,
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 
 from dockaudit.records import record, set_field
@@ -59,7 +60,7 @@ class Source:
     def __init__(self, text: str, path: str | None = None) -> None:
         self.text = text
         self.path = path
-        starts = [0]
+        starts = array("q", [0])  # 8 bytes a line (a list of ints held ~36)
         find = text.find
         i = find("\n")
         while i != -1:
