@@ -32,6 +32,8 @@ environment sets PYTHONDONTWRITEBYTECODE would otherwise recompile edited module
 ``dockaudit`` script of a virtual environment made for it (``python -m venv PATH && PATH/bin/pip
 install dist/dockaudit-*.whl``: non-editable, bytecode compiled by pip), and that environment's
 ``python -c pass`` as the floor, so no ``.pth`` file of a development environment slows the floor.
+``--busy N`` keeps N cores busy (spinning processes) for the whole run, as on a shared CI runner or a
+developer's machine mid-build: the figure the default ``--jobs`` must not lose on.
 ``--markdown`` prints the table as Markdown for benchmarks/RESULTS.md.
 """
 
@@ -449,8 +451,19 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "dockaudit-bench",
                         help="where generated images are kept between runs")  # fmt: skip
     parser.add_argument("--venv", type=Path, help="measure the dockaudit installed in this virtual environment")
+    parser.add_argument("--busy", type=int, default=0, help="cores to keep busy with spinning processes meanwhile")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    try:
+        run_parts(args)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def run_parts(args: argparse.Namespace) -> None:
     parts = set(args.only.split(","))
     if args.venv:
         python = str(args.venv / "bin" / "python")
@@ -474,6 +487,8 @@ def main() -> None:
         bench_cap(rows, dockaudit, args.timeout, int(args.memory_limit * 2**30))
     if "image" in parts:
         bench_image(rows, dockaudit, [float(s) for s in args.image_gb.split(",")], args.work)
+    if args.busy:
+        rows = [(f"{label} [{args.busy} core(s) busy]", value) for label, value in rows]
     if args.markdown:
         print("| benchmark | result |\n|---|---|")
         for label, value in rows:
