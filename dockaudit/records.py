@@ -47,13 +47,14 @@ class FrozenInstanceError(AttributeError):
 class Field:
     """One field: its name, default or default factory, and whether equality and the repr use it."""
 
-    __slots__ = ("compare", "default", "default_factory", "init", "name", "repr")
+    __slots__ = ("compare", "default", "default_factory", "init", "name", "repr", "type")
 
     def __init__(self, default: Any = _MISSING, default_factory: Callable[[], Any] | None = None, init: bool = True,
                  compare: bool = True, repr: bool = True) -> None:
         if default is not _MISSING and default_factory is not None:
             raise ValueError("a field cannot have both a default and a default_factory")
         self.name = ""
+        self.type: object = None  # the annotation (a string under ``from __future__ import annotations``)
         self.default = default
         self.default_factory = default_factory
         self.init = init
@@ -111,7 +112,7 @@ def _make_record(cls: type, frozen: bool, slots: bool, eq: bool) -> type:
     explicit_hash = "__hash__" in body and not (body["__hash__"] is None and "__eq__" in body)
 
     methods: dict[str, Any] = {"__record_fields__": all_fields, "__record_names__": names, "__match_args__": parameters,
-                               "__repr__": _recursion_safe(_repr)}  # fmt: skip
+                               "__dataclass_fields__": _DataclassFields(), "__repr__": _recursion_safe(_repr)}  # fmt: skip
     if eq:
         methods["__eq__"] = _make_eq(compared)
     if eq and not explicit_hash:
@@ -145,6 +146,30 @@ def _make_record(cls: type, frozen: bool, slots: bool, eq: bool) -> type:
     return new
 
 
+class _DataclassFields:
+    """``__dataclass_fields__``, built on first use: ``dataclasses.replace``, ``fields``, ``asdict`` and
+    ``is_dataclass`` take records as they took the dataclasses records replaced (a rule pack or a caller
+    of ``dockaudit.lint`` may use them); only they pay for importing dataclasses."""
+
+    def __init__(self) -> None:
+        self._built: dict[type, dict] = {}
+
+    def __get__(self, instance: object, owner: type) -> dict:
+        if owner not in self._built:
+            import dataclasses
+
+            built = {}
+            for f in owner.__record_fields__:
+                spec = dataclasses.Field(dataclasses.MISSING if f.default is _MISSING else f.default,
+                                         f.default_factory or dataclasses.MISSING, f.init, f.repr, None, f.compare,
+                                         None, False)  # fmt: skip
+                spec.name, spec.type = f.name, f.type
+                spec._field_type = dataclasses._FIELD  # what dataclasses mark a plain field with (private, since 3.7)
+                built[f.name] = spec
+            self._built[owner] = built
+        return self._built[owner]
+
+
 def _own_fields(cls: type) -> list[Field]:
     result = []
     # The class's own annotations (inspect.get_annotations would import inspect, ~5 ms of start-up).
@@ -157,6 +182,7 @@ def _own_fields(cls: type) -> list[Field]:
             kind = type(spec.default).__name__  # ValueError, as dataclasses raise
             raise ValueError(f"mutable default {kind} for field {name} is not allowed: use default_factory")  # noqa: TRY004
         spec.name = name
+        spec.type = annotation
         result.append(spec)
     return result
 

@@ -159,4 +159,20 @@ def test_every_hand_written_init_takes_the_declared_fields():
 def test_no_dataclasses_left():
     """Each generated dataclass costs start-up (issue 21); records are the one way to declare a value class."""
     for cls in _records():
-        assert "__dataclass_fields__" not in vars(cls), cls
+        assert "__dataclass_params__" not in vars(cls), cls  # what @dataclass sets, and records do not
+
+
+def test_dataclasses_helpers_take_records():
+    """A rule pack or a caller of ``dockaudit.lint`` may use dataclasses' helpers on findings."""
+    import dataclasses
+
+    from dockaudit.model import Finding, Severity
+
+    finding = Finding("DA1", "name", Severity.WARNING, "message", "Dockerfile", 1, 1, 1, 2)
+    assert dataclasses.is_dataclass(finding)
+    assert dataclasses.replace(finding, line=3) == records.replace(finding, line=3)
+    assert dataclasses.asdict(finding)["message"] == "message"
+    assert [f.name for f in dataclasses.fields(finding)] == [f.name for f in fields(finding)]
+    assert dataclasses.replace(Counter(2), start=5).doubled == 10
+    with pytest.raises((ValueError, TypeError), match="init=False"):  # TypeError from Python 3.13
+        dataclasses.replace(Counter(2), doubled=1)
