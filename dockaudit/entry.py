@@ -60,9 +60,14 @@ def main() -> None:
 
 
 def _run(argv: list[str]) -> None:
+    import os
+
     from dockaudit.check import plain_request, run_check
 
-    request = plain_request(argv)
+    # Shell completion is click's: it runs the program with no arguments and _DOCKAUDIT_COMPLETE set.
+    # On Windows click expands the globs of the arguments (the shell does not).
+    completing = any(name.startswith("_") and name.endswith("_COMPLETE") for name in os.environ)
+    request = None if completing or sys.platform == "win32" else plain_request(argv)
     if request is None:
         from dockaudit.cli import cli
 
@@ -71,7 +76,5 @@ def _run(argv: list[str]) -> None:
     try:
         run_check(*request)
     except BrokenPipeError:  # the reader went away (``| head``): exit as click's standalone mode does
-        import os
-
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
         sys.exit(1)

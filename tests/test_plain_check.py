@@ -3,6 +3,7 @@ issue 21): it must be the very request click's ``check`` builds, print the same 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,10 +71,11 @@ def test_the_command_names_are_clis():
     assert set(COMMANDS) == set(cli.commands) | set(LAZY_COMMANDS)
 
 
-def _dockaudit(*argv: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+def _dockaudit(*argv: str, cwd: Path, stdin: bytes | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     probe = ("import sys\nfrom dockaudit.entry import main\nsys.argv = ['dockaudit', *sys.argv[1:]]\n"
              "try:\n    main()\nfinally:\n    print('click loaded' if 'click' in sys.modules else '', file=sys.stderr)\n")  # fmt: skip
-    return subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, cwd=cwd, input=stdin, timeout=120)
+    return subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, cwd=cwd, input=stdin, timeout=120,
+                          env={**os.environ, **(env or {})})  # fmt: skip
 
 
 def test_a_plain_run_loads_no_click_and_prints_what_clicks_prints(tmp_path: Path):
@@ -105,3 +107,11 @@ def test_a_bad_file_is_one_line_and_exit_2_without_click(tmp_path: Path):
     lines = done.stderr.decode().splitlines()
     assert done.returncode == 2 and lines[-1] == "", done.stderr
     assert all(line.startswith("dockaudit: ") for line in lines[:-1]) and len(lines) == 3, lines
+
+
+def test_shell_completion_is_clicks_even_with_no_arguments(tmp_path: Path):
+    """``_DOCKAUDIT_COMPLETE=bash_source dockaudit`` (the README's line) runs with no arguments, which
+    alone would be a plain check of the working directory."""
+    (tmp_path / "Dockerfile").write_bytes(FIXABLE)
+    done = _dockaudit(cwd=tmp_path, env={"_DOCKAUDIT_COMPLETE": "bash_source"})
+    assert done.returncode == 0 and b"complete -o nosort -F _dockaudit_completion dockaudit" in done.stdout, done
