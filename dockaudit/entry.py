@@ -78,3 +78,21 @@ def _run(argv: list[str]) -> None:
     except BrokenPipeError:  # the reader went away (``| head``): exit as click's standalone mode does
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
         sys.exit(1)
+    except SystemExit as done:
+        if isinstance(done.code, int):
+            _exit_now(done.code)
+        raise
+
+
+def _exit_now(code: int) -> None:
+    """End the process once the check has written everything: tearing the interpreter down (every
+    module and object freed one by one) was ~5 ms of a ~55 ms ``dockaudit FILE``.  Nothing of the
+    check is left to run: reports and fixed files are written and closed, worker pools joined."""
+    import os
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # as above: the reader of a report went away
+        code = 1
+    os._exit(code)

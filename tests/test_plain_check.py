@@ -72,8 +72,12 @@ def test_the_command_names_are_clis():
 
 
 def _dockaudit(*argv: str, cwd: Path, stdin: bytes | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    probe = ("import sys\nfrom dockaudit.entry import main\nsys.argv = ['dockaudit', *sys.argv[1:]]\n"
-             "try:\n    main()\nfinally:\n    print('click loaded' if 'click' in sys.modules else '', file=sys.stderr)\n")  # fmt: skip
+    # A plain run ends in entry._exit_now (no teardown, no finally): the probe reports from there too.
+    probe = ("import sys\nimport dockaudit.entry as entry\nsys.argv = ['dockaudit', *sys.argv[1:]]\n"
+             "def report():\n    print('click loaded' if 'click' in sys.modules else '', file=sys.stderr)\n"
+             "real_exit_now = entry._exit_now\n"
+             "entry._exit_now = lambda code: (report(), real_exit_now(code))\n"
+             "try:\n    entry.main()\nfinally:\n    report()\n")  # fmt: skip
     return subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, cwd=cwd, input=stdin, timeout=120,
                           env={**os.environ, **(env or {})})  # fmt: skip
 
@@ -115,3 +119,16 @@ def test_shell_completion_is_clicks_even_with_no_arguments(tmp_path: Path):
     (tmp_path / "Dockerfile").write_bytes(FIXABLE)
     done = _dockaudit(cwd=tmp_path, env={"_DOCKAUDIT_COMPLETE": "bash_source"})
     assert done.returncode == 0 and b"complete -o nosort -F _dockaudit_completion dockaudit" in done.stdout, done
+
+
+def test_a_long_report_is_written_whole_before_the_process_ends(tmp_path: Path):
+    """A plain run ends the process without the interpreter's teardown: its report must still be whole."""
+    from tests.conftest import FIXTURES
+
+    for index, source in enumerate(sorted((FIXTURES / "rules").glob("DA*/bad.Dockerfile"))[:60]):
+        (tmp_path / f"{index:02}.Dockerfile").write_bytes(source.read_bytes())
+    names = sorted(p.name for p in tmp_path.glob("*.Dockerfile"))
+    plain = _dockaudit("--isolated", *names, cwd=tmp_path)
+    clicks = _dockaudit("--isolated", "--jobs", "0", *names, cwd=tmp_path)
+    assert len(plain.stdout) > 10_000 and plain.stdout == clicks.stdout
+    assert plain.returncode == clicks.returncode
