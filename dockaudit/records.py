@@ -18,7 +18,8 @@ the compared fields' values; a frozen record then hashes them, a mutable one is 
 The generic ``__init__`` costs about twice a generated one (~0.6 µs against ~0.3 µs for three fields):
 the classes a corpus run builds ~20,000 times or more write their own (``Span``, the shell view's
 tokens, words and commands, the tree's arguments and instructions), with ``set_field`` if frozen;
-``tests/test_records.py`` checks that such an ``__init__`` takes exactly the declared fields.
+``tests/test_records.py`` checks that such an ``__init__`` takes exactly the declared fields (a field
+with a default factory as a parameter defaulting to None).
 """
 
 from __future__ import annotations

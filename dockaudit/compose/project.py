@@ -51,6 +51,16 @@ class YNode:
     key_start: int | None = None  # where the key of this mapping value was written
     key_end: int | None = None
 
+    def __init__(self, value: object, file: str, start: int, end: int, tag: str = "", key_start: int | None = None,
+                 key_end: int | None = None) -> None:  # written out: one per YAML node, re-read on every edit
+        self.value = value
+        self.file = file
+        self.start = start
+        self.end = end
+        self.tag = tag
+        self.key_start = key_start
+        self.key_end = key_end
+
     def get(self, *path: str) -> YNode | None:
         node: YNode | None = self
         for key in path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from dockaudit.records import record
+from dockaudit.records import record, set_field
 from dockaudit.syntax.nodes import Instruction
 from dockaudit.syntax.shell import Command, ShellWord
 from dockaudit.patterns import lazy_pattern
@@ -22,6 +22,11 @@ class Option:
     name: str  # as written up to ``=``: "-y", "--no-cache-dir", "-r"
     value: str | None
     word: ShellWord
+
+    def __init__(self, name: str, value: str | None, word: ShellWord) -> None:  # written out: every lint, every option
+        set_field(self, "name", name)
+        set_field(self, "value", value)
+        set_field(self, "word", word)
 
 
 @record
@@ -35,6 +40,16 @@ class Invocation:
     options: tuple[Option, ...]
     packages: tuple[ShellWord, ...]  # the positional words after the action
     program: str = ""  # as invoked: "pip3", "microdnf", "python -m pip", "uv pip"
+
+    def __init__(self, tool: str, action: str, command: Command, verb: ShellWord | None, options: tuple[Option, ...],
+                 packages: tuple[ShellWord, ...], program: str = "") -> None:  # written out: every lint, every install
+        set_field(self, "tool", tool)
+        set_field(self, "action", action)
+        set_field(self, "command", command)
+        set_field(self, "verb", verb)
+        set_field(self, "options", options)
+        set_field(self, "packages", packages)
+        set_field(self, "program", program)
 
     def has(self, *names: str) -> bool:
         """True when any of the options is present (short flags also inside clusters like ``-yq``)."""

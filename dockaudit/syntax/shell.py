@@ -115,6 +115,13 @@ class Script:
     depth: int = 0
     commands: list[Command] = field(default_factory=list)
 
+    def __init__(self, text: str, to_source: Callable[[int, int], Span | None], depth: int = 0,
+                 commands: list[Command] | None = None) -> None:  # written out: one per RUN and inner script
+        self.text = text
+        self.to_source = to_source
+        self.depth = depth
+        self.commands = [] if commands is None else commands
+
 
 def ends_open(script: str) -> bool:
     """Whether a shell script ends inside a quote, ``$(…)``, ``${…}``, backticks, a subshell or a
