@@ -2,22 +2,23 @@
 
 ``dataclasses.dataclass`` writes each class's ``__init__``, ``__repr__``, ``__eq__``, ``__hash__``,
 ``__setattr__`` and ``__delattr__`` as source text and compiles it when the module is imported:
-~0.45 ms a class here, and a plain ``dockaudit FILE`` imported ~70 of them — a third of its run
+~0.45 ms a class here, and a plain ``dockaudit FILE`` imported 69 of them, 31 ms of a 95 ms run
 (issue 21). ``record`` gives a class the same behaviour from functions shared by every record, so
 importing one compiles nothing; a class built thousands of times a file may write its own
 ``__init__`` (see ``Span``).
 
 What it supports is what dockaudit uses of dataclasses, with the same meaning: fields are the
 class's annotations in order (a base record's first), defaults are class attributes or
-``field(default=…, default_factory=…, compare=…, repr=…)``; ``frozen`` (assignment raises
+``field(default=…, default_factory=…, init=…, compare=…, repr=…)``; ``frozen`` (assignment raises
 ``FrozenInstanceError``), ``slots`` (the class is rebuilt with ``__slots__``), ``eq`` (equality of
 the compared fields' values; a frozen record then hashes them, a mutable one is unhashable);
 ``__post_init__`` runs after ``__init__``; records pickle (workers send results back) and copy.
-``replace(record, **changes)`` is ``dataclasses.replace``. Methods a class defines itself are kept.
+``replace(record, **changes)`` is ``dataclasses.replace`` (which, with ``fields``, ``asdict`` and
+``is_dataclass``, also takes records). Methods a class defines itself are kept.
 
 The generic ``__init__`` costs about twice a generated one (~0.6 µs against ~0.3 µs for three fields):
-the classes a corpus run builds ~20,000 times or more write their own (``Span``, the shell view's
-tokens, words and commands, the tree's arguments and instructions), with ``set_field`` if frozen;
+the classes a corpus run or an editor's re-lint builds most write their own (``Span``, the shell
+view's tokens, words and commands, the tree's nodes and arguments, …), with ``set_field`` if frozen;
 ``tests/test_records.py`` checks that such an ``__init__`` takes exactly the declared fields (a field
 with a default factory as a parameter defaulting to None).
 """
