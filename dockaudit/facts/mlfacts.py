@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from dockaudit.facts.condaenv import read_environment
@@ -364,18 +364,19 @@ def ml_facts(ctx: LintContext) -> MlFacts:
 
 
 class MlFacts:
-    """Facts for every stage of one Dockerfile.  It reads its context only to compute ``stages``."""
+    """Facts for every stage of one Dockerfile, read from its context when made.  They keep no reference to
+    the context, which keeps them (``ctx.derived``): a cycle would leave the file's views (shell commands,
+    stages, ~1 KB a line) to the cyclic collector."""
 
     def __init__(self, ctx: LintContext) -> None:
-        self.ctx: LintContext | None = ctx
+        self.stages = self._read_stages(ctx)
 
-    @cached_property
-    def stages(self) -> list[StageFacts]:
-        knowledge = self.ctx.knowledge
+    def _read_stages(self, ctx: LintContext) -> list[StageFacts]:
+        knowledge = ctx.knowledge
         os_python = knowledge.os_python
         facts: list[StageFacts] = []
         by_stage: dict[int, StageFacts] = {}
-        for stage in self.ctx.stages:
+        for stage in ctx.stages:
             parent = by_stage.get(id(stage.parent)) if stage.parent is not None else None
             base = read_base(stage, parent, knowledge)
             current = StageFacts(stage, base, python=parent.python if parent else base.python)
@@ -391,12 +392,9 @@ class MlFacts:
                 current.runtime_nvcc = list(parent.runtime_nvcc)
             elif base.python:
                 current.python_from = f"base image {base.image}"
-            self._read_stage(current, os_python)
+            self._read_stage(ctx, current, os_python)
             facts.append(current)
             by_stage[id(stage)] = current
-        # The context keeps these facts (``ctx.derived``): keeping it too would be a cycle, and the
-        # file's views (shell commands, stages, ~1 KB a line) would wait for the cyclic collector.
-        self.ctx = None
         return facts
 
     def of(self, stage: Stage) -> StageFacts | None:
@@ -404,10 +402,10 @@ class MlFacts:
         return facts if facts is not None and facts.stage is stage else None  # one fact per stage, in order
 
     def _read_environment_file(
-        self, facts: StageFacts, name: str, instruction: Instruction, invocation: Invocation
+        self, ctx: LintContext, facts: StageFacts, name: str, instruction: Instruction, invocation: Invocation
     ) -> None:
         """``conda env create -f environment.yml``: its conda and pip dependencies, from the build context."""
-        found = self.ctx.context_file(name)
+        found = ctx.context_file(name)
         environment = read_environment(found) if found is not None and found.suffix in (".yml", ".yaml") else None
         if environment is None:
             return
@@ -430,8 +428,7 @@ class MlFacts:
                     requirement.name, requirement.version, requirement.specifier, (), variant, None, (), (), "pip",
                     instruction, span, instruction.start_line, from_file=found.name))  # fmt: skip
 
-    def _read_stage(self, facts: StageFacts, os_python: dict[str, str]) -> None:
-        ctx = self.ctx
+    def _read_stage(self, ctx: LintContext, facts: StageFacts, os_python: dict[str, str]) -> None:
         in_venv = facts.base.is_ngc or facts.base.kind in ("conda", "pytorch", "python", "alpine", "tensorflow")
         for instruction in facts.stage.instructions:
             if instruction.name == "ENV":
@@ -482,7 +479,7 @@ class MlFacts:
                         facts.python, facts.python_from = version, "conda python="
                     facts.installs += list(_conda_installs(invocation, instruction))
                     for env_file in invocation.values("-f", "--file"):
-                        self._read_environment_file(facts, env_file, instruction, invocation)
+                        self._read_environment_file(ctx, facts, env_file, instruction, invocation)
                 elif invocation.tool in ("pip", "uv", "pipx") and installs(invocation):
                     new = list(_pip_installs(ctx, invocation, instruction))
                     unknown = [(what, instruction) for what in _unknown_installs(ctx, invocation)]
