@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dockaudit.console import echo
 from dockaudit.files import InputError, is_compose_file
-from dockaudit.options import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, fail, split_list
+from dockaudit.options import COMMANDS, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, fail, split_list
 from dockaudit.records import record
 from dockaudit.report.output import ReportWriteError, report_targets, valid_utf8, write_report
 from dockaudit.run import Flags
@@ -55,8 +55,6 @@ class CheckRun:
     show_settings: str | None = None
 
 
-# The commands besides check: a first argument naming one is not a path (as in ``cli._DefaultToCheck``).
-COMMANDS = ("check", "compose", "parse", "image", "init", "knowledge", "rules", "rule", "lsp")
 # The on/off options ``plain_request`` understands: option → (Flags or CheckRun, field, value).
 PLAIN_SWITCHES = {
     "--exit-zero": (CheckRun, "exit_zero", True),

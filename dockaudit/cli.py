@@ -14,12 +14,12 @@ from pathlib import Path
 import click
 
 from dockaudit import __version__
-from dockaudit.options import SEVERITY_CHOICES, parse_build_args, refuse_unknown_selectors, split_list
+from dockaudit.options import COMMANDS, SEVERITY_CHOICES, parse_build_args, refuse_unknown_selectors, split_list
 from dockaudit.report.output import REPORT_FORMATS
 
 # The commands of dockaudit.commands, loaded only when one of them runs or the commands are listed
 # (help, completion): `dockaudit FILE` runs check and needs none of their options and imports.
-LAZY_COMMANDS = ("parse", "image", "init", "knowledge", "rules", "rule", "lsp")
+LAZY_COMMANDS = tuple(name for name in COMMANDS if name not in ("check", "compose"))
 
 
 class _DefaultToCheck(click.Group):

@@ -8,6 +8,8 @@ from dockaudit.console import echo
 from dockaudit.model import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS  # noqa: F401 - the codes every command exits with
 
 SEVERITY_CHOICES = ("error", "warning", "info", "style", "never")
+# Every command; a first argument naming none of them is a path for check (``dockaudit FILE``).
+COMMANDS = ("check", "compose", "parse", "image", "init", "knowledge", "rules", "rule", "lsp")
 
 
 def fail(message: str) -> None:

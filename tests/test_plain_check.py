@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 import dockaudit.check
-from dockaudit.check import COMMANDS, PLAIN_SWITCHES, plain_request
+from dockaudit.check import PLAIN_SWITCHES, plain_request
 from dockaudit.cli import LAZY_COMMANDS, cli
+from dockaudit.options import COMMANDS
 
 FIXABLE = b"FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y curl\nADD app.py /app/\nUSER root\n"
 
