@@ -9,6 +9,7 @@ errors, and bugs (one line, never a traceback).
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
 from dockaudit.options import EXIT_ERROR, fail
@@ -60,8 +61,6 @@ def main() -> None:
 
 
 def _run(argv: list[str]) -> None:
-    import os
-
     from dockaudit.check import plain_request, run_check
 
     # Shell completion is click's: it runs the program with no arguments and _DOCKAUDIT_COMPLETE set.
@@ -88,8 +87,6 @@ def _exit_now(code: int) -> None:
     """End the process once the check has written everything: tearing the interpreter down (every
     module and object freed one by one) was ~5 ms of a ~55 ms ``dockaudit FILE``.  Nothing of the
     check is left to run: reports and fixed files are written and closed, worker pools joined."""
-    import os
-
     try:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -152,8 +152,7 @@ def lint_file(flags: Flags, path: str, plan: FilePlan | None = None, data: bytes
     except InputError as error:
         return error
     shown = (flags.stdin_filename or None) if path == "-" else path
-    resources = Resources(online=plan.options.online, reads=reads) if reads is not None else None
-    result = lint_source(data, shown, plan.rules, plan.options, resources)
+    result = lint_source(data, shown, plan.rules, plan.options, Resources(online=plan.options.online, reads=reads))
     if flags.target and result.dockerfile is not None:
         missing = missing_target(result.dockerfile, flags.target)
         if missing:
